@@ -1,0 +1,246 @@
+//! `sfdx-project.json`: package directories, namespace and `sourceApiVersion`.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::version::ApiVersion;
+use crate::xml::{LineIndex, Span};
+
+pub const FILE_NAME: &str = "sfdx-project.json";
+
+/// The parts of `sfdx-project.json` we use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SfdxProject {
+    pub package_directories: Vec<PackageDirectory>,
+    pub namespace: Option<String>,
+    pub source_api_version: Option<ApiVersion>,
+}
+
+/// One entry of `packageDirectories`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageDirectory {
+    /// Relative to the project root, with `/` separators and no trailing slash.
+    pub path: String,
+    pub is_default: bool,
+    /// The 2GP package built from this directory, if any. Components that cannot be packaged
+    /// must be kept out of such a directory (or `.forceignore`d).
+    pub package: Option<String>,
+}
+
+/// Parses `sfdx-project.json`. Returns the project (with defaults for what is missing or
+/// wrong) and every problem found.
+pub fn parse(text: &str, file: &Path) -> (SfdxProject, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let mut project = SfdxProject {
+        package_directories: Vec::new(),
+        namespace: None,
+        source_api_version: None,
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let lines = LineIndex::new(text);
+    let at = |key: &str| -> Span {
+        text.find(&format!("\"{key}\""))
+            .map_or(Span::new(1, 1, 1), |i| lines.span(i, key.len() + 2))
+    };
+    let value: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::ProjectFile,
+                    file,
+                    Span::new(
+                        u32::try_from(e.line()).unwrap_or(1),
+                        u32::try_from(e.column()).unwrap_or(1),
+                        1,
+                    ),
+                    format!("{FILE_NAME} is not valid JSON: {}", strip_position(&e.to_string())),
+                )
+                .with_help("fix the JSON syntax; every other check assumes the default package directory `force-app`"),
+            );
+            project.package_directories.push(PackageDirectory {
+                path: "force-app".into(),
+                is_default: true,
+                package: None,
+            });
+            return (project, diagnostics);
+        }
+    };
+    let Some(object) = value.as_object() else {
+        diagnostics.push(Diagnostic::new(
+            Code::ProjectFile,
+            file,
+            Span::new(1, 1, 1),
+            format!("{FILE_NAME} must be a JSON object"),
+        ));
+        return (project, diagnostics);
+    };
+
+    match object.get("packageDirectories") {
+        Some(Value::Array(entries)) if !entries.is_empty() => {
+            for entry in entries {
+                match entry.get("path").and_then(Value::as_str) {
+                    Some(path) if !path.trim().is_empty() => {
+                        project.package_directories.push(PackageDirectory {
+                            path: normalize_dir(path),
+                            is_default: entry.get("default").and_then(Value::as_bool) == Some(true),
+                            package: entry
+                                .get("package")
+                                .and_then(Value::as_str)
+                                .map(str::to_owned),
+                        });
+                    }
+                    _ => diagnostics.push(
+                        Diagnostic::new(
+                            Code::ProjectFile,
+                            file,
+                            at("packageDirectories"),
+                            "every entry of packageDirectories needs a non-empty \"path\"",
+                        )
+                        .with_help("for example {\"path\": \"force-app\", \"default\": true}"),
+                    ),
+                }
+            }
+        }
+        _ => diagnostics.push(
+            Diagnostic::new(
+                Code::ProjectFile,
+                file,
+                at("packageDirectories"),
+                "packageDirectories must be a non-empty array",
+            )
+            .with_help(
+                "add \"packageDirectories\": [{\"path\": \"force-app\", \"default\": true}]",
+            ),
+        ),
+    }
+
+    match object.get("sourceApiVersion") {
+        None => {}
+        Some(Value::String(s)) => match s.parse::<ApiVersion>() {
+            Ok(v) if v < ApiVersion::OLDEST => diagnostics.push(
+                Diagnostic::new(
+                    Code::ProjectFile,
+                    file,
+                    at("sourceApiVersion"),
+                    format!("sourceApiVersion {v} is older than {}, the first with External Client Apps", ApiVersion::OLDEST),
+                )
+                .with_help(format!("use {} or later", ApiVersion::OLDEST)),
+            ),
+            Ok(v) => project.source_api_version = Some(v),
+            Err(e) => diagnostics.push(
+                Diagnostic::new(Code::ProjectFile, file, at("sourceApiVersion"), format!("sourceApiVersion: {e}"))
+                    .with_help(format!("write it as a string, for example \"{}\"", ApiVersion::DEFAULT)),
+            ),
+        },
+        Some(_) => diagnostics.push(
+            Diagnostic::new(
+                Code::ProjectFile,
+                file,
+                at("sourceApiVersion"),
+                "sourceApiVersion must be a string such as \"66.0\"",
+            )
+            .with_help(format!("write \"sourceApiVersion\": \"{}\"", ApiVersion::DEFAULT)),
+        ),
+    }
+
+    match object.get("namespace") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(ns)) if ns.is_empty() => {}
+        Some(Value::String(ns)) => {
+            if is_valid_namespace(ns) {
+                project.namespace = Some(ns.clone());
+            } else {
+                diagnostics.push(Diagnostic::new(
+                    Code::ProjectFile,
+                    file,
+                    at("namespace"),
+                    format!("namespace `{ns}` must start with a letter and hold only letters, digits and single underscores (at most 15 characters)"),
+                ));
+            }
+        }
+        Some(_) => diagnostics.push(Diagnostic::new(
+            Code::ProjectFile,
+            file,
+            at("namespace"),
+            "namespace must be a string",
+        )),
+    }
+    (project, diagnostics)
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+fn normalize_dir(path: &str) -> String {
+    let p = path.trim().replace('\\', "/");
+    let p = p.strip_prefix("./").unwrap_or(&p);
+    p.trim_end_matches('/').to_owned()
+}
+
+fn is_valid_namespace(ns: &str) -> bool {
+    ns.len() <= 15
+        && ns.starts_with(|c: char| c.is_ascii_alphabetic())
+        && ns.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !ns.contains("__")
+        && !ns.ends_with('_')
+}
+
+/// The `sfdx-project.json` that `eca project init` writes.
+pub fn default_json(name: &str) -> String {
+    let value = serde_json::json!({
+        "packageDirectories": [{ "path": "force-app", "default": true }],
+        "name": name,
+        "namespace": "",
+        "sfdcLoginUrl": "https://login.salesforce.com",
+        "sourceApiVersion": ApiVersion::DEFAULT.to_string(),
+    });
+    let mut s = serde_json::to_string_pretty(&value).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_project() {
+        let (p, d) = parse(
+            r#"{"packageDirectories":[{"path":"./force-app/","default":true},{"path":"pkg","package":"My Pkg"}],
+               "namespace":"acme","sourceApiVersion":"62.0"}"#,
+            Path::new(FILE_NAME),
+        );
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(p.package_directories[0].path, "force-app");
+        assert_eq!(p.package_directories[1].package.as_deref(), Some("My Pkg"));
+        assert_eq!(p.namespace.as_deref(), Some("acme"));
+        assert_eq!(p.source_api_version, Some(ApiVersion::new(62)));
+    }
+
+    #[test]
+    fn reports_bad_values_with_positions() {
+        let (_, d) = parse(
+            "{\n  \"packageDirectories\": [],\n  \"sourceApiVersion\": 66\n}",
+            Path::new(FILE_NAME),
+        );
+        assert_eq!(d.len(), 2);
+        assert_eq!((d[0].line, d[1].line), (2, 3));
+        let (_, d) = parse("{\n  \"packageDirectories\": [\n", Path::new(FILE_NAME));
+        assert_eq!(d[0].code, Code::ProjectFile);
+        assert_eq!(d[0].line, 3);
+    }
+
+    #[test]
+    fn default_json_parses_cleanly() {
+        let (p, d) = parse(&default_json("demo"), Path::new(FILE_NAME));
+        assert!(d.is_empty());
+        assert_eq!(p.source_api_version, Some(ApiVersion::DEFAULT));
+    }
+}

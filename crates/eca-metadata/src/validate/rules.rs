@@ -1,0 +1,648 @@
+//! The rules of each type that one file can decide on its own: scopes, URLs, IP ranges,
+//! certificates, custom attributes, limits, and values that only make sense together.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use super::FileContext;
+use super::values::{self, check_absolute_url, parse_certificate, parse_ip};
+use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::model::{Component, OauthScope};
+use crate::suggest;
+use crate::version::ApiVersion;
+use crate::xml::{Element, Span};
+
+/// Custom attributes and IP ranges are limited to 128 entries per file (`spec/metadata.md` §2.2).
+const MAX_ENTRIES: usize = 128;
+
+/// Allowed JWT timeouts in minutes, by the version that introduced them (`spec/metadata.md` §2.4).
+const JWT_TIMEOUTS: &[(i64, u32)] = &[
+    (1, 61),
+    (5, 61),
+    (10, 61),
+    (15, 61),
+    (30, 61),
+    (60, 65),
+    (90, 65),
+    (120, 65),
+    (240, 65),
+    (480, 65),
+    (720, 65),
+];
+
+struct Check<'a> {
+    root: &'a Element,
+    path: &'a Path,
+    ctx: FileContext<'a>,
+    out: &'a mut Vec<Diagnostic>,
+}
+
+impl Check<'_> {
+    fn child(&self, name: &str) -> Option<&Element> {
+        self.root.child(name)
+    }
+
+    fn value(&self, name: &str) -> Option<(&str, Span)> {
+        self.child(name)
+            .filter(|e| e.is_leaf())
+            .map(|e| (e.text.trimmed(), e.text.span))
+            .filter(|(v, _)| !v.is_empty())
+    }
+
+    fn push(
+        &mut self,
+        code: Code,
+        span: Span,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.out
+            .push(Diagnostic::new(code, self.path, span, message).with_help(help));
+    }
+
+    fn push_with(
+        &mut self,
+        severity: Severity,
+        code: Code,
+        span: Span,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.out.push(
+            Diagnostic::new(code, self.path, span, message)
+                .with_help(help)
+                .with_severity(severity),
+        );
+    }
+
+    fn url(&mut self, name: &str) {
+        if let Some((value, span)) = self.value(name)
+            && let Err(why) = check_absolute_url(value)
+        {
+            let value = value.to_owned();
+            self.push(
+                Code::InvalidUrl,
+                span,
+                format!("<{name}> `{value}` is not an absolute URL: {why}"),
+                "write a full URL such as https://app.example.com/path",
+            );
+        }
+    }
+
+    fn certificate(&mut self, name: &str) {
+        let Some((value, span)) = self.value(name) else {
+            return;
+        };
+        match parse_certificate(value) {
+            Err(why) => self.push(
+                Code::InvalidCertificate,
+                span,
+                format!("<{name}> is not an X.509 certificate: {why}"),
+                "paste the PEM certificate (with or without the BEGIN/END lines); `eca cert new` makes one",
+            ),
+            Ok(info) => {
+                let Some(now) = self.ctx.options.now else {
+                    return;
+                };
+                let soon = now + self.ctx.options.expiry_warning_days * 86_400;
+                if info.not_after < now {
+                    self.push(
+                        Code::CertificateExpiry,
+                        span,
+                        format!("<{name}> certificate ({}) has expired", info.subject),
+                        "replace it with a current certificate; `eca cert new` makes one",
+                    );
+                } else if info.not_after < soon {
+                    let days = (info.not_after - now) / 86_400;
+                    self.push(
+                        Code::CertificateExpiry,
+                        span,
+                        format!("<{name}> certificate ({}) expires in {days} days", info.subject),
+                        "rotate it before it expires",
+                    );
+                }
+            }
+        }
+    }
+
+    /// `customAttributes`: at most 128, unique keys, formulas that parse.
+    fn custom_attributes(&mut self, require_dollar: bool) {
+        let attributes: Vec<&Element> = self.root.children_named("customAttributes").collect();
+        if attributes.len() > MAX_ENTRIES {
+            let span = attributes[MAX_ENTRIES].span;
+            self.push(
+                Code::TooManyEntries,
+                span,
+                format!(
+                    "{} custom attributes; at most {MAX_ENTRIES} are allowed",
+                    attributes.len()
+                ),
+                "remove the ones no client reads",
+            );
+        }
+        let mut keys = HashSet::new();
+        for attribute in attributes {
+            if let Some(key) = attribute.child("key") {
+                let k = key.text.trimmed();
+                if !k.is_empty() && !keys.insert(k.to_owned()) {
+                    self.push(
+                        Code::DuplicateKey,
+                        key.text.span,
+                        format!("custom attribute key `{k}` is used twice"),
+                        "keys must be unique; rename or remove one",
+                    );
+                }
+            }
+            if let Some(formula) = attribute.child("formula") {
+                let text = formula.text.trimmed();
+                if text.is_empty() {
+                    continue;
+                }
+                for p in values::check_formula(text, require_dollar) {
+                    let severity = if p.is_error {
+                        Severity::Error
+                    } else {
+                        Severity::Warning
+                    };
+                    self.push_with(
+                        severity,
+                        Code::InvalidFormula,
+                        formula.text.span,
+                        p.message,
+                        p.help,
+                    );
+                }
+            }
+        }
+    }
+
+    /// IP ranges: at most 128, addresses that parse, start <= end, one address family.
+    fn ip_ranges(&mut self, name: &str) {
+        let ranges: Vec<&Element> = self.root.children_named(name).collect();
+        if ranges.len() > MAX_ENTRIES {
+            self.push(
+                Code::TooManyEntries,
+                ranges[MAX_ENTRIES].span,
+                format!(
+                    "{} IP ranges; at most {MAX_ENTRIES} are allowed",
+                    ranges.len()
+                ),
+                "merge adjacent ranges",
+            );
+        }
+        let mut seen = HashSet::new();
+        for range in ranges {
+            let parse = |field: &str| {
+                range
+                    .child(field)
+                    .map(|e| (parse_ip(e.text.trimmed()), e.text.span))
+            };
+            let (Some(start), Some(end)) = (parse("startIpAddress"), parse("endIpAddress")) else {
+                continue;
+            };
+            for (result, span) in [&start, &end] {
+                if let Err(why) = result {
+                    self.out.push(
+                        Diagnostic::new(Code::InvalidIpAddress, self.path, *span, why.clone())
+                            .with_help(
+                                "write a dotted IPv4 address such as 10.0.0.1, or an IPv6 address",
+                            ),
+                    );
+                }
+            }
+            if let ((Ok(s), _), (Ok(e), span)) = (start, end) {
+                if s.is_ipv4() != e.is_ipv4() {
+                    self.push(
+                        Code::InvalidIpRange,
+                        span,
+                        format!("range {s} – {e} mixes IPv4 and IPv6"),
+                        "both ends of a range must be of the same family",
+                    );
+                } else if s > e {
+                    self.push(
+                        Code::InvalidIpRange,
+                        span,
+                        format!("range starts at {s}, after its end {e}"),
+                        "swap startIpAddress and endIpAddress",
+                    );
+                } else if !seen.insert((s, e)) {
+                    self.push_with(
+                        Severity::Warning,
+                        Code::DuplicateKey,
+                        range.span,
+                        format!("IP range {s} – {e} is listed twice"),
+                        "remove the duplicate",
+                    );
+                }
+            }
+        }
+    }
+
+    fn jwt_timeout(&mut self, timeout: &str, kind: &str) {
+        let Some((value, span)) = self.value(timeout) else {
+            return;
+        };
+        let Ok(minutes) = value.parse::<i64>() else {
+            return;
+        };
+        let version = self.ctx.version;
+        let allowed: Vec<String> = JWT_TIMEOUTS
+            .iter()
+            .filter(|(_, since)| *since <= version.major())
+            .map(|(m, _)| m.to_string())
+            .collect();
+        match JWT_TIMEOUTS.iter().find(|(m, _)| *m == minutes) {
+            Some((_, since)) if *since <= version.major() => {}
+            Some((_, since)) => self.push(
+                Code::InvalidJwtTimeout,
+                span,
+                format!(
+                    "<{timeout}> {minutes} is allowed only from API {}",
+                    ApiVersion::new(*since)
+                ),
+                format!("at API {version} use one of: {}", allowed.join(", ")),
+            ),
+            None => self.push(
+                Code::InvalidJwtTimeout,
+                span,
+                format!(
+                    "<{timeout}> {minutes} is not an allowed JWT timeout (minutes: {})",
+                    allowed.join(", ")
+                ),
+                "pick one of the listed values",
+            ),
+        }
+        if self.value(kind).map(|(v, _)| v) == Some("UserSession") {
+            self.push(
+                Code::JwtTimeoutType,
+                span,
+                format!("<{timeout}> is ignored because <{kind}> is UserSession"),
+                format!("remove <{timeout}>, or set <{kind}> to Custom"),
+            );
+        }
+    }
+
+    fn scopes(&mut self) {
+        let Some((value, span)) = self.value("commaSeparatedOauthScopes") else {
+            let span = self.root.span;
+            self.push_with(
+                Severity::Warning,
+                Code::MissingElement,
+                span,
+                "OAuth settings list no scopes (<commaSeparatedOauthScopes>)",
+                "Setup requires at least one scope, for example `Api, RefreshToken`",
+            );
+            return;
+        };
+        let value = value.to_owned();
+        let mut seen = HashSet::new();
+        for (token, scope) in OauthScope::parse_list(&value) {
+            match scope {
+                Some(s) => {
+                    if !seen.insert(s) {
+                        self.push(
+                            Code::DuplicateScope,
+                            span,
+                            format!("scope `{token}` is listed twice"),
+                            "remove the duplicate",
+                        );
+                    }
+                }
+                None if token.is_empty() => self.push(
+                    Code::UnknownScope,
+                    span,
+                    "empty scope in the list (a stray comma?)",
+                    "separate scope tokens with \", \"",
+                ),
+                None => {
+                    let help = if let Some(s) = OauthScope::from_wire(&token) {
+                        format!(
+                            "`{token}` is the scope's wire name; metadata uses the token `{}`",
+                            s.token()
+                        )
+                    } else if let Some(s) =
+                        suggest::nearest(&token, OauthScope::ALL.iter().map(|s| s.token()))
+                    {
+                        format!("did you mean `{s}`?")
+                    } else {
+                        format!(
+                            "valid scopes: {}",
+                            OauthScope::ALL
+                                .iter()
+                                .map(|s| s.token())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    };
+                    self.push(
+                        Code::UnknownScope,
+                        span,
+                        format!("`{token}` is not an OAuth scope token"),
+                        help,
+                    );
+                }
+            }
+        }
+    }
+}
+
+pub(super) fn check(
+    component: &Component,
+    root: &Element,
+    path: &Path,
+    ctx: FileContext<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut c = Check {
+        root,
+        path,
+        ctx,
+        out,
+    };
+    match component {
+        Component::Header(_) => header(&mut c),
+        Component::OauthSettings(_) => {
+            c.scopes();
+            c.custom_attributes(false);
+            c.ip_ranges("trustedIpRanges");
+            c.url("singleLogoutUrl");
+            c.certificate("clientAssertionCertificate");
+            oauth_link(&mut c);
+        }
+        Component::GlobalOauthSettings(_) => global(&mut c),
+        Component::OauthPolicies(_) => policies(&mut c),
+        Component::AppPolicies(_) => {
+            c.url("startUrl");
+            if c.value("startPage").map(|(v, _)| v) == Some("Custom")
+                && c.value("startUrl").is_none()
+            {
+                let span = c.child("startPage").map_or(root.span, |e| e.text.span);
+                c.push(
+                    Code::StartPage,
+                    span,
+                    "startPage is Custom but there is no <startUrl>",
+                    "add <startUrl> with the page to open, or set startPage to None",
+                );
+            }
+        }
+        Component::SamlPolicies(_) => saml(&mut c),
+        Component::PushSettings(_) => push(&mut c),
+        Component::OauthSecuritySettings(_) => c.ip_ranges("tokenIpRanges"),
+        Component::CanvasSettings(_) => c.url("canvasUrl"),
+        _ => {}
+    }
+}
+
+fn header(c: &mut Check<'_>) {
+    let span = c.root.span;
+    if c.value("contactEmail").is_none() {
+        c.push_with(
+            Severity::Warning,
+            Code::MissingElement,
+            span,
+            "the app has no <contactEmail>",
+            "Setup requires a contact email for every External Client App; add <contactEmail>",
+        );
+    }
+    if c.value("label").is_none() {
+        c.push_with(
+            Severity::Warning,
+            Code::MissingElement,
+            span,
+            "the app has no <label>",
+            "the label is the name people see on the consent page; add <label>",
+        );
+    }
+    if let Some((value, span)) = c.value("orgScopedExternalApp") {
+        let ok = value
+            .split_once(':')
+            .is_some_and(|(org, name)| is_org_id(org) && !name.is_empty());
+        if !ok {
+            let value = value.to_owned();
+            c.push(
+                Code::GeneratedValue,
+                span,
+                format!("orgScopedExternalApp `{value}` is not `<15-character org id>:<app name>`"),
+                "remove it; Salesforce generates it on the first deploy",
+            );
+        }
+    }
+}
+
+fn is_org_id(s: &str) -> bool {
+    (s.len() == 15 || s.len() == 18)
+        && s.starts_with("00D")
+        && s.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+fn oauth_link(c: &mut Check<'_>) {
+    let Some((value, span)) = c.value("oauthLink") else {
+        return;
+    };
+    let ok = value.split_once(':').is_some_and(|(org, consumer)| {
+        is_org_id(org)
+            && (consumer.len() == 15 || consumer.len() == 18)
+            && consumer.starts_with("888")
+            && consumer.chars().all(|c| c.is_ascii_alphanumeric())
+    });
+    if !ok {
+        let value = value.to_owned();
+        c.push(
+            Code::GeneratedValue,
+            span,
+            format!("oauthLink `{value}` is not `<org id>:<888… consumer id>`"),
+            "a wrong oauthLink fails the deploy; remove it and Salesforce links the app to its global OAuth settings",
+        );
+    }
+}
+
+fn global(c: &mut Check<'_>) {
+    if let Some(e) = c.child("callbackUrl") {
+        let span = e.text.span;
+        let raw = e.text.raw.clone();
+        let urls: Vec<&str> = raw
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        for url in urls {
+            if let Err(why) = check_absolute_url(url) {
+                let help = if url.contains(',') {
+                    "put each callback URL on its own line; commas do not separate them"
+                } else {
+                    "write a full URL such as https://app.example.com/callback"
+                };
+                c.push(
+                    Code::InvalidUrl,
+                    span,
+                    format!("callback URL `{url}` is not an absolute URL: {why}"),
+                    help,
+                );
+            }
+        }
+    }
+    c.certificate("certificate");
+    if let Some((_, span)) = c.value("consumerSecret") {
+        c.push(
+            Code::SecretInSource,
+            span,
+            "a consumer secret is committed to source",
+            "remove <consumerSecret> from the file and keep the secret in a secret store; Salesforce generates one on the first deploy",
+        );
+    }
+    if let Some(config) = c.child("idTokenConfig")
+        && let Some(validity) = config.child("idTokenValidityInMinutes")
+        && let Ok(minutes) = validity.text.trimmed().parse::<i64>()
+        && !(1..=720).contains(&minutes)
+    {
+        let span = validity.text.span;
+        c.push(
+            Code::OutOfRange,
+            span,
+            format!("idTokenValidityInMinutes is {minutes}; it must be between 1 and 720"),
+            "the default is 2 minutes",
+        );
+    }
+}
+
+fn policies(c: &mut Check<'_>) {
+    c.custom_attributes(false);
+    c.url("startUrl");
+    c.url("singleLogoutUrl");
+    c.jwt_timeout("guestJwtTimeout", "guestJwtSessionTimeoutType");
+    c.jwt_timeout("namedUserJwtTimeout", "namedUserJwtSessionTimeoutType");
+    if let Some((value, span)) = c.value("sessionTimeoutInMinutes")
+        && value.parse::<i64>().is_ok_and(|m| m <= 0)
+    {
+        let value = value.to_owned();
+        c.push(
+            Code::OutOfRange,
+            span,
+            format!("sessionTimeoutInMinutes is {value}; it must be positive"),
+            "leave it out to use the org's session timeout",
+        );
+    }
+    let policy = c
+        .value("refreshTokenPolicyType")
+        .map(|(v, s)| (v.to_owned(), s));
+    if let Some((policy, span)) = policy
+        && matches!(policy.as_str(), "SpecificLifetime" | "SpecificInactivity")
+    {
+        let period = c
+            .value("refreshTokenValidityPeriod")
+            .and_then(|(v, _)| v.parse::<i64>().ok());
+        if period.is_none_or(|p| p <= 0) {
+            c.push(
+                Code::RefreshTokenPolicy,
+                span,
+                format!("refreshTokenPolicyType {policy} needs a positive <refreshTokenValidityPeriod>"),
+                "for example <refreshTokenValidityPeriod>365</refreshTokenValidityPeriod> with <refreshTokenValidityUnit>Days</refreshTokenValidityUnit>",
+            );
+        }
+        if c.value("refreshTokenValidityUnit").is_none() {
+            c.push(
+                Code::RefreshTokenPolicy,
+                span,
+                format!("refreshTokenPolicyType {policy} needs a <refreshTokenValidityUnit>"),
+                "use Days, Hours or Months",
+            );
+        }
+    }
+    if c.value("isClientCredentialsFlowEnabled")
+        .is_some_and(|(v, _)| v == "true" || v == "1")
+        && c.value("clientCredentialsFlowUser").is_none()
+    {
+        let span = c
+            .child("isClientCredentialsFlowEnabled")
+            .map_or(c.root.span, |e| e.text.span);
+        c.push(
+            Code::ClientCredentialsUser,
+            span,
+            "the client credentials flow is enabled without a run-as user",
+            "add <clientCredentialsFlowUser> with the username of an active API Only user; the deploy fails without one",
+        );
+    }
+}
+
+fn saml(c: &mut Check<'_>) {
+    c.url("acsUrl");
+    c.url("singleLogoutUrl");
+    c.certificate("certificate");
+    c.certificate("encryptionCertificate");
+    c.custom_attributes(true);
+    if c.value("subjectType").map(|(v, _)| v) == Some("CustomAttribute")
+        && c.value("subjectCustomAttribute").is_none()
+    {
+        let span = c.child("subjectType").map_or(c.root.span, |e| e.text.span);
+        c.push(
+            Code::MissingElement,
+            span,
+            "subjectType is CustomAttribute but there is no <subjectCustomAttribute>",
+            "name the user field whose value becomes the subject",
+        );
+    }
+    if let Some((_, span)) = c.value("encryptionType")
+        && c.value("encryptionCertificate").is_none()
+    {
+        c.push(
+            Code::MissingElement,
+            span,
+            "encryptionType is set but there is no <encryptionCertificate>",
+            "add the service provider's encryption certificate, or remove <encryptionType>",
+        );
+    }
+}
+
+fn push(c: &mut Check<'_>) {
+    let configs: Vec<&str> = ["androidPushConfig", "applePushConfig", "pushConfigLink"]
+        .into_iter()
+        .filter(|n| c.child(n).is_some())
+        .collect();
+    let span = c.root.span;
+    if configs.len() != 1 {
+        let found = if configs.is_empty() {
+            "none".to_owned()
+        } else {
+            configs.join(", ")
+        };
+        c.push(
+            Code::PushConfig,
+            span,
+            format!("push settings need exactly one of androidPushConfig, applePushConfig or pushConfigLink (found {found})"),
+            "keep only pushConfigLink when the app uses another org's push configuration",
+        );
+        return;
+    }
+    let service = c.value("pushServiceType").map(|(v, _)| v.to_owned());
+    let mismatch = matches!(
+        (service.as_deref(), configs[0]),
+        (Some("Apple"), "androidPushConfig") | (Some("Android"), "applePushConfig")
+    );
+    if mismatch {
+        let span = c.child(configs[0]).map_or(span, |e| e.span);
+        c.push(
+            Code::PushConfig,
+            span,
+            format!(
+                "pushServiceType is {} but the file has {}",
+                service.unwrap_or_default(),
+                configs[0]
+            ),
+            "use applePushConfig for Apple and androidPushConfig for Android",
+        );
+    }
+    if let Some(apple) = c.child("applePushConfig") {
+        let has = |n: &str| apple.child(n).is_some_and(|e| !e.text.trimmed().is_empty());
+        let token_route = has("signingKey") && has("keyIdentifier") && has("teamIdentifier");
+        let cert_route = has("certificate") && has("password");
+        if !token_route && !cert_route {
+            let span = apple.span;
+            c.push(
+                Code::PushConfig,
+                span,
+                "applePushConfig needs either signingKey, keyIdentifier and teamIdentifier (.p8) or certificate and password (.p12)",
+                "fill in one of the two routes",
+            );
+        }
+    }
+}

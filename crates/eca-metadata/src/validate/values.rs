@@ -1,0 +1,303 @@
+//! Checks of single values: URLs, IP addresses, X.509 certificates, formulas.
+
+use std::net::IpAddr;
+
+use crate::formula::{self, Expr};
+use crate::suggest;
+
+/// Checks that a value is an absolute URI: a scheme, then (for http and https) `//` and a host.
+/// Custom schemes such as `myapp://callback` or `com.example.app:/oauth` are allowed, as
+/// Salesforce allows them for mobile callbacks.
+pub fn check_absolute_url(value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err("the URL is empty".into());
+    }
+    if let Some(c) = value.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("the URL contains whitespace ({c:?})"));
+    }
+    let Some((scheme, rest)) = value.split_once(':') else {
+        return Err(format!(
+            "`{value}` has no scheme; write an absolute URL such as https://{value}"
+        ));
+    };
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !scheme_ok {
+        return Err(format!("`{scheme}` is not a URL scheme"));
+    }
+    if rest.is_empty() {
+        return Err(format!("`{value}` has nothing after the scheme"));
+    }
+    if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") {
+        let Some(after) = rest.strip_prefix("//") else {
+            return Err(format!("`{value}` needs `//` and a host after `{scheme}:`"));
+        };
+        let authority = after.split(['/', '?', '#']).next().unwrap_or_default();
+        let host_port = authority.rsplit('@').next().unwrap_or_default();
+        let host = if host_port.starts_with('[') {
+            host_port.split(']').next().unwrap_or_default()
+        } else {
+            host_port.split(':').next().unwrap_or_default()
+        };
+        if host.is_empty() || host == "[" {
+            return Err(format!("`{value}` has no host"));
+        }
+        if let Some((_, port)) = host_port.rsplit_once(':')
+            && !host_port.ends_with(']')
+            && !port.is_empty()
+            && port.parse::<u16>().is_err()
+        {
+            return Err(format!("`{port}` is not a port number"));
+        }
+    }
+    Ok(())
+}
+
+/// Parses an IP address as written in an IP range.
+pub fn parse_ip(value: &str) -> Result<IpAddr, String> {
+    value
+        .trim()
+        .parse::<IpAddr>()
+        .map_err(|_| format!("`{value}` is not an IPv4 or IPv6 address"))
+}
+
+/// What we learn from a certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateInfo {
+    pub subject: String,
+    /// Validity end, seconds since the Unix epoch.
+    pub not_after: i64,
+    pub not_before: i64,
+    /// The DER encoding.
+    pub der: Vec<u8>,
+}
+
+/// Parses a certificate written as PEM (with BEGIN/END lines) or as the bare base64 body, as
+/// Salesforce writes it on retrieve (`spec/metadata.md` §2.3).
+pub fn parse_certificate(value: &str) -> Result<CertificateInfo, String> {
+    let text = value.trim();
+    if text.is_empty() {
+        return Err("the certificate is empty".into());
+    }
+    let pem_text = if text.contains("-----BEGIN") {
+        text.to_owned()
+    } else {
+        if let Some(c) = text.chars().find(|c| {
+            !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=') || c.is_whitespace())
+        }) {
+            return Err(format!("`{c}` cannot appear in a base64 certificate body"));
+        }
+        let body: String = text.split_whitespace().collect();
+        let mut wrapped = String::from("-----BEGIN CERTIFICATE-----\n");
+        for chunk in body.as_bytes().chunks(64) {
+            wrapped.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+            wrapped.push('\n');
+        }
+        wrapped.push_str("-----END CERTIFICATE-----\n");
+        wrapped
+    };
+    let (_, pem) = x509_parser::pem::parse_x509_pem(pem_text.as_bytes())
+        .map_err(|e| format!("not a PEM or base64 certificate: {e}"))?;
+    if pem.label != "CERTIFICATE" {
+        return Err(format!(
+            "found a PEM `{}` block where a CERTIFICATE was expected (never put a private key here)",
+            pem.label
+        ));
+    }
+    let (_, cert) = x509_parser::parse_x509_certificate(&pem.contents)
+        .map_err(|e| format!("not an X.509 certificate: {e}"))?;
+    Ok(CertificateInfo {
+        subject: cert.subject().to_string(),
+        not_after: cert.validity().not_after.timestamp(),
+        not_before: cert.validity().not_before.timestamp(),
+        der: pem.contents.clone(),
+    })
+}
+
+/// Fields of the standard objects a formula may read. Custom fields (`__c`) are always allowed.
+const USER_FIELDS: &[&str] = &[
+    "AboutMe",
+    "Alias",
+    "City",
+    "CommunityNickname",
+    "CompanyName",
+    "ContactId",
+    "Country",
+    "CountryCode",
+    "CreatedDate",
+    "Department",
+    "Division",
+    "Email",
+    "EmployeeNumber",
+    "Extension",
+    "Fax",
+    "FederationIdentifier",
+    "FirstName",
+    "Id",
+    "IsActive",
+    "LanguageLocaleKey",
+    "LastName",
+    "LocaleSidKey",
+    "ManagerId",
+    "MiddleName",
+    "MobilePhone",
+    "Name",
+    "Phone",
+    "PostalCode",
+    "ProfileId",
+    "State",
+    "StateCode",
+    "Street",
+    "Suffix",
+    "TimeZoneSidKey",
+    "Title",
+    "UserRoleId",
+    "UserType",
+    "Username",
+];
+const ORGANIZATION_FIELDS: &[&str] = &[
+    "City",
+    "Country",
+    "DefaultLocaleSidKey",
+    "Division",
+    "Fax",
+    "Id",
+    "InstanceName",
+    "IsSandbox",
+    "LanguageLocaleKey",
+    "Name",
+    "NamespacePrefix",
+    "OrganizationType",
+    "Phone",
+    "PostalCode",
+    "PrimaryContact",
+    "State",
+    "Street",
+    "TimeZoneSidKey",
+];
+const PROFILE_FIELDS: &[&str] = &["Id", "Name", "UserType"];
+const USER_ROLE_FIELDS: &[&str] = &["DeveloperName", "Id", "Name"];
+
+/// A problem in a formula.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormulaProblem {
+    pub message: String,
+    pub help: String,
+    /// Errors stop the formula from being evaluated; warnings do not.
+    pub is_error: bool,
+}
+
+/// Checks a custom attribute formula. `require_dollar` is set for SAML attributes, which must
+/// use `$Object.Field` (`spec/metadata.md` §8).
+pub fn check_formula(src: &str, require_dollar: bool) -> Vec<FormulaProblem> {
+    let expr = match formula::parse(src) {
+        Ok(e) => e,
+        Err(e) => {
+            return vec![FormulaProblem {
+                message: format!("formula `{src}` does not parse: {e}"),
+                help: "reference fields as $User.Field or $Organization.Field; quote literal text"
+                    .into(),
+                is_error: true,
+            }];
+        }
+    };
+    let mut problems = Vec::new();
+    check_fields(&expr, require_dollar, &mut problems);
+    problems
+}
+
+fn check_fields(expr: &Expr, require_dollar: bool, out: &mut Vec<FormulaProblem>) {
+    for (object, path, dollar) in expr.fields() {
+        let Some(known_object) = formula::OBJECTS.iter().find(|o| **o == object) else {
+            let help = match suggest::nearest(object, formula::OBJECTS.iter().copied()) {
+                Some(s) => format!("did you mean ${s}?"),
+                None => format!("formulas read {}", formula::OBJECTS.join(", ")),
+            };
+            out.push(FormulaProblem {
+                message: format!("`{object}` is not an object a formula can read"),
+                help,
+                is_error: true,
+            });
+            continue;
+        };
+        if require_dollar && !dollar {
+            out.push(FormulaProblem {
+                message: format!("SAML attribute formulas must write `${object}`, not `{object}`"),
+                help: format!("write ${object}.{}", path.join(".")),
+                is_error: true,
+            });
+        }
+        let fields: &[&str] = match *known_object {
+            "User" => USER_FIELDS,
+            "Organization" => ORGANIZATION_FIELDS,
+            "Profile" => PROFILE_FIELDS,
+            "UserRole" => USER_ROLE_FIELDS,
+            _ => continue,
+        };
+        let field = &path[0];
+        if path.len() == 1 && !field.ends_with("__c") && !fields.contains(&field.as_str()) {
+            let help = match suggest::nearest(field, fields.iter().copied()) {
+                Some(s) => format!("did you mean ${object}.{s}?"),
+                None => format!("standard {object} fields include {}", fields.join(", ")),
+            };
+            out.push(FormulaProblem {
+                message: format!("`{field}` is not a standard {object} field"),
+                help,
+                is_error: false,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        for ok in [
+            "https://example.com/callback",
+            "http://localhost:1717/OauthRedirect",
+            "myapp://callback",
+            "com.example.app:/oauth2redirect",
+            "https://[::1]:8443/cb",
+        ] {
+            assert!(check_absolute_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "example.com/callback",
+            "/callback",
+            "https://",
+            "https:example.com",
+            "https://exa mple.com",
+            "https://example.com:99999/",
+        ] {
+            assert!(check_absolute_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn formulas() {
+        assert!(check_formula("$User.Country", true).is_empty());
+        assert!(check_formula("User.Country", false).is_empty());
+        assert!(check_formula("$Organization.Name", true).is_empty());
+        assert!(check_formula("$User.My_Field__c", true).is_empty());
+        assert!(check_formula("User.Country", true)[0].is_error);
+        let p = check_formula("$Usr.Country", false);
+        assert!(p[0].help.contains("$User"));
+        let p = check_formula("$User.Countyr", false);
+        assert!(!p[0].is_error && p[0].help.contains("$User.Country"));
+        assert!(check_formula("$User.", false)[0].is_error);
+    }
+
+    #[test]
+    fn certificates_reject_garbage_and_keys() {
+        assert!(parse_certificate("not a cert!").is_err());
+        assert!(parse_certificate("TUlJ").is_err());
+        let key = "-----BEGIN PRIVATE KEY-----\nTUlJ\n-----END PRIVATE KEY-----\n";
+        assert!(parse_certificate(key).unwrap_err().contains("PRIVATE KEY"));
+    }
+}
