@@ -195,7 +195,7 @@ pub fn sort(diagnostics: &mut [Diagnostic]) {
 /// Renders one diagnostic for people, with the offending source line underlined:
 ///
 /// ```text
-/// error[ECA0105]: `AdminApproved` is not a PermittedUsersPolicyType
+/// error[ECA0105]: `AdminApproved` is not a valid PermittedUsersPolicyType
 ///   --> force-app/main/default/extlClntAppOauthPolicies/A.ecaOauthPlcy-meta.xml:9:31
 ///    |
 ///  9 |     <permittedUsersPolicyType>AdminApproved</permittedUsersPolicyType>

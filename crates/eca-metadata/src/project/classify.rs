@@ -89,7 +89,7 @@ pub fn classify(rel: &Path, layout: Layout) -> Classified {
         );
         let message = if let Some(other) = MetadataType::from_directory(parent) {
             format!(
-                "a {} file is in `{parent}/`, the folder of {}",
+                "this {} file is in `{parent}/`, the folder of {}",
                 ty.name(),
                 other.name()
             )
@@ -99,7 +99,7 @@ pub fn classify(rel: &Path, layout: Layout) -> Classified {
                 ty.directory()
             )
         } else {
-            format!("a {} file is in `{parent}/`", ty.name())
+            format!("this {} file is in `{parent}/`", ty.name())
         };
         let code = if MetadataType::from_directory(parent).is_some() {
             Code::WrongDirectory

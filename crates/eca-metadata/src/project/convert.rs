@@ -117,13 +117,14 @@ pub fn to_mdapi(project: &Project, target: &Target) -> Result<Summary, ConvertEr
     Ok(summary)
 }
 
-/// Converts a Metadata API folder or zip into source format under `out`, in the package
-/// directory `force-app/main/default`, creating `sfdx-project.json` when `out` has none.
+/// Converts a Metadata API folder or zip into source format under `out`: into the default
+/// package directory of `out`'s `sfdx-project.json` (`<dir>/main/default` when that folder
+/// exists, as `sf` does), or into `force-app/main/default` with a new `sfdx-project.json`.
 pub fn to_source(project: &Project, out: &Path) -> Result<Summary, ConvertError> {
     if project.layout != Layout::MetadataApi {
         return Err(ConvertError::SameFormat("source"));
     }
-    let base = PathBuf::from("force-app/main/default");
+    let base = default_source_dir(out);
     let mut files = Vec::new();
     for f in &project.files {
         let rel = base
@@ -154,4 +155,22 @@ pub fn to_source(project: &Project, out: &Path) -> Result<Summary, ConvertError>
         components: project.files.len(),
         files,
     })
+}
+
+/// Where converted source files go in the project at `out`.
+fn default_source_dir(out: &Path) -> PathBuf {
+    let Ok(text) = std::fs::read_to_string(out.join(sfdx::FILE_NAME)) else {
+        return PathBuf::from("force-app/main/default");
+    };
+    let (project, _) = sfdx::parse(&text, Path::new(sfdx::FILE_NAME));
+    let dirs = &project.package_directories;
+    let Some(dir) = dirs.iter().find(|d| d.is_default).or(dirs.first()) else {
+        return PathBuf::from("force-app/main/default");
+    };
+    let base = PathBuf::from(&dir.path);
+    if out.join(&base).join("main/default").is_dir() {
+        base.join("main/default")
+    } else {
+        base
+    }
 }

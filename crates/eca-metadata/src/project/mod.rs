@@ -19,7 +19,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::version::ApiVersion;
 use crate::xml::Span;
 
-pub use classify::{Classified, classify};
+pub use classify::{Classified, check_api_name, classify};
 pub use sfdx::{PackageDirectory, SfdxProject};
 pub use zipfile::ZipLimits;
 
@@ -66,6 +66,9 @@ pub struct Project {
     pub manifests: Vec<ManifestFile>,
     /// Problems met while finding files (project file, misnamed files, ignore patterns).
     pub diagnostics: Vec<Diagnostic>,
+    /// Text of the project-level files (`sfdx-project.json`, `.forceignore`), for showing the
+    /// lines their diagnostics point at.
+    pub project_sources: Vec<(PathBuf, String)>,
 }
 
 impl Project {
@@ -149,19 +152,29 @@ fn read(path: &Path) -> Result<Vec<u8>, ProjectError> {
 fn load_source(root: &Path) -> Result<Project, ProjectError> {
     let project_file = PathBuf::from(sfdx::FILE_NAME);
     let text = read(&root.join(sfdx::FILE_NAME))?;
-    let text = String::from_utf8_lossy(&text);
+    let text = String::from_utf8_lossy(&text).into_owned();
     let (sfdx, mut diagnostics) = sfdx::parse(&text, &project_file);
     let ignore = forceignore::ForceIgnore::load(root, &mut diagnostics);
+    let mut project_sources = vec![(project_file.clone(), text.clone())];
+    if let Ok(ignore_text) = std::fs::read_to_string(root.join(forceignore::FILE_NAME)) {
+        project_sources.push((PathBuf::from(forceignore::FILE_NAME), ignore_text));
+    }
+    let lines = crate::xml::LineIndex::new(&text);
 
     let mut found: Vec<(PathBuf, usize)> = Vec::new();
     for (index, dir) in sfdx.package_directories.iter().enumerate() {
         let abs = root.join(&dir.path);
         if !abs.is_dir() {
+            // Point at the entry's path string when it can be found as written.
+            let at = text
+                .find(&format!("\"{}", dir.path))
+                .or_else(|| text.find(&format!("\"./{}", dir.path)))
+                .map_or(Span::new(1, 1, 1), |i| lines.span(i + 1, dir.path.len()));
             diagnostics.push(
                 Diagnostic::new(
                     Code::PackageDirectory,
                     &project_file,
-                    Span::new(1, 1, 1),
+                    at,
                     format!("package directory `{}` does not exist", dir.path),
                 )
                 .with_help("create it or remove it from packageDirectories"),
@@ -214,6 +227,7 @@ fn load_source(root: &Path) -> Result<Project, ProjectError> {
         files,
         manifests: Vec::new(),
         diagnostics,
+        project_sources,
     })
 }
 
@@ -297,5 +311,6 @@ fn from_mdapi_entries(root: &Path, entries: Vec<(PathBuf, Vec<u8>)>) -> Project 
         files,
         manifests,
         diagnostics,
+        project_sources: Vec::new(),
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::Checked;
 use crate::catalog::MetadataType;
-use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::diagnostic::{Code, Diagnostic, Severity, display_path};
 use crate::project::Project;
 use crate::xml::{Element, Span};
 
@@ -96,9 +96,13 @@ pub(super) fn check(project: &Project, components: &[Checked]) -> Vec<Diagnostic
 
     let mut names: Vec<&String> = apps.keys().collect();
     names.sort();
-    for name in names {
-        let app = &apps[name];
-        check_app(name, app, &mut out);
+    let headers: Vec<&str> = names
+        .iter()
+        .filter(|n| apps[n.as_str()].header.is_some())
+        .map(|n| n.as_str())
+        .collect();
+    for name in &names {
+        check_app(name, &apps[name.as_str()], &headers, &mut out);
     }
     packaging(project, components, &mut out);
     out
@@ -118,7 +122,7 @@ fn duplicates(components: &[Checked], out: &mut Vec<Diagnostic>) {
                         "{} `{}` is also defined in {}",
                         key.0.name(),
                         key.1,
-                        first.path.display()
+                        display_path(&first.path)
                     ),
                 )
                 .with_help("a component may exist once per project; remove one of the files"),
@@ -129,7 +133,7 @@ fn duplicates(components: &[Checked], out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn check_app(name: &str, app: &App<'_>, out: &mut Vec<Diagnostic>) {
+fn check_app(name: &str, app: &App<'_>, headers: &[&str], out: &mut Vec<Diagnostic>) {
     let mut types: Vec<&MetadataType> = app.satellites.keys().collect();
     types.sort();
     for ty in types {
@@ -143,10 +147,13 @@ fn check_app(name: &str, app: &App<'_>, out: &mut Vec<Diagnostic>) {
                         span_of(&f.root, "externalClientApplication"),
                         format!("externalClientApplication `{name}` names no app in this project"),
                     )
-                    .with_help(format!(
-                        "add externalClientApps/{}, or correct the name (the deploy fails with INVALID_CROSS_REFERENCE_KEY)",
-                        MetadataType::ExternalClientApplication.source_file_name(name)
-                    )),
+                    .with_help(match crate::suggest::nearest(name, headers.iter().copied()) {
+                        Some(near) => format!("did you mean `{near}`? (the deploy fails with INVALID_CROSS_REFERENCE_KEY)"),
+                        None => format!(
+                            "add externalClientApps/{}, or correct the name (the deploy fails with INVALID_CROSS_REFERENCE_KEY)",
+                            MetadataType::ExternalClientApplication.source_file_name(name)
+                        ),
+                    }),
                 );
             }
         }
@@ -159,7 +166,7 @@ fn check_app(name: &str, app: &App<'_>, out: &mut Vec<Diagnostic>) {
                     format!(
                         "app `{name}` already has a {} ({})",
                         ty.name(),
-                        files[0].path.display()
+                        display_path(&files[0].path)
                     ),
                 )
                 .with_help("each app has one file per plugin; a second policy record fails the deploy with `duplicate value found: ExternalClientApplicationId`"),
@@ -219,7 +226,7 @@ fn check_app(name: &str, app: &App<'_>, out: &mut Vec<Diagnostic>) {
                 )
                 .with_help(format!(
                     "set distributionState to Local in {}, or remove the SAML policies",
-                    h.path.display()
+                    display_path(&h.path)
                 )),
             );
         }
@@ -235,7 +242,7 @@ fn check_app(name: &str, app: &App<'_>, out: &mut Vec<Diagnostic>) {
                 )
                 .with_help(format!(
                     "set isSamlPluginEnabled (and isEnabled) to true in {}",
-                    p.path.display()
+                    display_path(&p.path)
                 ))
                 .with_severity(Severity::Warning),
             );
@@ -284,7 +291,7 @@ fn packaging(project: &Project, components: &[Checked], out: &mut Vec<Diagnostic
             Diagnostic::new(
                 Code::NotPackageable,
                 &c.path,
-                Span::new(1, 1, 1),
+                c.root.span,
                 format!(
                     "{} cannot go into a package, and `{}` builds the package `{package}`",
                     ty.name(),

@@ -158,6 +158,11 @@ pub fn validate(project: &Project, options: &Options) -> Report {
         }
         report.diagnostics.append(&mut found);
     }
+    for (path, text) in &project.project_sources {
+        if report.diagnostics.iter().any(|d| &d.file == path) {
+            report.sources.insert(path.clone(), text.clone());
+        }
+    }
     diagnostic::sort(&mut report.diagnostics);
     report
 }
@@ -260,7 +265,10 @@ pub fn check_file(
                 XmlError::TooLarge { .. } => {
                     "metadata files are small; check that this is the right file"
                 }
-                _ => "fix the XML; the other files were still checked",
+                XmlError::NotUtf8 { .. } => {
+                    "save the file as UTF-8; the other files were still checked"
+                }
+                XmlError::Malformed { .. } => "fix the XML; the other files were still checked",
             };
             let source = match e {
                 XmlError::TooLarge { .. } => None,

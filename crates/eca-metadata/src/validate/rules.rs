@@ -79,11 +79,10 @@ impl Check<'_> {
         if let Some((value, span)) = self.value(name)
             && let Err(why) = check_absolute_url(value)
         {
-            let value = value.to_owned();
             self.push(
                 Code::InvalidUrl,
                 span,
-                format!("<{name}> `{value}` is not an absolute URL: {why}"),
+                format!("<{name}> is not an absolute URL: {why}"),
                 "write a full URL such as https://app.example.com/path",
             );
         }
@@ -296,7 +295,10 @@ impl Check<'_> {
         };
         let value = value.to_owned();
         let mut seen = HashSet::new();
-        for (token, scope) in OauthScope::parse_list(&value) {
+        let pieces = OauthScope::parse_list(&value)
+            .into_iter()
+            .zip(piece_spans(&value, span));
+        for ((token, scope), span) in pieces {
             match scope {
                 Some(s) => {
                     if !seen.insert(s) {
@@ -344,6 +346,31 @@ impl Check<'_> {
             }
         }
     }
+}
+
+/// The span of each comma-separated piece of a value (trimmed), so that a diagnostic points at
+/// the one bad scope rather than the whole list. A value over several lines keeps the span of
+/// the whole value, whose column is known only for its first line.
+fn piece_spans(value: &str, span: Span) -> Vec<Span> {
+    let pieces = value.split(',');
+    if value.contains('\n') {
+        return pieces.map(|_| span).collect();
+    }
+    let mut column = span.column;
+    let mut spans = Vec::new();
+    for piece in pieces {
+        let lead = piece.chars().take_while(|c| c.is_whitespace()).count();
+        let len = piece.trim().chars().count();
+        let at = column + u32::try_from(lead).unwrap_or(0);
+        spans.push(Span::new(
+            span.line,
+            at,
+            u32::try_from(len.max(1)).unwrap_or(1),
+        ));
+        // Past the piece and its comma.
+        column += u32::try_from(piece.chars().count() + 1).unwrap_or(0);
+    }
+    spans
 }
 
 pub(super) fn check(
@@ -475,7 +502,7 @@ fn global(c: &mut Check<'_>) {
                 c.push(
                     Code::InvalidUrl,
                     span,
-                    format!("callback URL `{url}` is not an absolute URL: {why}"),
+                    format!("callback URL is not an absolute URL: {why}"),
                     help,
                 );
             }

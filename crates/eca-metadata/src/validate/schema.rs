@@ -264,7 +264,7 @@ fn check_enum(
                     path,
                     span,
                     format!(
-                        "`{value}` is not a {} value at API {version} (valid: {valid})",
+                        "`{value}` is not a valid {} at API {version} (valid: {valid})",
                         def.name
                     ),
                 )
@@ -299,7 +299,7 @@ fn check_enum(
                 Code::InvalidEnum,
                 path,
                 span,
-                format!("`{value}` is not a {} (valid: {valid})", def.name),
+                format!("`{value}` is not a valid {} (valid: {valid})", def.name),
             )
             .with_help(format!(
                 "enumeration values are case-sensitive: did you mean `{}`?",
@@ -316,7 +316,7 @@ fn check_enum(
             Code::InvalidEnum,
             path,
             span,
-            format!("`{value}` is not a {} (valid: {valid})", def.name),
+            format!("`{value}` is not a valid {} (valid: {valid})", def.name),
         )
         .with_help(help),
     )

@@ -16,6 +16,12 @@ pub fn check_absolute_url(value: &str) -> Result<(), String> {
         return Err(format!("the URL contains whitespace ({c:?})"));
     }
     let Some((scheme, rest)) = value.split_once(':') else {
+        // `https://` + `/callback` would suggest `https:///callback`.
+        if value.starts_with('/') {
+            return Err(format!(
+                "`{value}` is a path; write an absolute URL such as https://app.example.com{value}"
+            ));
+        }
         return Err(format!(
             "`{value}` has no scheme; write an absolute URL such as https://{value}"
         ));
@@ -277,6 +283,8 @@ mod tests {
         ] {
             assert!(check_absolute_url(bad).is_err(), "{bad}");
         }
+        let why = check_absolute_url("/callback").unwrap_err();
+        assert!(why.contains("https://app.example.com/callback"), "{why}");
     }
 
     #[test]
