@@ -1,0 +1,66 @@
+//! One file per command (`STYLE.md` §7): each parses its arguments, makes one library call and
+//! prints the result. Dispatch happens here, once, on the closed [`Command`] enum.
+
+mod app_new;
+mod cert_new;
+mod manifest;
+mod project_convert;
+mod project_init;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use crate::Context;
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a source project, a Metadata API folder or a deploy zip, offline.
+    Validate(validate::Args),
+    /// Create SFDX projects and convert them between source and Metadata API format.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Add External Client Apps to a project.
+    #[command(subcommand)]
+    App(AppCommand),
+    /// Make key pairs and certificates.
+    #[command(subcommand)]
+    Cert(CertCommand),
+    /// Write a package.xml listing every External Client App component of a project.
+    Manifest(manifest::Args),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Create a new SFDX project.
+    Init(project_init::Args),
+    /// Convert between source format and Metadata API format.
+    #[command(subcommand)]
+    Convert(project_convert::Command),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Write the metadata files of a new External Client App.
+    New(Box<app_new::Args>),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Generate an RSA key and a self-signed certificate for the JWT bearer flow.
+    New(cert_new::Args),
+}
+
+/// Runs one command. Errors are printed by `main`; a `ProjectError` anywhere in the chain means
+/// exit status 2.
+pub fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Validate(args) => validate::run(&args, ctx),
+        Command::Project(ProjectCommand::Init(args)) => project_init::run(&args, ctx),
+        Command::Project(ProjectCommand::Convert(command)) => project_convert::run(&command, ctx),
+        Command::App(AppCommand::New(args)) => app_new::run(&args, ctx),
+        Command::Cert(CertCommand::New(args)) => cert_new::run(&args, ctx),
+        Command::Manifest(args) => manifest::run(&args, ctx),
+    }
+}
