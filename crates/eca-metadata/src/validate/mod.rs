@@ -340,16 +340,18 @@ pub fn check_file(
         rules::check(&component, root, path, ctx, &mut diagnostics);
     }
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
+    // The source text is only needed to show the lines diagnostics point at.
+    let source = (!diagnostics.is_empty()).then_some(doc.source);
     FileOutcome {
         diagnostics,
         checked: Some(Checked {
             path: path.to_owned(),
             component,
-            root: doc.root.clone(),
+            root: doc.root,
             package_dir: None,
             has_errors,
         }),
-        source: Some(doc.source),
+        source,
     }
 }
 
