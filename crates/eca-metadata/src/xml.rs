@@ -162,6 +162,15 @@ pub fn parse_str(text: &str) -> Result<Document, XmlError> {
         });
     }
     let source = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // XML 1.0 §2.11: line ends are normalized to LF before parsing. Doing it here, rather than
+    // trusting the parser, keeps a CR written as `&#13;` distinct from a literal one in every case.
+    let normalized;
+    let source = if source.contains('\r') {
+        normalized = source.replace("\r\n", "\n").replace('\r', "\n");
+        normalized.as_str()
+    } else {
+        source
+    };
     let lines = LineIndex::new(source);
     // Find a DOCTYPE ourselves so the error points at it; roxmltree would refuse it too.
     if let Some(at) = find_doctype(source) {
@@ -406,6 +415,12 @@ mod tests {
             parse_bytes(b"<a>\n\xff</a>"),
             Err(XmlError::NotUtf8 { span }) if span.line == 2
         ));
+    }
+
+    #[test]
+    fn normalizes_literal_carriage_returns() {
+        let doc = parse_str("<a>x\r\r&#65;\r\ny&#13;</a>").unwrap();
+        assert_eq!(doc.root.text.raw, "x\n\nA\ny\r");
     }
 
     #[test]
