@@ -1,0 +1,211 @@
+//! Storage for the OpenECA server, behind narrow traits named for their role
+//! ([`OrgStore`], [`UserStore`], [`AccessStore`], [`SessionStore`], [`SettingsStore`]). Two
+//! implementations pass one shared test suite: [`SqliteStore`] (embedded, the default) and
+//! [`PostgresStore`] (many stateless server nodes on one database). The backend is chosen once, by [`open`]; nothing else in the
+//! server knows which one it has, and nothing outside this crate writes SQL.
+//!
+//! Rules every implementation keeps:
+//! - A write that returns `Ok` is durable (SQLite runs with `synchronous=FULL` in WAL mode).
+//! - A database error is never reported as "not found": lookups return
+//!   `Ok(None)` only when the row does not exist.
+//! - Migrations are versioned, embedded in the binary, and applied in order at start.
+//!
+//! Where things are: `sql/` is the one implementation of the traits, plain SQL that both
+//! databases accept, written against a four-method backend interface; `sqlite.rs` and
+//! `postgres.rs` hold only connection pools and the migration runners; the schema is in
+//! `migrations/<backend>/NNNN_name.sql`, listed in `migrate.rs`. A new migration is written in
+//! both dialects, with the same tables and columns, so the shared queries keep working.
+
+mod migrate;
+mod postgres;
+mod sql;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use eca_core::domain::{Org, PermissionSet, Profile, Session, User};
+use eca_core::{OrgId, PermissionSetId, ProfileId, Timestamp, UserId};
+
+pub use crate::postgres::PostgresStore;
+pub use crate::sqlite::SqliteStore;
+
+/// What can go wrong in storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique value is taken (a username, a My Domain name, a profile name...).
+    #[error("{what} `{value}` already exists")]
+    Conflict { what: &'static str, value: String },
+    /// A referenced row does not exist (a user id in an assignment...).
+    #[error("{what} `{value}` does not exist")]
+    Missing { what: &'static str, value: String },
+    /// The database failed; the detail is for logs, never for clients.
+    #[error("database error: {0}")]
+    Database(String),
+    /// The database URL is not one we support.
+    #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+    /// A stored value could not be read back (corruption, or a newer schema).
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait OrgStore: Send + Sync {
+    /// Creates an org. `Conflict` when the My Domain name (case-insensitive) is taken, or when
+    /// `org.is_default` and a default org exists.
+    async fn create_org(&self, org: &Org) -> StoreResult<()>;
+    async fn org(&self, id: &OrgId) -> StoreResult<Option<Org>>;
+    /// Looks up by My Domain name, case-insensitively.
+    async fn org_by_domain(&self, my_domain: &str) -> StoreResult<Option<Org>>;
+    async fn default_org(&self) -> StoreResult<Option<Org>>;
+    /// All orgs, oldest first.
+    async fn orgs(&self) -> StoreResult<Vec<Org>>;
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Creates a user. `Conflict` when the username (case-insensitive, across all orgs) is
+    /// taken; `Missing` when the org or profile does not exist.
+    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    async fn user(&self, id: &UserId) -> StoreResult<Option<User>>;
+    /// Looks up by username, case-insensitively, across all orgs.
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    /// The users of an org, by username.
+    async fn users(&self, org: &OrgId) -> StoreResult<Vec<User>>;
+    /// Replaces every field of an existing user (by id); `Missing` if there is none,
+    /// `Conflict` if a changed username is taken.
+    async fn update_user(&self, user: &User) -> StoreResult<()>;
+    /// Atomically counts a failed login; sets `locked_until` when given. Returns the new
+    /// count of consecutive failures.
+    async fn record_failed_login(
+        &self,
+        id: &UserId,
+        locked_until: Option<Timestamp>,
+    ) -> StoreResult<i64>;
+    /// Clears the failure count and any lock after a successful login.
+    async fn record_successful_login(&self, id: &UserId) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait AccessStore: Send + Sync {
+    /// `Conflict` when the org already has a profile of that name.
+    async fn create_profile(&self, profile: &Profile) -> StoreResult<()>;
+    async fn profile(&self, id: &ProfileId) -> StoreResult<Option<Profile>>;
+    /// By name within an org, case-insensitively (`System Administrator`).
+    async fn profile_by_name(&self, org: &OrgId, name: &str) -> StoreResult<Option<Profile>>;
+    async fn profiles(&self, org: &OrgId) -> StoreResult<Vec<Profile>>;
+    /// `Conflict` when the org already has a permission set of that API name.
+    async fn create_permission_set(&self, set: &PermissionSet) -> StoreResult<()>;
+    async fn permission_set(&self, id: &PermissionSetId) -> StoreResult<Option<PermissionSet>>;
+    /// By API name within an org, case-insensitively.
+    async fn permission_set_by_name(
+        &self,
+        org: &OrgId,
+        name: &str,
+    ) -> StoreResult<Option<PermissionSet>>;
+    async fn permission_sets(&self, org: &OrgId) -> StoreResult<Vec<PermissionSet>>;
+    /// Assigns a permission set to a user; assigning twice is not an error. `Missing` when
+    /// either does not exist.
+    async fn assign_permission_set(
+        &self,
+        user: &UserId,
+        set: &PermissionSetId,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    /// Removes an assignment; `Ok(false)` when there was none.
+    async fn unassign_permission_set(
+        &self,
+        user: &UserId,
+        set: &PermissionSetId,
+    ) -> StoreResult<bool>;
+    /// The permission sets assigned to a user, by name.
+    async fn permission_sets_of(&self, user: &UserId) -> StoreResult<Vec<PermissionSet>>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn create_session(&self, session: &Session) -> StoreResult<()>;
+    /// The session with this id hash, expired or not (the caller decides).
+    async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>>;
+    /// Records use of a session and moves its expiry.
+    async fn touch_session(
+        &self,
+        id_hash: &str,
+        used_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()>;
+    /// Ends a session; `Ok(false)` when there was none.
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<bool>;
+    /// Ends every session of a user (deactivation, freezing, password change).
+    async fn delete_user_sessions(&self, user: &UserId) -> StoreResult<u64>;
+    /// Removes sessions that expired before `now`; returns how many.
+    async fn delete_expired_sessions(&self, now: Timestamp) -> StoreResult<u64>;
+}
+
+/// Server-wide values (for example, whether first-start setup has run).
+#[async_trait]
+pub trait SettingsStore: Send + Sync {
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
+    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()>;
+}
+
+/// Everything the server stores.
+#[async_trait]
+pub trait Store: OrgStore + UserStore + AccessStore + SessionStore + SettingsStore {
+    /// Checks the database answers (`/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+    /// `sqlite` or `postgres`, for logs and metrics labels only.
+    fn backend(&self) -> &'static str;
+}
+
+/// Opens the database at `url` and applies pending migrations:
+///
+/// - `sqlite://PATH` (the file is created if missing; `sqlite:PATH` works too),
+/// - `sqlite::memory:` (a private database that lives as long as the store),
+/// - `postgres://...` or `postgresql://...`.
+pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::open(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(redact(url)))
+    }
+}
+
+/// Opens PostgreSQL with every table in `schema` (created if missing).
+///
+/// **For tests and benchmarks**, so that parallel runs can share one database; a server uses
+/// [`open`]. See [`PostgresStore::open_in_schema`] for the rules on `schema`.
+pub async fn open_postgres_in_schema(url: &str, schema: &str) -> StoreResult<Arc<dyn Store>> {
+    Ok(Arc::new(PostgresStore::open_in_schema(url, schema).await?))
+}
+
+/// The scheme of a URL we cannot use, without the rest: it may hold a password.
+fn redact(url: &str) -> String {
+    match url.split_once(':') {
+        Some((scheme, _)) => format!("{scheme}:..."),
+        None => "...".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn unsupported_urls_are_refused_without_echoing_secrets() {
+        let err = open("mysql://root:hunter2@db/eca").await.err();
+        assert!(
+            matches!(&err, Some(StoreError::UnsupportedUrl(u)) if u == "mysql:..."),
+            "{err:?}"
+        );
+        assert!(matches!(
+            open("eca.db").await.err(),
+            Some(StoreError::UnsupportedUrl(_))
+        ));
+    }
+}

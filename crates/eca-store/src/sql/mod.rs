@@ -1,0 +1,187 @@
+//! The one implementation of the store traits, shared by SQLite and PostgreSQL.
+//!
+//! Both schemas are kept column-for-column alike (see `migrations/`), and every query here is
+//! plain SQL both databases accept: `$1`-style parameters (SQLite reads `$N` as parameter
+//! `N`), `RETURNING`, `ON CONFLICT`, and case-insensitive uniqueness through `*_lower`
+//! columns filled by [`fold`]. A backend only supplies the four primitives of [`Db`], so the
+//! two cannot drift apart in behaviour, and the shared test suite covers the SQL once per
+//! backend.
+
+mod access;
+mod orgs;
+mod sessions;
+mod users;
+
+use async_trait::async_trait;
+use eca_core::IdError;
+use sqlx::error::ErrorKind;
+
+use crate::{StoreError, StoreResult};
+
+/// One bound parameter.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Arg<'a> {
+    Text(&'a str),
+    OptText(Option<&'a str>),
+    Int(i64),
+    OptInt(Option<i64>),
+    Bool(bool),
+}
+
+/// What a backend provides: reads may run on any connection, writes are serialized as the
+/// backend requires (SQLite has one writer). Each call is one statement in autocommit mode,
+/// so a write that returns `Ok` is committed.
+#[async_trait]
+pub(crate) trait Db: Send + Sync {
+    type Row: Columns + Send;
+
+    /// `sqlite` or `postgres`.
+    const BACKEND: &'static str;
+
+    async fn read_optional(
+        &self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Option<Self::Row>, sqlx::Error>;
+    async fn read_all(
+        &self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Vec<Self::Row>, sqlx::Error>;
+    /// Runs a write; returns the number of rows it changed.
+    async fn write(&self, sql: &'static str, args: &[Arg<'_>]) -> Result<u64, sqlx::Error>;
+    /// Runs a write with `RETURNING`; returns the first row, if any.
+    async fn write_returning(
+        &self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Option<Self::Row>, sqlx::Error>;
+}
+
+/// Typed access to the columns of a result row. A value that cannot be decoded is
+/// [`StoreError::Corrupt`], never "not found".
+pub(crate) trait Columns {
+    fn text(&self, col: &str) -> StoreResult<String>;
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>>;
+    fn int(&self, col: &str) -> StoreResult<i64>;
+    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>>;
+    fn flag(&self, col: &str) -> StoreResult<bool>;
+
+    /// A record id column, parsed with the id type's own parser.
+    fn id<T>(&self, col: &str, parse: fn(&str) -> Result<T, IdError>) -> StoreResult<T> {
+        let raw = self.text(col)?;
+        parse(&raw).map_err(|e| StoreError::Corrupt(format!("column `{col}`: {e}")))
+    }
+}
+
+impl<R> Columns for R
+where
+    R: sqlx::Row,
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn text(&self, col: &str) -> StoreResult<String> {
+        self.try_get(col).map_err(|e| corrupt(col, &e))
+    }
+
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+        self.try_get(col).map_err(|e| corrupt(col, &e))
+    }
+
+    fn int(&self, col: &str) -> StoreResult<i64> {
+        self.try_get(col).map_err(|e| corrupt(col, &e))
+    }
+
+    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>> {
+        self.try_get(col).map_err(|e| corrupt(col, &e))
+    }
+
+    fn flag(&self, col: &str) -> StoreResult<bool> {
+        self.try_get(col).map_err(|e| corrupt(col, &e))
+    }
+}
+
+/// Binds `args` to `query` in order.
+pub(crate) fn bind<'q, DB>(
+    mut query: sqlx::query::Query<'q, DB, DB::Arguments>,
+    args: &[Arg<'_>],
+) -> sqlx::query::Query<'q, DB, DB::Arguments>
+where
+    DB: sqlx::Database,
+    for<'a> &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    for<'a> Option<&'a str>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    for<'a> i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    for<'a> Option<i64>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    for<'a> bool: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    for arg in args {
+        query = match *arg {
+            Arg::Text(v) => query.bind(v),
+            Arg::OptText(v) => query.bind(v),
+            Arg::Int(v) => query.bind(v),
+            Arg::OptInt(v) => query.bind(v),
+            Arg::Bool(v) => query.bind(v),
+        };
+    }
+    query
+}
+
+fn corrupt(col: &str, e: &sqlx::Error) -> StoreError {
+    StoreError::Corrupt(format!("column `{col}`: {e}"))
+}
+
+/// The case-insensitive key of a name (username, My Domain name, profile name). Folding in
+/// Rust rather than with SQL `lower()` keeps both backends identical: SQLite's `lower()`
+/// folds only ASCII and PostgreSQL's depends on the database locale.
+pub(crate) fn fold(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// How a failed statement failed.
+pub(crate) enum Failure {
+    /// A unique index refused the row. The text names the index (PostgreSQL) or its columns
+    /// (SQLite, `UNIQUE constraint failed: users.username_lower`); match on the column name,
+    /// which both contain.
+    Unique(String),
+    /// A foreign key refused the row.
+    ForeignKey,
+    /// Anything else: already a [`StoreError::Database`].
+    Other(StoreError),
+}
+
+impl Failure {
+    pub(crate) fn of(e: sqlx::Error) -> Failure {
+        if let sqlx::Error::Database(db) = &e {
+            match db.kind() {
+                ErrorKind::UniqueViolation => {
+                    return Failure::Unique(db.constraint().unwrap_or(db.message()).to_owned());
+                }
+                ErrorKind::ForeignKeyViolation => return Failure::ForeignKey,
+                _ => {}
+            }
+        }
+        Failure::Other(database(e))
+    }
+}
+
+/// Whether `sql` (a `SELECT 1 ... WHERE key = $1`) finds a row.
+pub(crate) async fn exists<D: Db>(db: &D, sql: &'static str, key: &str) -> StoreResult<bool> {
+    let row = db
+        .read_optional(sql, &[Arg::Text(key)])
+        .await
+        .map_err(database)?;
+    Ok(row.is_some())
+}
+
+/// A failure with no expected constraint behind it.
+pub(crate) fn database(e: sqlx::Error) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+/// A session id hash shortened for error messages: enough to find it in the table, not the
+/// whole key.
+pub(crate) fn short_hash(id_hash: &str) -> String {
+    id_hash.chars().take(8).collect()
+}

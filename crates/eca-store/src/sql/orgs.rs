@@ -1,0 +1,104 @@
+//! [`OrgStore`] over [`Db`].
+
+use async_trait::async_trait;
+use eca_core::domain::Org;
+use eca_core::{OrgId, Timestamp};
+
+use super::{Arg, Columns, Db, Failure, database, fold};
+use crate::{OrgStore, StoreError, StoreResult};
+
+/// `SELECT <every column> FROM orgs <tail>`, as one `&'static str`.
+macro_rules! select_orgs {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, name, my_domain, is_default, session_timeout_minutes, created_at FROM orgs ",
+            $tail
+        )
+    };
+}
+
+fn org_from(row: &impl Columns) -> StoreResult<Org> {
+    Ok(Org {
+        id: row.id("id", OrgId::parse)?,
+        name: row.text("name")?,
+        my_domain: row.text("my_domain")?,
+        is_default: row.flag("is_default")?,
+        session_timeout_minutes: row.int("session_timeout_minutes")?,
+        created_at: Timestamp(row.int("created_at")?),
+    })
+}
+
+#[async_trait]
+impl<D: Db> OrgStore for D {
+    async fn create_org(&self, org: &Org) -> StoreResult<()> {
+        let domain = fold(&org.my_domain);
+        let sql = "INSERT INTO orgs (id, name, my_domain, my_domain_lower, is_default, \
+                   session_timeout_minutes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        let args = [
+            Arg::Text(org.id.as_str()),
+            Arg::Text(&org.name),
+            Arg::Text(&org.my_domain),
+            Arg::Text(&domain),
+            Arg::Bool(org.is_default),
+            Arg::Int(org.session_timeout_minutes),
+            Arg::Int(org.created_at.millis()),
+        ];
+        match self.write(sql, &args).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(match Failure::of(e) {
+                Failure::Unique(c) if c.contains("my_domain") => StoreError::Conflict {
+                    what: "My Domain name",
+                    value: org.my_domain.clone(),
+                },
+                Failure::Unique(c) if c.contains("is_default") => StoreError::Conflict {
+                    what: "default org",
+                    value: org.my_domain.clone(),
+                },
+                Failure::Unique(_) => StoreError::Conflict {
+                    what: "org",
+                    value: org.id.to_string(),
+                },
+                Failure::ForeignKey => {
+                    StoreError::Database("unexpected foreign key on orgs".to_owned())
+                }
+                Failure::Other(e) => e,
+            }),
+        }
+    }
+
+    async fn org(&self, id: &OrgId) -> StoreResult<Option<Org>> {
+        let row = self
+            .read_optional(select_orgs!("WHERE id = $1"), &[Arg::Text(id.as_str())])
+            .await
+            .map_err(database)?;
+        row.as_ref().map(org_from).transpose()
+    }
+
+    async fn org_by_domain(&self, my_domain: &str) -> StoreResult<Option<Org>> {
+        let domain = fold(my_domain);
+        let row = self
+            .read_optional(
+                select_orgs!("WHERE my_domain_lower = $1"),
+                &[Arg::Text(&domain)],
+            )
+            .await
+            .map_err(database)?;
+        row.as_ref().map(org_from).transpose()
+    }
+
+    async fn default_org(&self) -> StoreResult<Option<Org>> {
+        let row = self
+            .read_optional(select_orgs!("WHERE is_default"), &[])
+            .await
+            .map_err(database)?;
+        row.as_ref().map(org_from).transpose()
+    }
+
+    async fn orgs(&self) -> StoreResult<Vec<Org>> {
+        let rows = self
+            .read_all(select_orgs!("ORDER BY created_at, id"), &[])
+            .await
+            .map_err(database)?;
+        rows.iter().map(org_from).collect()
+    }
+}

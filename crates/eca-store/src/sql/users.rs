@@ -1,0 +1,235 @@
+//! [`UserStore`] over [`Db`].
+
+use async_trait::async_trait;
+use eca_core::domain::{User, UserFields};
+use eca_core::{OrgId, ProfileId, Timestamp, UserId};
+
+use super::{Arg, Columns, Db, Failure, database, exists, fold};
+use crate::{StoreError, StoreResult, UserStore};
+
+/// `SELECT <every column> FROM users <tail>`, as one `&'static str`.
+macro_rules! select_users {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, org_id, username, profile_id, email, first_name, last_name, federation_id, \
+             alias, title, company_name, department, division, street, city, state, postal_code, \
+             country, phone, mobile_phone, employee_number, time_zone, locale, language, \
+             is_active, is_frozen, password_hash, failed_logins, locked_until, created_at, \
+             updated_at FROM users ",
+            $tail
+        )
+    };
+}
+
+/// Parameters `$1`..`$32` of both statements below, in this order.
+const INSERT: &str = "INSERT INTO users (id, org_id, username, username_lower, profile_id, \
+     email, first_name, last_name, federation_id, alias, title, company_name, department, \
+     division, street, city, state, postal_code, country, phone, mobile_phone, employee_number, \
+     time_zone, locale, language, is_active, is_frozen, password_hash, failed_logins, \
+     locked_until, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+     $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, \
+     $29, $30, $31, $32)";
+
+/// Every field but the id, the org (a user never moves between orgs) and `created_at` ($31).
+const UPDATE: &str = "UPDATE users SET username = $3, username_lower = $4, profile_id = $5, \
+     email = $6, first_name = $7, last_name = $8, federation_id = $9, alias = $10, title = $11, \
+     company_name = $12, department = $13, division = $14, street = $15, city = $16, \
+     state = $17, postal_code = $18, country = $19, phone = $20, mobile_phone = $21, \
+     employee_number = $22, time_zone = $23, locale = $24, language = $25, is_active = $26, \
+     is_frozen = $27, password_hash = $28, failed_logins = $29, locked_until = $30, \
+     updated_at = $32 WHERE id = $1 AND org_id = $2";
+
+fn args<'a>(user: &'a User, username_lower: &'a str) -> [Arg<'a>; 32] {
+    let f = &user.fields;
+    let opt = |v: &'a Option<String>| Arg::OptText(v.as_deref());
+    [
+        Arg::Text(user.id.as_str()),
+        Arg::Text(user.org_id.as_str()),
+        Arg::Text(&user.username),
+        Arg::Text(username_lower),
+        Arg::Text(user.profile_id.as_str()),
+        Arg::Text(&f.email),
+        opt(&f.first_name),
+        Arg::Text(&f.last_name),
+        opt(&f.federation_id),
+        opt(&f.alias),
+        opt(&f.title),
+        opt(&f.company_name),
+        opt(&f.department),
+        opt(&f.division),
+        opt(&f.street),
+        opt(&f.city),
+        opt(&f.state),
+        opt(&f.postal_code),
+        opt(&f.country),
+        opt(&f.phone),
+        opt(&f.mobile_phone),
+        opt(&f.employee_number),
+        Arg::Text(&f.time_zone),
+        Arg::Text(&f.locale),
+        Arg::Text(&f.language),
+        Arg::Bool(user.is_active),
+        Arg::Bool(user.is_frozen),
+        opt(&user.password_hash),
+        Arg::Int(user.failed_logins),
+        Arg::OptInt(user.locked_until.map(Timestamp::millis)),
+        Arg::Int(user.created_at.millis()),
+        Arg::Int(user.updated_at.millis()),
+    ]
+}
+
+fn user_from(row: &impl Columns) -> StoreResult<User> {
+    Ok(User {
+        id: row.id("id", UserId::parse)?,
+        org_id: row.id("org_id", OrgId::parse)?,
+        username: row.text("username")?,
+        fields: UserFields {
+            email: row.text("email")?,
+            first_name: row.opt_text("first_name")?,
+            last_name: row.text("last_name")?,
+            federation_id: row.opt_text("federation_id")?,
+            alias: row.opt_text("alias")?,
+            title: row.opt_text("title")?,
+            company_name: row.opt_text("company_name")?,
+            department: row.opt_text("department")?,
+            division: row.opt_text("division")?,
+            street: row.opt_text("street")?,
+            city: row.opt_text("city")?,
+            state: row.opt_text("state")?,
+            postal_code: row.opt_text("postal_code")?,
+            country: row.opt_text("country")?,
+            phone: row.opt_text("phone")?,
+            mobile_phone: row.opt_text("mobile_phone")?,
+            employee_number: row.opt_text("employee_number")?,
+            time_zone: row.text("time_zone")?,
+            locale: row.text("locale")?,
+            language: row.text("language")?,
+        },
+        profile_id: row.id("profile_id", ProfileId::parse)?,
+        is_active: row.flag("is_active")?,
+        is_frozen: row.flag("is_frozen")?,
+        password_hash: row.opt_text("password_hash")?,
+        failed_logins: row.int("failed_logins")?,
+        locked_until: row.opt_int("locked_until")?.map(Timestamp),
+        created_at: Timestamp(row.int("created_at")?),
+        updated_at: Timestamp(row.int("updated_at")?),
+    })
+}
+
+/// Maps the failure of an insert or update of `user`.
+async fn write_failure<D: Db>(db: &D, user: &User, e: sqlx::Error) -> StoreError {
+    match Failure::of(e) {
+        Failure::Unique(c) if c.contains("username") => StoreError::Conflict {
+            what: "username",
+            value: user.username.clone(),
+        },
+        Failure::Unique(_) => StoreError::Conflict {
+            what: "user",
+            value: user.id.to_string(),
+        },
+        // The key is (org_id, profile_id) and (for inserts) org_id: say which side is absent.
+        Failure::ForeignKey => {
+            match exists(db, "SELECT 1 FROM orgs WHERE id = $1", user.org_id.as_str()).await {
+                Ok(false) => StoreError::Missing {
+                    what: "org",
+                    value: user.org_id.to_string(),
+                },
+                Ok(true) => StoreError::Missing {
+                    what: "profile in the user's org",
+                    value: user.profile_id.to_string(),
+                },
+                Err(e) => e,
+            }
+        }
+        Failure::Other(e) => e,
+    }
+}
+
+fn missing_user(id: &UserId) -> StoreError {
+    StoreError::Missing {
+        what: "user",
+        value: id.to_string(),
+    }
+}
+
+#[async_trait]
+impl<D: Db> UserStore for D {
+    async fn create_user(&self, user: &User) -> StoreResult<()> {
+        let username_lower = fold(&user.username);
+        match self.write(INSERT, &args(user, &username_lower)).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(write_failure(self, user, e).await),
+        }
+    }
+
+    async fn user(&self, id: &UserId) -> StoreResult<Option<User>> {
+        let row = self
+            .read_optional(select_users!("WHERE id = $1"), &[Arg::Text(id.as_str())])
+            .await
+            .map_err(database)?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        let username_lower = fold(username);
+        let row = self
+            .read_optional(
+                select_users!("WHERE username_lower = $1"),
+                &[Arg::Text(&username_lower)],
+            )
+            .await
+            .map_err(database)?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    async fn users(&self, org: &OrgId) -> StoreResult<Vec<User>> {
+        let rows = self
+            .read_all(
+                select_users!("WHERE org_id = $1 ORDER BY username_lower"),
+                &[Arg::Text(org.as_str())],
+            )
+            .await
+            .map_err(database)?;
+        rows.iter().map(user_from).collect()
+    }
+
+    async fn update_user(&self, user: &User) -> StoreResult<()> {
+        let username_lower = fold(&user.username);
+        match self.write(UPDATE, &args(user, &username_lower)).await {
+            Ok(0) => Err(missing_user(&user.id)),
+            Ok(_) => Ok(()),
+            Err(e) => Err(write_failure(self, user, e).await),
+        }
+    }
+
+    async fn record_failed_login(
+        &self,
+        id: &UserId,
+        locked_until: Option<Timestamp>,
+    ) -> StoreResult<i64> {
+        // One statement, so concurrent failures each count: the increment happens under the
+        // row lock (PostgreSQL) or the database write lock (SQLite), never as read-then-write.
+        let sql = "UPDATE users SET failed_logins = failed_logins + 1, \
+                   locked_until = COALESCE($2, locked_until) WHERE id = $1 RETURNING failed_logins";
+        let args = [
+            Arg::Text(id.as_str()),
+            Arg::OptInt(locked_until.map(Timestamp::millis)),
+        ];
+        match self.write_returning(sql, &args).await.map_err(database)? {
+            Some(row) => row.int("failed_logins"),
+            None => Err(missing_user(id)),
+        }
+    }
+
+    async fn record_successful_login(&self, id: &UserId) -> StoreResult<()> {
+        let sql = "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1";
+        match self
+            .write(sql, &[Arg::Text(id.as_str())])
+            .await
+            .map_err(database)?
+        {
+            0 => Err(missing_user(id)),
+            _ => Ok(()),
+        }
+    }
+}

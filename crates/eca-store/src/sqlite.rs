@@ -1,0 +1,210 @@
+//! SQLite: the embedded default, one file on local disk.
+//!
+//! SQLite allows one writer at a time, so writes go through a pool of exactly one connection
+//! (they queue in the pool, fairly, instead of failing with `SQLITE_BUSY`), and reads go
+//! through a separate pool of read-only connections that WAL mode lets run alongside the
+//! writer. `synchronous=FULL` makes every commit wait for the WAL to reach the disk, so a
+//! write that returned `Ok` survives a power cut. An in-memory database is a single
+//! connection serving both roles: it lives exactly as long as that connection.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Connection, Row};
+
+use crate::migrate::{self, Migration};
+use crate::sql::{Arg, Db, bind, database};
+use crate::{StoreError, StoreResult};
+
+/// How long a statement waits for another process's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Concurrent readers of a file database.
+const READERS: u32 = 4;
+
+/// The SQLite store. Build it with [`SqliteStore::open`] (or [`crate::open`]).
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` (`sqlite://PATH`,
+    /// `sqlite::memory:`) and applies pending migrations.
+    pub async fn open(url: &str) -> StoreResult<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Database(format!("invalid SQLite URL: {e}")))?
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            .synchronous(SqliteSynchronous::Full);
+        if is_memory(url) {
+            // Never closed while the store lives: closing the last connection drops the data.
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(options)
+                .await
+                .map_err(|e| context("opening the in-memory database", e))?;
+            migrate(&pool).await?;
+            return Ok(SqliteStore {
+                read: pool.clone(),
+                write: pool,
+            });
+        }
+        // The writer opens first: it creates the file and switches it to WAL, which is then a
+        // property of the file that the readers see.
+        let write = connect_writer(
+            options
+                .clone()
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal),
+        )
+        .await
+        .map_err(|e| context("opening the SQLite writer", e))?;
+        migrate(&write).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(|e| context("opening the SQLite readers", e))?;
+        Ok(SqliteStore { read, write })
+    }
+
+    /// Closes both pools, waiting for statements in flight.
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+fn is_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+fn context(doing: &str, e: sqlx::Error) -> StoreError {
+    StoreError::Database(format!("{doing}: {e}"))
+}
+
+/// Opens the one-connection writer pool. Switching a new file to WAL takes an exclusive lock
+/// that SQLite does not wait for (the busy timeout does not apply), so when two processes
+/// open a new file at the same moment one can get `SQLITE_BUSY`: it tries again, for as long
+/// as the busy timeout.
+async fn connect_writer(options: SqliteConnectOptions) -> Result<SqlitePool, sqlx::Error> {
+    let mut waited = Duration::ZERO;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        let result = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(options.clone())
+            .await;
+        match result {
+            Err(e) if is_busy(&e) && waited < BUSY_TIMEOUT => {
+                tokio::time::sleep(pause).await;
+                waited += pause;
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// `SQLITE_BUSY` or one of its extended codes.
+fn is_busy(e: &sqlx::Error) -> bool {
+    const SQLITE_BUSY: i32 = 5;
+    match e {
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| c & 0xff == SQLITE_BUSY),
+        _ => false,
+    }
+}
+
+/// Applies pending migrations, each in its own `BEGIN IMMEDIATE` transaction: the write lock
+/// is taken before the version check, so another process migrating the same file waits and
+/// then finds the version recorded.
+async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
+    let mut conn = pool.acquire().await.map_err(database)?;
+    for Migration { version, sql } in migrate::SQLITE.iter().copied() {
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(database)?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS eca_schema_migrations \
+             (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(database)?;
+        let applied = sqlx::query("SELECT 1 FROM eca_schema_migrations WHERE version = $1")
+            .bind(version)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(database)?;
+        if applied.is_none() {
+            sqlx::raw_sql(sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::Database(format!("migration {version}: {e}")))?;
+            sqlx::query("INSERT INTO eca_schema_migrations (version, applied_at) VALUES ($1, unixepoch() * 1000)")
+                .bind(version)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+        }
+        tx.commit().await.map_err(database)?;
+    }
+    let latest: Option<i64> = sqlx::query("SELECT MAX(version) AS v FROM eca_schema_migrations")
+        .fetch_one(&mut *conn)
+        .await
+        .and_then(|row| row.try_get("v"))
+        .map_err(database)?;
+    migrate::check_not_newer(latest, migrate::SQLITE)
+}
+
+#[async_trait]
+impl Db for SqliteStore {
+    type Row = SqliteRow;
+
+    const BACKEND: &'static str = "sqlite";
+
+    async fn read_optional(
+        &self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Option<SqliteRow>, sqlx::Error> {
+        bind(sqlx::query(sql), args)
+            .fetch_optional(&self.read)
+            .await
+    }
+
+    async fn read_all(
+        &self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Vec<SqliteRow>, sqlx::Error> {
+        bind(sqlx::query(sql), args).fetch_all(&self.read).await
+    }
+
+    async fn write(&self, sql: &'static str, args: &[Arg<'_>]) -> Result<u64, sqlx::Error> {
+        let done = bind(sqlx::query(sql), args).execute(&self.write).await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn write_returning(
+        &self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Option<SqliteRow>, sqlx::Error> {
+        // `fetch_all`, not `fetch_optional`: SQLite commits an autocommit statement when it
+        // runs to completion, and `fetch_optional` stops stepping after the first row.
+        let rows = bind(sqlx::query(sql), args).fetch_all(&self.write).await?;
+        Ok(rows.into_iter().next())
+    }
+}
