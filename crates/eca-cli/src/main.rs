@@ -7,6 +7,7 @@
 //! 2 the project could not be read at all (or the arguments were wrong, as clap reports).
 
 mod app_files;
+mod auth_file;
 mod cert;
 mod commands;
 mod output;

@@ -3,9 +3,12 @@
 
 mod app_new;
 mod cert_new;
+mod login;
 mod manifest;
+mod org_display;
 mod project_convert;
 mod project_init;
+mod serve;
 mod validate;
 
 use std::process::ExitCode;
@@ -29,6 +32,19 @@ pub enum Command {
     Cert(CertCommand),
     /// Write a package.xml listing every External Client App component of a project.
     Manifest(manifest::Args),
+    /// Run the OpenECA server.
+    Serve(serve::Args),
+    /// Log in to a server (SOAP partner login) and store the session for --target-org.
+    Login(login::Args),
+    /// Orgs on a server.
+    #[command(subcommand)]
+    Org(OrgCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Show a stored login's org and whether its session still works.
+    Display(org_display::Args),
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,5 +78,8 @@ pub fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         Command::App(AppCommand::New(args)) => app_new::run(&args, ctx),
         Command::Cert(CertCommand::New(args)) => cert_new::run(&args, ctx),
         Command::Manifest(args) => manifest::run(&args, ctx),
+        Command::Serve(args) => serve::run(&args, ctx),
+        Command::Login(args) => login::run(&args, ctx),
+        Command::Org(OrgCommand::Display(args)) => org_display::run(&args, ctx),
     }
 }

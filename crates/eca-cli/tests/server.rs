@@ -1,0 +1,404 @@
+//! `eca serve`, `eca login` and `eca org display` as a user runs them: the real binary on port
+//! 0 in a temporary data folder, every wait bounded, every server killed when its test ends.
+//! With `ECA_TEST_DATABASE_URL` set, two servers share one PostgreSQL schema.
+
+// Test code throughout: helpers panic on any failure, waits are bounded by the monotonic
+// clock, and the PostgreSQL test reads its switch from the environment.
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)]
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const ADMIN: &str = "admin@demo.example";
+const STARTUP: Duration = Duration::from_secs(90);
+
+/// A running `eca serve`; killed on drop.
+struct Server {
+    child: Child,
+    url: String,
+    /// Standard output up to and including the `listening on` line.
+    stdout: Vec<String>,
+    stderr: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Sends SIGTERM and waits (bounded) for a clean exit.
+    fn terminate(mut self) -> String {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let log = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+                assert!(status.success(), "exit {status}:\n{log}");
+                return log;
+            }
+            assert!(Instant::now() < deadline, "the server ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Starts `eca serve --listen 127.0.0.1:0 --data-dir DIR` with only the given `ECA_*`
+/// variables, and waits for its `listening on` line.
+fn serve(data_dir: &Path, envs: &[(&str, &str)], extra: &[&str]) -> Server {
+    let stderr = data_dir.with_extension("stderr.log");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_eca"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&stderr).unwrap());
+    for var in [
+        "ECA_LISTEN",
+        "ECA_DATA_DIR",
+        "ECA_DATABASE_URL",
+        "ECA_PUBLIC_URL",
+        "ECA_ADMIN_PASSWORD",
+        "ECA_MASTER_KEY",
+        "ECA_LOG_FORMAT",
+    ] {
+        command.env_remove(var);
+    }
+    command.envs(envs.iter().copied());
+    let mut child = command.spawn().expect("eca serve starts");
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut server = Server {
+        child,
+        url: String::new(),
+        stdout: Vec::new(),
+        stderr,
+    };
+    let deadline = Instant::now() + STARTUP;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Ok(line)) => {
+                let address = line.strip_prefix("listening on ").map(str::to_owned);
+                server.stdout.push(line);
+                if let Some(url) = address {
+                    server.url = url;
+                    return server;
+                }
+            }
+            _ => {
+                let log = std::fs::read_to_string(&server.stderr).unwrap_or_default();
+                panic!(
+                    "no `listening on` line within {STARTUP:?}\nstdout: {:?}\nstderr:\n{log}",
+                    server.stdout
+                );
+            }
+        }
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    fn ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
+    }
+}
+
+/// Runs `eca ARGS` with `ECA_CONFIG_DIR=config` and `stdin` as standard input.
+fn eca(config: &Path, args: &[&str], stdin: &str) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eca"))
+        .args(args)
+        .env("ECA_CONFIG_DIR", config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("eca runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn login(config: &Path, url: &str, password: &str, alias: &str) -> Value {
+    eca(
+        config,
+        &[
+            "login",
+            "--instance-url",
+            url,
+            "--username",
+            ADMIN,
+            "--password-stdin",
+            "--alias",
+            alias,
+            "--json",
+        ],
+        &format!("{password}\n"),
+    )
+    .ok()
+    .json()
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn serve_login_and_org_display() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("config");
+    let password = "Cli-Test-Password-42";
+    let server = serve(
+        &tmp.path().join("data"),
+        &[("ECA_ADMIN_PASSWORD", password)],
+        &[],
+    );
+    assert_eq!(
+        server.stdout[0],
+        "created admin@demo.example with the password from ECA_ADMIN_PASSWORD"
+    );
+    assert!(
+        server.url.starts_with("http://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+
+    let logged_in = login(&config, &server.url, password, "local");
+    assert_eq!(logged_in["alias"], "local");
+    assert_eq!(logged_in["username"], ADMIN);
+    let org_id = logged_in["orgId"].as_str().unwrap().to_owned();
+    assert!(org_id.starts_with("00D") && org_id.len() == 18, "{org_id}");
+    let file = config.join("auth/local.json");
+    #[cfg(unix)]
+    assert_eq!(mode(&file), 0o600);
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert!(
+        stored["session_id"]
+            .as_str()
+            .unwrap()
+            .starts_with(&org_id[..15])
+    );
+
+    let shown = eca(
+        &config,
+        &["org", "display", "--target-org", "local", "--json"],
+        "",
+    )
+    .ok()
+    .json();
+    assert_eq!(shown["id"], org_id.as_str());
+    assert_eq!(shown["username"], ADMIN);
+    assert_eq!(shown["instanceUrl"], server.url.as_str());
+    assert_eq!(shown["apiVersion"], "66.0");
+    assert_eq!(shown["connectedStatus"], "Connected");
+    assert_eq!(shown["displayName"], "Admin User");
+    // The first login is the default one.
+    let text = eca(&config, &["org", "display"], "").ok();
+    assert!(
+        text.stdout.contains("Connected Status  Connected"),
+        "{}",
+        text.stdout
+    );
+
+    // The same org at its /orgs/<mydomain> address. (`demo.localhost` is tested in-process:
+    // glibc does not resolve `*.localhost` names.)
+    let other = login(
+        &config,
+        &format!("{}/orgs/demo", server.url),
+        password,
+        "other",
+    );
+    assert_eq!(other["orgId"], org_id.as_str());
+    eca(&config, &["org", "display", "--target-org", "other"], "").ok();
+
+    let wrong = eca(
+        &config,
+        &[
+            "login",
+            "--instance-url",
+            &server.url,
+            "--username",
+            ADMIN,
+            "--password-stdin",
+        ],
+        "wrong\n",
+    );
+    assert_eq!(wrong.code, 1);
+    assert!(wrong.stderr.contains("INVALID_LOGIN"), "{}", wrong.stderr);
+    let missing = eca(&config, &["org", "display", "--target-org", "nobody"], "");
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing.stderr.contains("no login named `nobody`"),
+        "{}",
+        missing.stderr
+    );
+
+    let log = server.terminate();
+    assert!(log.contains("SIGTERM: shutting down"), "{log}");
+    assert!(
+        !log.contains(password),
+        "the password reached the log:\n{log}"
+    );
+    // The session is stored; the server is gone: not connected.
+    let offline = eca(&config, &["org", "display", "--target-org", "local"], "");
+    assert_eq!(offline.code, 1);
+}
+
+#[test]
+fn a_generated_password_is_printed_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let first = serve(&data, &[], &["--demo"]);
+    let password_of = |user: &str| {
+        first
+            .stdout
+            .iter()
+            .find_map(|l| l.strip_prefix(&format!("created {user} with password ")))
+            .and_then(|rest| rest.split(' ').next())
+            .unwrap_or_else(|| panic!("no password for {user} in {:?}", first.stdout))
+            .to_owned()
+    };
+    let password = password_of(ADMIN);
+    let integration = password_of("integration@demo.example");
+    assert!(password.len() >= 16 && integration.len() >= 16);
+    assert_ne!(password, integration);
+    #[cfg(unix)]
+    assert_eq!(mode(&data.join("master.key")), 0o600);
+    let log = first.terminate();
+    assert!(
+        !log.contains(&password),
+        "the password reached the log:\n{log}"
+    );
+
+    let again = serve(&data, &[], &["--demo"]);
+    assert_eq!(again.stdout.len(), 1, "{:?}", again.stdout);
+    login(&tmp.path().join("config"), &again.url, &password, "local");
+}
+
+#[test]
+fn two_servers_share_sessions_on_postgres() {
+    let Some(url) = std::env::var("ECA_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        println!(
+            "SKIPPED two_servers_share_sessions_on_postgres: ECA_TEST_DATABASE_URL is not set"
+        );
+        return;
+    };
+    let schema = format!(
+        "eca_cli_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+    );
+    let psql = |sql: &str| {
+        let out = Command::new("psql")
+            .args([url.as_str(), "-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+            .output()
+            .expect("psql runs (it comes with PostgreSQL)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    psql(&format!("CREATE SCHEMA \"{schema}\""));
+    /// Drops the schema however the test ends.
+    struct Dropper<F: Fn(&str)>(F, String);
+    impl<F: Fn(&str)> Drop for Dropper<F> {
+        fn drop(&mut self) {
+            (self.0)(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.1));
+        }
+    }
+    let _dropper = Dropper(psql, schema.clone());
+
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let database_url = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+    let key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let env = [
+        ("ECA_DATABASE_URL", database_url.as_str()),
+        ("ECA_ADMIN_PASSWORD", "Pg-Test-Password-42"),
+        ("ECA_MASTER_KEY", key),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let a = serve(&tmp.path().join("a"), &env, &[]);
+    let b = serve(&tmp.path().join("b"), &env, &[]);
+    assert_eq!(
+        a.stdout.len(),
+        2,
+        "the first node creates the admin: {:?}",
+        a.stdout
+    );
+    assert_eq!(
+        b.stdout.len(),
+        1,
+        "the second node creates nothing: {:?}",
+        b.stdout
+    );
+
+    let config = tmp.path().join("config");
+    let on_a = login(&config, &a.url, "Pg-Test-Password-42", "a");
+    // The same stored session, pointed at the other node.
+    let mut stored: Value =
+        serde_json::from_str(&std::fs::read_to_string(config.join("auth/a.json")).unwrap())
+            .unwrap();
+    stored["instance_url"] = Value::String(b.url.clone());
+    std::fs::write(config.join("auth/b.json"), stored.to_string()).unwrap();
+    let shown = eca(
+        &config,
+        &["org", "display", "--target-org", "b", "--json"],
+        "",
+    )
+    .ok()
+    .json();
+    assert_eq!(shown["connectedStatus"], "Connected");
+    assert_eq!(shown["id"], on_a["orgId"]);
+    assert_eq!(shown["instanceUrl"], b.url.as_str());
+}

@@ -1,0 +1,85 @@
+//! Extractors for who is calling: [`Authenticated`] (a valid session on this org's URL) and
+//! [`ClientIp`] (the peer address, for the login limiter).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Query};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::org::OrgContext;
+use crate::session::{self, Active, SessionError};
+use crate::state::AppState;
+
+/// A request with a valid session for the org whose URL it used.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub org: OrgContext,
+    pub active: Active,
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    oauth_token: Option<String>,
+}
+
+/// The session id of a request: `Authorization: Bearer <id>` (or Salesforce's older
+/// `OAuth <id>`), else the `oauth_token` query parameter that jsforce's `identity()` sends
+/// (`spec/oauth-and-connect.md` §1.3).
+fn presented_token(parts: &Parts) -> Option<String> {
+    if let Some(value) = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let (scheme, token) = value.trim().split_once(' ')?;
+        return (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("oauth"))
+            .then(|| token.trim().to_owned());
+    }
+    Query::<TokenQuery>::try_from_uri(&parts.uri)
+        .ok()
+        .and_then(|q| q.0.oauth_token)
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let org = OrgContext::from_request_parts(parts, state).await?;
+        let token = presented_token(parts).ok_or(ApiError::InvalidSession)?;
+        let active = check(state, &org, &token).await?;
+        Ok(Authenticated { org, active })
+    }
+}
+
+/// Checks a session id presented on `org`'s URL.
+pub async fn check(state: &AppState, org: &OrgContext, token: &str) -> Result<Active, ApiError> {
+    let now = state.clock().now();
+    session::authenticate(state.store(), &org.org, token, now)
+        .await
+        .map_err(|e| match e {
+            SessionError::Invalid => ApiError::InvalidSession,
+            SessionError::Store(e) => e.into(),
+        })
+}
+
+/// The peer's address. Forwarding headers are not trusted: behind a proxy every client
+/// shares the proxy's address (see `docs/server.md`). In-process tests without connection
+/// info count as `0.0.0.0`.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
+        ))
+    }
+}

@@ -1,0 +1,324 @@
+//! First start: the master key, and on an empty database the default org `demo` with its
+//! profiles and first admin (issue 3, "eca serve"). Every step is idempotent: a second start
+//! changes nothing and reports no password, and two nodes starting together on one database
+//! settle on one set of records (a `Conflict` means the other node created it first).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use eca_core::crypto::{CryptoError, MasterKey};
+use eca_core::domain::{Org, Permission, Permissions, Profile, User, UserFields};
+use eca_core::rng::string_from;
+use eca_core::{Clock, OrgId, ProfileId, Rng, Secret, Timestamp, UserId};
+use eca_store::{Store, StoreError};
+
+/// The default org's My Domain name.
+pub const DEFAULT_DOMAIN: &str = "demo";
+pub const ADMIN_USERNAME: &str = "admin@demo.example";
+pub const INTEGRATION_USERNAME: &str = "integration@demo.example";
+pub const SYSTEM_ADMINISTRATOR: &str = "System Administrator";
+pub const STANDARD_USER: &str = "Standard User";
+pub const API_ONLY: &str = "API Only";
+/// Set once the default records exist.
+const DONE_KEY: &str = "bootstrap.version";
+const KEY_FILE: &str = "master.key";
+const PASSWORD_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("master key: {0}")]
+    MasterKey(#[from] CryptoError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+}
+
+/// A user created by this start, with the password to show once.
+#[derive(Debug)]
+pub struct CreatedUser {
+    pub username: String,
+    pub password: Secret,
+    /// `false` when the password came from the configuration (it is not shown again).
+    pub generated: bool,
+}
+
+/// Where the master key came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// `ECA_MASTER_KEY` or the configuration file.
+    Config,
+    /// The key file, as found.
+    File(PathBuf),
+    /// The key file, created now.
+    Created(PathBuf),
+}
+
+/// The master key from `configured`, else `<data_dir>/master.key`, created (mode 0600) with a
+/// fresh random key when missing.
+pub fn load_master_key(
+    configured: Option<&Secret>,
+    data_dir: &Path,
+    rng: &dyn Rng,
+) -> Result<(MasterKey, KeySource), StartError> {
+    if let Some(text) = configured {
+        return Ok((MasterKey::parse(text.expose())?, KeySource::Config));
+    }
+    let path = data_dir.join(KEY_FILE);
+    let io = |source| StartError::Io {
+        path: path.clone(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => return Ok((MasterKey::parse(&text)?, KeySource::File(path))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    let (key, text) = MasterKey::generate(rng)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    match options.open(&path) {
+        Ok(mut file) => {
+            file.write_all(format!("{text}\n").as_bytes()).map_err(io)?;
+            file.sync_all().map_err(io)?;
+            Ok((key, KeySource::Created(path)))
+        }
+        // Another process created it between our read and our write: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let text = std::fs::read_to_string(&path).map_err(io)?;
+            Ok((MasterKey::parse(&text)?, KeySource::File(path)))
+        }
+        Err(e) => Err(io(e)),
+    }
+}
+
+/// What the first start creates.
+#[derive(Debug, Clone, Default)]
+pub struct BootstrapOptions {
+    /// The admin's password; generated when `None`.
+    pub admin_password: Option<Secret>,
+    /// Also create the API-only integration user.
+    pub demo: bool,
+}
+
+/// Creates the default records when the database has none. Returns the users created now.
+pub async fn bootstrap(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    rng: Arc<dyn Rng>,
+    options: &BootstrapOptions,
+) -> Result<Vec<CreatedUser>, StartError> {
+    let now = clock.now();
+    let mut created = Vec::new();
+    if store.setting(DONE_KEY).await?.is_none() {
+        let org = match store.org_by_domain(DEFAULT_DOMAIN).await? {
+            Some(org) => org,
+            None if store.orgs().await?.is_empty() => {
+                create_default_org(store, now, rng.as_ref()).await?
+            }
+            // Orgs exist but none is `demo`: an operator's database; leave it alone.
+            None => {
+                store.put_setting(DONE_KEY, "1").await?;
+                return Ok(created);
+            }
+        };
+        let mut admin_profile = None;
+        for (name, permissions) in default_profiles() {
+            let profile = ensure_profile(store, &org, name, permissions, rng.as_ref()).await?;
+            if name == SYSTEM_ADMINISTRATOR {
+                admin_profile = Some(profile);
+            }
+        }
+        if let Some(profile) = admin_profile {
+            let (password, generated) = match &options.admin_password {
+                Some(p) => (p.clone(), false),
+                None => (generate_password(rng.as_ref()), true),
+            };
+            let user = new_user(&org, &profile, ADMIN_USERNAME, "Admin", now, rng.as_ref());
+            if create_user(store, user, &password, &rng).await? {
+                created.push(CreatedUser {
+                    username: ADMIN_USERNAME.to_owned(),
+                    password,
+                    generated,
+                });
+            }
+        }
+        store.put_setting(DONE_KEY, "1").await?;
+    }
+    if options.demo
+        && let Some(org) = store.org_by_domain(DEFAULT_DOMAIN).await?
+        && let Some(profile) = store.profile_by_name(&org.id, API_ONLY).await?
+        && store
+            .user_by_username(INTEGRATION_USERNAME)
+            .await?
+            .is_none()
+    {
+        let password = generate_password(rng.as_ref());
+        let user = new_user(
+            &org,
+            &profile,
+            INTEGRATION_USERNAME,
+            "Integration",
+            now,
+            rng.as_ref(),
+        );
+        if create_user(store, user, &password, &rng).await? {
+            created.push(CreatedUser {
+                username: INTEGRATION_USERNAME.to_owned(),
+                password,
+                generated: true,
+            });
+        }
+    }
+    Ok(created)
+}
+
+/// The default org's profiles. System Administrator has every permission except API Only,
+/// which would keep the admin out of the web UI.
+fn default_profiles() -> [(&'static str, Permissions); 3] {
+    let all = Permission::ALL
+        .iter()
+        .copied()
+        .filter(|p| *p != Permission::ApiOnly)
+        .collect();
+    [
+        (SYSTEM_ADMINISTRATOR, Permissions::new(all)),
+        (
+            STANDARD_USER,
+            Permissions::new(vec![Permission::ApiEnabled]),
+        ),
+        (
+            API_ONLY,
+            Permissions::new(vec![Permission::ApiEnabled, Permission::ApiOnly]),
+        ),
+    ]
+}
+
+async fn create_default_org(
+    store: &dyn Store,
+    now: Timestamp,
+    rng: &dyn Rng,
+) -> Result<Org, StartError> {
+    let org = Org {
+        id: OrgId::generate(rng),
+        name: "OpenECA Demo".to_owned(),
+        my_domain: DEFAULT_DOMAIN.to_owned(),
+        is_default: true,
+        session_timeout_minutes: 120,
+        created_at: now,
+    };
+    match store.create_org(&org).await {
+        Ok(()) => {
+            tracing::info!(org = %org.id, "created the default org `demo`");
+            Ok(org)
+        }
+        Err(StoreError::Conflict { .. }) => store
+            .org_by_domain(DEFAULT_DOMAIN)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("the default org vanished".into()).into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn ensure_profile(
+    store: &dyn Store,
+    org: &Org,
+    name: &str,
+    permissions: Permissions,
+    rng: &dyn Rng,
+) -> Result<Profile, StartError> {
+    if let Some(p) = store.profile_by_name(&org.id, name).await? {
+        return Ok(p);
+    }
+    let profile = Profile {
+        id: ProfileId::generate(rng),
+        org_id: org.id.clone(),
+        name: name.to_owned(),
+        permissions,
+    };
+    match store.create_profile(&profile).await {
+        Ok(()) => Ok(profile),
+        Err(StoreError::Conflict { .. }) => store
+            .profile_by_name(&org.id, name)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("profile {name} vanished")).into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn new_user(
+    org: &Org,
+    profile: &Profile,
+    username: &str,
+    first_name: &str,
+    now: Timestamp,
+    rng: &dyn Rng,
+) -> User {
+    User {
+        id: UserId::generate(rng),
+        org_id: org.id.clone(),
+        username: username.to_owned(),
+        fields: UserFields {
+            email: username.to_owned(),
+            first_name: Some(first_name.to_owned()),
+            last_name: "User".to_owned(),
+            time_zone: "America/Los_Angeles".to_owned(),
+            locale: "en_US".to_owned(),
+            language: "en_US".to_owned(),
+            ..UserFields::default()
+        },
+        profile_id: profile.id.clone(),
+        is_active: true,
+        is_frozen: false,
+        password_hash: None,
+        failed_logins: 0,
+        locked_until: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Hashes the password (on a blocking thread) and creates the user; `false` when the username
+/// was taken meanwhile.
+async fn create_user(
+    store: &dyn Store,
+    mut user: User,
+    password: &Secret,
+    rng: &Arc<dyn Rng>,
+) -> Result<bool, StartError> {
+    if store.user_by_username(&user.username).await?.is_some() {
+        return Ok(false);
+    }
+    let (password, rng) = (password.clone(), Arc::clone(rng));
+    let hash = tokio::task::spawn_blocking(move || {
+        eca_core::crypto::hash_password(&password, rng.as_ref())
+    })
+    .await
+    .map_err(|e| StartError::Hash(e.to_string()))?
+    .map_err(|e| StartError::Hash(e.to_string()))?;
+    user.password_hash = Some(hash);
+    match store.create_user(&user).await {
+        Ok(()) => {
+            tracing::info!(user = %user.id, username = %user.username, "created user");
+            Ok(true)
+        }
+        Err(StoreError::Conflict { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A 20-character password without look-alike characters.
+pub fn generate_password(rng: &dyn Rng) -> Secret {
+    Secret::new(string_from(rng, PASSWORD_ALPHABET, 20))
+}

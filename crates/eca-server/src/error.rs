@@ -1,0 +1,291 @@
+//! The server's one error type and the one place it becomes an HTTP response
+//! (`STYLE.md` §2). Each error carries its Salesforce wire code; [`render`] writes it as the
+//! REST error array (`spec/oauth-and-connect.md` §0: `[{"message":..,"errorCode":..}]`) or, on
+//! `/services/Soap/**`, as a SOAP 1.1 fault shaped like Salesforce's partner API faults.
+//!
+//! Handlers return `Result<_, ApiError>`. `IntoResponse` renders the REST shape and attaches the
+//! error to the response; the [`shape_errors`] middleware, which knows the request path,
+//! re-renders it as a fault on SOAP endpoints. Internal errors are logged here with their
+//! detail and answered with a generic body.
+
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use eca_store::StoreError;
+use serde::Serialize;
+
+use crate::soap::xml;
+
+/// Salesforce's text for a failed login, whatever the reason (unknown user, wrong password,
+/// locked, inactive or frozen user): it does not say which.
+pub const INVALID_LOGIN_MESSAGE: &str =
+    "Invalid username, password, security token; or user locked out.";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No such resource, API version or org.
+    #[error("{0}")]
+    NotFound(String),
+    /// A missing, malformed, expired or foreign session id.
+    #[error("Session expired or invalid")]
+    InvalidSession,
+    /// Wrong credentials, or a user who may not log in (`INVALID_LOGIN`).
+    #[error("{INVALID_LOGIN_MESSAGE}")]
+    InvalidLogin,
+    /// The user's profile and permission sets lack API Enabled.
+    #[error("API is not enabled for this Organization or Partner")]
+    ApiDisabled,
+    /// Too many failed logins from one client address.
+    #[error("Login rate exceeded")]
+    LoginRateExceeded,
+    /// Authenticated, but not allowed to see this resource.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request could not be understood (malformed SOAP envelope, bad parameter).
+    #[error("{0}")]
+    Malformed(String),
+    /// A SOAP body element this endpoint has no operation for.
+    #[error(
+        "No operation available for request {{{namespace}}}{name}, please check the WSDL for the service."
+    )]
+    UnknownOperation { namespace: String, name: String },
+    /// A partner API operation OpenECA does not implement.
+    #[error("The partner API operation `{0}` is not available on OpenECA")]
+    UnsupportedOperation(String),
+    /// The body is not of a media type the endpoint reads.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The resource exists but not for this HTTP method.
+    #[error("This HTTP method is not allowed on this resource")]
+    MethodNotAllowed,
+    /// The body is larger than the configured limit.
+    #[error("The request body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    /// The request took longer than the configured timeout.
+    #[error("The request took too long to process and was stopped")]
+    Timeout,
+    /// A failure inside the server; the detail goes to the log only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+/// The two error shapes Salesforce clients read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    Rest,
+    Soap,
+}
+
+impl Surface {
+    /// SOAP for `/services/Soap/**` (also behind an `/orgs/<domain>` prefix), REST otherwise.
+    pub fn for_path(path: &str) -> Surface {
+        let path = match path.strip_prefix("/orgs/") {
+            Some(rest) => rest.find('/').map_or("", |i| &rest[i..]),
+            None => path,
+        };
+        if path.starts_with("/services/Soap/") {
+            Surface::Soap
+        } else {
+            Surface::Rest
+        }
+    }
+}
+
+/// One element of the REST error array.
+#[derive(Debug, Serialize)]
+pub struct RestError {
+    pub message: String,
+    #[serde(rename = "errorCode")]
+    pub error_code: &'static str,
+}
+
+/// What Salesforce puts in a SOAP fault: `faultcode`, and the `detail` element's type and
+/// `exceptionCode` when it has one.
+struct Fault {
+    code: String,
+    detail: Option<(&'static str, &'static str)>,
+}
+
+impl ApiError {
+    pub fn status(&self, surface: Surface) -> StatusCode {
+        let transport = match self {
+            ApiError::NotFound(_) => Some(StatusCode::NOT_FOUND),
+            ApiError::MethodNotAllowed => Some(StatusCode::METHOD_NOT_ALLOWED),
+            ApiError::UnsupportedMediaType(_) => Some(StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            ApiError::PayloadTooLarge { .. } => Some(StatusCode::PAYLOAD_TOO_LARGE),
+            ApiError::Timeout => Some(StatusCode::SERVICE_UNAVAILABLE),
+            ApiError::Internal(_) => Some(StatusCode::INTERNAL_SERVER_ERROR),
+            _ => None,
+        };
+        if let Some(status) = transport {
+            return status;
+        }
+        match surface {
+            // SOAP 1.1 §6.2: a fault in processing the envelope is answered with 500.
+            Surface::Soap => StatusCode::INTERNAL_SERVER_ERROR,
+            Surface::Rest => match self {
+                ApiError::InvalidSession | ApiError::InvalidLogin => StatusCode::UNAUTHORIZED,
+                ApiError::ApiDisabled | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+                ApiError::LoginRateExceeded => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::BAD_REQUEST,
+            },
+        }
+    }
+
+    /// The REST `errorCode`, which is also the SOAP `exceptionCode`.
+    pub fn error_code(&self) -> &'static str {
+        match self {
+            ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::InvalidSession => "INVALID_SESSION_ID",
+            ApiError::InvalidLogin => "INVALID_LOGIN",
+            ApiError::ApiDisabled => "API_DISABLED_FOR_ORG",
+            ApiError::LoginRateExceeded => "REQUEST_LIMIT_EXCEEDED",
+            ApiError::Forbidden(_) => "INSUFFICIENT_ACCESS",
+            ApiError::Malformed(_) | ApiError::UnknownOperation { .. } => "MALFORMED_REQUEST",
+            ApiError::UnsupportedOperation(_) => "INVALID_OPERATION",
+            ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ApiError::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
+            ApiError::PayloadTooLarge { .. } => "REQUEST_TOO_LARGE",
+            ApiError::Timeout => "REQUEST_TIMEOUT",
+            ApiError::Internal(_) => "UNKNOWN_EXCEPTION",
+        }
+    }
+
+    /// The text a client sees. Never the detail of an internal error.
+    pub fn public_message(&self) -> String {
+        match self {
+            ApiError::Internal(_) => {
+                "An unexpected error occurred. The server log has the details.".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    fn fault(&self) -> Fault {
+        let sf = |detail: &'static str| Fault {
+            code: format!("sf:{}", self.error_code()),
+            detail: Some((detail, self.error_code())),
+        };
+        match self {
+            ApiError::InvalidLogin | ApiError::ApiDisabled | ApiError::LoginRateExceeded => {
+                sf("LoginFault")
+            }
+            ApiError::InvalidSession | ApiError::UnsupportedOperation(_) => {
+                sf("UnexpectedErrorFault")
+            }
+            ApiError::Internal(_) | ApiError::Timeout => Fault {
+                code: "soapenv:Server".to_owned(),
+                detail: None,
+            },
+            _ => Fault {
+                code: "soapenv:Client".to_owned(),
+                detail: None,
+            },
+        }
+    }
+}
+
+/// The session-fault wording Salesforce uses on SOAP endpoints.
+const SOAP_INVALID_SESSION: &str = "Invalid Session ID found in SessionHeader: Illegal Session";
+
+/// Renders an error in the shape of `surface`. The only place errors become responses.
+pub fn render(err: &ApiError, surface: Surface) -> Response {
+    let status = err.status(surface);
+    match surface {
+        Surface::Rest => {
+            let body = [RestError {
+                message: err.public_message(),
+                error_code: err.error_code(),
+            }];
+            (status, axum::Json(body)).into_response()
+        }
+        Surface::Soap => {
+            let fault = err.fault();
+            let message = match err {
+                ApiError::InvalidSession => SOAP_INVALID_SESSION.to_owned(),
+                other => other.public_message(),
+            };
+            let faultstring = match fault.detail {
+                Some((_, code)) => format!("{code}: {message}"),
+                None => message.clone(),
+            };
+            let body = xml::fault(&fault.code, &faultstring, fault.detail, &message);
+            let mut response = (status, body).into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(xml::CONTENT_TYPE),
+            );
+            response
+        }
+    }
+}
+
+/// The error behind a rendered response, for [`shape_errors`].
+#[derive(Debug, Clone)]
+struct Rendered(Arc<ApiError>);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            ApiError::Internal(detail) => tracing::error!(error = %detail, "internal error"),
+            ApiError::Timeout => tracing::warn!("request timed out"),
+            other => tracing::debug!(code = other.error_code(), "client error"),
+        }
+        let mut response = render(&self, Surface::Rest);
+        response.extensions_mut().insert(Rendered(Arc::new(self)));
+        response
+    }
+}
+
+/// Middleware: re-renders errors as SOAP faults on SOAP endpoints, and gives the router's own
+/// bare 405 answers the error body of their surface (keeping the `Allow` header).
+pub async fn shape_errors(request: Request, next: Next) -> Response {
+    let surface = Surface::for_path(request.uri().path());
+    let mut response = next.run(request).await;
+    if let Some(Rendered(err)) = response.extensions_mut().remove::<Rendered>() {
+        return match surface {
+            Surface::Soap => render(&err, Surface::Soap),
+            Surface::Rest => response,
+        };
+    }
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+        let mut shaped = render(&ApiError::MethodNotAllowed, surface);
+        if let Some(allow) = response.headers().get(header::ALLOW) {
+            shaped.headers_mut().insert(header::ALLOW, allow.clone());
+        }
+        return shaped;
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn surfaces() {
+        assert_eq!(Surface::for_path("/services/Soap/u/66.0"), Surface::Soap);
+        assert_eq!(
+            Surface::for_path("/orgs/x/services/Soap/u/66.0"),
+            Surface::Soap
+        );
+        assert_eq!(Surface::for_path("/services/data"), Surface::Rest);
+        assert_eq!(Surface::for_path("/orgs/services/Soap/u"), Surface::Rest);
+    }
+
+    #[test]
+    fn internal_detail_stays_out_of_bodies() {
+        let err = ApiError::Internal("password=hunter2 in SQL".into());
+        assert!(!err.public_message().contains("hunter2"));
+        assert_eq!(err.status(Surface::Rest), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

@@ -1,0 +1,131 @@
+//! The server as a function (`STYLE.md` §9): [`app`] builds the router from a state, [`run`]
+//! serves it on a listener until a shutdown future completes. Tests call [`app`] in-process.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower_http::sensitive_headers::{
+    SetSensitiveRequestHeadersLayer, SetSensitiveResponseHeadersLayer,
+};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::error::{self, ApiError};
+use crate::rest::{identity, versions};
+use crate::soap::partner;
+use crate::state::AppState;
+use crate::{ops, rest};
+
+/// The routes every org answers, at the root (default org or `Host`) and under
+/// `/orgs/{domain}`.
+fn org_routes(state: &AppState) -> Router<AppState> {
+    let soap_limit = DefaultBodyLimit::max(partner::BODY_LIMIT.min(state.settings().body_limit));
+    Router::new()
+        .route("/services/data", get(versions::list))
+        .route("/services/data/{version}", get(versions::resources))
+        .route("/id/{org_id}/{user_id}", get(identity::identity))
+        .route(
+            "/services/Soap/u/{version}",
+            post(partner::handle).layer(soap_limit),
+        )
+        .route(
+            "/services/Soap/u/{version}/{org_id}",
+            post(partner::handle).layer(soap_limit),
+        )
+}
+
+/// The whole HTTP surface of the server.
+pub fn app(state: AppState) -> Router {
+    let org = org_routes(&state);
+    Router::new()
+        .merge(org.clone())
+        .nest("/orgs/{domain}", org)
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(rest::not_found)
+        // Innermost first: each `layer` wraps everything above it.
+        .layer(DefaultBodyLimit::max(state.settings().body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), timeout))
+        .layer(middleware::from_fn(error::shape_errors))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_metrics,
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        // Marked before (outside) the trace layer, so no header value of these is ever
+        // recorded (tower-http `sensitive_headers`).
+        .layer(SetSensitiveResponseHeadersLayer::new([SET_COOKIE]))
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            AUTHORIZATION,
+            COOKIE,
+        ]))
+        .with_state(state)
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` completes, then lets requests in flight
+/// finish.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// The span of a request: method, path and route template. Never the query string, which
+/// can carry a session id (`oauth_token`), and never headers.
+fn request_span(request: &Request) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        route,
+    )
+}
+
+async fn timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(state.settings().request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
+    }
+}
+
+// Latency is measured for metrics only and never decides anything, so it may read the
+// monotonic clock directly rather than the injected `Clock`.
+#[allow(clippy::disallowed_methods)]
+async fn record_metrics(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    state.metrics().record_request(
+        method.as_str(),
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}

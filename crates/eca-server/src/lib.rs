@@ -1,0 +1,88 @@
+//! The OpenECA HTTP server: orgs (each at its own base URL), sessions, the SOAP partner
+//! `login`/`logout` that Salesforce clients use without an app, the REST probes they make first
+//! (`/services/data`, the resource map, the identity URL), and health, readiness and metrics
+//! endpoints.
+//!
+//! Entry points: [`start`] (open the store, load the master key, create the default org on an
+//! empty database) gives an [`AppState`]; [`app`] turns a state into a router; [`run`] serves
+//! it until a shutdown future completes. The server reads no environment and no wall clock of
+//! its own: configuration, clock and randomness are passed in.
+//!
+//! Layout: thin handlers in `rest/`, `soap/` and `ops`; the HTTP-free logic they call in
+//! `login` and `session`; one error type and its one rendering in `error`.
+
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod error;
+mod http;
+pub mod login;
+pub mod metrics;
+pub mod ops;
+pub mod org;
+pub mod rest;
+pub mod session;
+pub mod soap;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use eca_core::{Clock, Rng};
+
+pub use bootstrap::{BootstrapOptions, CreatedUser, KeySource, StartError, bootstrap};
+pub use config::{Config, ConfigLayer, LogFormat, PublicUrl};
+pub use error::ApiError;
+pub use http::{app, run};
+pub use state::{AppState, Settings};
+
+/// A server ready to serve, and what its start did.
+#[derive(Debug)]
+pub struct Started {
+    pub state: AppState,
+    /// Users created by this start, with their passwords: shown once, never logged.
+    pub created_users: Vec<CreatedUser>,
+    pub key_source: KeySource,
+}
+
+/// Prepares a server for `config`, listening on `bound` (the address actually bound, which
+/// gives the default public URL when port 0 was asked for).
+pub async fn start(
+    config: &Config,
+    bound: SocketAddr,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn Rng>,
+) -> Result<Started, StartError> {
+    create_private_dir(&config.data_dir)?;
+    let (master_key, key_source) =
+        bootstrap::load_master_key(config.master_key.as_ref(), &config.data_dir, rng.as_ref())?;
+    let store = eca_store::open(config.database_url.expose()).await?;
+    let options = BootstrapOptions {
+        admin_password: config.admin_password.clone(),
+        demo: config.demo,
+    };
+    let created_users =
+        bootstrap(store.as_ref(), clock.as_ref(), Arc::clone(&rng), &options).await?;
+    let settings = Settings::from_config(config, PublicUrl::for_listen_addr(bound));
+    let state = AppState::new(store, clock, rng, master_key, settings);
+    Ok(Started {
+        state,
+        created_users,
+        key_source,
+    })
+}
+
+/// Creates the data folder (mode 0700 on Unix: it holds the master key and the database).
+fn create_private_dir(dir: &std::path::Path) -> Result<(), StartError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|source| StartError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })
+}

@@ -1,0 +1,79 @@
+//! Prometheus metrics without a global recorder: each [`AppState`](crate::AppState) owns a
+//! recorder and registers its own handles, so tests (and several servers in one process)
+//! never share counters. `GET /metrics` renders the handle in the text exposition format.
+
+use std::time::Duration;
+
+use metrics::{Key, Label, Metadata, Recorder as _};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
+
+const REQUESTS: &str = "eca_http_requests_total";
+const DURATION: &str = "eca_http_request_duration_seconds";
+const BUILD_INFO: &str = "eca_build_info";
+
+/// Latency buckets in seconds: from a cached lookup to a slow password hash.
+const BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+static METADATA: Metadata<'static> =
+    Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+
+pub struct Metrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Metrics {
+    /// A fresh registry holding `eca_build_info{version, backend} 1`.
+    pub fn new(backend: &'static str) -> Self {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Full(DURATION.to_owned()), BUCKETS)
+            // Fails only for an empty bucket list; fall back to summaries then.
+            .unwrap_or_else(|_| PrometheusBuilder::new())
+            .build_recorder();
+        let handle = recorder.handle();
+        let metrics = Self { recorder, handle };
+        let key = Key::from_parts(
+            BUILD_INFO,
+            vec![
+                Label::new("version", env!("CARGO_PKG_VERSION")),
+                Label::new("backend", backend),
+            ],
+        );
+        metrics.recorder.register_gauge(&key, &METADATA).set(1.0);
+        metrics
+    }
+
+    /// Counts one answered request and its latency, labelled by route template (never the raw
+    /// path, whose ids would make every series unique) and status.
+    pub fn record_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        let labels = vec![
+            Label::new("method", method.to_owned()),
+            Label::new("route", route.to_owned()),
+            Label::new("status", status.to_string()),
+        ];
+        let count = Key::from_parts(REQUESTS, labels.clone());
+        self.recorder
+            .register_counter(&count, &METADATA)
+            .increment(1);
+        let latency = Key::from_parts(DURATION, labels);
+        self.recorder
+            .register_histogram(&latency, &METADATA)
+            .record(elapsed.as_secs_f64());
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        self.handle.run_upkeep();
+        self.handle.render()
+    }
+}

@@ -1,0 +1,13 @@
+//! The REST resources Salesforce clients probe first: the API versions list, the resource map
+//! of a version, and the identity URL. Errors are the REST error array.
+
+pub mod identity;
+pub mod versions;
+
+use crate::error::ApiError;
+use crate::org::OrgContext;
+
+/// Anything else: 404 `NOT_FOUND`, after the org is resolved (an unknown org says so).
+pub async fn not_found(_org: OrgContext) -> ApiError {
+    ApiError::NotFound("The requested resource does not exist".to_owned())
+}

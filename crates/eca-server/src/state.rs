@@ -1,0 +1,166 @@
+//! [`AppState`]: everything a request needs, built once by the caller and passed in (no
+//! globals, `STYLE.md` §4). Tests build it with a `ManualClock`, a deterministic RNG and an
+//! in-memory store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use eca_core::crypto::MasterKey;
+use eca_core::{Clock, Rng, Secret};
+use eca_store::Store;
+use tokio::sync::Semaphore;
+
+use crate::config::{Config, DEFAULT_BODY_LIMIT, DEFAULT_REQUEST_TIMEOUT, PublicUrl};
+use crate::error::ApiError;
+use crate::login::limiter::LoginLimiter;
+use crate::metrics::Metrics;
+
+/// Failed-login policy.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginPolicy {
+    /// Consecutive failures that lock a user.
+    pub max_failures: i64,
+    /// How long a locked user stays locked.
+    pub lockout_minutes: i64,
+    /// Failed logins one client address may make per minute before it is refused outright.
+    pub failures_per_ip_per_minute: u32,
+}
+
+impl Default for LoginPolicy {
+    fn default() -> Self {
+        Self {
+            max_failures: 5,
+            lockout_minutes: 15,
+            failures_per_ip_per_minute: 20,
+        }
+    }
+}
+
+/// The HTTP-facing settings of a running server.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The fallback base URL, for requests without a usable `Host`.
+    pub public_url: PublicUrl,
+    pub body_limit: usize,
+    pub request_timeout: Duration,
+    pub login: LoginPolicy,
+}
+
+impl Settings {
+    pub fn new(public_url: PublicUrl) -> Self {
+        Self {
+            public_url,
+            body_limit: DEFAULT_BODY_LIMIT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            login: LoginPolicy::default(),
+        }
+    }
+
+    /// The settings of `config`, with `public_url` the configured one or `fallback`.
+    pub fn from_config(config: &Config, fallback: PublicUrl) -> Self {
+        Self {
+            public_url: config.public_url.clone().unwrap_or(fallback),
+            body_limit: config.body_limit,
+            request_timeout: config.request_timeout,
+            login: LoginPolicy::default(),
+        }
+    }
+}
+
+/// Shared, cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+struct Inner {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn Rng>,
+    master_key: Arc<MasterKey>,
+    settings: Settings,
+    metrics: Metrics,
+    limiter: LoginLimiter,
+    /// Argon2id takes ~19 MiB and tens of milliseconds per hash: at most this many at once,
+    /// each on a blocking thread, so a burst of logins cannot exhaust memory or starve the
+    /// async workers.
+    hashing: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("backend", &self.0.store.backend())
+            .field("settings", &self.0.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn Rng>,
+        master_key: MasterKey,
+        settings: Settings,
+    ) -> Self {
+        let metrics = Metrics::new(store.backend());
+        let limiter = LoginLimiter::new(settings.login.failures_per_ip_per_minute, 60_000);
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+        Self(Arc::new(Inner {
+            store,
+            clock,
+            rng,
+            master_key: Arc::new(master_key),
+            settings,
+            metrics,
+            limiter,
+            hashing: Arc::new(Semaphore::new(threads)),
+        }))
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.0.store.as_ref()
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.0.clock.as_ref()
+    }
+
+    pub fn rng(&self) -> &dyn Rng {
+        self.0.rng.as_ref()
+    }
+
+    /// The key consumer secrets are encrypted under (used by the OAuth issue's app store).
+    pub fn master_key(&self) -> &MasterKey {
+        &self.0.master_key
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.0.settings
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
+    pub fn limiter(&self) -> &LoginLimiter {
+        &self.0.limiter
+    }
+
+    /// Checks a password against a PHC string on a blocking thread, at most as many at once as
+    /// there are cores.
+    pub async fn verify_password(&self, password: Secret, phc: String) -> Result<bool, ApiError> {
+        // The permit goes with the job, so a caller that gives up (a timeout) frees its place
+        // only when the hash is done.
+        let permit = Arc::clone(&self.0.hashing)
+            .acquire_owned()
+            .await
+            .map_err(|_| ApiError::Internal("the hashing semaphore is closed".into()))?;
+        tokio::task::spawn_blocking(move || {
+            let matches = eca_core::crypto::verify_password(&password, &phc);
+            drop(permit);
+            matches
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("password check failed: {e}")))
+    }
+}

@@ -1,0 +1,141 @@
+//! First start, health, readiness and metrics.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use eca_core::Secret;
+use eca_core::crypto::MasterKey;
+use eca_core::rng::DeterministicRng;
+use eca_server::KeySource;
+use eca_server::bootstrap::{
+    ADMIN_USERNAME, API_ONLY, BootstrapOptions, INTEGRATION_USERNAME, load_master_key,
+};
+
+use crate::support::*;
+
+#[tokio::test]
+async fn bootstrap_creates_the_default_org_once() {
+    let store = eca_store::open("sqlite::memory:").await.unwrap();
+    let clock = eca_core::ManualClock::new(START);
+    let rng: Arc<dyn eca_core::Rng> = Arc::new(DeterministicRng::new(1));
+    let options = BootstrapOptions {
+        admin_password: None,
+        demo: true,
+    };
+    let created = eca_server::bootstrap(store.as_ref(), &clock, Arc::clone(&rng), &options)
+        .await
+        .unwrap();
+    let names: Vec<_> = created.iter().map(|c| c.username.as_str()).collect();
+    assert_eq!(names, [ADMIN_USERNAME, INTEGRATION_USERNAME]);
+    for user in &created {
+        assert!(user.generated);
+        assert!(user.password.expose().len() >= 16);
+    }
+    assert_ne!(created[0].password, created[1].password);
+
+    let orgs = store.orgs().await.unwrap();
+    assert_eq!(orgs.len(), 1);
+    let org = &orgs[0];
+    assert_eq!(
+        (
+            org.my_domain.as_str(),
+            org.is_default,
+            org.session_timeout_minutes
+        ),
+        ("demo", true, 120)
+    );
+    let mut profiles: Vec<_> = store
+        .profiles(&org.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    profiles.sort();
+    assert_eq!(
+        profiles,
+        ["API Only", "Standard User", "System Administrator"]
+    );
+    let integration = store
+        .user_by_username(INTEGRATION_USERNAME)
+        .await
+        .unwrap()
+        .unwrap();
+    let api_only = store
+        .profile_by_name(&org.id, API_ONLY)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(integration.profile_id, api_only.id);
+
+    // A second start, demo or not, creates nothing and shows no password.
+    for demo in [true, false] {
+        let options = BootstrapOptions {
+            admin_password: Some(Secret::new("ignored-now-1234")),
+            demo,
+        };
+        let again = eca_server::bootstrap(store.as_ref(), &clock, Arc::clone(&rng), &options)
+            .await
+            .unwrap();
+        assert!(again.is_empty(), "{again:?}");
+    }
+    assert_eq!(store.orgs().await.unwrap().len(), 1);
+    assert_eq!(store.users(&org.id).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn the_master_key_file_is_created_once_and_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let rng = DeterministicRng::new(3);
+    let (key, source) = load_master_key(None, dir.path(), &rng).unwrap();
+    let path = dir.path().join("master.key");
+    assert_eq!(source, KeySource::Created(path.clone()));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let sealed = key.encrypt(b"secret", b"ctx", &rng);
+    let (again, source) = load_master_key(None, dir.path(), &rng).unwrap();
+    assert_eq!(source, KeySource::File(path));
+    assert_eq!(again.decrypt(&sealed, b"ctx").unwrap(), b"secret");
+
+    let (_, text) = MasterKey::generate(&rng).unwrap();
+    let (_, source) = load_master_key(Some(&Secret::new(text)), dir.path(), &rng).unwrap();
+    assert_eq!(source, KeySource::Config);
+    assert!(load_master_key(Some(&Secret::new("short")), dir.path(), &rng).is_err());
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let h = harness().await;
+    let health = get("/healthz").send(&h).await;
+    assert_eq!(
+        (health.status, health.body.as_str()),
+        (StatusCode::OK, "ok")
+    );
+    let ready = get("/readyz").send(&h).await;
+    assert_eq!((ready.status, ready.body.as_str()), (StatusCode::OK, "ok"));
+    get("/orgs/nope/services/data").send(&h).await;
+    get("/services/data/v66.0").send(&h).await;
+
+    let metrics = get("/metrics").send(&h).await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    assert!(
+        metrics.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = metrics.body;
+    for expected in [
+        "eca_build_info{version=\"0.1.0\",backend=\"sqlite\"} 1",
+        "eca_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1",
+        "eca_http_requests_total{method=\"GET\",route=\"/orgs/{domain}/services/data\",status=\"404\"} 1",
+        "eca_http_requests_total{method=\"GET\",route=\"/services/data/{version}\",status=\"401\"} 1",
+        "eca_http_request_duration_seconds_bucket{method=\"GET\",route=\"/readyz\",status=\"200\",le=\"0.005\"}",
+    ] {
+        assert!(text.contains(expected), "missing {expected} in\n{text}");
+    }
+}
