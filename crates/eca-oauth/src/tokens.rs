@@ -1,0 +1,334 @@
+//! New credentials in Salesforce's shapes (`spec/oauth-and-connect.md` §1.11), drawn from the
+//! [`Rng`] the caller passes in.
+//!
+//! Shapes and entropy (the 64-character alphabet `[A-Za-z0-9._]` carries 6 bits a character,
+//! and [`string_from`] draws without modulo bias):
+//!
+//! | value | shape | random part |
+//! |---|---|---|
+//! | access token | `<15-char org id>!AQ` + 94 characters | 564 bits |
+//! | refresh token | `5Aep861` + 80 characters | 480 bits |
+//! | authorization code | `aPrx` + 54 characters + `==` (60 in all) | 324 bits |
+//! | device code | base64url of 32 bytes (43 characters) | 256 bits |
+//! | user code | 8 of `BCDFGHJKLMNPQRSTVWXZ`, shown `XXXX-XXXX` | 34.6 bits |
+//! | consumer key | `3MVG9` + 80 characters | 480 bits (an identifier, not a secret) |
+//! | consumer secret | 64 upper-case hex digits | 256 bits |
+//!
+//! **Storage.** Bearer values (access and refresh tokens, codes, device and user codes) are
+//! returned once, in an [`IssuedToken`], and the store keeps only their [`TokenHash`]
+//! (`eca_core::crypto::token_hash`, SHA-256 in hex): a leaked table grants nothing, and a
+//! plain digest is enough because the values are random and long (no slow hash, no salt).
+//! The user code is the exception that proves the rule: 34.6 bits are guessable offline, so
+//! its hash is only a lookup key; what protects it is its short life and the attempt limit
+//! of RFC 8628 §5.1. The consumer secret is *not* hashed: the token response's `signature` is
+//! an HMAC keyed with it (§1.8), so the store keeps it encrypted at rest
+//! (`eca_core::crypto::MasterKey`) and the in-memory client registry compares a keyed digest
+//! of it ([`crate::client_auth::SecretDigester`]).
+
+use std::fmt;
+
+use eca_core::crypto::token_hash;
+use eca_core::rng::{string_from, token};
+use eca_core::{OrgId, Rng, Secret};
+
+/// The alphabet of the opaque parts of tokens, keys and codes.
+pub const TOKEN_ALPHABET: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._";
+
+/// The user-code alphabet of RFC 8628 §6.1: consonants only, so no words and no 0/O or 1/I.
+pub const USER_CODE_ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";
+
+const ACCESS_TOKEN_RANDOM: usize = 94;
+const REFRESH_TOKEN_PREFIX: &str = "5Aep861";
+const REFRESH_TOKEN_RANDOM: usize = 80;
+const CODE_PREFIX: &str = "aPrx";
+const CODE_RANDOM: usize = 54;
+const CONSUMER_KEY_PREFIX: &str = "3MVG9";
+const CONSUMER_KEY_RANDOM: usize = 80;
+const USER_CODE_LEN: usize = 8;
+
+/// The SHA-256 (hex) of a bearer value: what the store keeps and looks up by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TokenHash(String);
+
+impl TokenHash {
+    /// The hash of a value presented by a client (or just issued).
+    pub fn of(value: &str) -> Self {
+        Self(token_hash(value))
+    }
+
+    /// A hash read back from the store.
+    pub fn from_stored(hex: impl Into<String>) -> Self {
+        Self(hex.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A freshly made bearer value: `value` goes to the client once, `hash` to the store.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub value: Secret,
+    pub hash: TokenHash,
+}
+
+impl IssuedToken {
+    fn new(value: String) -> Self {
+        let hash = TokenHash::of(&value);
+        Self {
+            value: Secret::new(value),
+            hash,
+        }
+    }
+}
+
+/// An opaque access token (a session id): `<15-char org id>!AQ<94 characters>`.
+pub fn access_token(org: &OrgId, rng: &dyn Rng) -> IssuedToken {
+    let opaque = string_from(rng, TOKEN_ALPHABET, ACCESS_TOKEN_RANDOM);
+    IssuedToken::new(format!("{}!AQ{opaque}", org.as_15()))
+}
+
+/// The 15-character org id an opaque access token starts with, if it has the shape. Lets a
+/// server refuse another org's token before any lookup.
+pub fn access_token_org(token: &str) -> Option<&str> {
+    let (org, rest) = token.split_once('!')?;
+    (org.len() == 15 && org.starts_with("00D") && !rest.is_empty()).then_some(org)
+}
+
+/// A refresh token: `5Aep861<80 characters>`.
+pub fn refresh_token(rng: &dyn Rng) -> IssuedToken {
+    let opaque = string_from(rng, TOKEN_ALPHABET, REFRESH_TOKEN_RANDOM);
+    IssuedToken::new(format!("{REFRESH_TOKEN_PREFIX}{opaque}"))
+}
+
+/// An authorization code: `aPrx<54 characters>==`. The `==` is cosmetic, as in Salesforce's
+/// codes; it makes clients URL-encode the code, which the tests of the HTTP layer rely on.
+pub fn authorization_code(rng: &dyn Rng) -> IssuedToken {
+    let opaque = string_from(rng, TOKEN_ALPHABET, CODE_RANDOM);
+    IssuedToken::new(format!("{CODE_PREFIX}{opaque}=="))
+}
+
+/// A device code (RFC 8628 §3.2): base64url of 32 random bytes.
+pub fn device_code(rng: &dyn Rng) -> IssuedToken {
+    IssuedToken::new(token(rng, 32))
+}
+
+/// A consumer key (`client_id`): `3MVG9<80 characters>`. Public, so not a [`Secret`].
+pub fn consumer_key(rng: &dyn Rng) -> String {
+    let opaque = string_from(rng, TOKEN_ALPHABET, CONSUMER_KEY_RANDOM);
+    format!("{CONSUMER_KEY_PREFIX}{opaque}")
+}
+
+/// A consumer secret: 32 random bytes as 64 upper-case hex digits.
+pub fn consumer_secret(rng: &dyn Rng) -> Secret {
+    let mut bytes = [0u8; 32];
+    rng.fill(&mut bytes);
+    Secret::new(eca_core::crypto::hex(&bytes).to_ascii_uppercase())
+}
+
+/// A device-flow user code (RFC 8628 §6.1), held in canonical form: eight characters of
+/// [`USER_CODE_ALPHABET`], no dash.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct UserCode(String);
+
+impl UserCode {
+    /// A new random code.
+    pub fn generate(rng: &dyn Rng) -> Self {
+        Self(string_from(rng, USER_CODE_ALPHABET, USER_CODE_LEN))
+    }
+
+    /// Reads what a person typed: case is ignored, and dashes and white space anywhere are
+    /// dropped (`bcdf-ghjk`, `BCDF GHJK`, `BCDFGHJK`, ` b-c-d-f-g-h-j-k `). Anything else
+    /// outside the alphabet, or a wrong length, is not a code.
+    pub fn parse(input: &str) -> Option<Self> {
+        // Bound the work on hostile input before filtering.
+        if input.len() > 64 {
+            return None;
+        }
+        let code: String = input
+            .chars()
+            .filter(|c| *c != '-' && !c.is_whitespace())
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        let valid =
+            code.len() == USER_CODE_LEN && code.bytes().all(|b| USER_CODE_ALPHABET.contains(&b));
+        valid.then_some(Self(code))
+    }
+
+    /// The canonical form (`BCDFGHJK`), what [`UserCode::hash`] is computed over.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The form shown to people and put in `user_code`: `BCDF-GHJK`.
+    pub fn display(&self) -> String {
+        format!("{}-{}", &self.0[..4], &self.0[4..])
+    }
+
+    /// The lookup key kept by the store.
+    pub fn hash(&self) -> TokenHash {
+        TokenHash::of(&self.0)
+    }
+}
+
+impl fmt::Debug for UserCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("UserCode(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use eca_core::rng::DeterministicRng;
+
+    use super::*;
+
+    fn org() -> OrgId {
+        OrgId::parse("00D50000000IZ3Z").unwrap()
+    }
+
+    fn in_alphabet(s: &str) -> bool {
+        s.bytes().all(|b| TOKEN_ALPHABET.contains(&b))
+    }
+
+    #[test]
+    fn shapes() {
+        let rng = DeterministicRng::new(7);
+        let at = access_token(&org(), &rng);
+        let v = at.value.expose();
+        assert!(v.starts_with("00D50000000IZ3Z!AQ"), "{v}");
+        assert_eq!(v.len(), 15 + 1 + 2 + ACCESS_TOKEN_RANDOM);
+        assert!(in_alphabet(&v[16..]));
+        assert_eq!(at.hash, TokenHash::of(v));
+        assert_eq!(at.hash.as_str().len(), 64);
+
+        let rt = refresh_token(&rng);
+        let v = rt.value.expose();
+        assert!(
+            v.starts_with("5Aep861") && v.len() == 87 && in_alphabet(v),
+            "{v}"
+        );
+
+        let code = authorization_code(&rng);
+        let v = code.value.expose();
+        assert!(
+            v.starts_with("aPrx") && v.ends_with("==") && v.len() == 60,
+            "{v}"
+        );
+        assert!(in_alphabet(&v[..58]));
+
+        let dc = device_code(&rng);
+        let v = dc.value.expose();
+        assert_eq!(v.len(), 43);
+        assert!(
+            v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+
+        let key = consumer_key(&rng);
+        assert!(
+            key.starts_with("3MVG9") && key.len() == 85 && in_alphabet(&key),
+            "{key}"
+        );
+
+        let secret = consumer_secret(&rng);
+        let s = secret.expose();
+        assert_eq!(s.len(), 64);
+        assert!(
+            s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn values_differ_and_are_repeatable_under_a_seed() {
+        let a = refresh_token(&DeterministicRng::new(1));
+        let b = refresh_token(&DeterministicRng::new(1));
+        let c = refresh_token(&DeterministicRng::new(2));
+        assert_eq!(a.value, b.value);
+        assert_ne!(a.value, c.value);
+        let rng = eca_core::SystemRng;
+        assert_ne!(
+            access_token(&org(), &rng).value,
+            access_token(&org(), &rng).value
+        );
+    }
+
+    #[test]
+    fn access_token_org_prefix() {
+        let table: &[(&str, Option<&str>)] = &[
+            ("00D50000000IZ3Z!AQgAQH0Y", Some("00D50000000IZ3Z")),
+            ("00D50000000IZ3Z!", None),
+            ("00D50000000IZ3ZEAW!AQx", None),
+            ("005500000001fg5!AQx", None),
+            ("no bang", None),
+            ("", None),
+        ];
+        for (token, expected) in table {
+            assert_eq!(access_token_org(token), *expected, "{token}");
+        }
+    }
+
+    #[test]
+    fn user_codes() {
+        let code = UserCode::generate(&DeterministicRng::new(3));
+        assert_eq!(code.as_str().len(), 8);
+        assert!(
+            code.as_str()
+                .bytes()
+                .all(|b| USER_CODE_ALPHABET.contains(&b))
+        );
+        let shown = code.display();
+        assert_eq!(shown.len(), 9);
+        assert_eq!(&shown[4..5], "-");
+        assert_eq!(UserCode::parse(&shown), Some(code.clone()));
+        assert_eq!(format!("{code:?}"), "UserCode(***)");
+
+        let table: &[(&str, Option<&str>)] = &[
+            ("BCDF-GHJK", Some("BCDFGHJK")),
+            ("bcdf-ghjk", Some("BCDFGHJK")),
+            ("BCDFGHJK", Some("BCDFGHJK")),
+            ("BCDF GHJK", Some("BCDFGHJK")),
+            (" b-c-d-f-g-h-j-k ", Some("BCDFGHJK")),
+            ("BCDF--GHJK\n", Some("BCDFGHJK")),
+            ("BCDF-GHJ", None),
+            ("BCDF-GHJKL", None),
+            ("ABCD-EFGH", None),
+            ("BCDF-GHJ0", None),
+            ("BCDF_GHJK", None),
+            ("", None),
+        ];
+        for (input, expected) in table {
+            assert_eq!(
+                UserCode::parse(input).as_ref().map(UserCode::as_str),
+                *expected,
+                "{input:?}"
+            );
+        }
+        assert_eq!(UserCode::parse(&"B".repeat(100)), None);
+        assert_eq!(
+            UserCode::parse("bcdf-ghjk").unwrap().hash(),
+            TokenHash::of("BCDFGHJK")
+        );
+    }
+
+    #[test]
+    fn user_codes_cover_the_alphabet() {
+        // Every letter shows up over many codes: no modulo bias toward a prefix of it.
+        let rng = DeterministicRng::new(11);
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..50 {
+            seen.extend(UserCode::generate(&rng).as_str().bytes());
+        }
+        assert_eq!(seen.len(), USER_CODE_ALPHABET.len());
+    }
+}
