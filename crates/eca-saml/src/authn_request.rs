@@ -1,0 +1,190 @@
+//! Incoming `<samlp:AuthnRequest>` messages (SAML Core §3.4.1) over the HTTP-Redirect and
+//! HTTP-POST bindings (see [`crate::binding`]), checked against the service provider's
+//! registration (Profiles §4.1.4.1).
+//!
+//! The flow is: decode the message ([`IncomingRequest`]), read its `Issuer` without trusting
+//! it to find the service provider, then [`IncomingRequest::verify_authn_request`] checks the signature as that
+//! service provider requires and parse the request from exactly the verified element, then
+//! [`AuthnRequest::validate`] it against the registration and the clock.
+
+use eca_core::Timestamp;
+use roxmltree::Node;
+
+use crate::binding::read_issuer;
+pub use crate::binding::{BINDING_POST, BINDING_REDIRECT, Binding, IncomingRequest};
+use crate::datetime;
+use crate::error::SamlError;
+use crate::service_provider::{EntityId, RequestId, ServiceProvider, name_id_format_uri};
+use crate::xml::{self, NS_PROTOCOL};
+
+/// How old a request may be, beyond the clock skew.
+pub const MAX_REQUEST_AGE_SECS: i64 = 5 * 60;
+/// The clock difference tolerated between IdP and SP, in both directions.
+pub const CLOCK_SKEW_SECS: i64 = 3 * 60;
+
+/// What the server does about the user's login before answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginAction {
+    /// The existing IdP session is good enough.
+    UseSession,
+    /// The user must (re-)enter credentials on the login page.
+    ShowLogin,
+}
+
+impl IncomingRequest {
+    /// Checks the signature as `sp` requires and reads the AuthnRequest from exactly the
+    /// verified element.
+    pub fn verify_authn_request(&self, sp: &ServiceProvider) -> Result<AuthnRequest, SamlError> {
+        let binding = self.binding();
+        self.verified(sp, |root, is_signed| {
+            AuthnRequest::from_element(root, binding, is_signed)
+        })
+    }
+}
+
+/// An AuthnRequest, read from a verified (or, without an SP certificate, accepted) element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthnRequest {
+    pub id: RequestId,
+    pub issue_instant: Timestamp,
+    pub issuer: Option<EntityId>,
+    pub destination: Option<String>,
+    pub acs_url: Option<String>,
+    pub acs_index: Option<u16>,
+    pub protocol_binding: Option<String>,
+    /// `NameIDPolicy/@Format`.
+    pub name_id_format: Option<String>,
+    pub force_authn: bool,
+    pub is_passive: bool,
+    pub binding: Binding,
+    /// Whether a signature was verified with the SP's certificate.
+    pub is_signed: bool,
+}
+
+impl AuthnRequest {
+    fn from_element(
+        root: Node<'_, '_>,
+        binding: Binding,
+        is_signed: bool,
+    ) -> Result<Self, SamlError> {
+        if !root.has_tag_name((NS_PROTOCOL, "AuthnRequest")) {
+            return Err(SamlError::Malformed("not a samlp:AuthnRequest"));
+        }
+        if root.attribute("Version") != Some("2.0") {
+            return Err(SamlError::VersionMismatch);
+        }
+        let id = RequestId::parse(root.attribute("ID").ok_or(SamlError::Malformed("no ID"))?)?;
+        let issue_instant = datetime::parse(
+            root.attribute("IssueInstant")
+                .ok_or(SamlError::Malformed("no IssueInstant"))?,
+        )?;
+        let name_id_policy = xml::single_child(
+            root,
+            NS_PROTOCOL,
+            "NameIDPolicy",
+            "NameIDPolicy is repeated",
+        )?;
+        let acs_index = root
+            .attribute("AssertionConsumerServiceIndex")
+            .map(|v| {
+                v.parse::<u16>()
+                    .map_err(|_| SamlError::Malformed("bad AssertionConsumerServiceIndex"))
+            })
+            .transpose()?;
+        Ok(Self {
+            id,
+            issue_instant,
+            issuer: read_issuer(root)?,
+            destination: root.attribute("Destination").map(str::to_owned),
+            acs_url: root
+                .attribute("AssertionConsumerServiceURL")
+                .map(str::to_owned),
+            acs_index,
+            protocol_binding: root.attribute("ProtocolBinding").map(str::to_owned),
+            name_id_format: name_id_policy
+                .and_then(|n| n.attribute("Format"))
+                .map(str::to_owned),
+            force_authn: boolean(root.attribute("ForceAuthn"))?,
+            is_passive: boolean(root.attribute("IsPassive"))?,
+            binding,
+            is_signed,
+        })
+    }
+
+    /// What the login step must do (SAML Core §3.4.1): `ForceAuthn` means a fresh login even
+    /// with a session; `IsPassive` means no interaction, so without a session (or with
+    /// `ForceAuthn` as well) the answer is `NoPassive`.
+    pub fn login_action(&self, has_session: bool) -> Result<LoginAction, SamlError> {
+        match (self.is_passive, self.force_authn, has_session) {
+            (true, true, _) | (true, false, false) => Err(SamlError::NoPassive),
+            (false, true, _) | (false, false, false) => Ok(LoginAction::ShowLogin),
+            (_, false, true) => Ok(LoginAction::UseSession),
+        }
+    }
+
+    /// Checks the request against the service provider's registration, the endpoint it came
+    /// to (`endpoint_url`, absolute) and the clock.
+    pub fn validate(
+        &self,
+        sp: &ServiceProvider,
+        endpoint_url: &str,
+        now: Timestamp,
+    ) -> Result<(), SamlError> {
+        // Profiles §4.1.4.1: the Issuer is required and names the SP.
+        if self.issuer.as_ref() != Some(&sp.entity_id) {
+            return Err(SamlError::UnknownServiceProvider);
+        }
+        // Responses only ever go to the registered ACS URL; a request naming another one is
+        // refused rather than silently redirected (issue 7, "never a redirect to an
+        // unregistered URL"). With a single registered endpoint any index means that one.
+        if self.acs_url.as_ref().is_some_and(|u| *u != sp.acs_url) {
+            return Err(SamlError::AcsUrlMismatch);
+        }
+        // Bindings §3.4.5.2, §3.5.5.2: a signed message must carry the Destination, and any
+        // Destination must be the endpoint that received it.
+        match &self.destination {
+            Some(d) if d != endpoint_url => return Err(SamlError::DestinationMismatch),
+            None if self.is_signed => return Err(SamlError::DestinationMismatch),
+            _ => {}
+        }
+        if self
+            .protocol_binding
+            .as_deref()
+            .is_some_and(|b| b != BINDING_POST)
+        {
+            return Err(SamlError::UnsupportedBinding);
+        }
+        let t = self.issue_instant.millis();
+        let oldest = now
+            .plus_secs(-(MAX_REQUEST_AGE_SECS + CLOCK_SKEW_SECS))
+            .millis();
+        let newest = now.plus_secs(CLOCK_SKEW_SECS).millis();
+        if t < oldest || t > newest {
+            return Err(SamlError::StaleRequest);
+        }
+        // SAML Core §3.4.1.1: a requested format other than unspecified must be honoured or
+        // refused with InvalidNameIDPolicy.
+        if let Some(f) = &self.name_id_format {
+            let unspecified = name_id_format_uri(eca_metadata::model::NameIdFormat::Unspecified);
+            if f != unspecified && f != name_id_format_uri(sp.name_id_format) {
+                return Err(SamlError::InvalidNameIdPolicy);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `xs:boolean` (XML Schema Part 2 §3.2.2), absent meaning false.
+fn boolean(v: Option<&str>) -> Result<bool, SamlError> {
+    match v {
+        None | Some("false" | "0") => Ok(false),
+        Some("true" | "1") => Ok(true),
+        Some(_) => Err(SamlError::Malformed(
+            "a boolean attribute is not xs:boolean",
+        )),
+    }
+}
+
+#[cfg(test)]
+#[path = "authn_request_tests.rs"]
+mod tests;
