@@ -177,7 +177,7 @@ pub struct Answer {
     pub body: String,
 }
 
-fn read(mut response: ureq::http::Response<ureq::Body>) -> anyhow::Result<Answer> {
+pub(crate) fn read(mut response: ureq::http::Response<ureq::Body>) -> anyhow::Result<Answer> {
     let status = response.status().as_u16();
     let body = response
         .body_mut()

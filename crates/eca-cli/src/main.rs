@@ -9,9 +9,11 @@
 mod app_files;
 mod auth_file;
 mod cert;
+mod client;
 mod commands;
 mod output;
 mod sfdx_edit;
+mod table;
 
 use std::process::ExitCode;
 

@@ -402,3 +402,388 @@ fn two_servers_share_sessions_on_postgres() {
     assert_eq!(shown["id"], on_a["orgId"]);
     assert_eq!(shown["instanceUrl"], b.url.as_str());
 }
+
+/// `eca login` as `username` at `url`, saved as `alias`.
+fn login_as(config: &Path, url: &str, username: &str, password: &str, alias: &str) -> Run {
+    eca(
+        config,
+        &[
+            "login",
+            "--instance-url",
+            url,
+            "--username",
+            username,
+            "--password-stdin",
+            "--alias",
+            alias,
+            "--json",
+        ],
+        &format!("{password}\n"),
+    )
+}
+
+#[test]
+fn orgs_users_permission_sets_and_profiles_over_the_api() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("config");
+    let password = "Cli-People-Password-42";
+    let server = serve(
+        &tmp.path().join("data"),
+        &[("ECA_ADMIN_PASSWORD", password)],
+        &[],
+    );
+    login(&config, &server.url, password, "local");
+    let run = |args: &[&str]| eca(&config, args, "");
+
+    // A new org, made by the default org's admin, with a generated admin password.
+    let org = run(&[
+        "org",
+        "create",
+        "--name",
+        "Acme Corp",
+        "--target-org",
+        "local",
+        "--json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(org["myDomain"], "acme-corp");
+    let instance_url = format!("{}/orgs/acme-corp", server.url);
+    assert_eq!(org["instanceUrl"], instance_url.as_str());
+    let port = server.url.rsplit(':').next().unwrap();
+    assert_eq!(
+        org["domainUrl"],
+        format!("http://acme-corp.localhost:{port}")
+    );
+    assert_eq!(org["adminUsername"], "admin@acme-corp.example");
+    let admin_password = org["adminPassword"].as_str().unwrap().to_owned();
+    let text = run(&[
+        "org",
+        "create",
+        "--name",
+        "Globex",
+        "--my-domain",
+        "globex",
+        "--target-org",
+        "local",
+    ])
+    .ok();
+    assert!(
+        text.stdout.contains("My Domain       globex"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains("(shown once: keep it now)"),
+        "{}",
+        text.stdout
+    );
+    let orgs = run(&["org", "list", "--target-org", "local", "--json"])
+        .ok()
+        .json();
+    let domains: Vec<&str> = orgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["myDomain"].as_str().unwrap())
+        .collect();
+    assert_eq!(domains, ["demo", "acme-corp", "globex"]);
+    let table = run(&["org", "list", "--target-org", "local"]).ok();
+    assert!(table.stdout.starts_with("MY DOMAIN"), "{}", table.stdout);
+
+    // Log in to it and manage its people.
+    let acme = login_as(
+        &config,
+        &instance_url,
+        "admin@acme-corp.example",
+        &admin_password,
+        "acme",
+    )
+    .ok()
+    .json();
+    assert_eq!(acme["orgId"], org["id"]);
+    let denied = run(&["org", "list", "--target-org", "acme"]);
+    assert_eq!(denied.code, 1);
+    assert!(
+        denied.stderr.contains("INSUFFICIENT_ACCESS"),
+        "{}",
+        denied.stderr
+    );
+
+    let set = run(&[
+        "permset",
+        "create",
+        "--name",
+        "ECA_Admins",
+        "--permission",
+        "ExternalClientAppAdmin",
+        "--permission",
+        "apienabled",
+        "--target-org",
+        "acme",
+        "--json",
+    ])
+    .ok()
+    .json();
+    assert!(set["id"].as_str().unwrap().starts_with("0PS"), "{set}");
+    assert_eq!(
+        set["permissions"],
+        serde_json::json!(["ExternalClientAppAdmin", "ApiEnabled"])
+    );
+    let typo = run(&[
+        "permset",
+        "create",
+        "--name",
+        "X",
+        "--permission",
+        "ExternalClientAppAdmn",
+        "--target-org",
+        "acme",
+    ]);
+    assert_eq!(typo.code, 1);
+    assert!(
+        typo.stderr
+            .contains("did you mean `ExternalClientAppAdmin`?"),
+        "{}",
+        typo.stderr
+    );
+
+    let ops = eca(
+        &config,
+        &[
+            "user",
+            "create",
+            "--username",
+            "ops@acme.example",
+            "--last-name",
+            "Ops",
+            "--first-name",
+            "Olga",
+            "--permset",
+            "ECA_Admins",
+            "--federation-id",
+            "ops-1",
+            "--password-stdin",
+            "--target-org",
+            "acme",
+            "--json",
+        ],
+        "Ops-Password-1\n",
+    )
+    .ok()
+    .json();
+    assert!(ops["id"].as_str().unwrap().starts_with("005"), "{ops}");
+    assert_eq!(ops["profile"], "Standard User");
+    assert_eq!(ops["permissionSets"], serde_json::json!(["ECA_Admins"]));
+    assert_eq!(ops["passwordSet"], true);
+    let api = run(&[
+        "user",
+        "create",
+        "--username",
+        "api@acme.example",
+        "--last-name",
+        "Api",
+        "--api-only",
+        "--target-org",
+        "acme",
+        "--json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(api["profile"], "API Only");
+    assert_eq!(api["passwordSet"], false);
+    let duplicate = run(&[
+        "user",
+        "create",
+        "--username",
+        "OPS@acme.example",
+        "--last-name",
+        "Again",
+        "--target-org",
+        "acme",
+    ]);
+    assert_eq!(duplicate.code, 1);
+    assert!(
+        duplicate.stderr.contains("DUPLICATE_USERNAME"),
+        "{}",
+        duplicate.stderr
+    );
+    let missing_set = run(&[
+        "user",
+        "create",
+        "--username",
+        "x@acme.example",
+        "--last-name",
+        "X",
+        "--permset",
+        "ECA_Admin",
+        "--target-org",
+        "acme",
+    ]);
+    assert_eq!(missing_set.code, 1);
+    assert!(
+        missing_set.stderr.contains("did you mean `ECA_Admins`?"),
+        "{}",
+        missing_set.stderr
+    );
+    // The password given at creation works.
+    login_as(
+        &config,
+        &instance_url,
+        "ops@acme.example",
+        "Ops-Password-1",
+        "ops",
+    )
+    .ok();
+
+    let users = run(&["user", "list", "--target-org", "acme", "--json"])
+        .ok()
+        .json();
+    let users = users.as_array().unwrap();
+    let names: Vec<&str> = users
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "admin@acme-corp.example",
+            "api@acme.example",
+            "ops@acme.example"
+        ]
+    );
+    assert_eq!(users[2]["name"], "Olga Ops");
+    assert_eq!(users[2]["profile"], "Standard User");
+    assert_eq!(users[2]["federationId"], "ops-1");
+    assert_eq!(
+        users[2]["permissionSets"],
+        serde_json::json!(["ECA_Admins"])
+    );
+    assert_eq!(users[0]["profile"], "System Administrator");
+    let table = run(&["user", "list", "--target-org", "acme"]).ok();
+    assert!(table.stdout.starts_with("USERNAME"), "{}", table.stdout);
+    assert!(table.stdout.contains("ECA_Admins"), "{}", table.stdout);
+
+    let updated = run(&[
+        "user",
+        "update",
+        "ops@acme.example",
+        "--email",
+        "olga@acme.example",
+        "--profile",
+        "API Only",
+        "--target-org",
+        "acme",
+        "--json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(updated["username"], "ops@acme.example");
+    let nothing = run(&["user", "update", "ops@acme.example", "--target-org", "acme"]);
+    assert_eq!(nothing.code, 1);
+    assert!(
+        nothing.stderr.contains("nothing to change"),
+        "{}",
+        nothing.stderr
+    );
+    let unknown = run(&[
+        "user",
+        "update",
+        "nobody@acme.example",
+        "--active",
+        "true",
+        "--target-org",
+        "acme",
+    ]);
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown
+            .stderr
+            .contains("there is no user `nobody@acme.example`"),
+        "{}",
+        unknown.stderr
+    );
+
+    run(&[
+        "permset",
+        "create",
+        "--name",
+        "Viewers",
+        "--permission",
+        "ExternalClientAppViewer",
+        "--target-org",
+        "acme",
+    ])
+    .ok();
+    let assigned = run(&[
+        "permset",
+        "assign",
+        "--name",
+        "Viewers",
+        "--username",
+        "api@acme.example",
+        "--target-org",
+        "acme",
+        "--json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(assigned["permissionSet"], "Viewers");
+    assert_eq!(assigned["userId"], api["id"]);
+    assert!(
+        assigned["id"].as_str().unwrap().starts_with("0Pa"),
+        "{assigned}"
+    );
+
+    // Deactivation ends the user's session.
+    run(&["org", "display", "--target-org", "ops"]).ok();
+    run(&[
+        "user",
+        "deactivate",
+        "ops@acme.example",
+        "--target-org",
+        "acme",
+        "--json",
+    ])
+    .ok();
+    let ended = run(&["org", "display", "--target-org", "ops"]);
+    assert_eq!(ended.code, 1);
+    let users = run(&["user", "list", "--target-org", "acme", "--json"])
+        .ok()
+        .json();
+    let ops = &users.as_array().unwrap()[2];
+    assert_eq!(ops["isActive"], false);
+    assert_eq!(ops["email"], "olga@acme.example");
+    assert_eq!(ops["profile"], "API Only");
+    assert_eq!(
+        users.as_array().unwrap()[1]["permissionSets"],
+        serde_json::json!(["Viewers"])
+    );
+
+    let profiles = run(&["profile", "list", "--target-org", "acme", "--json"])
+        .ok()
+        .json();
+    let profiles = profiles.as_array().unwrap();
+    let names: Vec<&str> = profiles
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["API Only", "Standard User", "System Administrator"]);
+    assert_eq!(
+        profiles[0]["permissions"],
+        serde_json::json!(["ApiEnabled", "ApiUserOnly"])
+    );
+    assert!(
+        profiles[2]["permissions"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("ManageUsers"))
+    );
+    let table = run(&["profile", "list", "--target-org", "acme"]).ok();
+    assert!(table.stdout.starts_with("NAME"), "{}", table.stdout);
+
+    let log = server.terminate();
+    for secret in [password, admin_password.as_str(), "Ops-Password-1"] {
+        assert!(!log.contains(secret), "a password reached the log:\n{log}");
+    }
+}

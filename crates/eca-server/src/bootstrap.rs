@@ -133,13 +133,10 @@ pub async fn bootstrap(
                 return Ok(created);
             }
         };
-        let mut admin_profile = None;
-        for (name, permissions) in default_profiles() {
-            let profile = ensure_profile(store, &org, name, permissions, rng.as_ref()).await?;
-            if name == SYSTEM_ADMINISTRATOR {
-                admin_profile = Some(profile);
-            }
-        }
+        let admin_profile = standard_profiles(store, &org, rng.as_ref())
+            .await?
+            .into_iter()
+            .find(|p| p.name == SYSTEM_ADMINISTRATOR);
         if let Some(profile) = admin_profile {
             let (password, generated) = match &options.admin_password {
                 Some(p) => (p.clone(), false),
@@ -182,6 +179,20 @@ pub async fn bootstrap(
         }
     }
     Ok(created)
+}
+
+/// Creates the standard profiles of an org (System Administrator, Standard User, API Only)
+/// where missing, and returns them in that order. Used by first start and by `POST eca/orgs`.
+pub async fn standard_profiles(
+    store: &dyn Store,
+    org: &Org,
+    rng: &dyn Rng,
+) -> Result<Vec<Profile>, StartError> {
+    let mut profiles = Vec::new();
+    for (name, permissions) in default_profiles() {
+        profiles.push(ensure_profile(store, org, name, permissions, rng).await?);
+    }
+    Ok(profiles)
 }
 
 /// The default org's profiles. System Administrator has every permission except API Only,
@@ -257,7 +268,9 @@ async fn ensure_profile(
     }
 }
 
-fn new_user(
+/// A new active user of `org` with the default locale settings, an e-mail equal to the
+/// username, the last name `User` and no password yet.
+pub fn new_user(
     org: &Org,
     profile: &Profile,
     username: &str,

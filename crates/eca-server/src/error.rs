@@ -70,6 +70,77 @@ pub enum ApiError {
     /// A failure inside the server; the detail goes to the log only.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A record or query the REST API refuses (400), with Salesforce's `errorCode` and, for
+    /// record errors, the fields concerned (Salesforce's `fields` array).
+    #[error("{message}")]
+    Request {
+        code: RequestCode,
+        message: String,
+        fields: Option<Vec<String>>,
+    },
+}
+
+/// The `errorCode`s of refused records and queries (REST API Developer Guide, "Status Codes
+/// and Error Responses"; SOAP API "StatusCode").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestCode {
+    DuplicateUsername,
+    DuplicateValue,
+    FieldIntegrityException,
+    InvalidCrossReferenceKey,
+    InvalidEmailAddress,
+    InvalidField,
+    InvalidFieldForInsertUpdate,
+    InvalidNewPassword,
+    InvalidQueryFilterOperator,
+    InvalidType,
+    InvalidTypeForOperation,
+    JsonParserError,
+    MalformedQuery,
+    RequiredFieldMissing,
+    StringTooLong,
+}
+
+impl RequestCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestCode::DuplicateUsername => "DUPLICATE_USERNAME",
+            RequestCode::DuplicateValue => "DUPLICATE_VALUE",
+            RequestCode::FieldIntegrityException => "FIELD_INTEGRITY_EXCEPTION",
+            RequestCode::InvalidCrossReferenceKey => "INVALID_CROSS_REFERENCE_KEY",
+            RequestCode::InvalidEmailAddress => "INVALID_EMAIL_ADDRESS",
+            RequestCode::InvalidField => "INVALID_FIELD",
+            RequestCode::InvalidFieldForInsertUpdate => "INVALID_FIELD_FOR_INSERT_UPDATE",
+            RequestCode::InvalidNewPassword => "INVALID_NEW_PASSWORD",
+            RequestCode::InvalidQueryFilterOperator => "INVALID_QUERY_FILTER_OPERATOR",
+            RequestCode::InvalidType => "INVALID_TYPE",
+            RequestCode::InvalidTypeForOperation => "INVALID_TYPE_FOR_OPERATION",
+            RequestCode::JsonParserError => "JSON_PARSER_ERROR",
+            RequestCode::MalformedQuery => "MALFORMED_QUERY",
+            RequestCode::RequiredFieldMissing => "REQUIRED_FIELD_MISSING",
+            RequestCode::StringTooLong => "STRING_TOO_LONG",
+        }
+    }
+}
+
+impl ApiError {
+    /// A refused request without a `fields` array (query errors, unknown fields).
+    pub fn request(code: RequestCode, message: impl Into<String>) -> Self {
+        ApiError::Request {
+            code,
+            message: message.into(),
+            fields: None,
+        }
+    }
+
+    /// A refused record, naming the fields concerned (may be empty, as Salesforce sends).
+    pub fn record(code: RequestCode, message: impl Into<String>, fields: &[&str]) -> Self {
+        ApiError::Request {
+            code,
+            message: message.into(),
+            fields: Some(fields.iter().map(|f| (*f).to_owned()).collect()),
+        }
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -106,6 +177,9 @@ pub struct RestError {
     pub message: String,
     #[serde(rename = "errorCode")]
     pub error_code: &'static str,
+    /// The fields a record error concerns; absent on other errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<String>>,
 }
 
 /// What Salesforce puts in a SOAP fault: `faultcode`, and the `detail` element's type and
@@ -157,6 +231,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "REQUEST_TOO_LARGE",
             ApiError::Timeout => "REQUEST_TIMEOUT",
             ApiError::Internal(_) => "UNKNOWN_EXCEPTION",
+            ApiError::Request { code, .. } => code.as_str(),
         }
     }
 
@@ -202,9 +277,14 @@ pub fn render(err: &ApiError, surface: Surface) -> Response {
     let status = err.status(surface);
     match surface {
         Surface::Rest => {
+            let fields = match err {
+                ApiError::Request { fields, .. } => fields.clone(),
+                _ => None,
+            };
             let body = [RestError {
                 message: err.public_message(),
                 error_code: err.error_code(),
+                fields,
             }];
             (status, axum::Json(body)).into_response()
         }

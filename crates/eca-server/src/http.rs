@@ -17,7 +17,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::error::{self, ApiError};
-use crate::rest::{identity, versions};
+use crate::rest::{identity, orgs, query, sobjects, versions};
 use crate::soap::partner;
 use crate::state::AppState;
 use crate::{ops, rest};
@@ -37,6 +37,37 @@ fn org_routes(state: &AppState) -> Router<AppState> {
         .route(
             "/services/Soap/u/{version}/{org_id}",
             post(partner::handle).layer(soap_limit),
+        )
+        .merge(people_routes(state))
+}
+
+/// Users, permission sets, SOQL and orgs (`rest::sobjects`, `rest::query`, `rest::orgs`).
+fn people_routes(state: &AppState) -> Router<AppState> {
+    let json_limit = DefaultBodyLimit::max(sobjects::BODY_LIMIT.min(state.settings().body_limit));
+    Router::new()
+        .route("/services/data/{version}/query", get(query::data))
+        .route(
+            "/services/data/{version}/tooling/query",
+            get(query::tooling),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{object}",
+            post(sobjects::create).layer(json_limit),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{object}/{id}",
+            get(sobjects::read)
+                .patch(sobjects::update)
+                .delete(sobjects::delete)
+                .layer(json_limit),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{object}/{id}/password",
+            post(sobjects::set_password).layer(json_limit),
+        )
+        .route(
+            "/services/data/{version}/eca/orgs",
+            get(orgs::list).post(orgs::create).layer(json_limit),
         )
 }
 

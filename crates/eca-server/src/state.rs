@@ -163,4 +163,22 @@ impl AppState {
         .await
         .map_err(|e| ApiError::Internal(format!("password check failed: {e}")))
     }
+
+    /// Hashes a new password (Argon2id) on a blocking thread, under the same limit as
+    /// [`AppState::verify_password`].
+    pub async fn hash_password(&self, password: Secret) -> Result<String, ApiError> {
+        let permit = Arc::clone(&self.0.hashing)
+            .acquire_owned()
+            .await
+            .map_err(|_| ApiError::Internal("the hashing semaphore is closed".into()))?;
+        let rng = Arc::clone(&self.0.rng);
+        tokio::task::spawn_blocking(move || {
+            let hash = eca_core::crypto::hash_password(&password, rng.as_ref());
+            drop(permit);
+            hash
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("password hashing failed: {e}")))?
+        .map_err(|e| ApiError::Internal(format!("password hashing failed: {e}")))
+    }
 }

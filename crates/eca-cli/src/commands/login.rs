@@ -85,7 +85,7 @@ fn normalize_url(url: &str) -> anyhow::Result<String> {
     Ok(url.to_owned())
 }
 
-fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+pub(crate) fn read_password(from_stdin: bool) -> anyhow::Result<String> {
     if from_stdin {
         let mut line = String::new();
         std::io::stdin()

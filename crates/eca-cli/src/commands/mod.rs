@@ -3,12 +3,17 @@
 
 mod app_new;
 mod cert_new;
-mod login;
+pub(crate) mod login;
 mod manifest;
+mod org_create;
 mod org_display;
+mod org_list;
+mod permset;
+mod profile;
 mod project_convert;
 mod project_init;
 mod serve;
+mod user;
 mod validate;
 
 use std::process::ExitCode;
@@ -39,12 +44,25 @@ pub enum Command {
     /// Orgs on a server.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Users of an org.
+    #[command(subcommand)]
+    User(user::Command),
+    /// Permission sets of an org.
+    #[command(subcommand)]
+    Permset(permset::Command),
+    /// Profiles of an org (read-only).
+    #[command(subcommand)]
+    Profile(profile::Command),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum OrgCommand {
     /// Show a stored login's org and whether its session still works.
     Display(org_display::Args),
+    /// Create an org with its standard profiles and an admin (default org admins only).
+    Create(org_create::Args),
+    /// List the server's orgs (default org admins only).
+    List(org_list::Args),
 }
 
 #[derive(Debug, Subcommand)]
@@ -81,5 +99,10 @@ pub fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(&args, ctx),
         Command::Login(args) => login::run(&args, ctx),
         Command::Org(OrgCommand::Display(args)) => org_display::run(&args, ctx),
+        Command::Org(OrgCommand::Create(args)) => org_create::run(&args, ctx),
+        Command::Org(OrgCommand::List(args)) => org_list::run(&args, ctx),
+        Command::User(command) => user::run(&command, ctx),
+        Command::Permset(command) => permset::run(&command, ctx),
+        Command::Profile(command) => profile::run(&command, ctx),
     }
 }

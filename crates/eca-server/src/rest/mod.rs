@@ -2,6 +2,12 @@
 //! of a version, and the identity URL. Errors are the REST error array.
 
 pub mod identity;
+pub mod orgs;
+pub mod query;
+pub mod schema;
+pub mod sobjects;
+pub mod soql;
+pub mod users;
 pub mod versions;
 
 use crate::error::ApiError;

@@ -45,6 +45,16 @@ pub fn is_soap_version(v: &str) -> bool {
             .is_ok_and(|m| (OLDEST_SOAP..=latest).contains(&m))
 }
 
+/// The version of a `vNN.0` path segment on the sObject, query and org resources: any
+/// version from 20.0 to the latest, as for SOAP (the Salesforce CLI still calls
+/// `/services/data/v51.0/...`), although `GET /services/data` lists only 59.0 onwards.
+pub fn path_version(segment: &str) -> Result<&str, ApiError> {
+    segment
+        .strip_prefix('v')
+        .filter(|v| is_soap_version(v))
+        .ok_or_else(|| ApiError::NotFound("The requested resource does not exist".to_owned()))
+}
+
 /// One entry of `GET /services/data`.
 #[derive(Debug, Serialize)]
 pub struct ApiVersion {

@@ -2,6 +2,7 @@
 //! Time moves only by `ManualClock`, so expiry and lockout are tested exactly.
 
 mod ops;
+mod people;
 mod rest;
 mod soap;
 mod support;
