@@ -1,5 +1,6 @@
 //! Storage for the OpenECA server, behind narrow traits named for their role
-//! ([`OrgStore`], [`UserStore`], [`AccessStore`], [`SessionStore`], [`SettingsStore`]). Two
+//! ([`OrgStore`], [`UserStore`], [`AccessStore`], [`SessionStore`], [`SettingsStore`],
+//! [`MetadataStore`]). Two
 //! implementations pass one shared test suite: [`SqliteStore`] (embedded, the default) and
 //! [`PostgresStore`] (many stateless server nodes on one database). The backend is chosen once, by [`open`]; nothing else in the
 //! server knows which one it has, and nothing outside this crate writes SQL.
@@ -11,11 +12,12 @@
 //! - Migrations are versioned, embedded in the binary, and applied in order at start.
 //!
 //! Where things are: `sql/` is the one implementation of the traits, plain SQL that both
-//! databases accept, written against a four-method backend interface; `sqlite.rs` and
+//! databases accept, written against a five-method backend interface; `sqlite.rs` and
 //! `postgres.rs` hold only connection pools and the migration runners; the schema is in
 //! `migrations/<backend>/NNNN_name.sql`, listed in `migrate.rs`. A new migration is written in
 //! both dialects, with the same tables and columns, so the shared queries keep working.
 
+pub mod metadata;
 mod migrate;
 mod postgres;
 mod sql;
@@ -27,6 +29,10 @@ use async_trait::async_trait;
 use eca_core::domain::{Org, PermissionSet, Profile, Session, User};
 use eca_core::{OrgId, PermissionSetId, ProfileId, Timestamp, UserId};
 
+pub use crate::metadata::{
+    AuditAction, AuditEntry, AuditRecord, ChangeSet, ComponentChange, ConsumerChange, ConsumerId,
+    DeployFinish, DeployRequest, DeployRequestId, DeployStatus, OauthConsumer, StoredComponent,
+};
 pub use crate::postgres::PostgresStore;
 pub use crate::sqlite::SqliteStore;
 
@@ -152,9 +158,86 @@ pub trait SettingsStore: Send + Sync {
     async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()>;
 }
 
+/// Deployed metadata (issue 4): components, OAuth consumers, deploy requests, audit trail.
+/// Component names and app names match case-insensitively; type names exactly.
+#[async_trait]
+pub trait MetadataStore: Send + Sync {
+    /// A component by type and full name.
+    async fn component(
+        &self,
+        org: &OrgId,
+        type_name: &str,
+        full_name: &str,
+    ) -> StoreResult<Option<StoredComponent>>;
+    /// The components of one type, by full name.
+    async fn components_of_type(
+        &self,
+        org: &OrgId,
+        type_name: &str,
+    ) -> StoreResult<Vec<StoredComponent>>;
+    /// An app's header and every component that names it, by type and full name.
+    async fn components_of_app(&self, org: &OrgId, app: &str) -> StoreResult<Vec<StoredComponent>>;
+    /// Every component of the org, by type and full name.
+    async fn components(&self, org: &OrgId) -> StoreResult<Vec<StoredComponent>>;
+    /// A consumer by id, in any org (an `oauthLink` may name another org's consumer).
+    async fn consumer(&self, id: &ConsumerId) -> StoreResult<Option<OauthConsumer>>;
+    /// A consumer by key, in any org: keys are unique across the server.
+    async fn consumer_by_key(&self, consumer_key: &str) -> StoreResult<Option<OauthConsumer>>;
+    /// An app's consumers in one org, oldest first.
+    async fn consumers_of_app(&self, org: &OrgId, app: &str) -> StoreResult<Vec<OauthConsumer>>;
+    /// Writes a whole change set in one transaction: all of it, or (on any error) none of it.
+    /// `Conflict` when a row changed since it was read (a revision or consumer is gone) or a
+    /// unique value is taken; `Missing` when the user or deploy request is not the org's.
+    async fn apply_changes(&self, changes: &ChangeSet<'_>) -> StoreResult<()>;
+    /// The audit trail of an org, oldest first, at most `limit` entries after `after_seq`.
+    async fn audit_trail(
+        &self,
+        org: &OrgId,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditRecord>>;
+    /// Records a new deploy request. `Conflict` on a taken id.
+    async fn create_deploy_request(&self, request: &DeployRequest) -> StoreResult<()>;
+    async fn deploy_request(
+        &self,
+        org: &OrgId,
+        id: &DeployRequestId,
+    ) -> StoreResult<Option<DeployRequest>>;
+    /// Moves a request from `Queued` to `InProgress`; `Ok(false)` when it is not queued (for
+    /// example, canceled first).
+    async fn start_deploy_request(
+        &self,
+        org: &OrgId,
+        id: &DeployRequestId,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Cancels a `Queued` request (its result stays empty); `Ok(false)` when it is not queued
+    /// any more.
+    async fn cancel_deploy_request(
+        &self,
+        org: &OrgId,
+        id: &DeployRequestId,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Finishes an `InProgress` request that changed nothing (check-only, failed).
+    /// `Missing` when there is no such request in progress.
+    async fn finish_deploy_request(
+        &self,
+        org: &OrgId,
+        finish: &DeployFinish,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    /// Marks every `Queued` or `InProgress` request `Failed`, its result empty (at start-up:
+    /// their process died, and their changes, written in one transaction, were never made).
+    /// Returns how many.
+    async fn fail_unfinished_deploy_requests(&self, at: Timestamp) -> StoreResult<u64>;
+}
+
 /// Everything the server stores.
 #[async_trait]
-pub trait Store: OrgStore + UserStore + AccessStore + SessionStore + SettingsStore {
+pub trait Store:
+    OrgStore + UserStore + AccessStore + SessionStore + SettingsStore + MetadataStore
+{
     /// Checks the database answers (`/readyz`).
     async fn ping(&self) -> StoreResult<()>;
     /// `sqlite` or `postgres`, for logs and metrics labels only.

@@ -1,7 +1,8 @@
 //! PostgreSQL: one database shared by many stateless server nodes.
 //!
-//! Every statement runs in autocommit mode on a pooled connection, and PostgreSQL commits
-//! durably (WAL flushed) before answering, so a write that returned `Ok` is stored.
+//! Every statement runs in autocommit mode on a pooled connection (a batch of writes, in one
+//! transaction), and PostgreSQL commits durably (WAL flushed) before answering, so a write
+//! that returned `Ok` is stored.
 //! Concurrent writers are PostgreSQL's business: single-statement updates take row locks,
 //! and unique indexes arbitrate races between inserts. Nodes starting at once serialize their
 //! migrations on a transaction-scoped advisory lock.
@@ -13,7 +14,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, PgConnection, Row};
 
 use crate::migrate::{self, Migration};
-use crate::sql::{Arg, Db, bind, database};
+use crate::sql::{Arg, BatchError, Db, Step, bind, database};
 use crate::{StoreError, StoreResult};
 
 /// Connections per server node.
@@ -178,5 +179,18 @@ impl Db for PostgresStore {
     ) -> Result<Option<PgRow>, sqlx::Error> {
         let rows = bind(sqlx::query(sql), args).fetch_all(&self.pool).await?;
         Ok(rows.into_iter().next())
+    }
+
+    async fn write_batch(&self, steps: &[Step<'_>]) -> Result<(), BatchError> {
+        let mut tx = self.pool.begin().await.map_err(BatchError::Transaction)?;
+        for (i, step) in steps.iter().enumerate() {
+            let done = bind(sqlx::query(step.sql), &step.args)
+                .execute(&mut *tx)
+                .await
+                .map_err(|error| BatchError::Sql { step: i, error })?;
+            step.check(i, done.rows_affected())?;
+        }
+        // Dropping `tx` on an early return rolls it back.
+        tx.commit().await.map_err(BatchError::Transaction)
     }
 }

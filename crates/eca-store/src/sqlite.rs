@@ -18,7 +18,7 @@ use sqlx::sqlite::{
 use sqlx::{Connection, Row};
 
 use crate::migrate::{self, Migration};
-use crate::sql::{Arg, Db, bind, database};
+use crate::sql::{Arg, BatchError, Db, Step, bind, database};
 use crate::{StoreError, StoreResult};
 
 /// How long a statement waits for another process's write lock before failing.
@@ -206,5 +206,28 @@ impl Db for SqliteStore {
         // runs to completion, and `fetch_optional` stops stepping after the first row.
         let rows = bind(sqlx::query(sql), args).fetch_all(&self.write).await?;
         Ok(rows.into_iter().next())
+    }
+
+    async fn write_batch(&self, steps: &[Step<'_>]) -> Result<(), BatchError> {
+        let mut conn = self
+            .write
+            .acquire()
+            .await
+            .map_err(BatchError::Transaction)?;
+        // IMMEDIATE takes the write lock first, so another process's writer makes this wait
+        // (busy timeout) rather than fail half-way when the transaction first writes.
+        let mut tx = conn
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(BatchError::Transaction)?;
+        for (i, step) in steps.iter().enumerate() {
+            let done = bind(sqlx::query(step.sql), &step.args)
+                .execute(&mut *tx)
+                .await
+                .map_err(|error| BatchError::Sql { step: i, error })?;
+            step.check(i, done.rows_affected())?;
+        }
+        // Dropping `tx` on an early return rolls it back.
+        tx.commit().await.map_err(BatchError::Transaction)
     }
 }

@@ -19,14 +19,15 @@ use eca_store::{
 };
 
 /// Runs each case once per backend, as `sqlite_file::case`, `sqlite_memory::case` and
-/// `postgres::case`.
+/// `postgres::case`, next to the module that invokes it (each module of cases, such as
+/// `metadata`, invokes it for its own cases).
 macro_rules! on_every_backend {
     ($($case:ident),* $(,)?) => {
         mod sqlite_file {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    crate::run(crate::Backend::SqliteFile, crate::$case).await;
+                    crate::run(crate::Backend::SqliteFile, super::$case).await;
                 }
             )*
         }
@@ -34,7 +35,7 @@ macro_rules! on_every_backend {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    crate::run(crate::Backend::SqliteMemory, crate::$case).await;
+                    crate::run(crate::Backend::SqliteMemory, super::$case).await;
                 }
             )*
         }
@@ -42,12 +43,15 @@ macro_rules! on_every_backend {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    crate::run(crate::Backend::Postgres, crate::$case).await;
+                    crate::run(crate::Backend::Postgres, super::$case).await;
                 }
             )*
         }
     };
 }
+
+#[path = "store/metadata.rs"]
+mod metadata;
 
 on_every_backend!(
     orgs_are_found_by_id_and_domain,

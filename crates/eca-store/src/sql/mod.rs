@@ -3,11 +3,12 @@
 //! Both schemas are kept column-for-column alike (see `migrations/`), and every query here is
 //! plain SQL both databases accept: `$1`-style parameters (SQLite reads `$N` as parameter
 //! `N`), `RETURNING`, `ON CONFLICT`, and case-insensitive uniqueness through `*_lower`
-//! columns filled by [`fold`]. A backend only supplies the four primitives of [`Db`], so the
+//! columns filled by [`fold`]. A backend only supplies the five primitives of [`Db`], so the
 //! two cannot drift apart in behaviour, and the shared test suite covers the SQL once per
 //! backend.
 
 mod access;
+mod metadata;
 mod orgs;
 mod sessions;
 mod users;
@@ -26,11 +27,44 @@ pub(crate) enum Arg<'a> {
     Int(i64),
     OptInt(Option<i64>),
     Bool(bool),
+    Bytes(&'a [u8]),
+}
+
+/// One statement of an all-or-nothing batch ([`Db::write_batch`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Step<'a> {
+    pub sql: &'static str,
+    pub args: Vec<Arg<'a>>,
+    /// How many rows the statement must change; any other count undoes the whole batch.
+    pub expect_rows: u64,
+}
+
+/// Why a batch was undone.
+#[derive(Debug)]
+pub(crate) enum BatchError {
+    /// Statement `step` failed.
+    Sql { step: usize, error: sqlx::Error },
+    /// Statement `step` changed another number of rows than it expected.
+    Unexpected { step: usize },
+    /// Beginning or committing the transaction failed.
+    Transaction(sqlx::Error),
+}
+
+impl Step<'_> {
+    /// Checks the number of rows statement `index` (this step) changed.
+    pub(crate) fn check(&self, index: usize, rows: u64) -> Result<(), BatchError> {
+        if rows == self.expect_rows {
+            Ok(())
+        } else {
+            Err(BatchError::Unexpected { step: index })
+        }
+    }
 }
 
 /// What a backend provides: reads may run on any connection, writes are serialized as the
 /// backend requires (SQLite has one writer). Each call is one statement in autocommit mode,
-/// so a write that returns `Ok` is committed.
+/// except [`Db::write_batch`], one transaction; either way a write that returns `Ok` is
+/// committed.
 #[async_trait]
 pub(crate) trait Db: Send + Sync {
     type Row: Columns + Send;
@@ -56,6 +90,9 @@ pub(crate) trait Db: Send + Sync {
         sql: &'static str,
         args: &[Arg<'_>],
     ) -> Result<Option<Self::Row>, sqlx::Error>;
+    /// Runs the steps in order in one transaction, committed only when every step ran and
+    /// changed the rows it expects; otherwise nothing is written.
+    async fn write_batch(&self, steps: &[Step<'_>]) -> Result<(), BatchError>;
 }
 
 /// Typed access to the columns of a result row. A value that cannot be decoded is
@@ -66,6 +103,7 @@ pub(crate) trait Columns {
     fn int(&self, col: &str) -> StoreResult<i64>;
     fn opt_int(&self, col: &str) -> StoreResult<Option<i64>>;
     fn flag(&self, col: &str) -> StoreResult<bool>;
+    fn bytes(&self, col: &str) -> StoreResult<Vec<u8>>;
 
     /// A record id column, parsed with the id type's own parser.
     fn id<T>(&self, col: &str, parse: fn(&str) -> Result<T, IdError>) -> StoreResult<T> {
@@ -81,6 +119,7 @@ where
     for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     fn text(&self, col: &str) -> StoreResult<String> {
         self.try_get(col).map_err(|e| corrupt(col, &e))
@@ -101,6 +140,10 @@ where
     fn flag(&self, col: &str) -> StoreResult<bool> {
         self.try_get(col).map_err(|e| corrupt(col, &e))
     }
+
+    fn bytes(&self, col: &str) -> StoreResult<Vec<u8>> {
+        self.try_get(col).map_err(|e| corrupt(col, &e))
+    }
 }
 
 /// Binds `args` to `query` in order.
@@ -115,6 +158,7 @@ where
     for<'a> i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     for<'a> Option<i64>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     for<'a> bool: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    for<'a> &'a [u8]: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
     for arg in args {
         query = match *arg {
@@ -123,6 +167,7 @@ where
             Arg::Int(v) => query.bind(v),
             Arg::OptInt(v) => query.bind(v),
             Arg::Bool(v) => query.bind(v),
+            Arg::Bytes(v) => query.bind(v),
         };
     }
     query

@@ -1,0 +1,185 @@
+//! A deploy request from start to end: recorded (`Queued`), run under the org's lock
+//! (`InProgress`), planned, and ended together with its changes in one transaction.
+
+use eca_core::domain::User;
+use eca_store::{
+    ChangeSet, DeployFinish, DeployRequest, DeployRequestId, DeployStatus, StoreError,
+};
+
+use crate::outcome::{self, Built, Head};
+use crate::package;
+use crate::plan;
+use crate::result::DeployResult;
+use crate::{DeployContext, DeployError, DeployOptions, DeployOutcome, status};
+
+/// How often a deploy is planned again when another server node changed the same components
+/// between its reads and its write.
+const ATTEMPTS: usize = 3;
+
+/// Deploys a Metadata API zip: [`submit`] then [`run`].
+pub async fn deploy(
+    ctx: &DeployContext<'_>,
+    zip: &[u8],
+    options: DeployOptions,
+) -> Result<DeployOutcome, DeployError> {
+    let id = submit(ctx, options).await?;
+    run(ctx, &id, zip, options).await
+}
+
+/// Records a deploy request (`Queued`) and returns its id, so the caller can answer at once
+/// and [`run`] it in the background; [`crate::check_status`] follows it.
+pub async fn submit(
+    ctx: &DeployContext<'_>,
+    options: DeployOptions,
+) -> Result<DeployRequestId, DeployError> {
+    deployer(ctx).await?;
+    let id = DeployRequestId::generate(ctx.rng);
+    let options_json =
+        serde_json::to_string(&options).map_err(|e| DeployError::Internal(e.to_string()))?;
+    ctx.store
+        .create_deploy_request(&DeployRequest {
+            id: id.clone(),
+            org_id: ctx.org.clone(),
+            created_by: ctx.user.clone(),
+            status: DeployStatus::Queued,
+            options_json,
+            result_json: None,
+            created_at: ctx.clock.now(),
+            started_at: None,
+            completed_at: None,
+        })
+        .await?;
+    Ok(id)
+}
+
+/// Runs a submitted deploy request: waits for the org's lock, then plans and writes the
+/// deploy. A request canceled while queued is not run; its result says so.
+///
+/// Bad packages never make an `Err`: they make a failed [`DeployResult`]. `Err` is for the
+/// server's own failures (the database), after which the request is marked failed if the
+/// database still answers.
+pub async fn run(
+    ctx: &DeployContext<'_>,
+    id: &DeployRequestId,
+    zip: &[u8],
+    options: DeployOptions,
+) -> Result<DeployOutcome, DeployError> {
+    let request = ctx
+        .store
+        .deploy_request(ctx.org, id)
+        .await?
+        .ok_or_else(|| DeployError::UnknownRequest(id.clone()))?;
+    let user = deployer(ctx).await?;
+    let _turn = ctx.locks.lock(ctx.org).await;
+    let started = ctx.clock.now();
+    if !ctx.store.start_deploy_request(ctx.org, id, started).await? {
+        let result = status::check_status(ctx.store, ctx.org, id)
+            .await?
+            .ok_or_else(|| DeployError::UnknownRequest(id.clone()))?;
+        return Ok(DeployOutcome::unchanged(result));
+    }
+    let head = Head {
+        id,
+        created: request.created_at,
+        started,
+        user: &user,
+        options,
+    };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match attempt_once(ctx, &head, zip).await {
+            Err(DeployError::Store(StoreError::Conflict { .. })) if attempt < ATTEMPTS => {}
+            Err(e) => {
+                abandon(ctx, &head).await;
+                return Err(e);
+            }
+            Ok(outcome) => return Ok(outcome),
+        }
+    }
+}
+
+/// Plans the deploy on what the org holds now, and writes it.
+async fn attempt_once(
+    ctx: &DeployContext<'_>,
+    head: &Head<'_>,
+    zip: &[u8],
+) -> Result<DeployOutcome, DeployError> {
+    let now = ctx.clock.now();
+    let built = match package::read(zip, ctx.version, now.secs()) {
+        Err(unreadable) => Built {
+            result: outcome::unreadable(head, &unreadable, now),
+            apply: false,
+            components: Vec::new(),
+            consumers: Vec::new(),
+            audit: Vec::new(),
+            deleted_apps: Vec::new(),
+            deleted_consumers: Vec::new(),
+            rotated_consumers: Vec::new(),
+        },
+        Ok(package) => {
+            let planner = plan::plan(ctx, &package, head.options).await?;
+            outcome::build(&planner, head, ctx.clock.now())
+        }
+    };
+    let completed = ctx.clock.now();
+    let finish = DeployFinish {
+        id: head.id.clone(),
+        status: built.result.status,
+        result_json: to_json(&built.result)?,
+    };
+    if built.apply {
+        ctx.store
+            .apply_changes(&ChangeSet {
+                org: ctx.org,
+                user: ctx.user,
+                at: completed,
+                components: &built.components,
+                consumers: &built.consumers,
+                audit: &built.audit,
+                finish: Some(&finish),
+            })
+            .await?;
+        Ok(DeployOutcome {
+            result: built.result,
+            deleted_apps: built.deleted_apps,
+            deleted_consumers: built.deleted_consumers,
+            rotated_consumers: built.rotated_consumers,
+        })
+    } else {
+        ctx.store
+            .finish_deploy_request(ctx.org, &finish, completed)
+            .await?;
+        Ok(DeployOutcome::unchanged(built.result))
+    }
+}
+
+/// Marks a request that met a server error failed, when the database still answers. The
+/// error itself goes back to the caller, so a failure to record it is not reported twice.
+async fn abandon(ctx: &DeployContext<'_>, head: &Head<'_>) {
+    let now = ctx.clock.now();
+    let mut result = outcome::empty_result(head, DeployStatus::Failed, Some(now));
+    result.error_message =
+        Some("The deploy failed because of a server error; nothing was changed.".to_owned());
+    result.error_status_code = Some("UNKNOWN_EXCEPTION".to_owned());
+    if let Ok(result_json) = to_json(&result) {
+        let finish = DeployFinish {
+            id: head.id.clone(),
+            status: DeployStatus::Failed,
+            result_json,
+        };
+        let _ = ctx.store.finish_deploy_request(ctx.org, &finish, now).await;
+    }
+}
+
+/// The deploying user, who must be a user of the org.
+async fn deployer(ctx: &DeployContext<'_>) -> Result<User, DeployError> {
+    match ctx.store.user(ctx.user).await? {
+        Some(user) if &user.org_id == ctx.org => Ok(user),
+        _ => Err(DeployError::UnknownUser(ctx.user.clone())),
+    }
+}
+
+pub(crate) fn to_json(result: &DeployResult) -> Result<String, DeployError> {
+    serde_json::to_string(result).map_err(|e| DeployError::Internal(e.to_string()))
+}

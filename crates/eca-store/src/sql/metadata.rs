@@ -1,0 +1,328 @@
+//! [`MetadataStore`] over [`Db`]: deployed components, OAuth consumers, deploy requests and
+//! the audit trail. A deploy's writes go through [`MetadataStore::apply_changes`], one
+//! [`Db::write_batch`] built in `change_set`.
+
+use async_trait::async_trait;
+use eca_core::{OrgId, Timestamp, UserId};
+
+use super::{Arg, Columns, Db, Failure, database, fold};
+use crate::metadata::{
+    AuditAction, AuditEntry, AuditRecord, ChangeSet, ConsumerId, DeployFinish, DeployRequest,
+    DeployRequestId, DeployStatus, OauthConsumer, StoredComponent,
+};
+use crate::{MetadataStore, StoreError, StoreResult};
+
+mod change_set;
+
+use change_set::{FINISH_SQL, check_final};
+
+/// `SELECT <every column> FROM metadata_components <tail>`.
+macro_rules! select_components {
+    ($tail:literal) => {
+        concat!(
+            "SELECT org_id, type_name, full_name, app_name, xml, revision, created_at, created_by, \
+             updated_at, updated_by FROM metadata_components ",
+            $tail
+        )
+    };
+}
+
+/// `SELECT <every column> FROM oauth_consumers <tail>`.
+macro_rules! select_consumers {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, org_id, app_name, consumer_key, consumer_secret, created_at, updated_at \
+             FROM oauth_consumers ",
+            $tail
+        )
+    };
+}
+
+/// `SELECT <every column> FROM deploy_requests <tail>`.
+macro_rules! select_requests {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, org_id, created_by, status, options, result, created_at, started_at, \
+             completed_at FROM deploy_requests ",
+            $tail
+        )
+    };
+}
+
+fn component_from(row: &impl Columns) -> StoreResult<StoredComponent> {
+    Ok(StoredComponent {
+        org_id: row.id("org_id", OrgId::parse)?,
+        type_name: row.text("type_name")?,
+        full_name: row.text("full_name")?,
+        app_name: row.opt_text("app_name")?,
+        xml: row.text("xml")?,
+        revision: row.int("revision")?,
+        created_at: Timestamp(row.int("created_at")?),
+        created_by: row.id("created_by", UserId::parse)?,
+        updated_at: Timestamp(row.int("updated_at")?),
+        updated_by: row.id("updated_by", UserId::parse)?,
+    })
+}
+
+fn consumer_from(row: &impl Columns) -> StoreResult<OauthConsumer> {
+    Ok(OauthConsumer {
+        id: row.id("id", ConsumerId::parse)?,
+        org_id: row.id("org_id", OrgId::parse)?,
+        app_name: row.text("app_name")?,
+        consumer_key: row.text("consumer_key")?,
+        encrypted_secret: row.bytes("consumer_secret")?,
+        created_at: Timestamp(row.int("created_at")?),
+        updated_at: Timestamp(row.int("updated_at")?),
+    })
+}
+
+fn request_from(row: &impl Columns) -> StoreResult<DeployRequest> {
+    let status = row.text("status")?;
+    Ok(DeployRequest {
+        id: row.id("id", DeployRequestId::parse)?,
+        org_id: row.id("org_id", OrgId::parse)?,
+        created_by: row.id("created_by", UserId::parse)?,
+        status: DeployStatus::parse(&status).ok_or_else(|| {
+            StoreError::Corrupt(format!("column `status`: unknown deploy status `{status}`"))
+        })?,
+        options_json: row.text("options")?,
+        result_json: row.opt_text("result")?,
+        created_at: Timestamp(row.int("created_at")?),
+        started_at: row.opt_int("started_at")?.map(Timestamp),
+        completed_at: row.opt_int("completed_at")?.map(Timestamp),
+    })
+}
+
+fn audit_from(row: &impl Columns) -> StoreResult<AuditRecord> {
+    let action = row.text("action")?;
+    let deploy = row.opt_text("deploy_request_id")?;
+    Ok(AuditRecord {
+        seq: row.int("seq")?,
+        org_id: row.id("org_id", OrgId::parse)?,
+        user_id: row.id("user_id", UserId::parse)?,
+        at: Timestamp(row.int("at")?),
+        deploy_request_id: deploy
+            .map(|d| {
+                DeployRequestId::parse(&d)
+                    .map_err(|e| StoreError::Corrupt(format!("column `deploy_request_id`: {e}")))
+            })
+            .transpose()?,
+        entry: AuditEntry {
+            action: AuditAction::parse(&action).ok_or_else(|| {
+                StoreError::Corrupt(format!("column `action`: unknown audit action `{action}`"))
+            })?,
+            type_name: row.text("type_name")?,
+            full_name: row.text("full_name")?,
+            before_xml: row.opt_text("before_xml")?,
+            after_xml: row.opt_text("after_xml")?,
+        },
+    })
+}
+
+#[async_trait]
+impl<D: Db> MetadataStore for D {
+    async fn component(
+        &self,
+        org: &OrgId,
+        type_name: &str,
+        full_name: &str,
+    ) -> StoreResult<Option<StoredComponent>> {
+        let lower = fold(full_name);
+        let args = [
+            Arg::Text(org.as_str()),
+            Arg::Text(type_name),
+            Arg::Text(&lower),
+        ];
+        let sql =
+            select_components!("WHERE org_id = $1 AND type_name = $2 AND full_name_lower = $3");
+        let row = self.read_optional(sql, &args).await.map_err(database)?;
+        row.as_ref().map(component_from).transpose()
+    }
+
+    async fn components_of_type(
+        &self,
+        org: &OrgId,
+        type_name: &str,
+    ) -> StoreResult<Vec<StoredComponent>> {
+        let sql =
+            select_components!("WHERE org_id = $1 AND type_name = $2 ORDER BY full_name_lower");
+        let args = [Arg::Text(org.as_str()), Arg::Text(type_name)];
+        let rows = self.read_all(sql, &args).await.map_err(database)?;
+        rows.iter().map(component_from).collect()
+    }
+
+    async fn components_of_app(&self, org: &OrgId, app: &str) -> StoreResult<Vec<StoredComponent>> {
+        let lower = fold(app);
+        let sql = select_components!(
+            "WHERE org_id = $1 AND app_name_lower = $2 ORDER BY type_name, full_name_lower"
+        );
+        let args = [Arg::Text(org.as_str()), Arg::Text(&lower)];
+        let rows = self.read_all(sql, &args).await.map_err(database)?;
+        rows.iter().map(component_from).collect()
+    }
+
+    async fn components(&self, org: &OrgId) -> StoreResult<Vec<StoredComponent>> {
+        let sql = select_components!("WHERE org_id = $1 ORDER BY type_name, full_name_lower");
+        let rows = self
+            .read_all(sql, &[Arg::Text(org.as_str())])
+            .await
+            .map_err(database)?;
+        rows.iter().map(component_from).collect()
+    }
+
+    async fn consumer(&self, id: &ConsumerId) -> StoreResult<Option<OauthConsumer>> {
+        let sql = select_consumers!("WHERE id = $1");
+        let row = self
+            .read_optional(sql, &[Arg::Text(id.as_str())])
+            .await
+            .map_err(database)?;
+        row.as_ref().map(consumer_from).transpose()
+    }
+
+    async fn consumer_by_key(&self, consumer_key: &str) -> StoreResult<Option<OauthConsumer>> {
+        let sql = select_consumers!("WHERE consumer_key = $1");
+        let row = self
+            .read_optional(sql, &[Arg::Text(consumer_key)])
+            .await
+            .map_err(database)?;
+        row.as_ref().map(consumer_from).transpose()
+    }
+
+    async fn consumers_of_app(&self, org: &OrgId, app: &str) -> StoreResult<Vec<OauthConsumer>> {
+        let lower = fold(app);
+        let sql =
+            select_consumers!("WHERE org_id = $1 AND app_name_lower = $2 ORDER BY created_at, id");
+        let args = [Arg::Text(org.as_str()), Arg::Text(&lower)];
+        let rows = self.read_all(sql, &args).await.map_err(database)?;
+        rows.iter().map(consumer_from).collect()
+    }
+
+    async fn apply_changes(&self, set: &ChangeSet<'_>) -> StoreResult<()> {
+        change_set::apply(self, set).await
+    }
+
+    async fn audit_trail(
+        &self,
+        org: &OrgId,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        let sql = "SELECT seq, org_id, user_id, at, deploy_request_id, action, type_name, \
+                   full_name, before_xml, after_xml FROM metadata_audit \
+                   WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
+        let args = [
+            Arg::Text(org.as_str()),
+            Arg::Int(after_seq),
+            Arg::Int(limit),
+        ];
+        let rows = self.read_all(sql, &args).await.map_err(database)?;
+        rows.iter().map(audit_from).collect()
+    }
+
+    async fn create_deploy_request(&self, request: &DeployRequest) -> StoreResult<()> {
+        let sql = "INSERT INTO deploy_requests (id, org_id, created_by, status, options, result, \
+                   created_at, started_at, completed_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+        let args = [
+            Arg::Text(request.id.as_str()),
+            Arg::Text(request.org_id.as_str()),
+            Arg::Text(request.created_by.as_str()),
+            Arg::Text(request.status.as_str()),
+            Arg::Text(&request.options_json),
+            Arg::OptText(request.result_json.as_deref()),
+            Arg::Int(request.created_at.millis()),
+            Arg::OptInt(request.started_at.map(Timestamp::millis)),
+            Arg::OptInt(request.completed_at.map(Timestamp::millis)),
+        ];
+        match self.write(sql, &args).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(match Failure::of(e) {
+                Failure::Unique(_) => StoreError::Conflict {
+                    what: "deploy request",
+                    value: request.id.to_string(),
+                },
+                Failure::ForeignKey => StoreError::Missing {
+                    what: "user in the org",
+                    value: request.created_by.to_string(),
+                },
+                Failure::Other(e) => e,
+            }),
+        }
+    }
+
+    async fn deploy_request(
+        &self,
+        org: &OrgId,
+        id: &DeployRequestId,
+    ) -> StoreResult<Option<DeployRequest>> {
+        let sql = select_requests!("WHERE org_id = $1 AND id = $2");
+        let args = [Arg::Text(org.as_str()), Arg::Text(id.as_str())];
+        let row = self.read_optional(sql, &args).await.map_err(database)?;
+        row.as_ref().map(request_from).transpose()
+    }
+
+    async fn start_deploy_request(
+        &self,
+        org: &OrgId,
+        id: &DeployRequestId,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let sql = "UPDATE deploy_requests SET status = 'InProgress', started_at = $3 \
+                   WHERE org_id = $1 AND id = $2 AND status = 'Queued'";
+        let args = [
+            Arg::Text(org.as_str()),
+            Arg::Text(id.as_str()),
+            Arg::Int(at.millis()),
+        ];
+        let n = self.write(sql, &args).await.map_err(database)?;
+        Ok(n == 1)
+    }
+
+    async fn cancel_deploy_request(
+        &self,
+        org: &OrgId,
+        id: &DeployRequestId,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let sql = "UPDATE deploy_requests SET status = 'Canceled', completed_at = $3 \
+                   WHERE org_id = $1 AND id = $2 AND status = 'Queued'";
+        let args = [
+            Arg::Text(org.as_str()),
+            Arg::Text(id.as_str()),
+            Arg::Int(at.millis()),
+        ];
+        let n = self.write(sql, &args).await.map_err(database)?;
+        Ok(n == 1)
+    }
+
+    async fn finish_deploy_request(
+        &self,
+        org: &OrgId,
+        finish: &DeployFinish,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        check_final(finish)?;
+        let args = [
+            Arg::Text(org.as_str()),
+            Arg::Text(finish.id.as_str()),
+            Arg::Text(finish.status.as_str()),
+            Arg::Text(&finish.result_json),
+            Arg::Int(at.millis()),
+        ];
+        match self.write(FINISH_SQL, &args).await.map_err(database)? {
+            1 => Ok(()),
+            _ => Err(StoreError::Missing {
+                what: "deploy request in progress",
+                value: finish.id.to_string(),
+            }),
+        }
+    }
+
+    async fn fail_unfinished_deploy_requests(&self, at: Timestamp) -> StoreResult<u64> {
+        let sql = "UPDATE deploy_requests SET status = 'Failed', completed_at = $1 \
+                   WHERE status IN ('Queued', 'InProgress')";
+        self.write(sql, &[Arg::Int(at.millis())])
+            .await
+            .map_err(database)
+    }
+}
