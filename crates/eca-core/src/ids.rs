@@ -171,6 +171,15 @@ record_id!(
     /// A permission set (`0PS`).
     PermissionSetId, "0PS", "permission set"
 );
+record_id!(
+    /// An OAuth consumer (`888`), the record behind an app's global OAuth settings
+    /// (`spec/metadata.md` §1, §4.2).
+    ConsumerId, "888", "OAuth consumer"
+);
+record_id!(
+    /// A deploy request (`0Af`).
+    DeployRequestId, "0Af", "deploy request"
+);
 
 #[cfg(test)]
 mod tests {

@@ -6,66 +6,9 @@
 
 use std::fmt;
 
-use eca_core::ids::{IdError, generate, to_18};
-use eca_core::{OrgId, Rng, Timestamp, UserId};
+use eca_core::{OrgId, Timestamp, UserId};
 
-macro_rules! record_id {
-    ($(#[$doc:meta])* $name:ident, $prefix:literal, $kind:literal) => {
-        $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(String);
-
-        impl $name {
-            pub const PREFIX: &'static str = $prefix;
-
-            /// Parses a 15- or 18-character id of this kind.
-            pub fn parse(s: &str) -> Result<Self, IdError> {
-                let id = to_18(s.trim())?;
-                if !id.starts_with($prefix) {
-                    return Err(IdError::Prefix { id: s.to_owned(), kind: $kind, prefix: $prefix });
-                }
-                Ok(Self(id))
-            }
-
-            /// A new random id.
-            pub fn generate(rng: &dyn Rng) -> Self {
-                Self(generate($prefix, rng))
-            }
-
-            /// The 18-character form.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-
-            /// The 15-character, case-sensitive form.
-            pub fn as_15(&self) -> &str {
-                &self.0[..15]
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{}({})", stringify!($name), self.0)
-            }
-        }
-    };
-}
-
-record_id!(
-    /// An OAuth consumer (`888`), the record behind an app's global OAuth settings
-    /// (`spec/metadata.md` §1, §4.2).
-    ConsumerId, "888", "OAuth consumer"
-);
-record_id!(
-    /// A deploy request (`0Af`).
-    DeployRequestId, "0Af", "deploy request"
-);
+pub use eca_core::ids::{ConsumerId, DeployRequestId};
 
 /// One deployed component, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
