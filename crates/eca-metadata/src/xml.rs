@@ -6,6 +6,7 @@
 //! [`MAX_DOCUMENT_BYTES`] are refused before parsing.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// The namespace of every Metadata API document.
 pub const METADATA_NS: &str = "http://soap.sforce.com/2006/04/metadata";
@@ -56,7 +57,8 @@ impl Text {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Element {
     pub name: String,
-    pub namespace: Option<String>,
+    /// Shared by every element of a document that is in the same namespace.
+    pub namespace: Option<Arc<str>>,
     pub span: Span,
     /// The element's direct character data, concatenated. Empty for `<a/>` and `<a></a>`.
     pub text: Text,
@@ -194,7 +196,8 @@ pub fn parse_str(text: &str) -> Result<Document, XmlError> {
             },
         }
     })?;
-    let root = convert(doc.root_element(), &lines, 1)?;
+    let mut namespaces = Vec::new();
+    let root = convert(doc.root_element(), &lines, &mut namespaces, 1)?;
     Ok(Document {
         root,
         source: source.to_owned(),
@@ -230,6 +233,7 @@ fn find_doctype(source: &str) -> Option<usize> {
 fn convert(
     node: roxmltree::Node<'_, '_>,
     lines: &LineIndex<'_>,
+    namespaces: &mut Vec<Arc<str>>,
     depth: usize,
 ) -> Result<Element, XmlError> {
     let tag = node.tag_name();
@@ -242,7 +246,7 @@ fn convert(
     }
     let mut element = Element {
         name: tag.name().to_owned(),
-        namespace: tag.namespace().map(str::to_owned),
+        namespace: tag.namespace().map(|ns| intern(namespaces, ns)),
         span: lines.span(start + 1, tag.name().chars().count()),
         text: Text::default(),
         children: Vec::new(),
@@ -251,7 +255,9 @@ fn convert(
     let mut text_end = start;
     for child in node.children() {
         if child.is_element() {
-            element.children.push(convert(child, lines, depth + 1)?);
+            element
+                .children
+                .push(convert(child, lines, namespaces, depth + 1)?);
         } else if child.is_text() {
             let t = child.text().unwrap_or_default();
             element.text.raw.push_str(t);
@@ -273,6 +279,16 @@ fn convert(
         None => element.span,
     };
     Ok(element)
+}
+
+/// One shared copy of each namespace a document uses (usually just the metadata namespace).
+fn intern(namespaces: &mut Vec<Arc<str>>, ns: &str) -> Arc<str> {
+    if let Some(found) = namespaces.iter().find(|n| &***n == ns) {
+        return Arc::clone(found);
+    }
+    let shared: Arc<str> = Arc::from(ns);
+    namespaces.push(Arc::clone(&shared));
+    shared
 }
 
 /// Maps byte offsets to 1-based line and column numbers.
