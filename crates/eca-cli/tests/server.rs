@@ -787,3 +787,207 @@ fn orgs_users_permission_sets_and_profiles_over_the_api() {
         assert!(!log.contains(secret), "a password reached the log:\n{log}");
     }
 }
+
+/// Every file under `dir`, by path relative to it.
+fn files_under(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    fn walk(base: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(base, &path, out);
+            } else {
+                let rel = path
+                    .strip_prefix(base)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.insert(rel, std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+#[test]
+fn app_new_deploy_retrieve_and_delete_app() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("config");
+    let password = "Cli-Deploy-Password-42";
+    let server = serve(
+        &tmp.path().join("data"),
+        &[("ECA_ADMIN_PASSWORD", password)],
+        &[],
+    );
+    login(&config, &server.url, password, "dev");
+    let run = |args: &[&str]| eca(&config, args, "");
+    let out_dir = tmp.path().to_str().unwrap().to_owned();
+    run(&["project", "init", "proj", "--output-dir", &out_dir]).ok();
+    let project = tmp.path().join("proj");
+    let project_arg = project.to_str().unwrap().to_owned();
+    run(&[
+        "app",
+        "new",
+        "Demo_App",
+        "--oauth",
+        "--project-dir",
+        &project_arg,
+    ])
+    .ok();
+    let source = project.join("force-app/main/default");
+    let deployed = files_under(&source);
+    assert!(deployed.len() >= 3, "{deployed:?}");
+
+    // Deploy, with the progress on standard error and the component table on standard output.
+    let deploy = run(&[
+        "deploy",
+        "--source-dir",
+        &project_arg,
+        "--target-org",
+        "dev",
+    ])
+    .ok();
+    assert!(deploy.stdout.contains("Succeeded"), "{}", deploy.stdout);
+    assert!(deploy.stdout.contains("Created"), "{}", deploy.stdout);
+    assert!(deploy.stdout.contains("Demo_App"), "{}", deploy.stdout);
+    assert!(deploy.stderr.contains("Status: "), "{}", deploy.stderr);
+
+    // A check-only deploy in JSON changes nothing and says so.
+    let check = run(&[
+        "deploy",
+        "--source-dir",
+        &project_arg,
+        "--check-only",
+        "--target-org",
+        "dev",
+        "--json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(check["success"], true, "{check}");
+    assert_eq!(check["checkOnly"], true, "{check}");
+
+    let list = run(&[
+        "list",
+        "metadata",
+        "--type",
+        "ExternalClientApplication",
+        "--target-org",
+        "dev",
+        "--json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(list[0]["fullName"], "Demo_App", "{list}");
+
+    // One named component, overwritten in place.
+    let one = run(&[
+        "retrieve",
+        "--metadata",
+        "ExternalClientApplication:Demo_App",
+        "--output-dir",
+        &project_arg,
+        "--target-org",
+        "dev",
+        "--json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(
+        one["files"],
+        serde_json::json!(["force-app/main/default/externalClientApps/Demo_App.eca-meta.xml"]),
+        "{one}"
+    );
+
+    // Retrieve everything back: the same files plus the generated fields and policies.
+    let retrieve = run(&[
+        "retrieve",
+        "--output-dir",
+        &project_arg,
+        "--target-org",
+        "dev",
+        "--json",
+    ])
+    .ok()
+    .json();
+    assert!(
+        retrieve["files"].as_array().is_some_and(|f| f.len() >= 5),
+        "{retrieve}"
+    );
+    let retrieved = files_under(&source);
+    for (path, text) in &deployed {
+        let got = retrieved
+            .get(path)
+            .unwrap_or_else(|| panic!("{path} is gone"));
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            assert!(
+                got.contains(line),
+                "{path}: `{line}` is missing from\n{got}"
+            );
+        }
+    }
+    let all: String = retrieved.values().cloned().collect();
+    for generated in [
+        "<orgScopedExternalApp>",
+        "<oauthLink>",
+        "<consumerKey>3MVG",
+        "_defaultPolicy",
+    ] {
+        assert!(
+            all.contains(generated),
+            "{generated} missing: {retrieved:#?}"
+        );
+    }
+    assert!(!all.contains("consumerSecret"));
+    assert!(
+        retrieved
+            .keys()
+            .any(|k| k.contains("extlClntAppOauthPolicies")),
+        "{retrieved:#?}"
+    );
+
+    // Deleting asks first; without a terminal it needs --no-prompt.
+    let refused = run(&["delete", "app", "Demo_App", "--target-org", "dev"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("--no-prompt"), "{}", refused.stderr);
+    let delete = run(&[
+        "delete",
+        "app",
+        "Demo_App",
+        "--no-prompt",
+        "--target-org",
+        "dev",
+    ])
+    .ok();
+    assert!(delete.stdout.contains("Deleted"), "{}", delete.stdout);
+    let list = run(&[
+        "list",
+        "metadata",
+        "--type",
+        "ExternalClientApplication",
+        "--target-org",
+        "dev",
+        "--json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(list, serde_json::json!([]));
+
+    // A broken component fails the deploy with exit status 1 and a problem row.
+    std::fs::write(
+        source.join("externalClientApps/Demo_App.eca-meta.xml"),
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ExternalClientApplication xmlns=\"http://soap.sforce.com/2006/04/metadata\">\n<label>x</label>\n</ExternalClientApplication>\n",
+    )
+    .unwrap();
+    let failed = run(&[
+        "deploy",
+        "--source-dir",
+        &project_arg,
+        "--target-org",
+        "dev",
+    ]);
+    assert_eq!(failed.code, 1, "{}\n{}", failed.stdout, failed.stderr);
+    assert!(failed.stdout.contains("Error"), "{}", failed.stdout);
+    drop(server);
+}

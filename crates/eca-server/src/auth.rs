@@ -1,5 +1,5 @@
-//! Extractors for who is calling: [`Authenticated`] (a valid session on this org's URL) and
-//! [`ClientIp`] (the peer address, for the login limiter).
+//! Extractors for who is calling: [`Authenticated`] (a valid session, or OAuth access token,
+//! on this org's URL) and [`ClientIp`] (the peer address, for the login limiter).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -28,7 +28,7 @@ struct TokenQuery {
 /// The session id of a request: `Authorization: Bearer <id>` (or Salesforce's older
 /// `OAuth <id>`), else the `oauth_token` query parameter that jsforce's `identity()` sends
 /// (`spec/oauth-and-connect.md` §1.3).
-fn presented_token(parts: &Parts) -> Option<String> {
+pub(crate) fn presented_token(parts: &Parts) -> Option<String> {
     if let Some(value) = parts
         .headers
         .get(AUTHORIZATION)
@@ -54,15 +54,20 @@ impl FromRequestParts<AppState> for Authenticated {
     }
 }
 
-/// Checks a session id presented on `org`'s URL.
+/// Checks a session id, or else an opaque OAuth access token (`oauth::bearer`), presented on
+/// `org`'s URL. Both have the shape `<org15>!<opaque>`, so both tables may be asked.
 pub async fn check(state: &AppState, org: &OrgContext, token: &str) -> Result<Active, ApiError> {
     let now = state.clock().now();
-    session::authenticate(state.store(), &org.org, token, now)
-        .await
-        .map_err(|e| match e {
-            SessionError::Invalid => ApiError::InvalidSession,
-            SessionError::Store(e) => e.into(),
-        })
+    match session::authenticate(state.store(), &org.org, token, now).await {
+        Ok(active) => Ok(active),
+        Err(SessionError::Invalid) => {
+            crate::oauth::bearer::authenticate(state, &org.org, token, now)
+                .await?
+                .map(|used| used.active())
+                .ok_or(ApiError::InvalidSession)
+        }
+        Err(SessionError::Store(e)) => Err(e.into()),
+    }
 }
 
 /// The peer's address. Forwarding headers are not trusted: behind a proxy every client

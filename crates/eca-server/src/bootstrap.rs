@@ -38,6 +38,8 @@ pub enum StartError {
     },
     #[error("password hashing failed: {0}")]
     Hash(String),
+    #[error("deploying the sample app failed: {0}")]
+    DemoApp(String),
 }
 
 /// A user created by this start, with the password to show once.

@@ -17,6 +17,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::error::{self, ApiError};
+use crate::metadata;
 use crate::rest::{identity, orgs, query, sobjects, versions};
 use crate::soap::partner;
 use crate::state::AppState;
@@ -39,6 +40,32 @@ fn org_routes(state: &AppState) -> Router<AppState> {
             post(partner::handle).layer(soap_limit),
         )
         .merge(people_routes(state))
+        .merge(crate::oauth::routes())
+        .merge(metadata_routes(state))
+}
+
+/// The Metadata API: SOAP (`metadata::soap`) and the REST `deployRequest` (`metadata::rest`).
+/// Deploy zips may be as large as the body limit (base64 on SOAP).
+fn metadata_routes(state: &AppState) -> Router<AppState> {
+    let limit = state.settings().body_limit;
+    let soap_limit = DefaultBodyLimit::max(metadata::soap::body_limit(limit));
+    Router::new()
+        .route(
+            "/services/Soap/m/{version}",
+            post(metadata::soap::handle).layer(soap_limit),
+        )
+        .route(
+            "/services/Soap/m/{version}/{org_id}",
+            post(metadata::soap::handle).layer(soap_limit),
+        )
+        .route(
+            "/services/data/{version}/metadata/deployRequest",
+            post(metadata::rest::create).layer(DefaultBodyLimit::max(limit + 64 * 1024)),
+        )
+        .route(
+            "/services/data/{version}/metadata/deployRequest/{id}",
+            get(metadata::rest::read).patch(metadata::rest::cancel),
+        )
 }
 
 /// Users, permission sets, SOQL and orgs (`rest::sobjects`, `rest::query`, `rest::orgs`).

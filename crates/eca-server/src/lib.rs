@@ -14,10 +14,13 @@
 pub mod auth;
 pub mod bootstrap;
 pub mod config;
+pub mod demo_app;
 pub mod error;
 mod http;
 pub mod login;
+pub mod metadata;
 pub mod metrics;
+pub mod oauth;
 pub mod ops;
 pub mod org;
 pub mod rest;
@@ -42,6 +45,8 @@ pub struct Started {
     pub state: AppState,
     /// Users created by this start, with their passwords: shown once, never logged.
     pub created_users: Vec<CreatedUser>,
+    /// The sample app `--demo` deployed on this start, with its credentials: shown once.
+    pub demo_app: Option<demo_app::DemoApp>,
     pub key_source: KeySource,
 }
 
@@ -63,11 +68,28 @@ pub async fn start(
     };
     let created_users =
         bootstrap(store.as_ref(), clock.as_ref(), Arc::clone(&rng), &options).await?;
+    let demo_app = match (
+        config.demo,
+        store.org_by_domain(bootstrap::DEFAULT_DOMAIN).await?,
+    ) {
+        (true, Some(org)) => {
+            demo_app::ensure_demo_app(
+                store.as_ref(),
+                &org,
+                clock.as_ref(),
+                rng.as_ref(),
+                &master_key,
+            )
+            .await?
+        }
+        _ => None,
+    };
     let settings = Settings::from_config(config, PublicUrl::for_listen_addr(bound));
     let state = AppState::new(store, clock, rng, master_key, settings);
     Ok(Started {
         state,
         created_users,
+        demo_app,
         key_source,
     })
 }

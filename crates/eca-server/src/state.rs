@@ -7,12 +7,15 @@ use std::time::Duration;
 
 use eca_core::crypto::MasterKey;
 use eca_core::{Clock, Rng, Secret};
+use eca_deploy::OrgLocks;
+use eca_oauth::SecretDigester;
 use eca_store::Store;
 use tokio::sync::Semaphore;
 
 use crate::config::{Config, DEFAULT_BODY_LIMIT, DEFAULT_REQUEST_TIMEOUT, PublicUrl};
 use crate::error::ApiError;
 use crate::login::limiter::LoginLimiter;
+use crate::metadata::RetrieveJobs;
 use crate::metrics::Metrics;
 
 /// Failed-login policy.
@@ -83,6 +86,13 @@ struct Inner {
     /// each on a blocking thread, so a burst of logins cannot exhaust memory or starve the
     /// async workers.
     hashing: Arc<Semaphore>,
+    /// Keys the digests consumer secrets are compared through (`oauth::registry`); random per
+    /// process, since digests are never stored.
+    digester: SecretDigester,
+    /// One deploy at a time per org (the Metadata API, `metadata/`).
+    deploy_locks: Arc<OrgLocks>,
+    /// Finished retrieves waiting for `checkRetrieveStatus`.
+    retrieves: RetrieveJobs,
 }
 
 impl std::fmt::Debug for AppState {
@@ -105,6 +115,7 @@ impl AppState {
         let metrics = Metrics::new(store.backend());
         let limiter = LoginLimiter::new(settings.login.failures_per_ip_per_minute, 60_000);
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+        let digester = SecretDigester::random(rng.as_ref());
         Self(Arc::new(Inner {
             store,
             clock,
@@ -114,6 +125,9 @@ impl AppState {
             metrics,
             limiter,
             hashing: Arc::new(Semaphore::new(threads)),
+            digester,
+            deploy_locks: Arc::new(OrgLocks::new()),
+            retrieves: RetrieveJobs::default(),
         }))
     }
 
@@ -144,6 +158,21 @@ impl AppState {
 
     pub fn limiter(&self) -> &LoginLimiter {
         &self.0.limiter
+    }
+
+    /// The keyed digest consumer secrets are checked through (OAuth client authentication).
+    pub fn digester(&self) -> &SecretDigester {
+        &self.0.digester
+    }
+
+    /// The per-org deploy locks, shared by every deploy of this server.
+    pub fn deploy_locks(&self) -> &Arc<OrgLocks> {
+        &self.0.deploy_locks
+    }
+
+    /// Retrieve results kept for `checkRetrieveStatus`.
+    pub fn retrieves(&self) -> &RetrieveJobs {
+        &self.0.retrieves
     }
 
     /// Checks a password against a PHC string on a blocking thread, at most as many at once as

@@ -1,6 +1,6 @@
 //! Storage for the OpenECA server, behind narrow traits named for their role
 //! ([`OrgStore`], [`UserStore`], [`AccessStore`], [`SessionStore`], [`SettingsStore`],
-//! [`MetadataStore`]). Two
+//! [`MetadataStore`], [`TokenStore`]). Two
 //! implementations pass one shared test suite: [`SqliteStore`] (embedded, the default) and
 //! [`PostgresStore`] (many stateless server nodes on one database). The backend is chosen once, by [`open`]; nothing else in the
 //! server knows which one it has, and nothing outside this crate writes SQL.
@@ -19,6 +19,7 @@
 
 pub mod metadata;
 mod migrate;
+pub mod oauth;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -32,6 +33,9 @@ use eca_core::{OrgId, PermissionSetId, ProfileId, Timestamp, UserId};
 pub use crate::metadata::{
     AuditAction, AuditEntry, AuditRecord, ChangeSet, ComponentChange, ConsumerChange, ConsumerId,
     DeployFinish, DeployRequest, DeployRequestId, DeployStatus, OauthConsumer, StoredComponent,
+};
+pub use crate::oauth::{
+    AccessTokenFormat, AccessTokenRecord, RefreshTokenRecord, SigningKeyRecord,
 };
 pub use crate::postgres::PostgresStore;
 pub use crate::sqlite::SqliteStore;
@@ -233,10 +237,62 @@ pub trait MetadataStore: Send + Sync {
     async fn fail_unfinished_deploy_requests(&self, at: Timestamp) -> StoreResult<u64>;
 }
 
+/// OAuth tokens (issue 5), by the SHA-256 (hex) of their value, and the users who approved an
+/// app. Revocation is written at once and seen by the next lookup on any node.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Records an issued access token. `Conflict` on a taken hash; `Missing` when the user is
+    /// not one of the org's.
+    async fn create_access_token(&self, token: &AccessTokenRecord) -> StoreResult<()>;
+    /// The access token with this hash, expired or revoked or not (the caller decides).
+    async fn access_token(&self, token_hash: &str) -> StoreResult<Option<AccessTokenRecord>>;
+    /// Revokes an access token; `Ok(false)` when it is unknown or already revoked.
+    async fn revoke_access_token(&self, token_hash: &str, at: Timestamp) -> StoreResult<bool>;
+    /// Records an issued refresh token. `Conflict` on a taken hash; `Missing` when the user is
+    /// not one of the org's.
+    async fn create_refresh_token(&self, token: &RefreshTokenRecord) -> StoreResult<()>;
+    /// The refresh token with this hash, whatever its state.
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>>;
+    /// Counts a use of a live (neither rotated nor revoked) refresh token and records its time;
+    /// `Ok(false)` when it is not live.
+    async fn use_refresh_token(&self, token_hash: &str, at: Timestamp) -> StoreResult<bool>;
+    /// Replaces a live refresh token by `next` in one transaction: the old one is marked
+    /// rotated (and its use counted), `next` is created. `Ok(false)`, writing nothing, when the
+    /// old one is not live any more (a concurrent refresh rotated it first).
+    async fn rotate_refresh_token(
+        &self,
+        token_hash: &str,
+        next: &RefreshTokenRecord,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Revokes a refresh token and every access token issued from it; `Ok(false)` when the
+    /// refresh token is unknown or was already revoked.
+    async fn revoke_refresh_token(&self, token_hash: &str, at: Timestamp) -> StoreResult<bool>;
+    /// Revokes every refresh token of a family and every access token issued from them (reuse
+    /// of a rotated token). Returns how many refresh tokens were live.
+    async fn revoke_refresh_family(&self, family_id: &str, at: Timestamp) -> StoreResult<u64>;
+    /// Records that `user` approved the app (app names match case-insensitively); approving
+    /// again moves the time.
+    async fn record_approval(
+        &self,
+        org: &OrgId,
+        app: &str,
+        user: &UserId,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    /// Whether `user` approved the app before.
+    async fn has_approved(&self, org: &OrgId, app: &str, user: &UserId) -> StoreResult<bool>;
+    /// Records a new signing key of an org. `Conflict` when the org has a key of that `kid`
+    /// (another node created it first).
+    async fn create_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
+    /// The org's signing keys, oldest first.
+    async fn signing_keys(&self, org: &OrgId) -> StoreResult<Vec<SigningKeyRecord>>;
+}
+
 /// Everything the server stores.
 #[async_trait]
 pub trait Store:
-    OrgStore + UserStore + AccessStore + SessionStore + SettingsStore + MetadataStore
+    OrgStore + UserStore + AccessStore + SessionStore + SettingsStore + MetadataStore + TokenStore
 {
     /// Checks the database answers (`/readyz`).
     async fn ping(&self) -> StoreResult<()>;

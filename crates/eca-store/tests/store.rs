@@ -52,6 +52,8 @@ macro_rules! on_every_backend {
 
 #[path = "store/metadata.rs"]
 mod metadata;
+#[path = "store/oauth.rs"]
+mod oauth;
 
 on_every_backend!(
     orgs_are_found_by_id_and_domain,

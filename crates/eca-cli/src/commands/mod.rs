@@ -3,6 +3,9 @@
 
 mod app_new;
 mod cert_new;
+mod delete_app;
+mod deploy;
+mod list_metadata;
 pub(crate) mod login;
 mod manifest;
 mod org_create;
@@ -12,6 +15,7 @@ mod permset;
 mod profile;
 mod project_convert;
 mod project_init;
+mod retrieve;
 mod serve;
 mod user;
 mod validate;
@@ -53,6 +57,28 @@ pub enum Command {
     /// Profiles of an org (read-only).
     #[command(subcommand)]
     Profile(profile::Command),
+    /// Deploy the project's External Client Apps to an org (Metadata API).
+    Deploy(deploy::Args),
+    /// Retrieve External Client Apps from an org into the project, in source format.
+    Retrieve(retrieve::Args),
+    /// List what an org holds.
+    #[command(subcommand)]
+    List(ListCommand),
+    /// Delete things from an org.
+    #[command(subcommand)]
+    Delete(DeleteCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ListCommand {
+    /// The org's components of one metadata type.
+    Metadata(list_metadata::Args),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeleteCommand {
+    /// Delete an External Client App with its settings and policies (a destructive deploy).
+    App(delete_app::Args),
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,5 +130,9 @@ pub fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         Command::User(command) => user::run(&command, ctx),
         Command::Permset(command) => permset::run(&command, ctx),
         Command::Profile(command) => profile::run(&command, ctx),
+        Command::Deploy(args) => deploy::run(&args, ctx),
+        Command::Retrieve(args) => retrieve::run(&args, ctx),
+        Command::List(ListCommand::Metadata(args)) => list_metadata::run(&args, ctx),
+        Command::Delete(DeleteCommand::App(args)) => delete_app::run(&args, ctx),
     }
 }

@@ -117,6 +117,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             ));
         }
     }
+    if let Some(app) = &started.demo_app {
+        // Standard output only, once, like the passwords above.
+        output::line(&format!(
+            "deployed the sample app {}: consumer key {} and consumer secret {} (shown once: keep them now)",
+            app.name,
+            app.consumer_key,
+            app.consumer_secret.expose()
+        ));
+    }
     let public_url = started.state.settings().public_url.to_string();
     // Handlers go in before the `listening` line: a supervisor (or a test) may signal as soon
     // as it reads it, and an unhandled SIGTERM would kill the process without a clean stop.

@@ -103,7 +103,7 @@ pub async fn identity(
     Ok(Json(build(&auth.org.base_url, user)))
 }
 
-fn build(base: &str, user: &User) -> Identity {
+pub(crate) fn build(base: &str, user: &User) -> Identity {
     let org15 = user.org_id.as_15();
     let f = &user.fields;
     let rest = format!("{base}/services/data/v{{version}}");

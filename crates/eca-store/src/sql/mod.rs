@@ -9,6 +9,7 @@
 
 mod access;
 mod metadata;
+mod oauth;
 mod orgs;
 mod sessions;
 mod users;

@@ -1,0 +1,202 @@
+//! The Metadata API over HTTP (issue 4): the SOAP endpoint `/services/Soap/m/{version}` that
+//! jsforce and the Salesforce CLI call (`soap`, with its envelope reader `envelope` and its
+//! WSDL-shaped writer `render`), and the REST `deployRequest` resource the CLI uses with
+//! `org-metadata-rest-deploy` (`rest`, with its `multipart` reader). Both are thin adapters over
+//! `eca_deploy`; this module holds what they share: starting a deploy in the background and
+//! keeping retrieve results until `checkRetrieveStatus` asks for them.
+//!
+//! **Invariant:** a deploy is answered `Queued` at once and runs on a blocking thread (the
+//! validator is CPU-bound), under the server's one set of per-org locks.
+
+mod crud;
+pub mod envelope;
+mod multipart;
+pub mod render;
+pub mod rest;
+pub mod soap;
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use eca_core::{OrgId, UserId};
+use eca_deploy::{DeployContext, DeployError, DeployOptions, RetrieveResult};
+use eca_metadata::ApiVersion;
+use eca_store::DeployRequestId;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How many finished retrieves are kept for `checkRetrieveStatus`, server-wide. A client
+/// polls its retrieve right after starting it; older results are dropped first.
+const RETRIEVES_KEPT: usize = 64;
+
+/// The prefix of retrieve request ids (Salesforce's `09S`).
+pub const RETRIEVE_ID_PREFIX: &str = "09S";
+
+/// Finished retrieves by id, oldest first. Retrieves are computed when asked (they read a few
+/// rows), so only their results wait here; a server restart forgets them and the client
+/// retrieves again.
+#[derive(Debug, Default)]
+pub struct RetrieveJobs(Mutex<VecDeque<RetrieveJob>>);
+
+#[derive(Debug, Clone)]
+struct RetrieveJob {
+    id: String,
+    org: OrgId,
+    result: RetrieveResult,
+}
+
+impl RetrieveJobs {
+    fn jobs(&self) -> MutexGuard<'_, VecDeque<RetrieveJob>> {
+        // Every change is one push or pop, so the queue is consistent after any panic.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Keeps a result under `id`.
+    pub fn insert(&self, id: String, org: OrgId, result: RetrieveResult) {
+        let mut jobs = self.jobs();
+        while jobs.len() >= RETRIEVES_KEPT {
+            jobs.pop_front();
+        }
+        jobs.push_back(RetrieveJob { id, org, result });
+    }
+
+    /// The result of the org's retrieve `id`, if it is still kept.
+    pub fn get(&self, org: &OrgId, id: &str) -> Option<RetrieveResult> {
+        self.jobs()
+            .iter()
+            .find(|j| &j.org == org && j.id == id)
+            .map(|j| j.result.clone())
+    }
+}
+
+/// The version a deploy is read at: the call's version, or the default when the call names
+/// an older version than External Client Apps have (jsforce defaults to 50.0).
+pub fn deploy_version(path_version: &str) -> ApiVersion {
+    match path_version.parse::<ApiVersion>() {
+        Ok(v) if v >= ApiVersion::OLDEST && v <= ApiVersion::LATEST_KNOWN => v,
+        _ => ApiVersion::DEFAULT,
+    }
+}
+
+/// Records a deploy request and runs it in the background; returns its id at once.
+pub async fn start_deploy(
+    state: &AppState,
+    org: &OrgId,
+    user: &UserId,
+    version: ApiVersion,
+    zip: Vec<u8>,
+    options: DeployOptions,
+) -> Result<DeployRequestId, ApiError> {
+    let (id, _running) = spawn_deploy(state, org, user, version, zip, options).await?;
+    Ok(id)
+}
+
+/// Deploys and waits for the result (the synchronous CRUD calls, `deleteMetadata`).
+pub async fn deploy_and_wait(
+    state: &AppState,
+    org: &OrgId,
+    user: &UserId,
+    version: ApiVersion,
+    zip: Vec<u8>,
+    options: DeployOptions,
+) -> Result<eca_deploy::DeployResult, ApiError> {
+    let (id, running) = spawn_deploy(state, org, user, version, zip, options).await?;
+    running
+        .await
+        .map_err(|e| ApiError::Internal(format!("deploy {id} stopped: {e}")))?;
+    eca_deploy::check_status(state.store(), org, &id)
+        .await
+        .map_err(deploy_error)?
+        .ok_or_else(|| ApiError::Internal(format!("deploy {id} has no result")))
+}
+
+async fn spawn_deploy(
+    state: &AppState,
+    org: &OrgId,
+    user: &UserId,
+    version: ApiVersion,
+    zip: Vec<u8>,
+    options: DeployOptions,
+) -> Result<(DeployRequestId, tokio::task::JoinHandle<()>), ApiError> {
+    let locks = state.deploy_locks();
+    let ctx = DeployContext {
+        store: state.store(),
+        org,
+        user,
+        clock: state.clock(),
+        rng: state.rng(),
+        master_key: state.master_key(),
+        locks,
+        version,
+    };
+    let id = eca_deploy::submit(&ctx, options)
+        .await
+        .map_err(deploy_error)?;
+    let state = state.clone();
+    let (org, user, request) = (org.clone(), user.clone(), id.clone());
+    let runtime = tokio::runtime::Handle::current();
+    // Validation is CPU-bound: the deploy runs on a blocking thread, which drives the store's
+    // futures through the runtime handle.
+    let running = tokio::task::spawn_blocking(move || {
+        runtime.block_on(run_deploy(
+            &state, &org, &user, &request, &zip, options, version,
+        ));
+    });
+    Ok((id, running))
+}
+
+async fn run_deploy(
+    state: &AppState,
+    org: &OrgId,
+    user: &UserId,
+    id: &DeployRequestId,
+    zip: &[u8],
+    options: DeployOptions,
+    version: ApiVersion,
+) {
+    let ctx = DeployContext {
+        store: state.store(),
+        org,
+        user,
+        clock: state.clock(),
+        rng: state.rng(),
+        master_key: state.master_key(),
+        locks: state.deploy_locks(),
+        version,
+    };
+    match eca_deploy::run(&ctx, id, zip, options).await {
+        Ok(outcome) => {
+            tracing::info!(
+                deploy = %id,
+                status = outcome.result.status.as_str(),
+                components = outcome.result.number_components_total,
+                "deploy finished"
+            );
+            if !outcome.deleted_consumers.is_empty() || !outcome.rotated_consumers.is_empty() {
+                // Token revocation for deleted consumers belongs to the OAuth token store,
+                // which reads consumers from the store on every request.
+                tracing::info!(
+                    deploy = %id,
+                    deleted_apps = outcome.deleted_apps.len(),
+                    deleted_consumers = outcome.deleted_consumers.len(),
+                    rotated_consumers = outcome.rotated_consumers.len(),
+                    "deploy changed OAuth consumers"
+                );
+            }
+        }
+        Err(e) => tracing::error!(deploy = %id, error = %e, "deploy failed on a server error"),
+    }
+}
+
+/// The engine's server-side errors as API errors.
+pub fn deploy_error(e: DeployError) -> ApiError {
+    match e {
+        DeployError::UnknownRequest(id) => {
+            ApiError::NotFound(format!("The requested resource does not exist: {id}"))
+        }
+        DeployError::UnknownUser(_) => ApiError::InvalidSession,
+        DeployError::Store(e) => e.into(),
+        other => ApiError::Internal(other.to_string()),
+    }
+}

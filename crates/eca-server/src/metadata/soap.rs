@@ -1,0 +1,202 @@
+//! `POST /services/Soap/m/{version}[/{orgId}]`: the Metadata API's SOAP endpoint, as the
+//! Salesforce CLI (`spec/oauth-and-connect.md` §5.6) and jsforce's `conn.metadata` call it.
+//! The session comes from the envelope's `SessionHeader`; errors are SOAP faults rendered by
+//! `crate::error` like the partner API's.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use eca_metadata::MetadataType;
+use eca_store::DeployRequestId;
+use serde::Deserialize;
+
+use super::envelope::{self, Operation};
+use super::{deploy_error, deploy_version, render};
+use crate::auth;
+use crate::error::ApiError;
+use crate::org::OrgContext;
+use crate::rest::versions::is_soap_version;
+use crate::soap::xml;
+use crate::state::AppState;
+
+/// The largest envelope for a body limit: a zip of `body_limit` bytes, base64-encoded
+/// (4/3 larger), plus room for the envelope around it.
+pub fn body_limit(body_limit: usize) -> usize {
+    body_limit.saturating_mul(4) / 3 + 64 * 1024
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MetadataPath {
+    version: String,
+}
+
+/// The Metadata API endpoint.
+pub async fn handle(
+    State(state): State<AppState>,
+    Path(path): Path<MetadataPath>,
+    org: OrgContext,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    if !is_soap_version(&path.version) {
+        return Err(ApiError::NotFound(format!(
+            "API version {} is not supported",
+            path.version
+        )));
+    }
+    check_content_type(&headers)?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge {
+                limit: body_limit(state.settings().body_limit),
+            }
+        } else {
+            ApiError::Malformed("The request body could not be read".to_owned())
+        }
+    })?;
+    let call = envelope::parse(&body)?;
+    drop(body);
+    let session = call.session_id.ok_or(ApiError::InvalidSession)?;
+    let active = auth::check(&state, &org, session.expose()).await?;
+    let org_id = &org.org.id;
+    let version = deploy_version(&path.version);
+    let xml = match call.operation {
+        Operation::Deploy { zip, options } => {
+            let id =
+                super::start_deploy(&state, org_id, &active.user.id, version, zip, options).await?;
+            render::async_result("deploy", id.as_str())
+        }
+        Operation::CheckDeployStatus {
+            id,
+            include_details,
+        } => {
+            let id = request_id(&id)?;
+            let result = eca_deploy::check_status(state.store(), org_id, &id)
+                .await
+                .map_err(deploy_error)?
+                .ok_or_else(|| unknown_request(&id))?;
+            render::check_deploy_status(&result, include_details)
+        }
+        Operation::CancelDeploy { id } => {
+            let id = request_id(&id)?;
+            let result = eca_deploy::cancel(state.store(), state.clock(), org_id, &id)
+                .await
+                .map_err(deploy_error)?
+                .ok_or_else(|| unknown_request(&id))?;
+            render::cancel_deploy(&result)
+        }
+        Operation::ListMetadata { types } => {
+            let mut files = Vec::new();
+            for name in &types {
+                // Types OpenECA does not hold list nothing, as an org without them would.
+                if let Some(ty) = MetadataType::from_name(name) {
+                    files.extend(
+                        eca_deploy::list_metadata(state.store(), org_id, ty)
+                            .await
+                            .map_err(deploy_error)?,
+                    );
+                }
+            }
+            render::list_metadata(&files)
+        }
+        Operation::DescribeMetadata => render::describe_metadata(version),
+        Operation::Retrieve { mut manifest } => {
+            manifest.version.get_or_insert(version);
+            let result = eca_deploy::retrieve(state.store(), org_id, &manifest)
+                .await
+                .map_err(deploy_error)?;
+            let id = eca_core::ids::generate(super::RETRIEVE_ID_PREFIX, state.rng());
+            state.retrieves().insert(id.clone(), org_id.clone(), result);
+            render::async_result("retrieve", &id)
+        }
+        Operation::ReadMetadata {
+            type_name,
+            full_names,
+        } => super::crud::read(&state, org_id, &type_name, &full_names).await?,
+        Operation::DeleteMetadata {
+            type_name,
+            full_names,
+        } => {
+            super::crud::delete(
+                &state,
+                org_id,
+                &active.user.id,
+                version,
+                &type_name,
+                &full_names,
+            )
+            .await?
+        }
+        Operation::CheckStatus { ids } => {
+            let mut states = Vec::new();
+            for id in ids {
+                let state = if let Ok(deploy) = DeployRequestId::parse(&id) {
+                    eca_deploy::check_status(state.store(), org_id, &deploy)
+                        .await
+                        .map_err(deploy_error)?
+                        .map(|r| render::async_state(&r))
+                } else {
+                    state
+                        .retrieves()
+                        .get(org_id, &id)
+                        .map(|_| render::AsyncState::Completed)
+                };
+                states.push((
+                    id,
+                    state.ok_or_else(|| {
+                        ApiError::Malformed(
+                            "No deploy or retrieve request with this id in this org".to_owned(),
+                        )
+                    })?,
+                ));
+            }
+            render::check_status(&states)
+        }
+        Operation::CheckRetrieveStatus { id, include_zip } => {
+            let result = state.retrieves().get(org_id, &id).ok_or_else(|| {
+                ApiError::Malformed(format!(
+                    "No retrieve request {id} in this org (results are kept for the most recent retrieves only)"
+                ))
+            })?;
+            render::check_retrieve_status(&id, &result, include_zip)
+        }
+    };
+    let mut response = xml.into_response();
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(xml::CONTENT_TYPE));
+    Ok(response)
+}
+
+fn request_id(id: &str) -> Result<DeployRequestId, ApiError> {
+    DeployRequestId::parse(id)
+        .map_err(|_| ApiError::Malformed(format!("`{id}` is not a deploy request id (0Af…)")))
+}
+
+fn unknown_request(id: &DeployRequestId) -> ApiError {
+    ApiError::Malformed(format!("No deploy request {id} in this org"))
+}
+
+/// SOAP 1.1 requests are `text/xml` (SOAP 1.1 §6.1.1); `application/soap+xml` and
+/// `application/xml` are accepted too.
+fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let value = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media = value.split(';').next().unwrap_or("").trim();
+    let ok = ["text/xml", "application/soap+xml", "application/xml"]
+        .iter()
+        .any(|m| media.eq_ignore_ascii_case(m));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(format!(
+            "The SOAP API reads Content-Type text/xml, not `{}`",
+            if value.is_empty() { "(none)" } else { value }
+        )))
+    }
+}

@@ -1,0 +1,88 @@
+//! Opaque access tokens presented as `Authorization: Bearer` (or `oauth_token`) on the REST
+//! API, the identity URL and userinfo: looked up by hash on every use, so revocation, expiry,
+//! a deactivated user and a disabled or deleted app take effect at once.
+
+use eca_core::Timestamp;
+use eca_core::domain::{Org, Session, SessionKind, User};
+use eca_oauth::TokenHash;
+use eca_oauth::tokens::access_token_org;
+use eca_store::AccessTokenRecord;
+
+use super::registry::{self, ClientApp};
+use crate::error::ApiError;
+use crate::session::Active;
+use crate::state::AppState;
+
+/// A live access token, its user and its app.
+#[derive(Debug)]
+pub struct TokenUse {
+    pub token: AccessTokenRecord,
+    pub user: User,
+    pub app: ClientApp,
+}
+
+impl TokenUse {
+    /// The token as the session the REST extractors expect. `SessionKind` has no OAuth kind
+    /// yet; the session is never stored, so `SoapLogin` (an API session) is only a label.
+    pub fn active(&self) -> Active {
+        Active {
+            session: Session {
+                id_hash: self.token.token_hash.clone(),
+                org_id: self.token.org_id.clone(),
+                user_id: self.user.id.clone(),
+                kind: SessionKind::SoapLogin,
+                created_at: self.token.issued_at,
+                last_used_at: self.token.issued_at,
+                expires_at: self.token.expires_at,
+            },
+            user: self.user.clone(),
+        }
+    }
+}
+
+/// The live access token `token` presented on `org`'s URL at `now`; `None` when it is unknown,
+/// of another org, expired, revoked, of an inactive user, or of an app that is gone or
+/// switched off.
+pub async fn authenticate(
+    state: &AppState,
+    org: &Org,
+    token: &str,
+    now: Timestamp,
+) -> Result<Option<TokenUse>, ApiError> {
+    // Another org's token is refused before any lookup.
+    if token.len() > 512 || access_token_org(token) != Some(org.id.as_15()) {
+        return Ok(None);
+    }
+    let hash = TokenHash::of(token);
+    let Some(record) = state.store().access_token(hash.as_str()).await? else {
+        return Ok(None);
+    };
+    if record.org_id != org.id || record.revoked_at.is_some() || record.expires_at <= now {
+        return Ok(None);
+    }
+    live(state, record).await
+}
+
+/// The token's user and app, if both may still use it.
+pub async fn live(
+    state: &AppState,
+    record: AccessTokenRecord,
+) -> Result<Option<TokenUse>, ApiError> {
+    let Some(user) = state.store().user(&record.user_id).await? else {
+        return Ok(None);
+    };
+    if !user.is_active || user.is_frozen || user.org_id != record.org_id {
+        return Ok(None);
+    }
+    let Some(app) = registry::by_consumer_id(state, &record.consumer_id).await? else {
+        return Ok(None);
+    };
+    if !app.is_enabled() || app.org_id != record.org_id {
+        return Ok(None);
+    }
+    Ok(Some(TokenUse {
+        token: record,
+        user,
+        app,
+    }))
+}

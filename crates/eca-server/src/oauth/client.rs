@@ -1,0 +1,59 @@
+//! Client authentication at the token and introspection endpoints (RFC 6749 §2.3.1):
+//! `client_secret_post` or `client_secret_basic`, checked against the app's consumer.
+
+use eca_core::OrgId;
+use eca_oauth::{ClientCredentials, OAuthError};
+
+use super::GrantError;
+use super::registry::{self, ClientApp};
+use crate::state::AppState;
+
+/// Whether a request without a secret may pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretRule {
+    /// A secret must be presented and match.
+    Required,
+    /// A presented secret must match; none is fine (refresh without
+    /// `isSecretRequiredForRefreshToken`).
+    IfPresented,
+    /// Required, unless the app is a public client (`isConsumerSecretOptional`).
+    UnlessPublic,
+}
+
+/// The app of the credentials, in `org`, authenticated and switched on.
+///
+/// An unknown consumer key, or one of another org, is `invalid_client_id`; a wrong or missing
+/// secret `invalid_client`; a disabled app or OAuth plugin `OAUTH_APP_BLOCKED`. The secret is
+/// checked before the switches, so an unauthenticated caller learns nothing of the app.
+pub async fn authenticate(
+    state: &AppState,
+    org: &OrgId,
+    credentials: Option<&ClientCredentials>,
+    rule: SecretRule,
+) -> Result<ClientApp, GrantError> {
+    let credentials = credentials.ok_or(OAuthError::InvalidClientId)?;
+    let app = registry::by_consumer_key(state, &credentials.client_id)
+        .await?
+        .filter(|app| app.org_id == *org)
+        .ok_or(OAuthError::InvalidClientId)?;
+    check_secret(state, &app, credentials, rule)?;
+    if !app.is_enabled() {
+        return Err(OAuthError::AppBlocked.into());
+    }
+    Ok(app)
+}
+
+/// Checks the presented secret of `credentials` against `app`'s.
+pub fn check_secret(
+    state: &AppState,
+    app: &ClientApp,
+    credentials: &ClientCredentials,
+    rule: SecretRule,
+) -> Result<(), GrantError> {
+    match (&credentials.secret, rule) {
+        (Some(secret), _) if app.verify_secret(state.digester(), secret) => Ok(()),
+        (None, SecretRule::IfPresented) => Ok(()),
+        (None, SecretRule::UnlessPublic) if app.global.consumer_secret_optional() => Ok(()),
+        _ => Err(OAuthError::InvalidClient.into()),
+    }
+}

@@ -1,0 +1,58 @@
+//! The client credentials grant (RFC 6749 §4.4, `spec/oauth-and-connect.md` §1.9 D): the app
+//! acts as its run-as user.
+//!
+//! Enabled only when both the global settings and the OAuth policies say so
+//! (`isClientCredentialsFlowEnabled`), and the policies' `clientCredentialsFlowUser` names an
+//! active, unfrozen, API Only user of the org. No refresh token; `api_instance_url` is the
+//! request's base URL.
+
+use eca_core::domain::Permission;
+use eca_oauth::{ClientCredentials, GrantType, GrantedScopes, OAuthError, TokenResponse};
+
+use super::client::{self, SecretRule};
+use super::issue::{self, GrantContext};
+use super::{GrantError, permitted};
+
+pub async fn grant(
+    ctx: &GrantContext<'_>,
+    credentials: Option<&ClientCredentials>,
+    scope: Option<&str>,
+) -> Result<TokenResponse, GrantError> {
+    let org = &ctx.org.org;
+    let app = client::authenticate(ctx.state, &org.id, credentials, SecretRule::Required).await?;
+    let policies_allow = app
+        .policies
+        .as_ref()
+        .is_some_and(|p| p.client_credentials_enabled());
+    if !app.global.client_credentials_enabled() || !policies_allow {
+        return Err(OAuthError::FlowNotEnabled(GrantType::ClientCredentials).into());
+    }
+    let username = app
+        .policies
+        .as_ref()
+        .and_then(|p| p.client_credentials_flow_user.as_deref())
+        .filter(|u| !u.trim().is_empty())
+        .ok_or(OAuthError::NoClientCredentialsUser)?;
+    // The run-as user must be one of this org's: usernames are unique across the server.
+    let user = ctx
+        .state
+        .store()
+        .user_by_username(username.trim())
+        .await?
+        .filter(|u| u.org_id == org.id)
+        .ok_or(OAuthError::NoClientCredentialsUser)?;
+    if !user.is_active || user.is_frozen {
+        return Err(OAuthError::InactiveUser.into());
+    }
+    if !permitted::has_permission(ctx.state, &user, Permission::ApiOnly).await? {
+        tracing::info!(user = %user.id, app = %app.name, "client credentials run-as user is not API Only");
+        return Err(OAuthError::NoClientCredentialsUser.into());
+    }
+    let scopes = GrantedScopes::grant(scope, app.scopes(), &app.custom_scopes())?
+        .for_client_credentials()?;
+    let mut response = issue::access_token(ctx, &app, &user, &scopes, None)
+        .await?
+        .signed(app.secret(), ctx.now);
+    response.api_instance_url = Some(ctx.org.base_url.clone());
+    Ok(response)
+}

@@ -1,0 +1,70 @@
+//! The JWT bearer grant (RFC 7523 §2.1, `spec/oauth-and-connect.md` §1.9 F), as the Salesforce
+//! CLI uses it: `iss` names the consumer, `sub` the user, the assertion is signed with the key
+//! of the certificate in the global OAuth settings (whose presence enables the flow).
+//!
+//! The user must be pre-authorized (admin-approved apps) or have approved the app before
+//! (self-authorized apps); otherwise `user hasn't approved this consumer`, which is also the
+//! answer for an unknown username, so the grant does not reveal which usernames exist.
+//! Audiences: the request's base URL (± trailing slash), `https://login.salesforce.com`,
+//! `https://test.salesforce.com`. The response has no `signature` or `issued_at` (the shape of
+//! Salesforce's), and never a refresh token.
+
+use eca_core::Secret;
+use eca_oauth::jwt_bearer::{self, Audiences};
+use eca_oauth::{GrantType, GrantedScopes, OAuthError, TokenResponse, VerifyingKey};
+
+use super::issue::{self, GrantContext};
+use super::{GrantError, permitted, registry};
+use crate::error::ApiError;
+
+pub async fn grant(
+    ctx: &GrantContext<'_>,
+    assertion: &Secret,
+) -> Result<TokenResponse, GrantError> {
+    let org = &ctx.org.org;
+    let issuer = jwt_bearer::issuer_unverified(assertion.expose())?;
+    let app = registry::by_consumer_key(ctx.state, &issuer)
+        .await?
+        .filter(|app| app.org_id == org.id)
+        .ok_or(OAuthError::InvalidClientId)?;
+    if !app.is_enabled() {
+        return Err(OAuthError::AppBlocked.into());
+    }
+    let Some(certificate) = app
+        .global
+        .certificate
+        .as_deref()
+        .filter(|_| app.global.jwt_bearer_enabled())
+    else {
+        return Err(OAuthError::FlowNotEnabled(GrantType::JwtBearer).into());
+    };
+    let key = VerifyingKey::from_certificate(certificate).map_err(|e| {
+        ApiError::Internal(format!(
+            "app {}: the deployed certificate is unusable: {e}",
+            app.name
+        ))
+    })?;
+    let audiences = Audiences::for_org(&ctx.org.base_url);
+    let claims = jwt_bearer::verify(
+        assertion.expose(),
+        &key,
+        &app.consumer_key,
+        &audiences,
+        ctx.now,
+    )?;
+    let user = ctx
+        .state
+        .store()
+        .user_by_username(&claims.subject)
+        .await?
+        .filter(|u| u.org_id == org.id)
+        .ok_or(OAuthError::NotApproved)?;
+    if !user.is_active || user.is_frozen {
+        return Err(OAuthError::InactiveUser.into());
+    }
+    if !permitted::may_skip_consent(ctx.state, &app, &user).await? {
+        return Err(OAuthError::NotApproved.into());
+    }
+    let scopes = GrantedScopes::grant(None, app.scopes(), &app.custom_scopes())?;
+    issue::access_token(ctx, &app, &user, &scopes, None).await
+}

@@ -1,0 +1,60 @@
+//! The username-password grant (RFC 6749 §4.3, `spec/oauth-and-connect.md` §1.9 G), as
+//! Salesforce still offers it: client authentication (the secret may be left out only by a
+//! public client, `isConsumerSecretOptional`), then the user's password. Every failure about
+//! the user is `invalid_grant` / `authentication failure`, whatever the reason (unknown user,
+//! wrong password, locked, inactive, not API Enabled, not permitted): it does not say which.
+//! A wrong password counts towards the login lockout as the SOAP login does. No refresh token.
+
+use eca_core::Secret;
+use eca_core::domain::Permission;
+use eca_oauth::{ClientCredentials, GrantedScopes, OAuthError, TokenResponse};
+
+use super::client::{self, SecretRule};
+use super::issue::{self, GrantContext};
+use super::{GrantError, permitted};
+
+pub async fn grant(
+    ctx: &GrantContext<'_>,
+    credentials: Option<&ClientCredentials>,
+    username: &str,
+    password: Secret,
+    scope: Option<&str>,
+) -> Result<TokenResponse, GrantError> {
+    let org = &ctx.org.org;
+    let state = ctx.state;
+    let app = client::authenticate(state, &org.id, credentials, SecretRule::UnlessPublic).await?;
+    let scopes = GrantedScopes::grant(scope, app.scopes(), &app.custom_scopes())?;
+    let failure = || GrantError::OAuth(OAuthError::AuthenticationFailure);
+    let Some(user) = state
+        .store()
+        .user_by_username(username)
+        .await?
+        .filter(|u| u.org_id == org.id)
+    else {
+        return Err(failure());
+    };
+    let Some(phc) = user.password_hash.clone() else {
+        return Err(failure());
+    };
+    if !user.can_log_in(ctx.now) {
+        return Err(failure());
+    }
+    if !state.verify_password(password, phc).await? {
+        let policy = state.settings().login;
+        let lock = (user.failed_logins + 1 >= policy.max_failures)
+            .then(|| ctx.now.plus_minutes(policy.lockout_minutes));
+        state.store().record_failed_login(&user.id, lock).await?;
+        return Err(failure());
+    }
+    if user.failed_logins > 0 || user.locked_until.is_some() {
+        state.store().record_successful_login(&user.id).await?;
+    }
+    if !permitted::has_permission(state, &user, Permission::ApiEnabled).await?
+        || !permitted::may_use(state, &app, &user).await?
+    {
+        return Err(failure());
+    }
+    Ok(issue::access_token(ctx, &app, &user, &scopes, None)
+        .await?
+        .signed(app.secret(), ctx.now))
+}

@@ -1,0 +1,78 @@
+//! Which users may use an app (`permittedUsersPolicyType`): admin pre-authorization by
+//! profile or permission set, or the user's own earlier approval.
+
+use eca_core::domain::{Permission, User};
+use eca_metadata::model::PermittedUsers;
+
+use super::GrantError;
+use super::registry::ClientApp;
+use crate::state::AppState;
+
+/// Whether the user's profile or one of their permission sets is among the app policies'
+/// pre-authorized ones (names compare case-insensitively, as Salesforce names do).
+pub async fn is_preauthorized(
+    state: &AppState,
+    app: &ClientApp,
+    user: &User,
+) -> Result<bool, GrantError> {
+    let Some(policies) = &app.policies else {
+        return Ok(false);
+    };
+    let profiles = policies.profiles();
+    if !profiles.is_empty()
+        && let Some(profile) = state.store().profile(&user.profile_id).await?
+        && profiles
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(&profile.name))
+    {
+        return Ok(true);
+    }
+    let sets = policies.permission_sets();
+    if sets.is_empty() {
+        return Ok(false);
+    }
+    let assigned = state.store().permission_sets_of(&user.id).await?;
+    Ok(assigned
+        .iter()
+        .any(|a| sets.iter().any(|s| s.eq_ignore_ascii_case(&a.name))))
+}
+
+/// Whether `user` may get a token without a consent page (JWT bearer): pre-authorized when
+/// the app is admin-approved, otherwise approved by the user before.
+pub async fn may_skip_consent(
+    state: &AppState,
+    app: &ClientApp,
+    user: &User,
+) -> Result<bool, GrantError> {
+    match app.permitted() {
+        PermittedUsers::AdminApprovedPreAuthorized => is_preauthorized(state, app, user).await,
+        PermittedUsers::AllSelfAuthorized => Ok(state
+            .store()
+            .has_approved(&app.org_id, &app.name, &user.id)
+            .await?),
+    }
+}
+
+/// Whether `user` may use the app at all (password grant): anyone when self-authorized,
+/// the pre-authorized when admin-approved.
+pub async fn may_use(state: &AppState, app: &ClientApp, user: &User) -> Result<bool, GrantError> {
+    match app.permitted() {
+        PermittedUsers::AdminApprovedPreAuthorized => is_preauthorized(state, app, user).await,
+        PermittedUsers::AllSelfAuthorized => Ok(true),
+    }
+}
+
+/// Whether the user's profile or permission sets grant `permission`.
+pub async fn has_permission(
+    state: &AppState,
+    user: &User,
+    permission: Permission,
+) -> Result<bool, GrantError> {
+    if let Some(profile) = state.store().profile(&user.profile_id).await?
+        && profile.permissions.contains(permission)
+    {
+        return Ok(true);
+    }
+    let sets = state.store().permission_sets_of(&user.id).await?;
+    Ok(sets.iter().any(|s| s.permissions.contains(permission)))
+}

@@ -1,0 +1,115 @@
+//! The refresh token grant (RFC 6749 §6, `spec/oauth-and-connect.md` §1.9 C).
+//!
+//! - The client must be the token's app; its secret is required when
+//!   `isSecretRequiredForRefreshToken` (the default) and checked whenever it is sent.
+//! - A revoked, unknown or expired token (the policies' `refreshTokenPolicyType`, through
+//!   [`RefreshPolicy`]) is `invalid_grant` / `expired access/refresh token`.
+//! - With `isRefreshTokenRotationEnabled` each refresh returns a new refresh token and the
+//!   presented one becomes single-use; presenting a rotated token again is reuse (RFC 9700
+//!   §4.14.2) and revokes its whole family, access tokens included.
+//! - A `scope` may only narrow the original grant.
+
+use eca_core::Secret;
+use eca_oauth::{
+    ClientCredentials, GrantedScopes, OAuthError, RefreshPolicy, TokenHash, TokenResponse, tokens,
+};
+use eca_store::RefreshTokenRecord;
+
+use super::client::{self, SecretRule};
+use super::issue::{self, GrantContext};
+use super::{GrantError, registry};
+
+pub async fn grant(
+    ctx: &GrantContext<'_>,
+    credentials: Option<&ClientCredentials>,
+    refresh_token: &Secret,
+    scope: Option<&str>,
+) -> Result<TokenResponse, GrantError> {
+    let org = &ctx.org.org;
+    let store = ctx.state.store();
+    let expired = || GrantError::OAuth(OAuthError::ExpiredToken);
+    let credentials = credentials.ok_or(OAuthError::InvalidClientId)?;
+    let hash = TokenHash::of(refresh_token.expose());
+    let record = store.refresh_token(hash.as_str()).await?;
+    let app = match &record {
+        Some(r) => registry::by_consumer_id(ctx.state, &r.consumer_id).await?,
+        None => registry::by_consumer_key(ctx.state, &credentials.client_id).await?,
+    };
+    // The client must exist in this org and be the token's app.
+    let app = app
+        .filter(|a| a.org_id == org.id && a.consumer_key == credentials.client_id)
+        .ok_or(OAuthError::InvalidClientId)?;
+    let rule = if app.global.secret_required_for_refresh_token() {
+        SecretRule::Required
+    } else {
+        SecretRule::IfPresented
+    };
+    client::check_secret(ctx.state, &app, credentials, rule)?;
+    if !app.is_enabled() {
+        return Err(OAuthError::AppBlocked.into());
+    }
+    let Some(record) = record.filter(|r| r.org_id == org.id) else {
+        return Err(expired());
+    };
+    if record.revoked_at.is_some() {
+        return Err(expired());
+    }
+    if record.rotated_at.is_some() {
+        let n = store
+            .revoke_refresh_family(&record.family_id, ctx.now)
+            .await?;
+        tracing::warn!(app = %app.name, user = %record.user_id, revoked = n, "rotated refresh token reused: family revoked");
+        return Err(expired());
+    }
+    let policy = RefreshPolicy::from_policies(app.policies.as_ref());
+    let fixed_end_passed = record.expires_at.is_some_and(|end| ctx.now >= end);
+    if fixed_end_passed
+        || !policy.is_refresh_token_valid(record.issued_at, Some(record.last_used_at), ctx.now)
+    {
+        return Err(expired());
+    }
+    let Some(user) = store
+        .user(&record.user_id)
+        .await?
+        .filter(|u| u.org_id == org.id)
+    else {
+        return Err(expired());
+    };
+    if !user.is_active || user.is_frozen {
+        return Err(OAuthError::InactiveUser.into());
+    }
+    let scopes = GrantedScopes::from_wire(&record.scopes).narrow(scope)?;
+
+    let mut next = None;
+    if app.global.refresh_token_rotation_enabled() {
+        let issued = tokens::refresh_token(ctx.state.rng());
+        let replacement = RefreshTokenRecord {
+            token_hash: issued.hash.as_str().to_owned(),
+            issued_at: ctx.now,
+            expires_at: record.expires_at,
+            last_used_at: ctx.now,
+            use_count: 0,
+            rotated_at: None,
+            revoked_at: None,
+            ..record.clone()
+        };
+        if !store
+            .rotate_refresh_token(hash.as_str(), &replacement, ctx.now)
+            .await?
+        {
+            // A concurrent refresh rotated it first: this is a second use.
+            store
+                .revoke_refresh_family(&record.family_id, ctx.now)
+                .await?;
+            return Err(expired());
+        }
+        next = Some(issued.value);
+    } else if !store.use_refresh_token(hash.as_str(), ctx.now).await? {
+        return Err(expired());
+    }
+    let mut response = issue::access_token(ctx, &app, &user, &scopes, Some(hash.as_str()))
+        .await?
+        .signed(app.secret(), ctx.now);
+    response.refresh_token = next;
+    Ok(response)
+}

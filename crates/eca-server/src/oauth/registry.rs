@@ -1,0 +1,216 @@
+//! The deployed OAuth apps of the server, as the grants need them: an app's header, OAuth
+//! settings, consumer (global OAuth settings), OAuth policies and app policies, read from the
+//! store into the typed model, with the consumer secret decrypted and digested.
+//!
+//! **Loaded per request.** Correctness first: a deploy that disables an app, rotates a secret
+//! or deletes a consumer takes effect on the very next request, on every node, with no
+//! invalidation protocol. The cost is one consumer lookup, one component scan of the app and
+//! one AES-GCM decryption per request. The plan for speed (issue 5's targets) is an in-process
+//! cache keyed by consumer key and consumer id holding [`ClientApp`]s for a few seconds,
+//! dropped at once by this node's deploys (`DeployOutcome::{deleted_consumers,
+//! rotated_consumers, deleted_apps}`) and by the TTL on other nodes; token revocation stays a
+//! store lookup, so it is immediate everywhere.
+
+use eca_core::{OrgId, Secret};
+use eca_metadata::MetadataType;
+use eca_metadata::model::{
+    AppPolicies, Component, CustomAttribute, GlobalOauthSettings, Header, OauthPolicies,
+    OauthScope, OauthSettings, PermittedUsers, Plugin,
+};
+use eca_metadata::xml;
+use eca_oauth::{SecretDigest, SecretDigester};
+use eca_store::{ConsumerId, OauthConsumer};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// One deployed app with its consumer, ready for the grants.
+pub struct ClientApp {
+    pub org_id: OrgId,
+    /// The app's API name (the header's full name).
+    pub name: String,
+    pub consumer_id: ConsumerId,
+    pub consumer_key: String,
+    secret: Secret,
+    secret_digest: SecretDigest,
+    pub header: Header,
+    pub settings: Option<OauthSettings>,
+    pub global: GlobalOauthSettings,
+    pub policies: Option<OauthPolicies>,
+    pub app_policies: Option<AppPolicies>,
+}
+
+impl std::fmt::Debug for ClientApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientApp")
+            .field("org_id", &self.org_id)
+            .field("name", &self.name)
+            .field("consumer_id", &self.consumer_id)
+            .field("consumer_key", &self.consumer_key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientApp {
+    /// Whether the app and its OAuth plugin are switched on (`ExtlClntAppConfigurablePolicies`);
+    /// without app policies both default to on.
+    pub fn is_enabled(&self) -> bool {
+        self.app_policies
+            .as_ref()
+            .is_none_or(|p| p.app_enabled() && p.plugin_enabled(Plugin::Oauth))
+    }
+
+    /// Checks a presented secret against the consumer's, in constant time.
+    pub fn verify_secret(&self, digester: &SecretDigester, presented: &Secret) -> bool {
+        digester.verify_secret(presented, &self.secret_digest)
+    }
+
+    /// The consumer secret, which keys the token response's `signature`.
+    pub fn secret(&self) -> &Secret {
+        &self.secret
+    }
+
+    /// The app's OAuth scopes, as deployed.
+    pub fn scopes(&self) -> &[OauthScope] {
+        self.settings.as_ref().map_or(&[], |s| s.scopes.as_slice())
+    }
+
+    /// The app's custom scope names.
+    pub fn custom_scopes(&self) -> Vec<&str> {
+        self.settings
+            .as_ref()
+            .map(OauthSettings::custom_scope_names)
+            .unwrap_or_default()
+    }
+
+    /// Who may use the app; without policies, everyone (self-authorized).
+    pub fn permitted(&self) -> PermittedUsers {
+        self.policies
+            .as_ref()
+            .map_or(PermittedUsers::AllSelfAuthorized, OauthPolicies::permitted)
+    }
+
+    /// The policies' session timeout for opaque access tokens, in minutes, when set.
+    pub fn session_timeout_minutes(&self) -> Option<i64> {
+        self.policies
+            .as_ref()
+            .and_then(|p| p.session_timeout_in_minutes)
+            .filter(|m| *m > 0)
+    }
+
+    /// The custom attributes: the settings' (the developer's), each replaced by the policies'
+    /// (the admin's) attribute of the same key, then the policies' others, in order.
+    pub fn custom_attributes(&self) -> Vec<&CustomAttribute> {
+        let settings: &[CustomAttribute] = self
+            .settings
+            .as_ref()
+            .map_or(&[], |s| s.custom_attributes.as_slice());
+        let policies: &[CustomAttribute] = self
+            .policies
+            .as_ref()
+            .map_or(&[], |p| p.custom_attributes.as_slice());
+        let mut out: Vec<&CustomAttribute> = settings
+            .iter()
+            .map(|a| policies.iter().find(|p| p.key == a.key).unwrap_or(a))
+            .collect();
+        out.extend(
+            policies
+                .iter()
+                .filter(|p| !settings.iter().any(|a| a.key == p.key)),
+        );
+        out
+    }
+}
+
+/// The app whose consumer key is `key`, in any org; `None` when there is none, or when its
+/// app or global settings are gone.
+pub async fn by_consumer_key(state: &AppState, key: &str) -> Result<Option<ClientApp>, ApiError> {
+    match state.store().consumer_by_key(key).await? {
+        Some(consumer) => load(state, consumer).await,
+        None => Ok(None),
+    }
+}
+
+/// The app of consumer `id` (the one a stored token names).
+pub async fn by_consumer_id(
+    state: &AppState,
+    id: &ConsumerId,
+) -> Result<Option<ClientApp>, ApiError> {
+    match state.store().consumer(id).await? {
+        Some(consumer) => load(state, consumer).await,
+        None => Ok(None),
+    }
+}
+
+async fn load(state: &AppState, consumer: OauthConsumer) -> Result<Option<ClientApp>, ApiError> {
+    let stored = state
+        .store()
+        .components_of_app(&consumer.org_id, &consumer.app_name)
+        .await?;
+    let mut header = None;
+    let mut settings = None;
+    let mut globals = Vec::new();
+    let mut policies = None;
+    let mut app_policies = None;
+    for c in stored {
+        let Some(ty) = MetadataType::from_name(&c.type_name) else {
+            continue;
+        };
+        if !matches!(
+            ty,
+            MetadataType::ExternalClientApplication
+                | MetadataType::OauthSettings
+                | MetadataType::GlobalOauthSettings
+                | MetadataType::OauthPolicies
+                | MetadataType::AppPolicies
+        ) {
+            continue;
+        }
+        let doc = xml::parse_str(&c.xml).map_err(|e| {
+            ApiError::Internal(format!(
+                "stored component {} {} does not parse: {e}",
+                c.type_name, c.full_name
+            ))
+        })?;
+        match Component::from_element(ty, &c.full_name, &doc.root) {
+            Component::Header(h) => header = Some(h),
+            Component::OauthSettings(s) => settings = Some(s),
+            Component::GlobalOauthSettings(g) => globals.push(g),
+            Component::OauthPolicies(p) => policies = Some(p),
+            Component::AppPolicies(p) => app_policies = Some(p),
+            _ => {}
+        }
+    }
+    let Some(header) = header else {
+        return Ok(None);
+    };
+    // The global settings that carry this consumer's key; an app has one in practice.
+    let position = globals
+        .iter()
+        .position(|g| g.consumer_key.as_deref() == Some(consumer.consumer_key.as_str()))
+        .or(if globals.is_empty() { None } else { Some(0) });
+    let Some(global) = position.map(|i| globals.swap_remove(i)) else {
+        return Ok(None);
+    };
+    let plain = state
+        .master_key()
+        .decrypt(&consumer.encrypted_secret, consumer.id.as_str().as_bytes())
+        .map_err(|e| ApiError::Internal(format!("consumer {}: {e}", consumer.id)))?;
+    let secret = Secret::new(String::from_utf8(plain).map_err(|_| {
+        ApiError::Internal(format!("consumer {}: the secret is not UTF-8", consumer.id))
+    })?);
+    let secret_digest = state.digester().digest(&secret);
+    Ok(Some(ClientApp {
+        org_id: consumer.org_id,
+        name: header.full_name.clone(),
+        consumer_id: consumer.id,
+        consumer_key: consumer.consumer_key,
+        secret,
+        secret_digest,
+        header,
+        settings,
+        global,
+        policies,
+        app_policies,
+    }))
+}

@@ -1,0 +1,85 @@
+//! `POST /services/oauth2/revoke` (form `token=`) and `GET /services/oauth2/revoke?token=`
+//! (RFC 7009, `spec/oauth-and-connect.md` §1.5): revokes an access token, or a refresh token
+//! and every access token issued from it. No client authentication, as Salesforce.
+//!
+//! Success is 200 with an empty body, also for a token that was already revoked (RFC 7009
+//! §2.2: revocation is idempotent). A missing or unknown token, or one of another org, is
+//! `invalid_token` / `Token was invalid`; a `token_type_hint` other than `access_token` or
+//! `refresh_token` is `unsupported_token_type`. Errors are JSON (400). The JSONP form
+//! (`callback=`) is not supported.
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use eca_oauth::tokens::access_token_org;
+use eca_oauth::{OAuthError, ResponseFormat, TokenHash};
+
+use super::{GrantError, form, reply};
+use crate::org::OrgContext;
+use crate::state::AppState;
+
+pub async fn post(
+    State(state): State<AppState>,
+    org: OrgContext,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    respond(&state, &org, &form::body_pairs(&headers, &body)).await
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    org: OrgContext,
+    RawQuery(query): RawQuery,
+) -> Response {
+    respond(&state, &org, &form::query_pairs(query.as_deref())).await
+}
+
+async fn respond(state: &AppState, org: &OrgContext, pairs: &[(String, String)]) -> Response {
+    match revoke(state, org, pairs).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => reply::error(e, None, ResponseFormat::Json),
+    }
+}
+
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+async fn revoke(
+    state: &AppState,
+    org: &OrgContext,
+    pairs: &[(String, String)],
+) -> Result<(), GrantError> {
+    if let Some(hint) = param(pairs, "token_type_hint")
+        && hint != "access_token"
+        && hint != "refresh_token"
+    {
+        return Err(OAuthError::UnsupportedTokenType.into());
+    }
+    let token = param(pairs, "token").ok_or(OAuthError::InvalidToken)?;
+    let store = state.store();
+    let now = state.clock().now();
+    let hash = TokenHash::of(token);
+    if access_token_org(token).is_some() {
+        let record = store.access_token(hash.as_str()).await?;
+        if record.is_some_and(|r| r.org_id == org.org.id) {
+            store.revoke_access_token(hash.as_str(), now).await?;
+            tracing::info!(org = %org.org.id, "access token revoked");
+            return Ok(());
+        }
+        return Err(OAuthError::InvalidToken.into());
+    }
+    let record = store.refresh_token(hash.as_str()).await?;
+    if record.is_some_and(|r| r.org_id == org.org.id) {
+        store.revoke_refresh_token(hash.as_str(), now).await?;
+        tracing::info!(org = %org.org.id, "refresh token revoked");
+        return Ok(());
+    }
+    Err(OAuthError::InvalidToken.into())
+}

@@ -1,0 +1,84 @@
+//! `POST /services/oauth2/token`: reads the body, negotiates the response format (`format`
+//! beats `Accept`), parses one closed [`TokenRequest`], reads the client credentials, and hands
+//! the request to its grant's file.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header::{ACCEPT, AUTHORIZATION};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use eca_oauth::response::format_param;
+use eca_oauth::{
+    ClientAuthMethod, OAuthError, ResponseFormat, TokenRequest, TokenResponse, client_auth,
+    request::parse_token_request,
+};
+
+use super::issue::GrantContext;
+use super::{GrantError, client_credentials, form, jwt_bearer, password, refresh, reply};
+use crate::org::OrgContext;
+use crate::state::AppState;
+
+pub async fn token(
+    State(state): State<AppState>,
+    org: OrgContext,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let pairs = form::body_pairs(&headers, &body);
+    let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok());
+    let format = ResponseFormat::negotiate(format_param(&pairs), accept);
+    let ctx = GrantContext {
+        state: &state,
+        org: &org,
+        now: state.clock().now(),
+    };
+    let mut method = None;
+    match run(&ctx, &headers, &pairs, &mut method).await {
+        Ok(response) => reply::body(StatusCode::OK, format, response.render(format)),
+        Err(e) => reply::error(e, method, format),
+    }
+}
+
+async fn run(
+    ctx: &GrantContext<'_>,
+    headers: &HeaderMap,
+    pairs: &[(String, String)],
+    method: &mut Option<ClientAuthMethod>,
+) -> Result<TokenResponse, GrantError> {
+    let parsed = parse_token_request(pairs)?;
+    let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let credentials = client_auth::extract(
+        authorization,
+        parsed.client_id.as_deref(),
+        parsed.client_secret.as_ref().map(|s| s.expose()),
+    )?;
+    *method = credentials.as_ref().map(|c| c.method);
+    match parsed.request {
+        TokenRequest::ClientCredentials { scope } => {
+            client_credentials::grant(ctx, credentials.as_ref(), scope.as_deref()).await
+        }
+        TokenRequest::JwtBearer { assertion } => jwt_bearer::grant(ctx, &assertion).await,
+        TokenRequest::Password {
+            username,
+            password,
+            scope,
+        } => {
+            password::grant(
+                ctx,
+                credentials.as_ref(),
+                &username,
+                password,
+                scope.as_deref(),
+            )
+            .await
+        }
+        TokenRequest::RefreshToken {
+            refresh_token,
+            scope,
+        } => refresh::grant(ctx, credentials.as_ref(), &refresh_token, scope.as_deref()).await,
+        // The browser flows (authorization code, device) are not built yet.
+        TokenRequest::AuthorizationCode { .. }
+        | TokenRequest::DeviceCode { .. }
+        | TokenRequest::DeviceAuthorization { .. } => Err(OAuthError::UnsupportedGrantType.into()),
+    }
+}

@@ -1,0 +1,128 @@
+//! `GET /services/oauth2/userinfo` (OpenID Connect Core §5.3, `spec/oauth-and-connect.md`
+//! §1.4): the token's user as OIDC claims plus Salesforce's own (`user_id`,
+//! `organization_id`, `urls`...), built from the same data as the identity URL. For an OAuth
+//! access token, `custom_attributes` carries the app's custom attributes evaluated for the
+//! user; a plain session (SOAP login) gets the claims without them.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::request::Parts;
+use serde::Serialize;
+
+use super::attributes::{self, Subject};
+use super::bearer;
+use crate::auth;
+use crate::error::ApiError;
+use crate::org::OrgContext;
+use crate::rest::identity::{self, Photos, Urls};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize)]
+pub struct Address {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locality: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserInfo {
+    /// The identity URL.
+    pub sub: String,
+    pub user_id: String,
+    pub organization_id: String,
+    pub preferred_username: String,
+    pub nickname: String,
+    pub name: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub given_name: Option<String>,
+    pub family_name: String,
+    pub zoneinfo: String,
+    pub photos: Photos,
+    pub profile: String,
+    pub picture: String,
+    pub address: Address,
+    pub urls: Urls,
+    pub active: bool,
+    pub user_type: &'static str,
+    pub language: String,
+    pub locale: String,
+    #[serde(rename = "utcOffset")]
+    pub utc_offset: i64,
+    pub updated_at: String,
+    pub is_app_installed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_attributes: Option<BTreeMap<String, String>>,
+}
+
+pub async fn userinfo(
+    State(state): State<AppState>,
+    org: OrgContext,
+    parts: Parts,
+) -> Result<Json<UserInfo>, ApiError> {
+    let token = auth::presented_token(&parts).ok_or(ApiError::InvalidSession)?;
+    let now = state.clock().now();
+    let (user, custom_attributes) =
+        match bearer::authenticate(&state, &org.org, &token, now).await? {
+            Some(used) => {
+                let attributes = used.app.custom_attributes();
+                let custom = if attributes.is_empty() {
+                    None
+                } else {
+                    let profile = state.store().profile(&used.user.profile_id).await?;
+                    Some(attributes::evaluate(
+                        &attributes,
+                        &Subject {
+                            user: &used.user,
+                            org: &org.org,
+                            profile_name: profile.as_ref().map(|p| p.name.as_str()),
+                        },
+                    ))
+                };
+                (used.user, custom)
+            }
+            None => (auth::check(&state, &org, &token).await?.user, None),
+        };
+    let id = identity::build(&org.base_url, &user);
+    Ok(Json(UserInfo {
+        sub: id.id,
+        user_id: id.user_id,
+        organization_id: id.organization_id,
+        preferred_username: id.username,
+        nickname: id.nick_name,
+        name: id.display_name,
+        email: id.email,
+        email_verified: id.email_verified,
+        given_name: id.first_name,
+        family_name: id.last_name,
+        zoneinfo: id.timezone,
+        profile: format!("{}/{}", org.base_url, user.id),
+        picture: id.photos.picture.clone(),
+        photos: id.photos,
+        address: Address {
+            street_address: id.addr_street,
+            locality: id.addr_city,
+            region: id.addr_state,
+            country: id.addr_country,
+            postal_code: id.addr_zip,
+        },
+        urls: id.urls,
+        active: id.active,
+        user_type: id.user_type,
+        language: id.language,
+        locale: id.locale,
+        utc_offset: id.utc_offset,
+        updated_at: id.last_modified_date,
+        is_app_installed: id.is_app_installed,
+        custom_attributes,
+    }))
+}

@@ -1,0 +1,88 @@
+//! `eca serve --demo`: the sample app is deployed once, with the consumer key and secret shown
+//! once, the secret stored only encrypted, and the app's policies running client credentials
+//! as the integration user.
+
+use std::sync::Arc;
+
+use eca_core::ManualClock;
+use eca_core::crypto::MasterKey;
+use eca_core::rng::DeterministicRng;
+use eca_core::{Rng, Secret};
+use eca_server::bootstrap;
+use eca_server::bootstrap::{BootstrapOptions, DEFAULT_DOMAIN};
+use eca_server::demo_app::{DEMO_APP, ensure_demo_app};
+
+use crate::support::START;
+
+#[tokio::test]
+async fn demo_deploys_the_sample_app_once() {
+    let store = eca_store::open("sqlite::memory:").await.unwrap();
+    let clock = ManualClock::new(START);
+    let rng: Arc<dyn Rng> = Arc::new(DeterministicRng::new(11));
+    let options = BootstrapOptions {
+        admin_password: Some(Secret::new("Admin-Password-1234")),
+        demo: true,
+    };
+    bootstrap(store.as_ref(), &clock, Arc::clone(&rng), &options)
+        .await
+        .unwrap();
+    let (key, _) = MasterKey::generate(rng.as_ref()).unwrap();
+    let org = store.org_by_domain(DEFAULT_DOMAIN).await.unwrap().unwrap();
+
+    let app = ensure_demo_app(store.as_ref(), &org, &clock, rng.as_ref(), &key)
+        .await
+        .unwrap()
+        .expect("created on the first start");
+    assert!(
+        app.consumer_key.starts_with("3MVG9"),
+        "{}",
+        app.consumer_key
+    );
+    assert_eq!(app.consumer_secret.expose().len(), 64);
+
+    // Every component of the app, plus the platform's generated values.
+    let components = store.components_of_app(&org.id, DEMO_APP).await.unwrap();
+    let mut types: Vec<&str> = components.iter().map(|c| c.type_name.as_str()).collect();
+    types.sort_unstable();
+    assert_eq!(
+        types,
+        [
+            "ExternalClientApplication",
+            "ExtlClntAppConfigurablePolicies",
+            "ExtlClntAppGlobalOauthSettings",
+            "ExtlClntAppOauthConfigurablePolicies",
+            "ExtlClntAppOauthSettings",
+        ]
+    );
+    for c in &components {
+        assert!(
+            !c.xml.contains(app.consumer_secret.expose()),
+            "secret stored in {}",
+            c.full_name
+        );
+    }
+    let policies = components
+        .iter()
+        .find(|c| c.type_name == "ExtlClntAppOauthConfigurablePolicies")
+        .unwrap();
+    assert!(policies.xml.contains(
+        "<clientCredentialsFlowUser>integration@demo.example</clientCredentialsFlowUser>"
+    ));
+
+    // The consumer holds the shown key, and the secret only encrypted.
+    let consumer = store
+        .consumer_by_key(&app.consumer_key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(
+        consumer.encrypted_secret,
+        app.consumer_secret.expose().as_bytes()
+    );
+
+    // A second start changes nothing and shows nothing.
+    let again = ensure_demo_app(store.as_ref(), &org, &clock, rng.as_ref(), &key)
+        .await
+        .unwrap();
+    assert!(again.is_none());
+}

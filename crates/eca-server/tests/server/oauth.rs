@@ -1,0 +1,1451 @@
+//! The OAuth endpoints (issue 5) against apps deployed with `eca_deploy::deploy`: every grant
+//! and error path, client authentication by body and by Basic header, the response formats,
+//! urlencoded, chunked and multipart bodies, opaque tokens on the REST API, revocation taking
+//! effect at once, and isolation between orgs.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{StatusCode, header};
+use base64::Engine as _;
+use eca_core::crypto::MasterKey;
+use eca_core::domain::{Org, User};
+use eca_core::rng::DeterministicRng;
+use eca_core::{Clock as _, ManualClock, Rng, Secret};
+use eca_deploy::{DeployContext, DeployOptions, OrgLocks};
+use eca_metadata::project::manifest::Manifest;
+use eca_metadata::{ApiVersion, MetadataType};
+use eca_oauth::{SigningKey, tokens};
+use eca_server::bootstrap::{ADMIN_USERNAME, API_ONLY, BootstrapOptions};
+use eca_server::{AppState, PublicUrl, Settings, app, bootstrap};
+use eca_store::{DeployStatus, RefreshTokenRecord};
+use serde_json::json;
+
+use crate::support::*;
+
+const NS: &str = "http://soap.sforce.com/2006/04/metadata";
+const KEY: &str = "3MVG9OpenEcaTestConsumerKeyForTheOAuthSuite";
+const SECRET: &str = "0penEcaTestConsumerSecret0123456789abcdefABCDEF";
+const OTHER_KEY: &str = "3MVG9OpenEcaOtherConsumerKeyForTheOAuthSuite";
+const OTHER_SECRET: &str = "0therTestConsumerSecret0123456789abcdefABCDEF";
+const CERT: &str = include_str!("../../../eca-oauth/tests/data/jwt/cert.pem");
+const PRIVATE_KEY: &str = include_str!("../../../eca-oauth/tests/data/jwt/key.pem");
+const TOKEN: &str = "/services/oauth2/token";
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// A server with a known master key, so tests can deploy apps into it.
+struct World {
+    h: Harness,
+    key: MasterKey,
+    org: Org,
+    admin: User,
+    run_as: User,
+}
+
+async fn world() -> World {
+    let store = eca_store::open("sqlite::memory:")
+        .await
+        .expect("in-memory store");
+    let clock = Arc::new(ManualClock::new(START));
+    let rng: Arc<dyn Rng> = Arc::new(DeterministicRng::new(11));
+    let options = BootstrapOptions {
+        admin_password: Some(Secret::new(ADMIN_PASSWORD)),
+        demo: false,
+    };
+    bootstrap(store.as_ref(), clock.as_ref(), Arc::clone(&rng), &options)
+        .await
+        .expect("bootstrap");
+    let (_, text) = MasterKey::generate(rng.as_ref()).expect("a master key");
+    let key = MasterKey::parse(&text).expect("the key");
+    let mut settings = Settings::new(PublicUrl::parse(PUBLIC_URL).expect("a public URL"));
+    settings.body_limit = 64 * 1024;
+    let state = AppState::new(
+        Arc::clone(&store),
+        clock.clone(),
+        Arc::clone(&rng),
+        MasterKey::parse(&text).expect("the key"),
+        settings,
+    );
+    let org = store
+        .default_org()
+        .await
+        .expect("store")
+        .expect("a default org");
+    let admin = user(&store, ADMIN_USERNAME).await;
+    let h = Harness {
+        app: app(state),
+        store,
+        clock,
+        rng,
+    };
+    let api_only = h
+        .store
+        .profile_by_name(&org.id, API_ONLY)
+        .await
+        .expect("store")
+        .expect("the API Only profile");
+    let run_as = add_user(&h, &org, &api_only, "runas@demo.example").await;
+    World {
+        h,
+        key,
+        org,
+        admin,
+        run_as,
+    }
+}
+
+async fn user(store: &Arc<dyn eca_store::Store>, username: &str) -> User {
+    store
+        .user_by_username(username)
+        .await
+        .expect("store")
+        .expect("the user")
+}
+
+/// One metadata file of a package.
+struct File {
+    ty: MetadataType,
+    name: String,
+    xml: String,
+}
+
+fn file(ty: MetadataType, name: &str, body: &str) -> File {
+    File {
+        ty,
+        name: name.to_owned(),
+        xml: format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{root} xmlns=\"{NS}\">\n{body}\n</{root}>\n",
+            root = ty.name()
+        ),
+    }
+}
+
+/// How an app is deployed.
+struct AppSpec<'a> {
+    name: &'a str,
+    key: &'a str,
+    secret: &'a str,
+    /// Extra elements of the global OAuth settings.
+    global: String,
+    /// Extra elements of the OAuth policies.
+    policies: String,
+    /// Extra elements of the OAuth settings.
+    settings: String,
+    enabled: bool,
+}
+
+impl World {
+    /// The app `Ci` with client credentials enabled everywhere, run as the integration user.
+    fn ci(&self) -> AppSpec<'static> {
+        AppSpec {
+            name: "Ci",
+            key: KEY,
+            secret: SECRET,
+            global: "<isClientCredentialsFlowEnabled>true</isClientCredentialsFlowEnabled>"
+                .to_owned(),
+            policies: format!(
+                "<clientCredentialsFlowUser>{}</clientCredentialsFlowUser><isClientCredentialsFlowEnabled>true</isClientCredentialsFlowEnabled>",
+                self.run_as.username
+            ),
+            settings: String::new(),
+            enabled: true,
+        }
+    }
+
+    async fn deploy(&self, spec: &AppSpec<'_>) {
+        let app = spec.name;
+        let files = [
+            file(
+                MetadataType::ExternalClientApplication,
+                app,
+                &format!(
+                    "<contactEmail>dev@example.com</contactEmail><distributionState>Local</distributionState><label>{app}</label>"
+                ),
+            ),
+            file(
+                MetadataType::OauthSettings,
+                &format!("{app}_oauth"),
+                &format!(
+                    "<commaSeparatedOauthScopes>Api, RefreshToken, OpenID</commaSeparatedOauthScopes><externalClientApplication>{app}</externalClientApplication><label>{app} OAuth</label>{}",
+                    spec.settings
+                ),
+            ),
+            file(
+                MetadataType::GlobalOauthSettings,
+                &format!("{app}_glbloauth"),
+                &format!(
+                    "<callbackUrl>https://app.example.com/callback</callbackUrl><consumerKey>{}</consumerKey><consumerSecret>{}</consumerSecret><externalClientApplication>{app}</externalClientApplication><label>{app} consumer</label>{}",
+                    spec.key, spec.secret, spec.global
+                ),
+            ),
+            file(
+                MetadataType::OauthPolicies,
+                &format!("{app}_oauth_defaultPolicy"),
+                &format!(
+                    "<externalClientApplication>{app}</externalClientApplication><label>{app} policies</label>{}",
+                    spec.policies
+                ),
+            ),
+            file(
+                MetadataType::AppPolicies,
+                &format!("{app}_defaultPolicy"),
+                &format!(
+                    "<externalClientApplication>{app}</externalClientApplication><isEnabled>{}</isEnabled><isOauthPluginEnabled>true</isOauthPluginEnabled><label>{app} app policies</label>",
+                    spec.enabled
+                ),
+            ),
+        ];
+        self.deploy_files(&files, &[]).await;
+    }
+
+    /// Deploys the files and extra zip entries (destructive manifests).
+    async fn deploy_files(&self, files: &[File], extra: &[(String, String)]) {
+        let manifest = Manifest::from_components(
+            files.iter().map(|f| (f.ty, f.name.as_str())),
+            ApiVersion::DEFAULT,
+        );
+        let mut entries = vec![("package.xml".to_owned(), manifest.to_xml())];
+        for f in files {
+            entries.push((
+                format!("{}/{}", f.ty.directory(), f.ty.mdapi_file_name(&f.name)),
+                f.xml.clone(),
+            ));
+        }
+        entries.extend(extra.iter().cloned());
+        let zip = zip_of(&entries);
+        let locks = OrgLocks::new();
+        let ctx = DeployContext {
+            store: self.h.store.as_ref(),
+            org: &self.org.id,
+            user: &self.admin.id,
+            clock: self.h.clock.as_ref(),
+            rng: self.h.rng.as_ref(),
+            master_key: &self.key,
+            locks: &locks,
+            version: ApiVersion::DEFAULT,
+        };
+        let options = DeployOptions {
+            ignore_warnings: true,
+            ..DeployOptions::default()
+        };
+        let outcome = eca_deploy::deploy(&ctx, &zip, options)
+            .await
+            .expect("a deploy");
+        assert_eq!(
+            outcome.result.status,
+            DeployStatus::Succeeded,
+            "{:#?}",
+            outcome.result.details.component_failures
+        );
+    }
+
+    /// `POST /services/oauth2/token` with a urlencoded body.
+    async fn token(&self, body: &str) -> Reply {
+        post(TOKEN, FORM, body.to_owned()).send(&self.h).await
+    }
+
+    /// A client-credentials token of `Ci` (body authentication).
+    async fn cc_token(&self) -> String {
+        let reply = self
+            .token(&format!(
+                "grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}"
+            ))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.json()["access_token"]
+            .as_str()
+            .expect("a token")
+            .to_owned()
+    }
+
+    fn identity(&self, user: &User) -> String {
+        format!("{PUBLIC_URL}/id/{}/{}", self.org.id, user.id)
+    }
+}
+
+fn zip_of(entries: &[(String, String)]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        w.start_file(name.as_str(), options).expect("a zip entry");
+        w.write_all(data.as_bytes()).expect("zip data");
+    }
+    w.finish().expect("a zip").into_inner()
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
+}
+
+/// Asserts an OAuth error body.
+#[track_caller]
+fn oauth_error(reply: &Reply, status: StatusCode, error: &str, description: &str) {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    let json = reply.json();
+    assert_eq!(json["error"], error, "{}", reply.body);
+    assert_eq!(json["error_description"], description, "{}", reply.body);
+}
+
+/// `GET` with a Bearer token.
+async fn get_bearer(w: &World, uri: &str, token: &str) -> Reply {
+    get(uri).bearer(token).send(&w.h).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client credentials
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn client_credentials_issues_a_salesforce_shaped_token() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let reply = w
+        .token(&format!(
+            "grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}"
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.headers[header::CACHE_CONTROL], "no-store");
+    assert_eq!(
+        reply.headers[header::CONTENT_TYPE],
+        "application/json;charset=UTF-8"
+    );
+    let json = reply.json();
+    let token = json["access_token"].as_str().expect("a token");
+    let (org15, opaque) = token.split_once('!').expect("org!opaque");
+    assert_eq!(org15, w.org.id.as_15());
+    assert!(opaque.starts_with("AQ"));
+    let id = w.identity(&w.run_as);
+    assert_eq!(json["id"], id.as_str());
+    assert_eq!(json["instance_url"], PUBLIC_URL);
+    assert_eq!(json["api_instance_url"], PUBLIC_URL);
+    assert_eq!(json["token_type"], "Bearer");
+    assert_eq!(json["scope"], "openid api");
+    let issued_at = START.millis().to_string();
+    assert_eq!(json["issued_at"], issued_at.as_str());
+    let signature = json["signature"].as_str().expect("a signature");
+    assert!(eca_oauth::signature::verify(
+        &Secret::new(SECRET),
+        &id,
+        &issued_at,
+        signature
+    ));
+    assert!(json.get("refresh_token").is_none());
+    // Only the hash is stored.
+    let stored =
+        w.h.store
+            .access_token(
+                tokens::access_token(&w.org.id, &DeterministicRng::new(1))
+                    .hash
+                    .as_str(),
+            )
+            .await
+            .expect("store");
+    assert_eq!(stored, None);
+    let hash = eca_oauth::TokenHash::of(token);
+    let record =
+        w.h.store
+            .access_token(hash.as_str())
+            .await
+            .expect("store")
+            .expect("the token row");
+    assert_eq!(record.user_id, w.run_as.id);
+    assert_eq!(record.app_name, "Ci");
+}
+
+#[tokio::test]
+async fn client_credentials_by_basic_header_and_the_errors_of_client_authentication() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    // simple-salesforce: Basic header, body only the grant type.
+    let reply = post(TOKEN, FORM, "grant_type=client_credentials")
+        .header("authorization", &basic(KEY, SECRET))
+        .send(&w.h)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+
+    let reply = post(TOKEN, FORM, "grant_type=client_credentials")
+        .header("authorization", &basic(KEY, "wrong"))
+        .send(&w.h)
+        .await;
+    oauth_error(
+        &reply,
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        "invalid client credentials",
+    );
+    assert!(reply.headers.contains_key(header::WWW_AUTHENTICATE));
+
+    let reply = w
+        .token(&format!(
+            "grant_type=client_credentials&client_id={KEY}&client_secret=wrong"
+        ))
+        .await;
+    oauth_error(
+        &reply,
+        StatusCode::BAD_REQUEST,
+        "invalid_client",
+        "invalid client credentials",
+    );
+    let reply = w
+        .token(&format!("grant_type=client_credentials&client_id={KEY}"))
+        .await;
+    oauth_error(
+        &reply,
+        StatusCode::BAD_REQUEST,
+        "invalid_client",
+        "invalid client credentials",
+    );
+    let reply = w
+        .token("grant_type=client_credentials&client_id=3MVG9nobody&client_secret=x")
+        .await;
+    oauth_error(
+        &reply,
+        StatusCode::BAD_REQUEST,
+        "invalid_client_id",
+        "client identifier invalid",
+    );
+    let reply = w.token("grant_type=client_credentials").await;
+    oauth_error(
+        &reply,
+        StatusCode::BAD_REQUEST,
+        "invalid_client_id",
+        "client identifier invalid",
+    );
+    let reply = w.token("nothing=here").await;
+    oauth_error(
+        &reply,
+        StatusCode::BAD_REQUEST,
+        "unsupported_grant_type",
+        "grant type not supported",
+    );
+    // The app's client is not one of another org's.
+    let (acme, _) = second_org(&w.h, vec![]).await;
+    let reply = post(
+        &format!("/orgs/{}{TOKEN}", acme.my_domain),
+        FORM,
+        format!("grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}"),
+    )
+    .send(&w.h)
+    .await;
+    oauth_error(
+        &reply,
+        StatusCode::BAD_REQUEST,
+        "invalid_client_id",
+        "client identifier invalid",
+    );
+}
+
+#[tokio::test]
+async fn client_credentials_needs_the_flow_on_both_sides_and_an_api_only_run_as_user() {
+    let w = world().await;
+    // Off in the global settings.
+    let mut spec = w.ci();
+    spec.global = String::new();
+    w.deploy(&spec).await;
+    let reply = w
+        .token(&format!(
+            "grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}"
+        ))
+        .await;
+    oauth_error(
+        &reply,
+        StatusCode::BAD_REQUEST,
+        "unauthorized_client",
+        "client credentials flow is not enabled for this app",
+    );
+    // Off in the policies.
+    let mut spec = w.ci();
+    spec.policies = "<isClientCredentialsFlowEnabled>false</isClientCredentialsFlowEnabled>".into();
+    w.deploy(&spec).await;
+    let body = format!("grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}");
+    oauth_error(
+        &w.token(&body).await,
+        StatusCode::BAD_REQUEST,
+        "unauthorized_client",
+        "client credentials flow is not enabled for this app",
+    );
+    // On, without a run-as user.
+    spec.policies = "<isClientCredentialsFlowEnabled>true</isClientCredentialsFlowEnabled>".into();
+    w.deploy(&spec).await;
+    oauth_error(
+        &w.token(&body).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "no client credentials user enabled",
+    );
+    // A run-as user without API Only (the deploy only warns).
+    spec.policies = format!(
+        "<clientCredentialsFlowUser>{ADMIN_USERNAME}</clientCredentialsFlowUser><isClientCredentialsFlowEnabled>true</isClientCredentialsFlowEnabled>"
+    );
+    w.deploy(&spec).await;
+    oauth_error(
+        &w.token(&body).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "no client credentials user enabled",
+    );
+    // The API Only user, then deactivated.
+    w.deploy(&w.ci()).await;
+    let token = w.cc_token().await;
+    let mut run_as = w.run_as.clone();
+    run_as.is_active = false;
+    w.h.store.update_user(&run_as).await.expect("store");
+    oauth_error(
+        &w.token(&body).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "inactive user",
+    );
+    // Its tokens stop working too.
+    get_bearer(&w, "/services/data/v66.0", &token)
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+}
+
+#[tokio::test]
+async fn scopes_are_narrowed_and_refresh_scopes_dropped_for_client_credentials() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let reply = w
+        .token(&format!(
+            "grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}&scope=api%20refresh_token%20web"
+        ))
+        .await;
+    assert_eq!(reply.json()["scope"], "api", "{}", reply.body);
+    let reply = w
+        .token(&format!(
+            "grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}&scope=refresh_token"
+        ))
+        .await;
+    oauth_error(
+        &reply,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "no valid scopes defined",
+    );
+}
+
+#[tokio::test]
+async fn response_formats_follow_format_then_accept() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let body = format!("grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}");
+    let reply = w.token(&format!("{body}&format=urlencoded")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.headers[header::CONTENT_TYPE],
+        "application/x-www-form-urlencoded;charset=UTF-8"
+    );
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(reply.body.as_bytes())
+        .into_owned()
+        .collect();
+    assert!(
+        pairs
+            .iter()
+            .any(|(k, v)| k == "token_type" && v == "Bearer")
+    );
+    assert!(
+        pairs
+            .iter()
+            .any(|(k, v)| k == "access_token" && v.contains('!'))
+    );
+
+    let reply = post(TOKEN, FORM, body.clone())
+        .header("accept", "application/xml")
+        .send(&w.h)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.xml("token_type").as_deref(), Some("Bearer"));
+    // `format` beats `Accept`, for errors too.
+    let reply = post(TOKEN, FORM, format!("{body}x&format=xml"))
+        .header("accept", "application/json")
+        .send(&w.h)
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.xml("error").as_deref(), Some("invalid_client"));
+}
+
+#[tokio::test]
+async fn chunked_and_multipart_bodies_are_read() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    // Chunked: a streamed body has no Content-Length (as Node's undici sends it).
+    let chunks: Vec<Result<String, std::io::Error>> = vec![
+        Ok("grant_type=client_credentials&client_".to_owned()),
+        Ok(format!("id={KEY}&client_secret=")),
+        Ok(SECRET.to_owned()),
+    ];
+    let reply = post(
+        TOKEN,
+        FORM,
+        Body::from_stream(futures_util::stream::iter(chunks)),
+    )
+    .send(&w.h)
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+
+    let boundary = "----OpenEcaBoundary7MA4YWxkTrZu0gW";
+    let mut body = String::new();
+    for (name, value) in [
+        ("grant_type", "client_credentials"),
+        ("client_id", KEY),
+        ("client_secret", SECRET),
+        ("format", "json"),
+    ] {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    let reply = post(
+        TOKEN,
+        &format!("multipart/form-data; boundary={boundary}"),
+        body,
+    )
+    .send(&w.h)
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(reply.json()["access_token"].is_string());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Opaque tokens on the REST API, expiry, revocation, app switches, other orgs
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn access_tokens_work_on_the_rest_api_and_the_identity_url() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let token = w.cc_token().await;
+    let reply = get_bearer(&w, "/services/data/v66.0", &token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let id_path = format!("/id/{}/{}", w.org.id, w.run_as.id);
+    let reply = get_bearer(&w, &id_path, &token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.json()["username"], "runas@demo.example");
+    // jsforce's `identity()`: the token in the query string.
+    let reply = get(&format!(
+        "{id_path}?format=json&oauth_token={}",
+        token.replace('!', "%21")
+    ))
+    .send(&w.h)
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let reply = get_bearer(
+        &w,
+        &format!("/services/data/v66.0/sobjects/User/{}", w.run_as.id),
+        &token,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.json()["Username"], "runas@demo.example");
+
+    // The token expires with the org's session timeout.
+    w.h.clock.advance_secs(w.org.session_timeout_minutes * 60);
+    get_bearer(&w, "/services/data/v66.0", &token)
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+}
+
+#[tokio::test]
+async fn the_policies_session_timeout_sets_the_token_lifetime() {
+    let w = world().await;
+    let mut spec = w.ci();
+    spec.policies
+        .push_str("<sessionTimeoutInMinutes>15</sessionTimeoutInMinutes>");
+    w.deploy(&spec).await;
+    let token = w.cc_token().await;
+    w.h.clock.advance_secs(14 * 60);
+    let reply = get_bearer(&w, "/services/data/v66.0", &token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    w.h.clock.advance_secs(60);
+    get_bearer(&w, "/services/data/v66.0", &token)
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+}
+
+#[tokio::test]
+async fn revocation_takes_effect_at_once_by_post_and_get() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let token = w.cc_token().await;
+    let encoded: String = form_urlencoded::byte_serialize(token.as_bytes()).collect();
+    let reply = post("/services/oauth2/revoke", FORM, format!("token={encoded}"))
+        .send(&w.h)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body, "");
+    get_bearer(&w, "/services/data/v66.0", &token)
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+    // Again: still fine (RFC 7009 §2.2).
+    let reply = get(&format!("/services/oauth2/revoke?token={encoded}"))
+        .send(&w.h)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+
+    let other = w.cc_token().await;
+    let reply = get(&format!(
+        "/services/oauth2/revoke?token={}",
+        form_urlencoded::byte_serialize(other.as_bytes()).collect::<String>()
+    ))
+    .send(&w.h)
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    get_bearer(&w, "/services/data/v66.0", &other)
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+
+    for body in ["token=", "token=nonsense", "token=00Dxx0000000000!AQnope"] {
+        let reply = post("/services/oauth2/revoke", FORM, body.to_owned())
+            .send(&w.h)
+            .await;
+        oauth_error(
+            &reply,
+            StatusCode::BAD_REQUEST,
+            "invalid_token",
+            "Token was invalid",
+        );
+    }
+    let reply = post(
+        "/services/oauth2/revoke",
+        FORM,
+        format!("token={encoded}&token_type_hint=id_token"),
+    )
+    .send(&w.h)
+    .await;
+    oauth_error(
+        &reply,
+        StatusCode::BAD_REQUEST,
+        "unsupported_token_type",
+        "Token type not supported",
+    );
+}
+
+#[tokio::test]
+async fn a_disabled_app_issues_nothing_and_its_tokens_stop_working() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let token = w.cc_token().await;
+    let mut spec = w.ci();
+    spec.enabled = false;
+    w.deploy(&spec).await;
+    get_bearer(&w, "/services/data/v66.0", &token)
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+    let reply = w
+        .token(&format!(
+            "grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}"
+        ))
+        .await;
+    oauth_error(
+        &reply,
+        StatusCode::BAD_REQUEST,
+        "OAUTH_APP_BLOCKED",
+        "this app is blocked by admin",
+    );
+    // Switched back on, the same token works again: it was never revoked, only refused.
+    w.deploy(&w.ci()).await;
+    let reply = get_bearer(&w, "/services/data/v66.0", &token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn a_token_of_one_org_is_refused_on_another() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let token = w.cc_token().await;
+    let (acme, _) = second_org(&w.h, vec![]).await;
+    let prefix = format!("/orgs/{}", acme.my_domain);
+    get_bearer(&w, &format!("{prefix}/services/data/v66.0"), &token)
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+    get(&format!("{prefix}/services/oauth2/userinfo"))
+        .bearer(&token)
+        .send(&w.h)
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+    let reply = post(
+        &format!("{prefix}/services/oauth2/revoke"),
+        FORM,
+        format!(
+            "token={}",
+            form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()
+        ),
+    )
+    .send(&w.h)
+    .await;
+    oauth_error(
+        &reply,
+        StatusCode::BAD_REQUEST,
+        "invalid_token",
+        "Token was invalid",
+    );
+    // Still valid at home.
+    let reply = get_bearer(&w, "/services/data/v66.0", &token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Userinfo and introspection
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn userinfo_has_the_oidc_and_salesforce_claims_and_custom_attributes() {
+    let w = world().await;
+    let mut spec = w.ci();
+    spec.settings =
+        "<customAttributes><formula>$User.Email</formula><key>mail</key></customAttributes>\
+                     <customAttributes><formula>'dev'</formula><key>tier</key></customAttributes>"
+            .to_owned();
+    spec.policies.push_str(
+        "<customAttributes><formula>$Organization.Name &amp; ':' &amp; UPPER($User.LastName)</formula><key>tier</key></customAttributes>\
+         <customAttributes><formula>$Profile.Name</formula><key>profile</key></customAttributes>",
+    );
+    w.deploy(&spec).await;
+    let token = w.cc_token().await;
+    let reply = get("/services/oauth2/userinfo")
+        .bearer(&token)
+        .send(&w.h)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let json = reply.json();
+    assert_eq!(json["sub"], w.identity(&w.run_as).as_str());
+    assert_eq!(json["user_id"], w.run_as.id.as_str());
+    assert_eq!(json["organization_id"], w.org.id.as_str());
+    assert_eq!(json["preferred_username"], "runas@demo.example");
+    assert_eq!(json["email"], "runas@demo.example");
+    assert_eq!(json["family_name"], "Ops");
+    assert_eq!(json["zoneinfo"], "Europe/Paris");
+    assert_eq!(json["active"], true);
+    assert!(
+        json["urls"]["rest"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/services/data/v{version}/"))
+    );
+    assert_eq!(
+        json["custom_attributes"],
+        serde_json::json!({
+            "mail": "runas@demo.example",
+            "tier": format!("{}:OPS", w.org.name),
+            "profile": "API Only",
+        })
+    );
+    // A SOAP session gets the claims without the app's attributes.
+    let sid = admin_session(&w.h).await;
+    let reply = get("/services/oauth2/userinfo")
+        .bearer(&sid)
+        .send(&w.h)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.json()["preferred_username"], ADMIN_USERNAME);
+    assert!(reply.json().get("custom_attributes").is_none());
+    get("/services/oauth2/userinfo")
+        .send(&w.h)
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+}
+
+/// Deploys a second app, `Other`, with client credentials on.
+async fn deploy_other(w: &World, global_extra: &str) {
+    let mut spec = w.ci();
+    spec.name = "Other";
+    spec.key = OTHER_KEY;
+    spec.secret = OTHER_SECRET;
+    spec.global.push_str(global_extra);
+    w.deploy(&spec).await;
+}
+
+#[tokio::test]
+async fn introspection_shows_an_apps_own_live_tokens() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    deploy_other(&w, "").await;
+    let token = w.cc_token().await;
+    let encoded: String = form_urlencoded::byte_serialize(token.as_bytes()).collect();
+    let introspect = |auth: String, body: String| {
+        post("/services/oauth2/introspect", FORM, body).header("authorization", &auth)
+    };
+    let reply = introspect(
+        basic(KEY, SECRET),
+        format!("token={encoded}&token_type_hint=access_token"),
+    )
+    .send(&w.h)
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let start = START.millis() / 1000;
+    assert_eq!(
+        reply.json(),
+        serde_json::json!({
+            "active": true,
+            "scope": "openid api",
+            "client_id": KEY,
+            "username": "runas@demo.example",
+            "sub": w.identity(&w.run_as),
+            "token_type": "access_token",
+            "exp": start + w.org.session_timeout_minutes * 60,
+            "iat": start,
+            "nbf": start,
+        })
+    );
+    // Another app may not see it...
+    let reply = introspect(basic(OTHER_KEY, OTHER_SECRET), format!("token={encoded}"))
+        .send(&w.h)
+        .await;
+    assert_eq!(reply.json(), serde_json::json!({"active": false}));
+    // ...unless it may introspect all tokens.
+    deploy_other(&w, "<isIntrospectAllTokens>true</isIntrospectAllTokens>").await;
+    let reply = introspect(basic(OTHER_KEY, OTHER_SECRET), format!("token={encoded}"))
+        .send(&w.h)
+        .await;
+    assert_eq!(reply.json()["active"], true, "{}", reply.body);
+    // Revoked, unknown: inactive.
+    w.h.store
+        .revoke_access_token(eca_oauth::TokenHash::of(&token).as_str(), START)
+        .await
+        .expect("store");
+    let reply = post(
+        "/services/oauth2/introspect",
+        FORM,
+        format!("token={encoded}&client_id={KEY}&client_secret={SECRET}"),
+    )
+    .send(&w.h)
+    .await;
+    assert_eq!(reply.json(), serde_json::json!({"active": false}));
+    // The client must authenticate.
+    let reply = introspect(basic(KEY, "wrong"), format!("token={encoded}"))
+        .send(&w.h)
+        .await;
+    oauth_error(
+        &reply,
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        "invalid client credentials",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// JWT bearer
+// ---------------------------------------------------------------------------------------------
+
+fn assertion(iss: &str, sub: &str, aud: &str, exp: i64) -> String {
+    SigningKey::from_pem("test", PRIVATE_KEY)
+        .expect("the test key")
+        .sign(&json!({"iss": iss, "sub": sub, "aud": aud, "exp": exp}))
+        .expect("a signature")
+}
+
+fn jwt_body(assertion: &str) -> String {
+    format!(
+        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={assertion}"
+    )
+}
+
+/// `Ci` with the test certificate, pre-authorized for the API Only profile.
+fn jwt_app(w: &World, permitted: &str) -> AppSpec<'static> {
+    let mut spec = w.ci();
+    spec.global = format!("<certificate>{CERT}</certificate>");
+    spec.policies = format!(
+        "<commaSeparatedProfile>API Only</commaSeparatedProfile><permittedUsersPolicyType>{permitted}</permittedUsersPolicyType>"
+    );
+    spec
+}
+
+#[tokio::test]
+async fn jwt_bearer_issues_tokens_to_pre_authorized_users() {
+    let w = world().await;
+    w.deploy(&jwt_app(&w, "AdminApprovedPreAuthorized")).await;
+    let now = START.millis() / 1000;
+    // The CLI: `aud` with a trailing slash, `exp` in milliseconds.
+    let a = assertion(
+        KEY,
+        "runas@demo.example",
+        &format!("{PUBLIC_URL}/"),
+        START.millis() + 300,
+    );
+    let reply = w.token(&jwt_body(&a)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let json = reply.json();
+    assert_eq!(json["id"], w.identity(&w.run_as).as_str());
+    assert_eq!(json["instance_url"], PUBLIC_URL);
+    assert_eq!(json["token_type"], "Bearer");
+    assert_eq!(json["scope"], "openid api refresh_token");
+    assert!(json.get("refresh_token").is_none() && json.get("signature").is_none());
+    let token = json["access_token"].as_str().expect("a token");
+    let reply = get_bearer(&w, "/services/data/v66.0", token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+
+    // simple-salesforce: login.salesforce.com, seconds.
+    let a = assertion(
+        KEY,
+        "runas@demo.example",
+        "https://login.salesforce.com",
+        now + 180,
+    );
+    assert_eq!(w.token(&jwt_body(&a)).await.status, StatusCode::OK);
+
+    let cases = [
+        (
+            assertion(KEY, "runas@demo.example", "https://evil.example", now + 180),
+            "invalid_grant",
+            "Audience validation failed",
+        ),
+        (
+            assertion(KEY, ADMIN_USERNAME, PUBLIC_URL, now + 180),
+            "invalid_grant",
+            "user hasn't approved this consumer",
+        ),
+        (
+            assertion(KEY, "ghost@demo.example", PUBLIC_URL, now + 180),
+            "invalid_grant",
+            "user hasn't approved this consumer",
+        ),
+        (
+            assertion(KEY, "runas@demo.example", PUBLIC_URL, now - 3600),
+            "invalid_grant",
+            "invalid assertion",
+        ),
+        (
+            assertion("3MVG9nobody", "runas@demo.example", PUBLIC_URL, now + 180),
+            "invalid_client_id",
+            "client identifier invalid",
+        ),
+        ("not.a.jwt".to_owned(), "invalid_grant", "invalid assertion"),
+    ];
+    for (a, error, description) in cases {
+        oauth_error(
+            &w.token(&jwt_body(&a)).await,
+            StatusCode::BAD_REQUEST,
+            error,
+            description,
+        );
+    }
+}
+
+#[tokio::test]
+async fn jwt_bearer_for_self_authorized_apps_needs_an_earlier_approval() {
+    let w = world().await;
+    w.deploy(&jwt_app(&w, "AllSelfAuthorized")).await;
+    let a = assertion(
+        KEY,
+        "runas@demo.example",
+        PUBLIC_URL,
+        START.millis() / 1000 + 60,
+    );
+    oauth_error(
+        &w.token(&jwt_body(&a)).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "user hasn't approved this consumer",
+    );
+    w.h.store
+        .record_approval(&w.org.id, "Ci", &w.run_as.id, START)
+        .await
+        .expect("store");
+    assert_eq!(w.token(&jwt_body(&a)).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn jwt_bearer_needs_a_certificate() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let a = assertion(
+        KEY,
+        "runas@demo.example",
+        PUBLIC_URL,
+        START.millis() / 1000 + 60,
+    );
+    oauth_error(
+        &w.token(&jwt_body(&a)).await,
+        StatusCode::BAD_REQUEST,
+        "unauthorized_client",
+        "JWT bearer flow is not enabled for this app",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Username-password
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn password_grant_checks_the_client_then_the_user() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let body = |secret: &str, password: &str| {
+        format!(
+            "grant_type=password&client_id={KEY}&client_secret={secret}&username={}&password={password}",
+            form_urlencoded::byte_serialize(ADMIN_USERNAME.as_bytes()).collect::<String>()
+        )
+    };
+    let reply = w.token(&body(SECRET, ADMIN_PASSWORD)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let json = reply.json();
+    let admin = user(&w.h.store, ADMIN_USERNAME).await;
+    assert_eq!(json["id"], w.identity(&admin).as_str());
+    assert!(json["signature"].is_string() && json.get("refresh_token").is_none());
+
+    oauth_error(
+        &w.token(&body(SECRET, "wrong")).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "authentication failure",
+    );
+    assert_eq!(user(&w.h.store, ADMIN_USERNAME).await.failed_logins, 1);
+    oauth_error(
+        &w.token(&body("wrong", ADMIN_PASSWORD)).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_client",
+        "invalid client credentials",
+    );
+    oauth_error(
+        &w.token(&format!(
+            "grant_type=password&client_id={KEY}&client_secret={SECRET}&username=ghost%40x.example&password=x"
+        ))
+        .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "authentication failure",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refresh tokens (issued here through the store: the browser flows are not built yet)
+// ---------------------------------------------------------------------------------------------
+
+/// Stores a refresh token for the run-as user through `Ci` and returns its value.
+async fn stored_refresh(w: &World, value: &str, family: &str) -> String {
+    let consumer =
+        w.h.store
+            .consumer_by_key(KEY)
+            .await
+            .expect("store")
+            .expect("the consumer");
+    let record = RefreshTokenRecord {
+        token_hash: eca_oauth::TokenHash::of(value).as_str().to_owned(),
+        org_id: w.org.id.clone(),
+        app_name: "Ci".to_owned(),
+        consumer_id: consumer.id,
+        user_id: w.run_as.id.clone(),
+        scopes: "api refresh_token".to_owned(),
+        family_id: family.to_owned(),
+        issued_at: w.h.clock.now(),
+        expires_at: None,
+        last_used_at: w.h.clock.now(),
+        use_count: 0,
+        rotated_at: None,
+        revoked_at: None,
+    };
+    w.h.store
+        .create_refresh_token(&record)
+        .await
+        .expect("store");
+    value.to_owned()
+}
+
+fn refresh_body(token: &str, secret: Option<&str>) -> String {
+    let mut body = format!("grant_type=refresh_token&client_id={KEY}&refresh_token={token}");
+    if let Some(secret) = secret {
+        body.push_str(&format!("&client_secret={secret}"));
+    }
+    body
+}
+
+#[tokio::test]
+async fn refresh_without_rotation_keeps_the_token_and_counts_uses() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let rt = stored_refresh(&w, "5Aep861plainRefreshToken", "fam").await;
+    let reply = w.token(&refresh_body(&rt, Some(SECRET))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let json = reply.json();
+    assert_eq!(json["scope"], "api refresh_token");
+    assert!(json.get("refresh_token").is_none() && json["signature"].is_string());
+    let access = json["access_token"].as_str().expect("a token").to_owned();
+    let record =
+        w.h.store
+            .refresh_token(eca_oauth::TokenHash::of(&rt).as_str())
+            .await
+            .expect("store")
+            .expect("the row");
+    assert_eq!(record.use_count, 1);
+    // A narrower scope is fine, a wider one is not.
+    let reply = w
+        .token(&format!("{}&scope=api", refresh_body(&rt, Some(SECRET))))
+        .await;
+    assert_eq!(reply.json()["scope"], "api", "{}", reply.body);
+    oauth_error(
+        &w.token(&format!("{}&scope=web", refresh_body(&rt, Some(SECRET))))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_scope",
+        "the requested scope is not allowed",
+    );
+    // The secret is required by default.
+    oauth_error(
+        &w.token(&refresh_body(&rt, None)).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_client",
+        "invalid client credentials",
+    );
+    oauth_error(
+        &w.token(&refresh_body("5Aep861unknown", Some(SECRET))).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "expired access/refresh token",
+    );
+    // Revoking the refresh token revokes what it issued.
+    let reply = post("/services/oauth2/revoke", FORM, format!("token={rt}"))
+        .send(&w.h)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    get_bearer(&w, "/services/data/v66.0", &access)
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+    oauth_error(
+        &w.token(&refresh_body(&rt, Some(SECRET))).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "expired access/refresh token",
+    );
+}
+
+#[tokio::test]
+async fn rotation_makes_refresh_tokens_single_use_and_reuse_revokes_the_family() {
+    let w = world().await;
+    let mut spec = w.ci();
+    spec.global = "<isRefreshTokenRotationEnabled>true</isRefreshTokenRotationEnabled>\
+                   <isSecretRequiredForRefreshToken>false</isSecretRequiredForRefreshToken>"
+        .to_owned();
+    w.deploy(&spec).await;
+    let first = stored_refresh(&w, "5Aep861rotatingRefreshToken", "fam").await;
+    let reply = w.token(&refresh_body(&first, None)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let second = reply.json()["refresh_token"]
+        .as_str()
+        .expect("a new refresh token")
+        .to_owned();
+    assert!(second.starts_with("5Aep861") && second != first);
+    let reply = w.token(&refresh_body(&second, None)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let third = reply.json()["refresh_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    let access = reply.json()["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    // A sent secret is still checked.
+    oauth_error(
+        &w.token(&refresh_body(&third, Some("wrong"))).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_client",
+        "invalid client credentials",
+    );
+
+    // The first token again: reuse. Everything of the family dies.
+    oauth_error(
+        &w.token(&refresh_body(&first, None)).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "expired access/refresh token",
+    );
+    oauth_error(
+        &w.token(&refresh_body(&third, None)).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "expired access/refresh token",
+    );
+    get_bearer(&w, "/services/data/v66.0", &access)
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+}
+
+#[tokio::test]
+async fn the_refresh_token_policy_limits_the_lifetime() {
+    let w = world().await;
+    let mut spec = w.ci();
+    spec.policies.push_str(
+        "<refreshTokenPolicyType>SpecificLifetime</refreshTokenPolicyType>\
+         <refreshTokenValidityPeriod>1</refreshTokenValidityPeriod>\
+         <refreshTokenValidityUnit>Hours</refreshTokenValidityUnit>",
+    );
+    w.deploy(&spec).await;
+    let rt = stored_refresh(&w, "5Aep861shortLivedRefreshToken", "fam").await;
+    w.h.clock.advance_secs(59 * 60);
+    assert_eq!(
+        w.token(&refresh_body(&rt, Some(SECRET))).await.status,
+        StatusCode::OK
+    );
+    w.h.clock.advance_secs(60);
+    oauth_error(
+        &w.token(&refresh_body(&rt, Some(SECRET))).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "expired access/refresh token",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Discovery and keys
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn discovery_names_the_orgs_endpoints() {
+    let w = world().await;
+    let reply = get("/.well-known/openid-configuration").send(&w.h).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let json = reply.json();
+    assert_eq!(json["issuer"], PUBLIC_URL);
+    assert_eq!(
+        json["token_endpoint"],
+        format!("{PUBLIC_URL}/services/oauth2/token")
+    );
+    assert_eq!(json["jwks_uri"], format!("{PUBLIC_URL}/id/keys"));
+    assert_eq!(
+        json["id_token_signing_alg_values_supported"],
+        json!(["RS256"])
+    );
+    assert!(
+        json["grant_types_supported"]
+            .as_array()
+            .is_some_and(|g| g.contains(&json!("client_credentials")))
+    );
+    let (acme, _) = second_org(&w.h, vec![]).await;
+    let reply = get(&format!(
+        "/orgs/{}/.well-known/openid-configuration",
+        acme.my_domain
+    ))
+    .send(&w.h)
+    .await;
+    assert_eq!(
+        reply.json()["issuer"],
+        format!("{PUBLIC_URL}/orgs/{}", acme.my_domain)
+    );
+}
+
+#[tokio::test]
+async fn each_org_gets_one_stable_signing_key_stored_encrypted() {
+    let w = world().await;
+    let first = get("/id/keys").send(&w.h).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let jwks = first.json();
+    assert_eq!(jwks["keys"].as_array().map(Vec::len), Some(1));
+    assert_eq!(jwks["keys"][0]["kty"], "RSA");
+    assert_eq!(jwks["keys"][0]["alg"], "RS256");
+    assert_eq!(jwks["keys"][0]["use"], "sig");
+    assert_eq!(jwks["keys"][0]["kid"], "1");
+    assert_eq!(get("/id/keys").send(&w.h).await.json(), jwks);
+    let stored = w.h.store.signing_keys(&w.org.id).await.expect("store");
+    assert_eq!(stored.len(), 1);
+    // Not PKCS#8 in the clear (which starts with a DER SEQUENCE, 0x30 0x82).
+    assert_ne!(stored[0].encrypted_key.get(..2), Some(&[0x30, 0x82][..]));
+    let (acme, _) = second_org(&w.h, vec![]).await;
+    let theirs = get(&format!("/orgs/{}/id/keys", acme.my_domain))
+        .send(&w.h)
+        .await
+        .json();
+    assert_ne!(theirs["keys"][0]["n"], jwks["keys"][0]["n"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A quick measurement (not a benchmark: in-process, no sockets, in-memory SQLite)
+// ---------------------------------------------------------------------------------------------
+
+/// `cargo test --release -p eca-server --test server -- --ignored --nocapture measure_`
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "a measurement, run by hand in release mode"]
+#[allow(clippy::print_stderr, clippy::disallowed_methods)]
+async fn measure_client_credentials_in_process() {
+    let w = Arc::new(world().await);
+    w.deploy(&w.ci()).await;
+    let body = format!("grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}");
+    for _ in 0..200 {
+        assert_eq!(w.token(&body).await.status, StatusCode::OK);
+    }
+    let n = 2000;
+    let started = std::time::Instant::now();
+    let mut latencies = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = std::time::Instant::now();
+        assert_eq!(w.token(&body).await.status, StatusCode::OK);
+        latencies.push(t.elapsed());
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    eprintln!(
+        "client_credentials, sequential: {n} in {elapsed:?} = {:.0}/s, p50 {:?}, p99 {:?}",
+        n as f64 / elapsed.as_secs_f64(),
+        latencies[n / 2],
+        latencies[n * 99 / 100]
+    );
+    let token = w.cc_token().await;
+    let started = std::time::Instant::now();
+    for _ in 0..n {
+        let reply = get_bearer(&w, "/services/data/v66.0", &token).await;
+        assert_eq!(reply.status, StatusCode::OK);
+    }
+    let elapsed = started.elapsed();
+    eprintln!(
+        "bearer REST call, sequential: {n} in {elapsed:?} = {:.0}/s",
+        n as f64 / elapsed.as_secs_f64()
+    );
+    let tasks = 16;
+    let started = std::time::Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            let w = Arc::clone(&w);
+            let body = body.clone();
+            tokio::spawn(async move {
+                for _ in 0..n / tasks {
+                    assert_eq!(w.token(&body).await.status, StatusCode::OK);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.await.expect("a task");
+    }
+    let elapsed = started.elapsed();
+    eprintln!(
+        "client_credentials, {tasks} concurrent: {n} in {elapsed:?} = {:.0}/s",
+        n as f64 / elapsed.as_secs_f64()
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_apps_tokens_stop_working_and_its_client_is_unknown() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let token = w.cc_token().await;
+    let mut destructive = Manifest::from_components(
+        [(MetadataType::ExternalClientApplication, "Ci")],
+        ApiVersion::DEFAULT,
+    );
+    destructive.version = None;
+    w.deploy_files(
+        &[],
+        &[("destructiveChanges.xml".to_owned(), destructive.to_xml())],
+    )
+    .await;
+    get_bearer(&w, "/services/data/v66.0", &token)
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+    let reply = w
+        .token(&format!(
+            "grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}"
+        ))
+        .await;
+    oauth_error(
+        &reply,
+        StatusCode::BAD_REQUEST,
+        "invalid_client_id",
+        "client identifier invalid",
+    );
+}

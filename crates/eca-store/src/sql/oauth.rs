@@ -1,0 +1,326 @@
+//! [`TokenStore`] over [`Db`]: access tokens, refresh tokens and approvals.
+
+use async_trait::async_trait;
+use eca_core::{OrgId, Timestamp, UserId};
+
+use super::{Arg, BatchError, Columns, Db, Failure, Step, database, fold, short_hash};
+use crate::metadata::ConsumerId;
+use crate::oauth::{AccessTokenFormat, AccessTokenRecord, RefreshTokenRecord, SigningKeyRecord};
+use crate::{StoreError, StoreResult, TokenStore};
+
+const REFRESH_INSERT: &str = "INSERT INTO oauth_refresh_tokens (token_hash, org_id, app_name, \
+     app_name_lower, consumer_id, user_id, scopes, family_id, issued_at, expires_at, last_used_at, \
+     use_count, rotated_at, revoked_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+
+fn access_from(row: &impl Columns) -> StoreResult<AccessTokenRecord> {
+    let format = row.text("format")?;
+    Ok(AccessTokenRecord {
+        token_hash: row.text("token_hash")?,
+        org_id: row.id("org_id", OrgId::parse)?,
+        app_name: row.text("app_name")?,
+        consumer_id: row.id("consumer_id", ConsumerId::parse)?,
+        user_id: row.id("user_id", UserId::parse)?,
+        scopes: row.text("scopes")?,
+        format: AccessTokenFormat::parse(&format).ok_or_else(|| {
+            StoreError::Corrupt(format!("column `format`: unknown token format `{format}`"))
+        })?,
+        refresh_hash: row.opt_text("refresh_hash")?,
+        issued_at: Timestamp(row.int("issued_at")?),
+        expires_at: Timestamp(row.int("expires_at")?),
+        revoked_at: row.opt_int("revoked_at")?.map(Timestamp),
+    })
+}
+
+fn refresh_from(row: &impl Columns) -> StoreResult<RefreshTokenRecord> {
+    Ok(RefreshTokenRecord {
+        token_hash: row.text("token_hash")?,
+        org_id: row.id("org_id", OrgId::parse)?,
+        app_name: row.text("app_name")?,
+        consumer_id: row.id("consumer_id", ConsumerId::parse)?,
+        user_id: row.id("user_id", UserId::parse)?,
+        scopes: row.text("scopes")?,
+        family_id: row.text("family_id")?,
+        issued_at: Timestamp(row.int("issued_at")?),
+        expires_at: row.opt_int("expires_at")?.map(Timestamp),
+        last_used_at: Timestamp(row.int("last_used_at")?),
+        use_count: row.int("use_count")?,
+        rotated_at: row.opt_int("rotated_at")?.map(Timestamp),
+        revoked_at: row.opt_int("revoked_at")?.map(Timestamp),
+    })
+}
+
+/// The arguments of [`REFRESH_INSERT`].
+fn refresh_args<'a>(t: &'a RefreshTokenRecord, app_lower: &'a str) -> Vec<Arg<'a>> {
+    vec![
+        Arg::Text(&t.token_hash),
+        Arg::Text(t.org_id.as_str()),
+        Arg::Text(&t.app_name),
+        Arg::Text(app_lower),
+        Arg::Text(t.consumer_id.as_str()),
+        Arg::Text(t.user_id.as_str()),
+        Arg::Text(&t.scopes),
+        Arg::Text(&t.family_id),
+        Arg::Int(t.issued_at.millis()),
+        Arg::OptInt(t.expires_at.map(Timestamp::millis)),
+        Arg::Int(t.last_used_at.millis()),
+        Arg::Int(t.use_count),
+        Arg::OptInt(t.rotated_at.map(Timestamp::millis)),
+        Arg::OptInt(t.revoked_at.map(Timestamp::millis)),
+    ]
+}
+
+/// The error of a refused token insert.
+fn insert_failure(e: sqlx::Error, what: &'static str, hash: &str, user: &UserId) -> StoreError {
+    match Failure::of(e) {
+        Failure::Unique(_) => StoreError::Conflict {
+            what,
+            value: short_hash(hash),
+        },
+        Failure::ForeignKey => StoreError::Missing {
+            what: "user in the token's org",
+            value: user.to_string(),
+        },
+        Failure::Other(e) => e,
+    }
+}
+
+#[async_trait]
+impl<D: Db> TokenStore for D {
+    async fn create_access_token(&self, t: &AccessTokenRecord) -> StoreResult<()> {
+        let sql = "INSERT INTO oauth_access_tokens (token_hash, org_id, app_name, app_name_lower, \
+                   consumer_id, user_id, scopes, format, refresh_hash, issued_at, expires_at, revoked_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+        let app_lower = fold(&t.app_name);
+        let args = [
+            Arg::Text(&t.token_hash),
+            Arg::Text(t.org_id.as_str()),
+            Arg::Text(&t.app_name),
+            Arg::Text(&app_lower),
+            Arg::Text(t.consumer_id.as_str()),
+            Arg::Text(t.user_id.as_str()),
+            Arg::Text(&t.scopes),
+            Arg::Text(t.format.as_str()),
+            Arg::OptText(t.refresh_hash.as_deref()),
+            Arg::Int(t.issued_at.millis()),
+            Arg::Int(t.expires_at.millis()),
+            Arg::OptInt(t.revoked_at.map(Timestamp::millis)),
+        ];
+        self.write(sql, &args)
+            .await
+            .map(drop)
+            .map_err(|e| insert_failure(e, "access token", &t.token_hash, &t.user_id))
+    }
+
+    async fn access_token(&self, token_hash: &str) -> StoreResult<Option<AccessTokenRecord>> {
+        let sql = "SELECT token_hash, org_id, app_name, consumer_id, user_id, scopes, \
+                   format, refresh_hash, issued_at, expires_at, revoked_at \
+                   FROM oauth_access_tokens WHERE token_hash = $1";
+        let row = self
+            .read_optional(sql, &[Arg::Text(token_hash)])
+            .await
+            .map_err(database)?;
+        row.as_ref().map(access_from).transpose()
+    }
+
+    async fn revoke_access_token(&self, token_hash: &str, at: Timestamp) -> StoreResult<bool> {
+        let sql = "UPDATE oauth_access_tokens SET revoked_at = $2 \
+                   WHERE token_hash = $1 AND revoked_at IS NULL";
+        let n = self
+            .write(sql, &[Arg::Text(token_hash), Arg::Int(at.millis())])
+            .await
+            .map_err(database)?;
+        Ok(n > 0)
+    }
+
+    async fn create_refresh_token(&self, t: &RefreshTokenRecord) -> StoreResult<()> {
+        let app_lower = fold(&t.app_name);
+        self.write(REFRESH_INSERT, &refresh_args(t, &app_lower))
+            .await
+            .map(drop)
+            .map_err(|e| insert_failure(e, "refresh token", &t.token_hash, &t.user_id))
+    }
+
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>> {
+        let sql = "SELECT token_hash, org_id, app_name, consumer_id, user_id, scopes, family_id, \
+                   issued_at, expires_at, last_used_at, use_count, rotated_at, revoked_at \
+                   FROM oauth_refresh_tokens WHERE token_hash = $1";
+        let row = self
+            .read_optional(sql, &[Arg::Text(token_hash)])
+            .await
+            .map_err(database)?;
+        row.as_ref().map(refresh_from).transpose()
+    }
+
+    async fn use_refresh_token(&self, token_hash: &str, at: Timestamp) -> StoreResult<bool> {
+        let sql = "UPDATE oauth_refresh_tokens SET use_count = use_count + 1, last_used_at = $2 \
+                   WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL";
+        let n = self
+            .write(sql, &[Arg::Text(token_hash), Arg::Int(at.millis())])
+            .await
+            .map_err(database)?;
+        Ok(n > 0)
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        token_hash: &str,
+        next: &RefreshTokenRecord,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let app_lower = fold(&next.app_name);
+        let steps = [
+            Step {
+                sql: "UPDATE oauth_refresh_tokens SET rotated_at = $2, last_used_at = $2, \
+                      use_count = use_count + 1 \
+                      WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL",
+                args: vec![Arg::Text(token_hash), Arg::Int(at.millis())],
+                expect_rows: 1,
+            },
+            Step {
+                sql: REFRESH_INSERT,
+                args: refresh_args(next, &app_lower),
+                expect_rows: 1,
+            },
+        ];
+        match self.write_batch(&steps).await {
+            Ok(()) => Ok(true),
+            Err(BatchError::Unexpected { step: 0 }) => Ok(false),
+            Err(BatchError::Unexpected { .. }) => Err(StoreError::Database(
+                "rotating a refresh token inserted no row".to_owned(),
+            )),
+            Err(BatchError::Sql { error, .. }) => Err(insert_failure(
+                error,
+                "refresh token",
+                &next.token_hash,
+                &next.user_id,
+            )),
+            Err(BatchError::Transaction(e)) => Err(database(e)),
+        }
+    }
+
+    async fn revoke_refresh_token(&self, token_hash: &str, at: Timestamp) -> StoreResult<bool> {
+        let sql = "UPDATE oauth_refresh_tokens SET revoked_at = $2 \
+                   WHERE token_hash = $1 AND revoked_at IS NULL";
+        let n = self
+            .write(sql, &[Arg::Text(token_hash), Arg::Int(at.millis())])
+            .await
+            .map_err(database)?;
+        // Run whatever `n` is, so that a retry after a failure here still revokes them.
+        let sql = "UPDATE oauth_access_tokens SET revoked_at = $2 \
+                   WHERE refresh_hash = $1 AND revoked_at IS NULL";
+        self.write(sql, &[Arg::Text(token_hash), Arg::Int(at.millis())])
+            .await
+            .map_err(database)?;
+        Ok(n > 0)
+    }
+
+    async fn revoke_refresh_family(&self, family_id: &str, at: Timestamp) -> StoreResult<u64> {
+        let sql = "UPDATE oauth_refresh_tokens SET revoked_at = $2 \
+                   WHERE family_id = $1 AND revoked_at IS NULL";
+        let n = self
+            .write(sql, &[Arg::Text(family_id), Arg::Int(at.millis())])
+            .await
+            .map_err(database)?;
+        let sql = "UPDATE oauth_access_tokens SET revoked_at = $2 \
+                   WHERE revoked_at IS NULL AND refresh_hash IN \
+                   (SELECT token_hash FROM oauth_refresh_tokens WHERE family_id = $1)";
+        self.write(sql, &[Arg::Text(family_id), Arg::Int(at.millis())])
+            .await
+            .map_err(database)?;
+        Ok(n)
+    }
+
+    async fn record_approval(
+        &self,
+        org: &OrgId,
+        app: &str,
+        user: &UserId,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        let sql = "INSERT INTO oauth_approvals (org_id, app_name_lower, user_id, approved_at) \
+                   VALUES ($1, $2, $3, $4) \
+                   ON CONFLICT (org_id, app_name_lower, user_id) \
+                   DO UPDATE SET approved_at = excluded.approved_at";
+        let app_lower = fold(app);
+        let args = [
+            Arg::Text(org.as_str()),
+            Arg::Text(&app_lower),
+            Arg::Text(user.as_str()),
+            Arg::Int(at.millis()),
+        ];
+        match self.write(sql, &args).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(match Failure::of(e) {
+                Failure::ForeignKey => StoreError::Missing {
+                    what: "user in the org",
+                    value: user.to_string(),
+                },
+                Failure::Unique(c) => StoreError::Database(format!("unexpected conflict on {c}")),
+                Failure::Other(e) => e,
+            }),
+        }
+    }
+
+    async fn has_approved(&self, org: &OrgId, app: &str, user: &UserId) -> StoreResult<bool> {
+        let sql = "SELECT 1 FROM oauth_approvals \
+                   WHERE org_id = $1 AND app_name_lower = $2 AND user_id = $3";
+        let app_lower = fold(app);
+        let row = self
+            .read_optional(
+                sql,
+                &[
+                    Arg::Text(org.as_str()),
+                    Arg::Text(&app_lower),
+                    Arg::Text(user.as_str()),
+                ],
+            )
+            .await
+            .map_err(database)?;
+        Ok(row.is_some())
+    }
+
+    async fn create_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()> {
+        let sql = "INSERT INTO oauth_signing_keys (org_id, kid, private_key, created_at) \
+                   VALUES ($1, $2, $3, $4)";
+        let args = [
+            Arg::Text(key.org_id.as_str()),
+            Arg::Text(&key.kid),
+            Arg::Bytes(&key.encrypted_key),
+            Arg::Int(key.created_at.millis()),
+        ];
+        match self.write(sql, &args).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(match Failure::of(e) {
+                Failure::Unique(_) => StoreError::Conflict {
+                    what: "signing key",
+                    value: key.kid.clone(),
+                },
+                Failure::ForeignKey => StoreError::Missing {
+                    what: "org",
+                    value: key.org_id.to_string(),
+                },
+                Failure::Other(e) => e,
+            }),
+        }
+    }
+
+    async fn signing_keys(&self, org: &OrgId) -> StoreResult<Vec<SigningKeyRecord>> {
+        let sql = "SELECT org_id, kid, private_key, created_at FROM oauth_signing_keys \
+                   WHERE org_id = $1 ORDER BY created_at, kid";
+        let rows = self
+            .read_all(sql, &[Arg::Text(org.as_str())])
+            .await
+            .map_err(database)?;
+        rows.iter()
+            .map(|row| {
+                Ok(SigningKeyRecord {
+                    org_id: row.id("org_id", OrgId::parse)?,
+                    kid: row.text("kid")?,
+                    encrypted_key: row.bytes("private_key")?,
+                    created_at: Timestamp(row.int("created_at")?),
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,254 @@
+//! The [`TokenStore`] contract: tokens are found by hash, revocation is immediate and reaches
+//! what a refresh token issued, rotation is single-use, and approvals are per org, app and
+//! user.
+
+use eca_core::{OrgId, SystemRng, Timestamp, UserId};
+use eca_store::{
+    AccessTokenFormat, AccessTokenRecord, ConsumerId, RefreshTokenRecord, SigningKeyRecord, Store,
+};
+
+use crate::{Env, T0, assert_conflict, assert_missing, seed};
+
+on_every_backend!(
+    access_tokens_round_trip_and_revoke_once,
+    tokens_name_only_users_of_their_org,
+    refresh_revocation_reaches_its_access_tokens,
+    rotation_is_single_use_and_family_revocation_reaches_everything,
+    approvals_are_per_org_app_and_user,
+    signing_keys_are_per_org_and_unique_by_kid,
+);
+
+fn at(secs: i64) -> Timestamp {
+    Timestamp(T0.millis() + secs * 1000)
+}
+
+fn access(org: &OrgId, user: &UserId, hash: &str, refresh: Option<&str>) -> AccessTokenRecord {
+    AccessTokenRecord {
+        token_hash: hash.to_owned(),
+        org_id: org.clone(),
+        app_name: "Ci".to_owned(),
+        consumer_id: ConsumerId::generate(&SystemRng),
+        user_id: user.clone(),
+        scopes: "api refresh_token".to_owned(),
+        format: AccessTokenFormat::Opaque,
+        refresh_hash: refresh.map(str::to_owned),
+        issued_at: T0,
+        expires_at: at(7200),
+        revoked_at: None,
+    }
+}
+
+fn refresh(org: &OrgId, user: &UserId, hash: &str, family: &str) -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        token_hash: hash.to_owned(),
+        org_id: org.clone(),
+        app_name: "Ci".to_owned(),
+        consumer_id: ConsumerId::generate(&SystemRng),
+        user_id: user.clone(),
+        scopes: "api refresh_token".to_owned(),
+        family_id: family.to_owned(),
+        issued_at: T0,
+        expires_at: None,
+        last_used_at: T0,
+        use_count: 0,
+        rotated_at: None,
+        revoked_at: None,
+    }
+}
+
+async fn revoked(store: &dyn Store, hash: &str) -> Option<Timestamp> {
+    store.access_token(hash).await.unwrap().unwrap().revoked_at
+}
+
+async fn access_tokens_round_trip_and_revoke_once(env: Env) {
+    let store = env.store.as_ref();
+    let (org, _, user) = seed(store, "acme", "a@acme.example").await;
+    let token = access(&org.id, &user.id, "aa11", None);
+    store.create_access_token(&token).await.unwrap();
+    assert_eq!(
+        store.access_token("aa11").await.unwrap(),
+        Some(token.clone())
+    );
+    assert_eq!(store.access_token("bb22").await.unwrap(), None);
+    assert_conflict(store.create_access_token(&token).await, "access token");
+
+    assert!(store.revoke_access_token("aa11", at(5)).await.unwrap());
+    assert!(!store.revoke_access_token("aa11", at(9)).await.unwrap());
+    assert!(!store.revoke_access_token("unknown", at(9)).await.unwrap());
+    assert_eq!(revoked(store, "aa11").await, Some(at(5)));
+
+    // Revocation is durable: another connection sees it.
+    if let Some(again) = env.reopen().await {
+        assert_eq!(revoked(again.as_ref(), "aa11").await, Some(at(5)));
+    }
+}
+
+async fn tokens_name_only_users_of_their_org(env: Env) {
+    let store = env.store.as_ref();
+    let (acme, _, _) = seed(store, "acme", "a@acme.example").await;
+    let (_, _, other) = seed(store, "other", "b@other.example").await;
+    assert_missing(
+        store
+            .create_access_token(&access(&acme.id, &other.id, "x1", None))
+            .await,
+        "user in the token's org",
+    );
+    assert_missing(
+        store
+            .create_refresh_token(&refresh(&acme.id, &other.id, "x2", "f"))
+            .await,
+        "user in the token's org",
+    );
+    assert_missing(
+        store.record_approval(&acme.id, "Ci", &other.id, T0).await,
+        "user in the org",
+    );
+    assert_eq!(store.access_token("x1").await.unwrap(), None);
+}
+
+async fn refresh_revocation_reaches_its_access_tokens(env: Env) {
+    let store = env.store.as_ref();
+    let (org, _, user) = seed(store, "acme", "a@acme.example").await;
+    let rt = refresh(&org.id, &user.id, "r1", "fam1");
+    store.create_refresh_token(&rt).await.unwrap();
+    assert_eq!(store.refresh_token("r1").await.unwrap(), Some(rt.clone()));
+    assert_conflict(store.create_refresh_token(&rt).await, "refresh token");
+    store
+        .create_access_token(&access(&org.id, &user.id, "a1", Some("r1")))
+        .await
+        .unwrap();
+    store
+        .create_access_token(&access(&org.id, &user.id, "a2", None))
+        .await
+        .unwrap();
+
+    assert!(store.use_refresh_token("r1", at(3)).await.unwrap());
+    let used = store.refresh_token("r1").await.unwrap().unwrap();
+    assert_eq!((used.use_count, used.last_used_at), (1, at(3)));
+
+    assert!(store.revoke_refresh_token("r1", at(4)).await.unwrap());
+    assert!(!store.revoke_refresh_token("r1", at(5)).await.unwrap());
+    assert!(!store.use_refresh_token("r1", at(6)).await.unwrap());
+    assert_eq!(revoked(store, "a1").await, Some(at(4)));
+    assert_eq!(revoked(store, "a2").await, None);
+}
+
+async fn rotation_is_single_use_and_family_revocation_reaches_everything(env: Env) {
+    let store = env.store.as_ref();
+    let (org, _, user) = seed(store, "acme", "a@acme.example").await;
+    store
+        .create_refresh_token(&refresh(&org.id, &user.id, "r1", "fam"))
+        .await
+        .unwrap();
+    store
+        .create_access_token(&access(&org.id, &user.id, "a1", Some("r1")))
+        .await
+        .unwrap();
+
+    let mut r2 = refresh(&org.id, &user.id, "r2", "fam");
+    r2.issued_at = at(10);
+    assert!(store.rotate_refresh_token("r1", &r2, at(10)).await.unwrap());
+    let old = store.refresh_token("r1").await.unwrap().unwrap();
+    assert_eq!((old.rotated_at, old.use_count), (Some(at(10)), 1));
+    assert_eq!(store.refresh_token("r2").await.unwrap(), Some(r2.clone()));
+
+    // The old token cannot be rotated again, and the failed attempt writes nothing.
+    let r3 = refresh(&org.id, &user.id, "r3", "fam");
+    assert!(!store.rotate_refresh_token("r1", &r3, at(11)).await.unwrap());
+    assert_eq!(store.refresh_token("r3").await.unwrap(), None);
+    assert!(!store.use_refresh_token("r1", at(11)).await.unwrap());
+    // A taken hash undoes the rotation too.
+    assert_conflict(
+        store.rotate_refresh_token("r2", &r2, at(12)).await,
+        "refresh token",
+    );
+    assert_eq!(
+        store.refresh_token("r2").await.unwrap().unwrap().rotated_at,
+        None
+    );
+
+    store
+        .create_access_token(&access(&org.id, &user.id, "a2", Some("r2")))
+        .await
+        .unwrap();
+    store
+        .create_refresh_token(&refresh(&org.id, &user.id, "other", "fam2"))
+        .await
+        .unwrap();
+    assert_eq!(store.revoke_refresh_family("fam", at(20)).await.unwrap(), 2);
+    assert_eq!(store.revoke_refresh_family("fam", at(21)).await.unwrap(), 0);
+    assert_eq!(revoked(store, "a1").await, Some(at(20)));
+    assert_eq!(revoked(store, "a2").await, Some(at(20)));
+    assert_eq!(
+        store.refresh_token("r2").await.unwrap().unwrap().revoked_at,
+        Some(at(20))
+    );
+    assert_eq!(
+        store
+            .refresh_token("other")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        None
+    );
+}
+
+async fn approvals_are_per_org_app_and_user(env: Env) {
+    let store = env.store.as_ref();
+    let (org, _, user) = seed(store, "acme", "a@acme.example").await;
+    let (other_org, _, other_user) = seed(store, "other", "b@other.example").await;
+    assert!(!store.has_approved(&org.id, "Ci", &user.id).await.unwrap());
+    store
+        .record_approval(&org.id, "Ci", &user.id, T0)
+        .await
+        .unwrap();
+    store
+        .record_approval(&org.id, "CI", &user.id, at(5))
+        .await
+        .unwrap();
+    assert!(store.has_approved(&org.id, "ci", &user.id).await.unwrap());
+    assert!(
+        !store
+            .has_approved(&org.id, "Other", &user.id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .has_approved(&other_org.id, "Ci", &other_user.id)
+            .await
+            .unwrap()
+    );
+}
+
+async fn signing_keys_are_per_org_and_unique_by_kid(env: Env) {
+    let store = env.store.as_ref();
+    let (org, _, _) = seed(store, "acme", "a@acme.example").await;
+    let (other, _, _) = seed(store, "other", "b@other.example").await;
+    assert!(store.signing_keys(&org.id).await.unwrap().is_empty());
+    let key = |org: &OrgId, kid: &str, secs: i64| SigningKeyRecord {
+        org_id: org.clone(),
+        kid: kid.to_owned(),
+        encrypted_key: vec![1, 2, 3, 0, 255],
+        created_at: at(secs),
+    };
+    store
+        .create_signing_key(&key(&org.id, "2", 5))
+        .await
+        .unwrap();
+    store
+        .create_signing_key(&key(&org.id, "1", 1))
+        .await
+        .unwrap();
+    store
+        .create_signing_key(&key(&other.id, "1", 1))
+        .await
+        .unwrap();
+    assert_conflict(
+        store.create_signing_key(&key(&org.id, "1", 9)).await,
+        "signing key",
+    );
+    let keys = store.signing_keys(&org.id).await.unwrap();
+    assert_eq!(keys, vec![key(&org.id, "1", 1), key(&org.id, "2", 5)]);
+}
