@@ -140,6 +140,13 @@ async fn attempt_once(
                 finish: Some(&finish),
             })
             .await?;
+        // Deleting an app revokes every token it issued (`spec/metadata.md` §5.4). The
+        // components are gone already, so the tokens fail on their next use either way; this
+        // marks them revoked for introspection and the usage API, and keeps them dead if an
+        // app of the same name comes back.
+        for app in &built.deleted_apps {
+            ctx.store.revoke_app_tokens(ctx.org, app, completed).await?;
+        }
         Ok(DeployOutcome {
             result: built.result,
             deleted_apps: built.deleted_apps,

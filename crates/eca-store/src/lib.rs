@@ -271,6 +271,10 @@ pub trait TokenStore: Send + Sync {
     /// Revokes every refresh token of a family and every access token issued from them (reuse
     /// of a rotated token). Returns how many refresh tokens were live.
     async fn revoke_refresh_family(&self, family_id: &str, at: Timestamp) -> StoreResult<u64>;
+    /// Revokes every live access and refresh token an app of `org` issued (the app was
+    /// deleted; `spec/metadata.md` §5.4). App names match case-insensitively. Returns how
+    /// many tokens were live.
+    async fn revoke_app_tokens(&self, org: &OrgId, app: &str, at: Timestamp) -> StoreResult<u64>;
     /// Records that `user` approved the app (app names match case-insensitively); approving
     /// again moves the time.
     async fn record_approval(

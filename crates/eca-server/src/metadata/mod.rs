@@ -174,8 +174,8 @@ async fn run_deploy(
                 "deploy finished"
             );
             if !outcome.deleted_consumers.is_empty() || !outcome.rotated_consumers.is_empty() {
-                // Token revocation for deleted consumers belongs to the OAuth token store,
-                // which reads consumers from the store on every request.
+                // Rotated consumers keep their tokens (tokens issued under the old key work
+                // until revoked); the engine revoked the tokens of deleted apps.
                 tracing::info!(
                     deploy = %id,
                     deleted_apps = outcome.deleted_apps.len(),

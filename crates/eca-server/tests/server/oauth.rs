@@ -1437,6 +1437,17 @@ async fn a_deleted_apps_tokens_stop_working_and_its_client_is_unknown() {
     get_bearer(&w, "/services/data/v66.0", &token)
         .await
         .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+    // Not only unusable: revoked, so it stays dead if an app of the same name comes back.
+    let stored =
+        w.h.store
+            .access_token(&eca_core::crypto::token_hash(&token))
+            .await
+            .unwrap()
+            .unwrap();
+    assert!(
+        stored.revoked_at.is_some(),
+        "the deleted app's token is revoked"
+    );
     let reply = w
         .token(&format!(
             "grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}"

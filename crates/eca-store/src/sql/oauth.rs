@@ -231,6 +231,23 @@ impl<D: Db> TokenStore for D {
         Ok(n)
     }
 
+    async fn revoke_app_tokens(&self, org: &OrgId, app: &str, at: Timestamp) -> StoreResult<u64> {
+        let app_lower = app.to_lowercase();
+        let args = [
+            Arg::Text(org.as_str()),
+            Arg::Text(&app_lower),
+            Arg::Int(at.millis()),
+        ];
+        // Refresh tokens first: an access token refreshed in between is caught by the second.
+        let refresh = "UPDATE oauth_refresh_tokens SET revoked_at = $3 \
+                       WHERE org_id = $1 AND app_name_lower = $2 AND revoked_at IS NULL";
+        let access = "UPDATE oauth_access_tokens SET revoked_at = $3 \
+                      WHERE org_id = $1 AND app_name_lower = $2 AND revoked_at IS NULL";
+        let mut live = self.write(refresh, &args).await.map_err(database)?;
+        live += self.write(access, &args).await.map_err(database)?;
+        Ok(live)
+    }
+
     async fn record_approval(
         &self,
         org: &OrgId,

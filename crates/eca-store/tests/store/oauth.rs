@@ -16,6 +16,7 @@ on_every_backend!(
     rotation_is_single_use_and_family_revocation_reaches_everything,
     approvals_are_per_org_app_and_user,
     signing_keys_are_per_org_and_unique_by_kid,
+    revoking_an_apps_tokens_reaches_only_that_app,
 );
 
 fn at(secs: i64) -> Timestamp {
@@ -251,4 +252,50 @@ async fn signing_keys_are_per_org_and_unique_by_kid(env: Env) {
     );
     let keys = store.signing_keys(&org.id).await.unwrap();
     assert_eq!(keys, vec![key(&org.id, "1", 1), key(&org.id, "2", 5)]);
+}
+
+async fn revoking_an_apps_tokens_reaches_only_that_app(env: Env) {
+    let store = env.store.as_ref();
+    let (org, _, user) = seed(store, "acme", "a@acme.example").await;
+    let (other_org, _, other_user) = seed(store, "other", "b@other.example").await;
+    store
+        .create_refresh_token(&refresh(&org.id, &user.id, "r1", "f1"))
+        .await
+        .unwrap();
+    store
+        .create_access_token(&access(&org.id, &user.id, "a1", Some("r1")))
+        .await
+        .unwrap();
+    store
+        .create_access_token(&access(&org.id, &user.id, "a2", None))
+        .await
+        .unwrap();
+    let mut elsewhere = access(&org.id, &user.id, "a3", None);
+    elsewhere.app_name = "Other_App".to_owned();
+    store.create_access_token(&elsewhere).await.unwrap();
+    store
+        .create_access_token(&access(&other_org.id, &other_user.id, "a4", None))
+        .await
+        .unwrap();
+
+    // App names match case-insensitively; one refresh and two access tokens were live.
+    assert_eq!(
+        store.revoke_app_tokens(&org.id, "CI", at(9)).await.unwrap(),
+        3
+    );
+    assert_eq!(revoked(store, "a1").await, Some(at(9)));
+    assert_eq!(revoked(store, "a2").await, Some(at(9)));
+    let rt = store.refresh_token("r1").await.unwrap().unwrap();
+    assert_eq!(rt.revoked_at, Some(at(9)));
+    // Another app of the org, and the same app name in another org, are untouched.
+    assert_eq!(revoked(store, "a3").await, None);
+    assert_eq!(revoked(store, "a4").await, None);
+    // Nothing live is left to revoke.
+    assert_eq!(
+        store
+            .revoke_app_tokens(&org.id, "Ci", at(10))
+            .await
+            .unwrap(),
+        0
+    );
 }
