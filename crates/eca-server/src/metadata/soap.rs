@@ -47,7 +47,7 @@ pub async fn handle(
             path.version
         )));
     }
-    check_content_type(&headers)?;
+    crate::soap::check_content_type(&headers)?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge {
@@ -178,25 +178,4 @@ fn request_id(id: &str) -> Result<DeployRequestId, ApiError> {
 
 fn unknown_request(id: &DeployRequestId) -> ApiError {
     ApiError::Malformed(format!("No deploy request {id} in this org"))
-}
-
-/// SOAP 1.1 requests are `text/xml` (SOAP 1.1 §6.1.1); `application/soap+xml` and
-/// `application/xml` are accepted too.
-fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
-    let value = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let media = value.split(';').next().unwrap_or("").trim();
-    let ok = ["text/xml", "application/soap+xml", "application/xml"]
-        .iter()
-        .any(|m| media.eq_ignore_ascii_case(m));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::UnsupportedMediaType(format!(
-            "The SOAP API reads Content-Type text/xml, not `{}`",
-            if value.is_empty() { "(none)" } else { value }
-        )))
-    }
 }

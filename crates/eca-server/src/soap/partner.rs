@@ -45,7 +45,7 @@ pub async fn handle(
             path.version
         )));
     }
-    check_content_type(&headers)?;
+    crate::soap::check_content_type(&headers)?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge {
@@ -76,27 +76,6 @@ pub async fn handle(
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(xml::CONTENT_TYPE));
     Ok(response)
-}
-
-/// SOAP 1.1 requests are `text/xml` (SOAP 1.1 §6.1.1); `application/soap+xml` and
-/// `application/xml` are accepted too.
-fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
-    let value = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let media = value.split(';').next().unwrap_or("").trim();
-    let ok = ["text/xml", "application/soap+xml", "application/xml"]
-        .iter()
-        .any(|m| media.eq_ignore_ascii_case(m));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::UnsupportedMediaType(format!(
-            "The SOAP API reads Content-Type text/xml, not `{}`",
-            if value.is_empty() { "(none)" } else { value }
-        )))
-    }
 }
 
 fn login_response(org: &OrgContext, version: &str, done: &login::LoggedIn) -> String {
