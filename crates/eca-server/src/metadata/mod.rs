@@ -15,6 +15,7 @@ pub mod render;
 pub mod rest;
 pub mod soap;
 
+use eca_core::domain::Permission;
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -92,6 +93,32 @@ pub async fn start_deploy(
     Ok(id)
 }
 
+/// Deploying (and deleting) External Client Apps needs "Create, Edit, and Delete External
+/// Client Apps" (`ExternalClientAppDeveloper`) or the admin permission that edits policies
+/// (`ExternalClientAppAdmin`), from the profile or a permission set (`spec/metadata.md` §5.1).
+async fn require_deploy_permission(state: &AppState, user: &UserId) -> Result<(), ApiError> {
+    let store = state.store();
+    let user = store.user(user).await?.ok_or(ApiError::InvalidSession)?;
+    let profile = store.profile(&user.profile_id).await?;
+    let mut permissions = profile.map(|p| p.permissions).unwrap_or_default();
+    for set in store.permission_sets_of(&user.id).await? {
+        permissions = permissions.union(&set.permissions);
+    }
+    let allowed = [
+        Permission::ExternalClientAppDeveloper,
+        Permission::ExternalClientAppAdmin,
+    ]
+    .into_iter()
+    .any(|p| permissions.contains(p));
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "Insufficient Privileges: deploying External Client Apps needs the ExternalClientAppDeveloper or ExternalClientAppAdmin permission".to_owned(),
+        ))
+    }
+}
+
 /// Deploys and waits for the result (the synchronous CRUD calls, `deleteMetadata`).
 pub async fn deploy_and_wait(
     state: &AppState,
@@ -119,6 +146,7 @@ async fn spawn_deploy(
     zip: Vec<u8>,
     options: DeployOptions,
 ) -> Result<(DeployRequestId, tokio::task::JoinHandle<()>), ApiError> {
+    require_deploy_permission(state, user).await?;
     let locks = state.deploy_locks();
     let ctx = DeployContext {
         store: state.store(),

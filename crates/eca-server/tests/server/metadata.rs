@@ -730,3 +730,48 @@ async fn read_and_delete_metadata() {
     .await;
     assert_eq!(elements(&list, "result"), 0, "{}", list.body);
 }
+
+#[tokio::test]
+async fn deploying_needs_an_external_client_app_permission() {
+    let h = harness().await;
+    let org = h
+        .store
+        .org_by_domain("demo")
+        .await
+        .unwrap()
+        .expect("the demo org");
+    let standard = h
+        .store
+        .profile_by_name(&org.id, "Standard User")
+        .await
+        .unwrap()
+        .expect("the Standard User profile");
+    crate::support::add_user(&h, &org, &standard, "dev@demo.example").await;
+    let reply = crate::support::login_call("", "dev@demo.example", crate::support::ADMIN_PASSWORD)
+        .send(&h)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let session = reply.xml("sessionId").expect("a sessionId");
+    let (content_type, body) = multipart(
+        &package("Nope"),
+        r#"{"deployOptions":{"rollbackOnError":true}}"#,
+    );
+    post(
+        "/services/data/v66.0/metadata/deployRequest",
+        &content_type,
+        body,
+    )
+    .bearer(&session)
+    .send(&h)
+    .await
+    .rest_error(StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS");
+    // Nothing was deployed.
+    let header = MetadataType::ExternalClientApplication.name();
+    assert!(
+        h.store
+            .component(&org.id, header, "Nope")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
