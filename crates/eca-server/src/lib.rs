@@ -11,6 +11,7 @@
 //! Layout: thin handlers in `rest/`, `soap/` and `ops`; the HTTP-free logic they call in
 //! `login` and `session`; one error type and its one rendering in `error`.
 
+pub mod access;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;

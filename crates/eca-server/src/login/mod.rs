@@ -99,7 +99,7 @@ pub async fn password_login(
         .profile(&user.profile_id)
         .await?
         .ok_or_else(|| ApiError::Internal(format!("user {} has no profile", user.id)))?;
-    if !has_permission(state, &user, &profile, Permission::ApiEnabled).await? {
+    if !crate::access::has_permission(store, &user, Permission::ApiEnabled).await? {
         return Err(ApiError::ApiDisabled);
     }
     if user.failed_logins > 0 || user.locked_until.is_some() {
@@ -113,20 +113,6 @@ pub async fn password_login(
         profile,
         issued,
     })
-}
-
-/// Whether the profile or one of the user's permission sets grants `permission`.
-pub async fn has_permission(
-    state: &AppState,
-    user: &User,
-    profile: &Profile,
-    permission: Permission,
-) -> Result<bool, ApiError> {
-    if profile.permissions.contains(permission) {
-        return Ok(true);
-    }
-    let sets = state.store().permission_sets_of(&user.id).await?;
-    Ok(sets.iter().any(|s| s.permissions.contains(permission)))
 }
 
 fn failed(state: &AppState, client: IpAddr, now: Timestamp, reason: &'static str) -> ApiError {

@@ -99,11 +99,7 @@ pub async fn start_deploy(
 async fn require_deploy_permission(state: &AppState, user: &UserId) -> Result<(), ApiError> {
     let store = state.store();
     let user = store.user(user).await?.ok_or(ApiError::InvalidSession)?;
-    let profile = store.profile(&user.profile_id).await?;
-    let mut permissions = profile.map(|p| p.permissions).unwrap_or_default();
-    for set in store.permission_sets_of(&user.id).await? {
-        permissions = permissions.union(&set.permissions);
-    }
+    let permissions = crate::access::permissions_of(store, &user).await?;
     let allowed = [
         Permission::ExternalClientAppDeveloper,
         Permission::ExternalClientAppAdmin,

@@ -9,9 +9,9 @@
 use eca_core::domain::Permission;
 use eca_oauth::{ClientCredentials, GrantType, GrantedScopes, OAuthError, TokenResponse};
 
+use super::GrantError;
 use super::client::{self, SecretRule};
 use super::issue::{self, GrantContext};
-use super::{GrantError, permitted};
 
 pub async fn grant(
     ctx: &GrantContext<'_>,
@@ -44,7 +44,7 @@ pub async fn grant(
     if !user.is_active || user.is_frozen {
         return Err(OAuthError::InactiveUser.into());
     }
-    if !permitted::has_permission(ctx.state, &user, Permission::ApiOnly).await? {
+    if !crate::access::has_permission(ctx.state.store(), &user, Permission::ApiOnly).await? {
         tracing::info!(user = %user.id, app = %app.name, "client credentials run-as user is not API Only");
         return Err(OAuthError::NoClientCredentialsUser.into());
     }

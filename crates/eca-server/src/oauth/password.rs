@@ -49,7 +49,7 @@ pub async fn grant(
     if user.failed_logins > 0 || user.locked_until.is_some() {
         state.store().record_successful_login(&user.id).await?;
     }
-    if !permitted::has_permission(state, &user, Permission::ApiEnabled).await?
+    if !crate::access::has_permission(state.store(), &user, Permission::ApiEnabled).await?
         || !permitted::may_use(state, &app, &user).await?
     {
         return Err(failure());

@@ -1,7 +1,7 @@
 //! Which users may use an app (`permittedUsersPolicyType`): admin pre-authorization by
 //! profile or permission set, or the user's own earlier approval.
 
-use eca_core::domain::{Permission, User};
+use eca_core::domain::User;
 use eca_metadata::model::PermittedUsers;
 
 use super::GrantError;
@@ -60,19 +60,4 @@ pub async fn may_use(state: &AppState, app: &ClientApp, user: &User) -> Result<b
         PermittedUsers::AdminApprovedPreAuthorized => is_preauthorized(state, app, user).await,
         PermittedUsers::AllSelfAuthorized => Ok(true),
     }
-}
-
-/// Whether the user's profile or permission sets grant `permission`.
-pub async fn has_permission(
-    state: &AppState,
-    user: &User,
-    permission: Permission,
-) -> Result<bool, GrantError> {
-    if let Some(profile) = state.store().profile(&user.profile_id).await?
-        && profile.permissions.contains(permission)
-    {
-        return Ok(true);
-    }
-    let sets = state.store().permission_sets_of(&user.id).await?;
-    Ok(sets.iter().any(|s| s.permissions.contains(permission)))
 }

@@ -44,18 +44,7 @@ pub struct Caller {
 
 impl Caller {
     pub async fn load(state: &AppState, auth: Authenticated) -> Result<Caller, ApiError> {
-        let user = &auth.active.user;
-        let profile = state
-            .store()
-            .profile(&user.profile_id)
-            .await?
-            .ok_or_else(|| ApiError::Internal(format!("user {} has no profile", user.id)))?;
-        let permissions = state
-            .store()
-            .permission_sets_of(&user.id)
-            .await?
-            .iter()
-            .fold(profile.permissions, |all, set| all.union(&set.permissions));
+        let permissions = crate::access::permissions_of(state.store(), &auth.active.user).await?;
         Ok(Caller { auth, permissions })
     }
 
