@@ -17,6 +17,8 @@ use crate::error::ApiError;
 use crate::login::limiter::LoginLimiter;
 use crate::metadata::RetrieveJobs;
 use crate::metrics::Metrics;
+use crate::oauth::registry::AppCache;
+use crate::oauth::token_writer::TokenWriter;
 
 /// Failed-login policy.
 #[derive(Debug, Clone, Copy)]
@@ -93,6 +95,10 @@ struct Inner {
     deploy_locks: Arc<OrgLocks>,
     /// Finished retrieves waiting for `checkRetrieveStatus`.
     retrieves: RetrieveJobs,
+    /// Group commit of issued access tokens (`oauth::token_writer`).
+    token_writer: TokenWriter,
+    /// Deployed apps, kept for a few seconds (`oauth::registry`).
+    apps: AppCache,
 }
 
 impl std::fmt::Debug for AppState {
@@ -128,11 +134,18 @@ impl AppState {
             digester,
             deploy_locks: Arc::new(OrgLocks::new()),
             retrieves: RetrieveJobs::default(),
+            token_writer: TokenWriter::default(),
+            apps: AppCache::default(),
         }))
     }
 
     pub fn store(&self) -> &dyn Store {
         self.0.store.as_ref()
+    }
+
+    /// The store, shared (for work that outlives a request, like a group commit).
+    pub fn shared_store(&self) -> &Arc<dyn Store> {
+        &self.0.store
     }
 
     pub fn clock(&self) -> &dyn Clock {
@@ -173,6 +186,16 @@ impl AppState {
     /// Retrieve results kept for `checkRetrieveStatus`.
     pub fn retrieves(&self) -> &RetrieveJobs {
         &self.0.retrieves
+    }
+
+    /// Where issued access tokens are written, together with concurrent ones.
+    pub fn token_writer(&self) -> &TokenWriter {
+        &self.0.token_writer
+    }
+
+    /// The deployed apps recently read from the store.
+    pub fn apps(&self) -> &AppCache {
+        &self.0.apps
     }
 
     /// Checks a password against a PHC string on a blocking thread, at most as many at once as

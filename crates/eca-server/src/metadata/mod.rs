@@ -189,7 +189,11 @@ async fn run_deploy(
         locks: state.deploy_locks(),
         version,
     };
-    match eca_deploy::run(&ctx, id, zip, options).await {
+    let outcome = eca_deploy::run(&ctx, id, zip, options).await;
+    // Whatever the deploy changed, this node's next OAuth request reads the org's apps again
+    // (other nodes within `registry::APP_TTL_MS`).
+    state.apps().forget_org(org);
+    match outcome {
         Ok(outcome) => {
             tracing::info!(
                 deploy = %id,

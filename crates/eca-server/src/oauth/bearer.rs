@@ -2,6 +2,8 @@
 //! API, the identity URL and userinfo: looked up by hash on every use, so revocation, expiry,
 //! a deactivated user and a disabled or deleted app take effect at once.
 
+use std::sync::Arc;
+
 use eca_core::Timestamp;
 use eca_core::domain::{Org, Session, SessionKind, User};
 use eca_oauth::TokenHash;
@@ -18,7 +20,7 @@ use crate::state::AppState;
 pub struct TokenUse {
     pub token: AccessTokenRecord,
     pub user: User,
-    pub app: ClientApp,
+    pub app: Arc<ClientApp>,
 }
 
 impl TokenUse {

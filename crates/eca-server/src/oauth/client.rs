@@ -1,6 +1,8 @@
 //! Client authentication at the token and introspection endpoints (RFC 6749 §2.3.1):
 //! `client_secret_post` or `client_secret_basic`, checked against the app's consumer.
 
+use std::sync::Arc;
+
 use eca_core::OrgId;
 use eca_oauth::{ClientCredentials, OAuthError};
 
@@ -30,7 +32,7 @@ pub async fn authenticate(
     org: &OrgId,
     credentials: Option<&ClientCredentials>,
     rule: SecretRule,
-) -> Result<ClientApp, GrantError> {
+) -> Result<Arc<ClientApp>, GrantError> {
     let credentials = credentials.ok_or(OAuthError::InvalidClientId)?;
     let app = registry::by_consumer_key(state, &credentials.client_id)
         .await?

@@ -39,21 +39,25 @@ pub async fn access_token(
         .session_timeout_minutes()
         .unwrap_or(org.session_timeout_minutes);
     let scope = scopes.to_wire();
-    ctx.state
-        .store()
-        .create_access_token(&AccessTokenRecord {
-            token_hash: issued.hash.as_str().to_owned(),
-            org_id: org.id.clone(),
-            app_name: app.name.clone(),
-            consumer_id: app.consumer_id.clone(),
-            user_id: user.id.clone(),
-            scopes: scope.clone(),
-            format: AccessTokenFormat::Opaque,
-            refresh_hash: refresh_hash.map(str::to_owned),
-            issued_at: ctx.now,
-            expires_at: ctx.now.plus_minutes(minutes),
-            revoked_at: None,
-        })
+    let state = ctx.state;
+    state
+        .token_writer()
+        .write(
+            state.shared_store(),
+            AccessTokenRecord {
+                token_hash: issued.hash.as_str().to_owned(),
+                org_id: org.id.clone(),
+                app_name: app.name.clone(),
+                consumer_id: app.consumer_id.clone(),
+                user_id: user.id.clone(),
+                scopes: scope.clone(),
+                format: AccessTokenFormat::Opaque,
+                refresh_hash: refresh_hash.map(str::to_owned),
+                issued_at: ctx.now,
+                expires_at: ctx.now.plus_minutes(minutes),
+                revoked_at: None,
+            },
+        )
         .await?;
     tracing::info!(app = %app.name, user = %user.id, org = %org.id, "access token issued");
     Ok(TokenResponse::new(

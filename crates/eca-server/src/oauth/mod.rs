@@ -7,6 +7,7 @@
 //! | `registry` | an org's deployed apps, typed, with the consumer secret digested |
 //! | `client` | client authentication (`client_secret_post`, `client_secret_basic`) |
 //! | `issue` | recording and answering an opaque access token |
+//! | `token_writer` | group commit: concurrent grants' access tokens share one transaction |
 //! | `token` | `POST /services/oauth2/token`: dispatch on the closed `TokenRequest` |
 //! | `client_credentials`, `jwt_bearer`, `password`, `refresh` | one file per grant |
 //! | `bearer` | opaque access tokens as REST sessions (`auth.rs` asks here) |
@@ -36,6 +37,7 @@ mod refresh;
 pub mod registry;
 mod revoke;
 mod token;
+pub mod token_writer;
 mod userinfo;
 
 use axum::Router;

@@ -2,16 +2,20 @@
 //! settings, consumer (global OAuth settings), OAuth policies and app policies, read from the
 //! store into the typed model, with the consumer secret decrypted and digested.
 //!
-//! **Loaded per request.** Correctness first: a deploy that disables an app, rotates a secret
-//! or deletes a consumer takes effect on the very next request, on every node, with no
-//! invalidation protocol. The cost is one consumer lookup, one component scan of the app and
-//! one AES-GCM decryption per request. The plan for speed (issue 5's targets) is an in-process
-//! cache keyed by consumer key and consumer id holding [`ClientApp`]s for a few seconds,
-//! dropped at once by this node's deploys (`DeployOutcome::{deleted_consumers,
-//! rotated_consumers, deleted_apps}`) and by the TTL on other nodes; token revocation stays a
-//! store lookup, so it is immediate everywhere.
+//! **Kept for [`APP_TTL_MS`].** Reading an app costs a consumer lookup, a scan of the app's
+//! components with their XML parsed, and an AES-GCM decryption: too much for every token
+//! request. A loaded app is kept in the process's [`AppCache`] for two seconds, by consumer key
+//! and by consumer id. This node's deploys and credential changes drop an org's entries at
+//! once ([`AppCache::forget_org`]), so a change made here is seen by the next request here;
+//! other nodes see it within the two seconds. Token revocation is not cached: every token
+//! lookup reads the store, so revocation is immediate everywhere. Unknown consumer keys are
+//! not remembered (a flood of made-up keys cannot grow the cache), and the cache is emptied
+//! when it reaches [`APP_CACHE_MAX`] entries.
 
-use eca_core::{OrgId, Secret};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use eca_core::{OrgId, Secret, Timestamp};
 use eca_metadata::MetadataType;
 use eca_metadata::model::{
     AppPolicies, Component, CustomAttribute, GlobalOauthSettings, Header, OauthPolicies,
@@ -122,11 +126,99 @@ impl ClientApp {
     }
 }
 
+/// How long a loaded app is used before it is read from the store again, in milliseconds.
+pub const APP_TTL_MS: i64 = 2_000;
+/// The most apps kept at once.
+pub const APP_CACHE_MAX: usize = 10_000;
+
+/// Recently loaded apps, by consumer key and by consumer id.
+#[derive(Default)]
+pub struct AppCache {
+    entries: RwLock<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    by_key: HashMap<String, Cached>,
+    by_id: HashMap<ConsumerId, Cached>,
+}
+
+#[derive(Clone)]
+struct Cached {
+    app: Arc<ClientApp>,
+    loaded_at: Timestamp,
+}
+
+impl std::fmt::Debug for AppCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppCache").finish_non_exhaustive()
+    }
+}
+
+impl AppCache {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Entries> {
+        // Entries are replaced whole under the write lock: a panic cannot leave one half-made.
+        self.entries
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Entries> {
+        self.entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn fresh(cached: Option<&Cached>, now: Timestamp) -> Option<Arc<ClientApp>> {
+        cached
+            .filter(|c| now.millis() - c.loaded_at.millis() < APP_TTL_MS && c.loaded_at <= now)
+            .map(|c| Arc::clone(&c.app))
+    }
+
+    fn by_key(&self, key: &str, now: Timestamp) -> Option<Arc<ClientApp>> {
+        Self::fresh(self.read().by_key.get(key), now)
+    }
+
+    fn by_id(&self, id: &ConsumerId, now: Timestamp) -> Option<Arc<ClientApp>> {
+        Self::fresh(self.read().by_id.get(id), now)
+    }
+
+    fn keep(&self, app: &Arc<ClientApp>, now: Timestamp) {
+        let cached = Cached {
+            app: Arc::clone(app),
+            loaded_at: now,
+        };
+        let mut entries = self.write();
+        if entries.by_key.len() >= APP_CACHE_MAX {
+            entries.by_key.clear();
+            entries.by_id.clear();
+        }
+        entries
+            .by_key
+            .insert(app.consumer_key.clone(), cached.clone());
+        entries.by_id.insert(app.consumer_id.clone(), cached);
+    }
+
+    /// Drops every app of `org`: its metadata or credentials changed on this node.
+    pub fn forget_org(&self, org: &OrgId) {
+        let mut entries = self.write();
+        entries.by_key.retain(|_, c| c.app.org_id != *org);
+        entries.by_id.retain(|_, c| c.app.org_id != *org);
+    }
+}
+
 /// The app whose consumer key is `key`, in any org; `None` when there is none, or when its
 /// app or global settings are gone.
-pub async fn by_consumer_key(state: &AppState, key: &str) -> Result<Option<ClientApp>, ApiError> {
+pub async fn by_consumer_key(
+    state: &AppState,
+    key: &str,
+) -> Result<Option<Arc<ClientApp>>, ApiError> {
+    let now = state.clock().now();
+    if let Some(app) = state.apps().by_key(key, now) {
+        return Ok(Some(app));
+    }
     match state.store().consumer_by_key(key).await? {
-        Some(consumer) => load(state, consumer).await,
+        Some(consumer) => load(state, consumer, now).await,
         None => Ok(None),
     }
 }
@@ -135,14 +227,31 @@ pub async fn by_consumer_key(state: &AppState, key: &str) -> Result<Option<Clien
 pub async fn by_consumer_id(
     state: &AppState,
     id: &ConsumerId,
-) -> Result<Option<ClientApp>, ApiError> {
+) -> Result<Option<Arc<ClientApp>>, ApiError> {
+    let now = state.clock().now();
+    if let Some(app) = state.apps().by_id(id, now) {
+        return Ok(Some(app));
+    }
     match state.store().consumer(id).await? {
-        Some(consumer) => load(state, consumer).await,
+        Some(consumer) => load(state, consumer, now).await,
         None => Ok(None),
     }
 }
 
-async fn load(state: &AppState, consumer: OauthConsumer) -> Result<Option<ClientApp>, ApiError> {
+/// Reads the app of `consumer` from the store and keeps it in the cache.
+async fn load(
+    state: &AppState,
+    consumer: OauthConsumer,
+    now: Timestamp,
+) -> Result<Option<Arc<ClientApp>>, ApiError> {
+    let app = read(state, consumer).await?.map(Arc::new);
+    if let Some(app) = &app {
+        state.apps().keep(app, now);
+    }
+    Ok(app)
+}
+
+async fn read(state: &AppState, consumer: OauthConsumer) -> Result<Option<ClientApp>, ApiError> {
     let stored = state
         .store()
         .components_of_app(&consumer.org_id, &consumer.app_name)

@@ -11,12 +11,13 @@ use base64::Engine as _;
 use eca_core::crypto::MasterKey;
 use eca_core::domain::{Org, User};
 use eca_core::rng::DeterministicRng;
-use eca_core::{Clock as _, ManualClock, Rng, Secret};
+use eca_core::{Clock as _, ManualClock, Rng, Secret, Timestamp};
 use eca_deploy::{DeployContext, DeployOptions, OrgLocks};
 use eca_metadata::project::manifest::Manifest;
 use eca_metadata::{ApiVersion, MetadataType};
 use eca_oauth::{SigningKey, tokens};
 use eca_server::bootstrap::{ADMIN_USERNAME, API_ONLY, BootstrapOptions};
+use eca_server::oauth::registry::APP_TTL_MS;
 use eca_server::{AppState, PublicUrl, Settings, app, bootstrap};
 use eca_store::{DeployStatus, RefreshTokenRecord};
 use serde_json::json;
@@ -73,10 +74,11 @@ async fn world() -> World {
         .expect("a default org");
     let admin = user(&store, ADMIN_USERNAME).await;
     let h = Harness {
-        app: app(state),
+        app: app(state.clone()),
         store,
         clock,
         rng,
+        state,
     };
     let api_only = h
         .store
@@ -153,8 +155,13 @@ impl World {
     }
 
     async fn deploy(&self, spec: &AppSpec<'_>) {
+        self.deploy_files(&self.app_files(spec), &[]).await;
+    }
+
+    /// The five files of the app `spec` describes.
+    fn app_files(&self, spec: &AppSpec<'_>) -> Vec<File> {
         let app = spec.name;
-        let files = [
+        vec![
             file(
                 MetadataType::ExternalClientApplication,
                 app,
@@ -194,12 +201,19 @@ impl World {
                     spec.enabled
                 ),
             ),
-        ];
-        self.deploy_files(&files, &[]).await;
+        ]
     }
 
-    /// Deploys the files and extra zip entries (destructive manifests).
+    /// Deploys the files and extra zip entries (destructive manifests), then drops the org's
+    /// cached apps, as the server's deploy endpoints do.
     async fn deploy_files(&self, files: &[File], extra: &[(String, String)]) {
+        self.deploy_elsewhere(files, extra).await;
+        self.h.state.apps().forget_org(&self.org.id);
+    }
+
+    /// Deploys through the engine only, as another server node on the same database would:
+    /// this node sees the change once its cached apps are older than `APP_TTL_MS`.
+    async fn deploy_elsewhere(&self, files: &[File], extra: &[(String, String)]) {
         let manifest = Manifest::from_components(
             files.iter().map(|f| (f.ty, f.name.as_str())),
             ApiVersion::DEFAULT,
@@ -754,6 +768,37 @@ async fn a_disabled_app_issues_nothing_and_its_tokens_stop_working() {
     w.deploy(&w.ci()).await;
     let reply = get_bearer(&w, "/services/data/v66.0", &token).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn another_nodes_deploy_is_seen_once_the_cached_app_is_older_than_the_ttl() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let token = w.cc_token().await;
+    let mut spec = w.ci();
+    spec.enabled = false;
+    w.deploy_elsewhere(&w.app_files(&spec), &[]).await;
+    // Within the TTL this node still uses the app it read.
+    w.h.clock
+        .set(Timestamp(w.h.clock.now().millis() + APP_TTL_MS - 1));
+    let reply = get_bearer(&w, "/services/data/v66.0", &token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    // Then it reads the app again, and the switch is off.
+    w.h.clock.set(Timestamp(w.h.clock.now().millis() + 1));
+    get_bearer(&w, "/services/data/v66.0", &token)
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+    let reply = w
+        .token(&format!(
+            "grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}"
+        ))
+        .await;
+    oauth_error(
+        &reply,
+        StatusCode::BAD_REQUEST,
+        "OAUTH_APP_BLOCKED",
+        "this app is blocked by admin",
+    );
 }
 
 #[tokio::test]

@@ -28,6 +28,9 @@ pub struct Harness {
     pub store: Arc<dyn Store>,
     pub clock: Arc<ManualClock>,
     pub rng: Arc<dyn Rng>,
+    /// The server's state, for what a test does beside the HTTP API (dropping cached apps
+    /// after deploying through the engine directly, as the deploy endpoints do).
+    pub state: AppState,
 }
 
 /// Adjusts the settings of a harness before it is built.
@@ -63,10 +66,11 @@ pub async fn harness_with(tweak: Tweak) -> Harness {
         settings,
     );
     Harness {
-        app: app(state),
+        app: app(state.clone()),
         store,
         clock,
         rng,
+        state,
     }
 }
 

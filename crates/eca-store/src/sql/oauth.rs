@@ -50,6 +50,28 @@ fn refresh_from(row: &impl Columns) -> StoreResult<RefreshTokenRecord> {
     })
 }
 
+const ACCESS_INSERT: &str = "INSERT INTO oauth_access_tokens (token_hash, org_id, app_name, \
+     app_name_lower, consumer_id, user_id, scopes, format, refresh_hash, issued_at, expires_at, \
+     revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+/// The arguments of [`ACCESS_INSERT`].
+fn access_args<'a>(t: &'a AccessTokenRecord, app_lower: &'a str) -> Vec<Arg<'a>> {
+    vec![
+        Arg::Text(&t.token_hash),
+        Arg::Text(t.org_id.as_str()),
+        Arg::Text(&t.app_name),
+        Arg::Text(app_lower),
+        Arg::Text(t.consumer_id.as_str()),
+        Arg::Text(t.user_id.as_str()),
+        Arg::Text(&t.scopes),
+        Arg::Text(t.format.as_str()),
+        Arg::OptText(t.refresh_hash.as_deref()),
+        Arg::Int(t.issued_at.millis()),
+        Arg::Int(t.expires_at.millis()),
+        Arg::OptInt(t.revoked_at.map(Timestamp::millis)),
+    ]
+}
+
 /// The arguments of [`REFRESH_INSERT`].
 fn refresh_args<'a>(t: &'a RefreshTokenRecord, app_lower: &'a str) -> Vec<Arg<'a>> {
     vec![
@@ -88,28 +110,35 @@ fn insert_failure(e: sqlx::Error, what: &'static str, hash: &str, user: &UserId)
 #[async_trait]
 impl<D: Db> TokenStore for D {
     async fn create_access_token(&self, t: &AccessTokenRecord) -> StoreResult<()> {
-        let sql = "INSERT INTO oauth_access_tokens (token_hash, org_id, app_name, app_name_lower, \
-                   consumer_id, user_id, scopes, format, refresh_hash, issued_at, expires_at, revoked_at) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
         let app_lower = fold(&t.app_name);
-        let args = [
-            Arg::Text(&t.token_hash),
-            Arg::Text(t.org_id.as_str()),
-            Arg::Text(&t.app_name),
-            Arg::Text(&app_lower),
-            Arg::Text(t.consumer_id.as_str()),
-            Arg::Text(t.user_id.as_str()),
-            Arg::Text(&t.scopes),
-            Arg::Text(t.format.as_str()),
-            Arg::OptText(t.refresh_hash.as_deref()),
-            Arg::Int(t.issued_at.millis()),
-            Arg::Int(t.expires_at.millis()),
-            Arg::OptInt(t.revoked_at.map(Timestamp::millis)),
-        ];
-        self.write(sql, &args)
+        self.write(ACCESS_INSERT, &access_args(t, &app_lower))
             .await
             .map(drop)
             .map_err(|e| insert_failure(e, "access token", &t.token_hash, &t.user_id))
+    }
+
+    async fn create_access_tokens(&self, tokens: &[AccessTokenRecord]) -> StoreResult<()> {
+        let lowers: Vec<String> = tokens.iter().map(|t| fold(&t.app_name)).collect();
+        let steps: Vec<Step<'_>> = tokens
+            .iter()
+            .zip(&lowers)
+            .map(|(t, lower)| Step {
+                sql: ACCESS_INSERT,
+                args: access_args(t, lower),
+                expect_rows: 1,
+            })
+            .collect();
+        self.write_batch(&steps).await.map_err(|e| match e {
+            BatchError::Sql { step, error } => {
+                let t = &tokens[step];
+                insert_failure(error, "access token", &t.token_hash, &t.user_id)
+            }
+            BatchError::Unexpected { step } => StoreError::Database(format!(
+                "inserting access token {} changed no row",
+                short_hash(&tokens[step].token_hash)
+            )),
+            BatchError::Transaction(error) => database(error),
+        })
     }
 
     async fn access_token(&self, token_hash: &str) -> StoreResult<Option<AccessTokenRecord>> {

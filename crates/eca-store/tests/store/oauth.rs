@@ -17,6 +17,7 @@ on_every_backend!(
     approvals_are_per_org_app_and_user,
     signing_keys_are_per_org_and_unique_by_kid,
     revoking_an_apps_tokens_reaches_only_that_app,
+    a_batch_of_access_tokens_is_written_whole_or_not_at_all,
 );
 
 fn at(secs: i64) -> Timestamp {
@@ -82,6 +83,48 @@ async fn access_tokens_round_trip_and_revoke_once(env: Env) {
     if let Some(again) = env.reopen().await {
         assert_eq!(revoked(again.as_ref(), "aa11").await, Some(at(5)));
     }
+}
+
+async fn a_batch_of_access_tokens_is_written_whole_or_not_at_all(env: Env) {
+    let store = env.store.as_ref();
+    let (org, _, user) = seed(store, "acme", "a@acme.example").await;
+    let (_, _, other) = seed(store, "other", "b@other.example").await;
+    store.create_access_tokens(&[]).await.unwrap();
+    let batch: Vec<_> = (0..50)
+        .map(|i| access(&org.id, &user.id, &format!("b{i:02}"), None))
+        .collect();
+    store.create_access_tokens(&batch).await.unwrap();
+    for token in &batch {
+        assert_eq!(
+            store
+                .access_token(&token.token_hash)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(token)
+        );
+    }
+
+    // A taken hash in the middle undoes the whole batch, and the error names the problem.
+    let clash = vec![
+        access(&org.id, &user.id, "c1", None),
+        access(&org.id, &user.id, "b07", None),
+        access(&org.id, &user.id, "c2", None),
+    ];
+    assert_conflict(store.create_access_tokens(&clash).await, "access token");
+    assert_eq!(store.access_token("c1").await.unwrap(), None);
+    assert_eq!(store.access_token("c2").await.unwrap(), None);
+
+    // So does a user of another org.
+    let foreign = vec![
+        access(&org.id, &user.id, "d1", None),
+        access(&org.id, &other.id, "d2", None),
+    ];
+    assert_missing(
+        store.create_access_tokens(&foreign).await,
+        "user in the token's org",
+    );
+    assert_eq!(store.access_token("d1").await.unwrap(), None);
 }
 
 async fn tokens_name_only_users_of_their_org(env: Env) {
