@@ -76,6 +76,7 @@
 //!     token are ignored. `SigningKey::generate` draws from aws-lc's generator, not from an
 //!     `Rng` (RSA key generation cannot be fed), and is for key creation, not requests.
 
+pub mod access_jwt;
 pub mod client_auth;
 pub mod error;
 pub mod jose;

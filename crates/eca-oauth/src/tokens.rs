@@ -81,7 +81,7 @@ pub struct IssuedToken {
 }
 
 impl IssuedToken {
-    fn new(value: String) -> Self {
+    pub(crate) fn new(value: String) -> Self {
         let hash = TokenHash::of(&value);
         Self {
             value: Secret::new(value),

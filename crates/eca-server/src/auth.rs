@@ -57,12 +57,34 @@ impl FromRequestParts<AppState> for Authenticated {
 /// Checks a session id, or else an opaque OAuth access token (`oauth::bearer`), presented on
 /// `org`'s URL. Both have the shape `<org15>!<opaque>`, so both tables may be asked.
 pub async fn check(state: &AppState, org: &OrgContext, token: &str) -> Result<Active, ApiError> {
+    check_for(state, org, token, Api::Rest).await
+}
+
+/// Which API a session or token is presented to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    Rest,
+    /// The SOAP partner and Metadata APIs: JWT access tokens are refused there, as they are
+    /// "only usable for REST APIs" (`spec/oauth-and-connect.md` §1.11).
+    Soap,
+}
+
+/// [`check`] for a given API.
+pub async fn check_for(
+    state: &AppState,
+    org: &OrgContext,
+    token: &str,
+    api: Api,
+) -> Result<Active, ApiError> {
     let now = state.clock().now();
     match session::authenticate(state.store(), &org.org, token, now).await {
         Ok(active) => Ok(active),
         Err(SessionError::Invalid) => {
             crate::oauth::bearer::authenticate(state, &org.org, token, now)
                 .await?
+                .filter(|used| {
+                    api == Api::Rest || used.token.format != eca_store::AccessTokenFormat::Jwt
+                })
                 .map(|used| used.active())
                 .ok_or(ApiError::InvalidSession)
         }

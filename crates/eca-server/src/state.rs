@@ -17,6 +17,7 @@ use crate::error::ApiError;
 use crate::login::limiter::LoginLimiter;
 use crate::metadata::RetrieveJobs;
 use crate::metrics::Metrics;
+use crate::oauth::keys::KeyCache;
 use crate::oauth::registry::AppCache;
 use crate::oauth::token_writer::TokenWriter;
 
@@ -99,6 +100,8 @@ struct Inner {
     token_writer: TokenWriter,
     /// Deployed apps, kept for a few seconds (`oauth::registry`).
     apps: AppCache,
+    /// Each org's current token signing key, parsed (`oauth::keys`).
+    signing_keys: KeyCache,
 }
 
 impl std::fmt::Debug for AppState {
@@ -136,6 +139,7 @@ impl AppState {
             retrieves: RetrieveJobs::default(),
             token_writer: TokenWriter::default(),
             apps: AppCache::default(),
+            signing_keys: KeyCache::default(),
         }))
     }
 
@@ -154,6 +158,11 @@ impl AppState {
 
     pub fn rng(&self) -> &dyn Rng {
         self.0.rng.as_ref()
+    }
+
+    /// The random source, shared (for work on another thread).
+    pub fn shared_rng(&self) -> Arc<dyn Rng> {
+        Arc::clone(&self.0.rng)
     }
 
     /// The key consumer secrets are encrypted under (used by the OAuth issue's app store).
@@ -196,6 +205,11 @@ impl AppState {
     /// The deployed apps recently read from the store.
     pub fn apps(&self) -> &AppCache {
         &self.0.apps
+    }
+
+    /// The orgs' current signing keys, parsed.
+    pub fn signing_keys(&self) -> &KeyCache {
+        &self.0.signing_keys
     }
 
     /// Checks a password against a PHC string on a blocking thread, at most as many at once as

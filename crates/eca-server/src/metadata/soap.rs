@@ -60,7 +60,7 @@ pub async fn handle(
     let call = envelope::parse(&body)?;
     drop(body);
     let session = call.session_id.ok_or(ApiError::InvalidSession)?;
-    let active = auth::check(&state, &org, session.expose()).await?;
+    let active = auth::check_for(&state, &org, session.expose(), auth::Api::Soap).await?;
     let org_id = &org.org.id;
     let version = deploy_version(&path.version);
     let xml = match call.operation {

@@ -9,6 +9,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use eca_core::Timestamp;
+use eca_oauth::access_jwt;
 use eca_oauth::tokens::access_token_org;
 use eca_oauth::{
     ClientAuthMethod, OAuthError, RefreshPolicy, ResponseFormat, TokenHash, client_auth,
@@ -94,7 +95,7 @@ async fn run(
         eca_oauth::RequestProblem::Missing("token"),
     ))?;
     let now = state.clock().now();
-    let answer = if access_token_org(token).is_some() {
+    let answer = if access_token_org(token).is_some() || access_jwt::looks_like_jwt(token) {
         access(state, org, &caller, token, now).await?
     } else {
         refresh(state, org, &caller, token, now).await?

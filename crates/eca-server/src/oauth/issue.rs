@@ -3,11 +3,12 @@
 
 use eca_core::Timestamp;
 use eca_core::domain::User;
-use eca_oauth::{GrantedScopes, TokenResponse, tokens};
+use eca_oauth::{GrantedScopes, TokenResponse, access_jwt, tokens};
 use eca_store::{AccessTokenFormat, AccessTokenRecord};
 
 use super::GrantError;
 use super::registry::ClientApp;
+use crate::error::ApiError;
 use crate::org::OrgContext;
 use crate::state::AppState;
 
@@ -24,8 +25,13 @@ pub fn identity_url(org: &OrgContext, user: &User) -> String {
     format!("{}/id/{}/{}", org.base_url, user.org_id, user.id)
 }
 
-/// Records a new opaque access token for `user` through `app` and returns the unsigned
-/// response. It lives for the app policies' session timeout, else the org's.
+/// Records a new access token for `user` through `app` and returns the unsigned response.
+///
+/// Opaque (`<org15>!...`) by default, living for the app policies' session timeout, else the
+/// org's. A JWT when the app says `isNamedUserJwtEnabled` (`eca_oauth::access_jwt`), living
+/// for the policies' `namedUserJwtTimeout` or else the same session timeout, with
+/// `token_format: jwt` in the response (`spec/metadata.md` §9.5). Both are recorded by hash,
+/// so revocation and usage treat them alike.
 pub async fn access_token(
     ctx: &GrantContext<'_>,
     app: &ClientApp,
@@ -34,12 +40,49 @@ pub async fn access_token(
     refresh_hash: Option<&str>,
 ) -> Result<TokenResponse, GrantError> {
     let org = &ctx.org.org;
-    let issued = tokens::access_token(&org.id, ctx.state.rng());
-    let minutes = app
+    let state = ctx.state;
+    let session_minutes = app
         .session_timeout_minutes()
         .unwrap_or(org.session_timeout_minutes);
     let scope = scopes.to_wire();
-    let state = ctx.state;
+    let jwt = app.issues_jwt_access_tokens();
+    let (issued, format, expires_at) = if jwt {
+        let expires_at = ctx
+            .now
+            .plus_minutes(app.jwt_timeout_minutes().unwrap_or(session_minutes));
+        let key = super::keys::current_key(state, &org.id).await?;
+        // An RSA signature takes about a millisecond: off the async workers.
+        let (base_url, client_id, user_id, scope_owned) = (
+            ctx.org.base_url.clone(),
+            app.consumer_key.clone(),
+            user.id.to_string(),
+            scope.clone(),
+        );
+        let rng = state.shared_rng();
+        let now = ctx.now;
+        let issued = tokio::task::spawn_blocking(move || {
+            access_jwt::AccessJwt {
+                base_url: &base_url,
+                user_id: &user_id,
+                client_id: &client_id,
+                scope: &scope_owned,
+                issued_at: now,
+                expires_at,
+            }
+            .sign(&key, rng.as_ref())
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("signing an access token failed: {e}")))?
+        .map_err(|e| ApiError::Internal(format!("signing an access token failed: {e}")))?;
+        (issued, AccessTokenFormat::Jwt, expires_at)
+    } else {
+        let issued = tokens::access_token(&org.id, state.rng());
+        (
+            issued,
+            AccessTokenFormat::Opaque,
+            ctx.now.plus_minutes(session_minutes),
+        )
+    };
     state
         .token_writer()
         .write(
@@ -51,19 +94,23 @@ pub async fn access_token(
                 consumer_id: app.consumer_id.clone(),
                 user_id: user.id.clone(),
                 scopes: scope.clone(),
-                format: AccessTokenFormat::Opaque,
+                format,
                 refresh_hash: refresh_hash.map(str::to_owned),
                 issued_at: ctx.now,
-                expires_at: ctx.now.plus_minutes(minutes),
+                expires_at,
                 revoked_at: None,
             },
         )
         .await?;
-    tracing::info!(app = %app.name, user = %user.id, org = %org.id, "access token issued");
-    Ok(TokenResponse::new(
+    tracing::info!(app = %app.name, user = %user.id, org = %org.id, format = format.as_str(), "access token issued");
+    let mut response = TokenResponse::new(
         issued.value,
         ctx.org.base_url.clone(),
         identity_url(ctx.org, user),
         scope,
-    ))
+    );
+    if jwt {
+        response.token_format = Some("jwt".to_owned());
+    }
+    Ok(response)
 }

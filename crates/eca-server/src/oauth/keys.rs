@@ -5,12 +5,58 @@
 //! up with two first keys. Rollover (a newer key signing, older ones still published) needs
 //! only another row.
 
-use eca_core::OrgId;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use eca_core::{OrgId, Timestamp};
 use eca_oauth::SigningKey;
 use eca_store::{SigningKeyRecord, StoreError};
 
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// How long this process signs with the key it read before reading the org's keys again, in
+/// milliseconds: a key added by another node signs here within this time (the JWKS lists every
+/// key at once, so tokens it signs verify everywhere meanwhile).
+pub const SIGNING_KEY_TTL_MS: i64 = 60_000;
+
+/// The signing key of each org, decrypted and parsed once (an RSA private key takes far longer
+/// to parse than to use).
+#[derive(Default)]
+pub struct KeyCache {
+    current: RwLock<HashMap<OrgId, (Arc<SigningKey>, Timestamp)>>,
+}
+
+impl std::fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyCache").finish_non_exhaustive()
+    }
+}
+
+/// The key that signs `org`'s tokens now (its newest), made on first use.
+pub async fn current_key(state: &AppState, org: &OrgId) -> Result<Arc<SigningKey>, ApiError> {
+    let now = state.clock().now();
+    let cache = &state.signing_keys().current;
+    let cached = cache
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(org)
+        .filter(|(_, at)| *at <= now && now.millis() - at.millis() < SIGNING_KEY_TTL_MS)
+        .map(|(key, _)| Arc::clone(key));
+    if let Some(key) = cached {
+        return Ok(key);
+    }
+    let key = org_keys(state, org)
+        .await?
+        .pop()
+        .map(Arc::new)
+        .ok_or_else(|| ApiError::Internal(format!("org {org} has no signing key")))?;
+    cache
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(org.clone(), (Arc::clone(&key), now));
+    Ok(key)
+}
 
 /// The first key's id: Salesforce's key ids are short numeric strings.
 const FIRST_KID: &str = "1";

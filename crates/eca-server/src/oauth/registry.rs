@@ -18,8 +18,8 @@ use std::sync::{Arc, RwLock};
 use eca_core::{OrgId, Secret, Timestamp};
 use eca_metadata::MetadataType;
 use eca_metadata::model::{
-    AppPolicies, Component, CustomAttribute, GlobalOauthSettings, Header, OauthPolicies,
-    OauthScope, OauthSettings, PermittedUsers, Plugin,
+    AppPolicies, Component, CustomAttribute, GlobalOauthSettings, Header, JwtSessionTimeoutType,
+    OauthPolicies, OauthScope, OauthSettings, PermittedUsers, Plugin,
 };
 use eca_metadata::xml;
 use eca_oauth::{SecretDigest, SecretDigester};
@@ -92,6 +92,26 @@ impl ClientApp {
         self.policies
             .as_ref()
             .map_or(PermittedUsers::AllSelfAuthorized, OauthPolicies::permitted)
+    }
+
+    /// Whether access tokens are JWTs (`isNamedUserJwtEnabled`): the admin's policies decide
+    /// where they say (API 61–63 only), else the developer's global settings.
+    pub fn issues_jwt_access_tokens(&self) -> bool {
+        self.policies
+            .as_ref()
+            .and_then(|p| p.is_named_user_jwt_enabled)
+            .unwrap_or_else(|| self.global.named_user_jwt_enabled())
+    }
+
+    /// The lifetime of JWT access tokens in minutes, when the policies set one:
+    /// `namedUserJwtTimeout` unless `namedUserJwtSessionTimeoutType` is `UserSession`, which
+    /// means the session timeout, as for opaque tokens.
+    pub fn jwt_timeout_minutes(&self) -> Option<i64> {
+        let p = self.policies.as_ref()?;
+        match p.named_user_jwt_session_timeout_type {
+            Some(JwtSessionTimeoutType::UserSession) => None,
+            _ => p.named_user_jwt_timeout.filter(|m| *m > 0),
+        }
     }
 
     /// The policies' session timeout for opaque access tokens, in minutes, when set.

@@ -12,6 +12,7 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use eca_oauth::access_jwt;
 use eca_oauth::tokens::access_token_org;
 use eca_oauth::{OAuthError, ResponseFormat, TokenHash};
 
@@ -66,7 +67,7 @@ async fn revoke(
     let store = state.store();
     let now = state.clock().now();
     let hash = TokenHash::of(token);
-    if access_token_org(token).is_some() {
+    if access_token_org(token).is_some() || access_jwt::looks_like_jwt(token) {
         let record = store.access_token(hash.as_str()).await?;
         if record.is_some_and(|r| r.org_id == org.org.id) {
             store.revoke_access_token(hash.as_str(), now).await?;
