@@ -1,6 +1,6 @@
 //! Storage for the OpenECA server, behind narrow traits named for their role
 //! ([`OrgStore`], [`UserStore`], [`AccessStore`], [`SessionStore`], [`SettingsStore`],
-//! [`MetadataStore`], [`TokenStore`]). Two
+//! [`MetadataStore`], [`TokenStore`], [`AuthorizationCodeStore`]). Two
 //! implementations pass one shared test suite: [`SqliteStore`] (embedded, the default) and
 //! [`PostgresStore`] (many stateless server nodes on one database). The backend is chosen once, by [`open`]; nothing else in the
 //! server knows which one it has, and nothing outside this crate writes SQL.
@@ -17,6 +17,7 @@
 //! `migrations/<backend>/NNNN_name.sql`, listed in `migrate.rs`. A new migration is written in
 //! both dialects, with the same tables and columns, so the shared queries keep working.
 
+pub mod authorization;
 pub mod metadata;
 mod migrate;
 pub mod oauth;
@@ -30,6 +31,7 @@ use async_trait::async_trait;
 use eca_core::domain::{Org, PermissionSet, Profile, Session, User};
 use eca_core::{OrgId, PermissionSetId, ProfileId, Timestamp, UserId};
 
+pub use crate::authorization::{AuthorizationCodeRecord, CodeRedemption};
 pub use crate::metadata::{
     AuditAction, AuditEntry, AuditRecord, ChangeSet, ComponentChange, ConsumerChange, ConsumerId,
     DeployFinish, DeployRequest, DeployRequestId, DeployStatus, OauthConsumer, StoredComponent,
@@ -293,10 +295,44 @@ pub trait TokenStore: Send + Sync {
     async fn signing_keys(&self, org: &OrgId) -> StoreResult<Vec<SigningKeyRecord>>;
 }
 
+/// Authorization codes of the web-server flow (issue 5), by the SHA-256 (hex) of their value.
+#[async_trait]
+pub trait AuthorizationCodeStore: Send + Sync {
+    /// Records an issued code. `Conflict` on a taken hash; `Missing` when the user is not one
+    /// of the org's.
+    async fn create_authorization_code(&self, code: &AuthorizationCodeRecord) -> StoreResult<()>;
+    /// Presents a code at `at`: the first presentation consumes it (atomically: of two
+    /// concurrent ones only one gets [`CodeRedemption::Redeemed`]); later ones mark it
+    /// replayed and get [`CodeRedemption::Replayed`] with the tokens it gave. Expiry, client
+    /// and redirect URI are the caller's to check.
+    async fn redeem_authorization_code(
+        &self,
+        code_hash: &str,
+        at: Timestamp,
+    ) -> StoreResult<CodeRedemption>;
+    /// Records the tokens a redemption issued; `Ok(false)` when the code was replayed in the
+    /// meantime (the caller then revokes them itself).
+    async fn record_code_tokens(
+        &self,
+        code_hash: &str,
+        access_hash: &str,
+        refresh_family: Option<&str>,
+    ) -> StoreResult<bool>;
+    /// Deletes codes that expired before `before`; returns how many.
+    async fn delete_expired_authorization_codes(&self, before: Timestamp) -> StoreResult<u64>;
+}
+
 /// Everything the server stores.
 #[async_trait]
 pub trait Store:
-    OrgStore + UserStore + AccessStore + SessionStore + SettingsStore + MetadataStore + TokenStore
+    OrgStore
+    + UserStore
+    + AccessStore
+    + SessionStore
+    + SettingsStore
+    + MetadataStore
+    + TokenStore
+    + AuthorizationCodeStore
 {
     /// Checks the database answers (`/readyz`).
     async fn ping(&self) -> StoreResult<()>;

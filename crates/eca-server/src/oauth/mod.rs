@@ -8,7 +8,10 @@
 //! | `client` | client authentication (`client_secret_post`, `client_secret_basic`) |
 //! | `issue` | recording and answering an opaque access token |
 //! | `token` | `POST /services/oauth2/token`: dispatch on the closed `TokenRequest` |
-//! | `client_credentials`, `jwt_bearer`, `password`, `refresh` | one file per grant |
+//! | `client_credentials`, `jwt_bearer`, `password`, `refresh`, `authorization_code` | one file per grant |
+//! | `authorize` | `GET|POST /services/oauth2/authorize`: web-server and user-agent flows |
+//! | `consent` | the consent page (`oaapprove` / `oadeny`) |
+//! | `id_token` | ID tokens signed with the org's keys |
 //! | `bearer` | opaque access tokens as REST sessions (`auth.rs` asks here) |
 //! | `userinfo`, `revoke`, `introspect` | one file per endpoint |
 //! | `permitted` | permitted users: pre-authorization, earlier approval, permissions |
@@ -21,11 +24,15 @@
 //! only place OAuth errors become HTTP responses.
 
 mod attributes;
+mod authorization_code;
+mod authorize;
 pub mod bearer;
 mod client;
 mod client_credentials;
+mod consent;
 mod discovery;
 mod form;
+mod id_token;
 mod introspect;
 mod issue;
 mod jwt_bearer;
@@ -39,6 +46,7 @@ mod token;
 mod userinfo;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -51,6 +59,12 @@ use crate::state::AppState;
 /// The OAuth routes of an org (mounted at the root and under `/orgs/{domain}`).
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route(
+            "/services/oauth2/authorize",
+            get(authorize::get)
+                .post(authorize::post)
+                .layer(DefaultBodyLimit::max(crate::web::FORM_LIMIT)),
+        )
         .route("/services/oauth2/token", post(token::token))
         .route(
             "/services/oauth2/revoke",

@@ -14,7 +14,9 @@ use eca_oauth::{
 };
 
 use super::issue::GrantContext;
-use super::{GrantError, client_credentials, form, jwt_bearer, password, refresh, reply};
+use super::{
+    GrantError, authorization_code, client_credentials, form, jwt_bearer, password, refresh, reply,
+};
 use crate::org::OrgContext;
 use crate::state::AppState;
 
@@ -76,9 +78,23 @@ async fn run(
             refresh_token,
             scope,
         } => refresh::grant(ctx, credentials.as_ref(), &refresh_token, scope.as_deref()).await,
-        // The browser flows (authorization code, device) are not built yet.
-        TokenRequest::AuthorizationCode { .. }
-        | TokenRequest::DeviceCode { .. }
-        | TokenRequest::DeviceAuthorization { .. } => Err(OAuthError::UnsupportedGrantType.into()),
+        TokenRequest::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
+            authorization_code::grant(
+                ctx,
+                credentials.as_ref(),
+                &code,
+                redirect_uri.as_deref(),
+                code_verifier.as_deref(),
+            )
+            .await
+        }
+        // The device flow is not built yet.
+        TokenRequest::DeviceCode { .. } | TokenRequest::DeviceAuthorization { .. } => {
+            Err(OAuthError::UnsupportedGrantType.into())
+        }
     }
 }
