@@ -995,6 +995,86 @@ async fn the_user_agent_flow_answers_in_the_fragment() {
 }
 
 #[tokio::test]
+async fn the_hybrid_flow_sends_a_code_and_an_id_token_with_c_hash() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "")).await;
+    let mut b = logged_in(&w).await;
+    let mut params = vec![
+        ("response_type", "code id_token"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("state", "h"),
+        ("scope", "openid api"),
+        ("code_challenge", CHALLENGE),
+    ];
+    // `nonce` is required with an ID token in the response (OIDC Core §3.3.2.11).
+    let reply = b
+        .get(&w.h, &format!("{AUTHORIZE}?{}", query(&params)))
+        .await;
+    let location = crate::browser::location(&reply);
+    assert!(
+        location.starts_with(&format!("{CALLBACK}#error=invalid_request")),
+        "{location}"
+    );
+    params.push(("nonce", "hybrid-nonce"));
+    let reply = authorize_approved(&w, &mut b, &params).await;
+    let location = crate::browser::location(&reply);
+    assert!(location.starts_with(&format!("{CALLBACK}#")), "{location}");
+    let back = params_of(&location, '#');
+    assert_eq!(param(&back, "state"), Some("h"));
+    assert_eq!(param(&back, "iss"), Some(PUBLIC_URL));
+    let code = param(&back, "code").expect("a code");
+    let claims = verified_claims(&w, param(&back, "id_token").expect("an ID token")).await;
+    assert_eq!(
+        claims["c_hash"],
+        eca_oauth::id_token::half_hash(code).as_str()
+    );
+    assert_eq!(claims["nonce"], "hybrid-nonce");
+    assert!(claims.get("at_hash").is_none());
+    let reply = exchange(
+        &w,
+        &[
+            ("code", code),
+            ("client_id", KEY),
+            ("client_secret", SECRET),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let claims = verified_claims(&w, reply.json()["id_token"].as_str().unwrap()).await;
+    assert_eq!(claims["nonce"], "hybrid-nonce");
+}
+
+#[tokio::test]
+async fn the_id_token_config_sets_audience_and_validity() {
+    let w = world().await;
+    w.deploy(&web_app(
+        &w,
+        "<idTokenConfig><idTokenAudience>https://extra.example</idTokenAudience>\
+         <idTokenValidityInMinutes>5</idTokenValidityInMinutes></idTokenConfig>",
+    ))
+    .await;
+    let mut b = logged_in(&w).await;
+    let params = [
+        ("response_type", "token"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("scope", "openid"),
+    ];
+    let reply = authorize_approved(&w, &mut b, &params).await;
+    let back = params_of(&crate::browser::location(&reply), '#');
+    let claims = verified_claims(&w, param(&back, "id_token").expect("an ID token")).await;
+    assert_eq!(
+        claims["aud"],
+        serde_json::json!([KEY, "https://extra.example"])
+    );
+    assert_eq!(claims["exp"], START.secs() + 300);
+    assert!(claims.get("nonce").is_none());
+}
+
+#[tokio::test]
 async fn discovery_advertises_the_browser_flows() {
     let w = world().await;
     let json = get("/.well-known/openid-configuration")
