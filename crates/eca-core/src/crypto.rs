@@ -74,7 +74,13 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// The key consumer secrets are encrypted under. Never printed.
-pub struct MasterKey(LessSafeKey);
+///
+/// It also derives keys for other purposes ([`MasterKey::derive`]), so that no key is used
+/// both for AES-GCM and for HMAC.
+pub struct MasterKey {
+    aead: LessSafeKey,
+    derivation: hmac::Key,
+}
 
 impl std::fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -89,7 +95,11 @@ impl MasterKey {
             return Err(CryptoError::BadMasterKey);
         }
         let key = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| CryptoError::BadMasterKey)?;
-        Ok(Self(LessSafeKey::new(key)))
+        let derivation = hmac_sha256(bytes, b"OpenECA master key derivation");
+        Ok(Self {
+            aead: LessSafeKey::new(key),
+            derivation: hmac::Key::new(hmac::HMAC_SHA256, &derivation),
+        })
     }
 
     /// A key written as 64 hex characters or as base64 of 32 bytes (`ECA_MASTER_KEY`, the key
@@ -124,7 +134,7 @@ impl MasterKey {
         let mut buf = plaintext.to_vec();
         // Sealing fails only for inputs over the GCM limit (64 GiB); secrets are tiny.
         #[allow(clippy::expect_used)]
-        self.0
+        self.aead
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(context),
@@ -133,6 +143,15 @@ impl MasterKey {
             .expect("AES-GCM sealing of a small value");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&buf);
+        out
+    }
+
+    /// A 256-bit key for `purpose` (for example `b"web csrf"`), derived from the master key
+    /// with HMAC-SHA256 under a separate derivation key: the same master key always gives the
+    /// same derived key, so every node of a cluster agrees on it.
+    pub fn derive(&self, purpose: &[u8]) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(hmac::sign(&self.derivation, purpose).as_ref());
         out
     }
 
@@ -145,7 +164,7 @@ impl MasterKey {
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::Decrypt)?;
         let mut buf = body.to_vec();
         let plain = self
-            .0
+            .aead
             .open_in_place(nonce, Aad::from(context), &mut buf)
             .map_err(|_| CryptoError::Decrypt)?;
         Ok(plain.to_vec())
@@ -181,6 +200,16 @@ mod tests {
         tampered[20] ^= 1;
         assert_eq!(key.decrypt(&tampered, b"888A"), Err(CryptoError::Decrypt));
         assert!(MasterKey::parse("short").is_err());
+    }
+
+    #[test]
+    fn derived_keys_are_stable_and_separate() {
+        let (key, text) = MasterKey::generate(&SystemRng).unwrap();
+        let again = MasterKey::parse(&text).unwrap();
+        assert_eq!(key.derive(b"web csrf"), again.derive(b"web csrf"));
+        assert_ne!(key.derive(b"web csrf"), key.derive(b"other"));
+        let (other, _) = MasterKey::generate(&SystemRng).unwrap();
+        assert_ne!(key.derive(b"web csrf"), other.derive(b"web csrf"));
     }
 
     #[test]

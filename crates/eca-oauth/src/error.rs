@@ -70,6 +70,14 @@ pub enum OAuthError {
     InvalidScope,
     /// `access_denied`: the user (or an admin policy) refused.
     AccessDenied,
+    /// `OAUTH_APP_ACCESS_DENIED`: an admin-approved app the user is not pre-authorized for
+    /// (the code and text Salesforce shows for this; not in the spec, from Salesforce's help
+    /// pages on connected-app errors).
+    NotAdminApproved,
+    /// `login_required` (OIDC Core §3.1.2.6): `prompt=none` and nobody is logged in.
+    LoginRequired,
+    /// `consent_required` (OIDC Core §3.1.2.6): `prompt=none` and the app needs consent.
+    ConsentRequired,
     /// `authorization_pending` (RFC 8628 §3.5): keep polling.
     AuthorizationPending,
     /// `slow_down` (RFC 8628 §3.5): keep polling, five seconds slower.
@@ -120,6 +128,10 @@ pub enum RequestProblem {
     RedirectUriFragment,
     /// `device_code` and `code` both came, with different values.
     ConflictingDeviceCode,
+    /// `prompt=none` together with another prompt value (OIDC Core §3.1.2.1).
+    PromptNoneWithOthers,
+    /// A parameter is longer than the server accepts.
+    TooLong(&'static str),
 }
 
 impl RequestProblem {
@@ -154,6 +166,10 @@ impl RequestProblem {
                 "redirect_uri must not contain a fragment".into()
             }
             RequestProblem::ConflictingDeviceCode => "device_code and code must not differ".into(),
+            RequestProblem::PromptNoneWithOthers => {
+                "prompt=none must not be combined with other values".into()
+            }
+            RequestProblem::TooLong(p) => Cow::Owned(format!("parameter too long: {p}")),
         }
     }
 }
@@ -228,6 +244,9 @@ impl OAuthError {
             OAuthError::InvalidRequest(_) => "invalid_request",
             OAuthError::InvalidScope => "invalid_scope",
             OAuthError::AccessDenied => "access_denied",
+            OAuthError::NotAdminApproved => "OAUTH_APP_ACCESS_DENIED",
+            OAuthError::LoginRequired => "login_required",
+            OAuthError::ConsentRequired => "consent_required",
             OAuthError::AuthorizationPending => "authorization_pending",
             OAuthError::SlowDown => "slow_down",
             OAuthError::ExpiredDeviceCode => "expired_token",
@@ -271,6 +290,9 @@ impl OAuthError {
             OAuthError::InvalidRequest(problem) => return problem.description(),
             OAuthError::InvalidScope => "the requested scope is not allowed",
             OAuthError::AccessDenied => "end-user denied authorization",
+            OAuthError::NotAdminApproved => "user is not admin approved to access this app",
+            OAuthError::LoginRequired => "the user is not logged in",
+            OAuthError::ConsentRequired => "the user has not approved this app",
             OAuthError::AuthorizationPending => "authorization pending",
             OAuthError::SlowDown => "polling too frequently; slow down",
             OAuthError::ExpiredDeviceCode => "expired device code",
@@ -496,6 +518,24 @@ mod tests {
                 400,
             ),
             (
+                E::NotAdminApproved,
+                "OAUTH_APP_ACCESS_DENIED",
+                "user is not admin approved to access this app",
+                400,
+            ),
+            (
+                E::LoginRequired,
+                "login_required",
+                "the user is not logged in",
+                400,
+            ),
+            (
+                E::ConsentRequired,
+                "consent_required",
+                "the user has not approved this app",
+                400,
+            ),
+            (
                 E::AuthorizationPending,
                 "authorization_pending",
                 "authorization pending",
@@ -589,6 +629,11 @@ mod tests {
                 P::ConflictingDeviceCode,
                 "device_code and code must not differ",
             ),
+            (
+                P::PromptNoneWithOthers,
+                "prompt=none must not be combined with other values",
+            ),
+            (P::TooLong("state"), "parameter too long: state"),
         ];
         for (problem, text) in table {
             assert_eq!(problem.description(), *text);

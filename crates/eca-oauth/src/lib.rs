@@ -9,6 +9,9 @@
 //!
 //! | module | what |
 //! |---|---|
+//! | [`authorize`] | authorization requests, response types, redirect responses |
+//! | [`device`] | device authorization responses, poll outcomes (RFC 8628) |
+//! | [`id_token`] | ID token claims, `at_hash`/`c_hash`, audiences, validity |
 //! | [`error`] | [`OAuthError`] with Salesforce's codes and texts, [`ErrorBody`] |
 //! | [`request`] | token-endpoint parameters → closed [`TokenRequest`] |
 //! | [`response`] | [`TokenResponse`] and errors as JSON, urlencoded or XML |
@@ -75,10 +78,26 @@
 //! 12. **RSA keys**: 2048–8192 bits only; `alg` must be exactly `RS256`; keys named inside a
 //!     token are ignored. `SigningKey::generate` draws from aws-lc's generator, not from an
 //!     `Rng` (RSA key generation cannot be fed), and is for key creation, not requests.
+//! 13. **Authorization requests** ([`authorize`]): response types are word sets (`code`,
+//!     `token`, `token id_token`, `code id_token`); `prompt=select_account` is read as
+//!     `login`; `nonce` is required with `id_token`; errors carry `iss` (RFC 9207). Missing
+//!     `redirect_uri` is accepted only when the app has exactly one callback URL.
+//! 14. **ID tokens** ([`id_token`]): `sub` is the identity URL (as Salesforce's), `aud` is the
+//!     client id plus `idTokenAudience` values (split on commas and white space), validity
+//!     outside 1–720 minutes falls back to the default 2. `OAUTH_APP_ACCESS_DENIED`,
+//!     `login_required` and `consent_required` are the authorize errors of admin approval
+//!     and `prompt=none`.
+//! 15. **Device flow** ([`device`]): codes live 10 minutes, the interval is 5 seconds, a
+//!     poll within the interval is `slow_down`; Salesforce's form answers four keys, the RFC
+//!     8628 endpoint adds `expires_in` and `verification_uri_complete`; a spent code is
+//!     `invalid_grant`.
 
 pub mod access_jwt;
+pub mod authorize;
 pub mod client_auth;
+pub mod device;
 pub mod error;
+pub mod id_token;
 pub mod jose;
 pub mod jwt_bearer;
 pub mod pkce;

@@ -232,7 +232,7 @@ fn field<'a>(name: &'static str, value: Option<&'a str>) -> Option<(&'static str
     value.map(|v| (name, v))
 }
 
-fn render_urlencoded(fields: &[(&str, &str)]) -> String {
+pub(crate) fn render_urlencoded(fields: &[(&str, &str)]) -> String {
     let mut out = String::new();
     for (name, value) in fields {
         if !out.is_empty() {
@@ -264,7 +264,7 @@ fn form_encode(value: &str, out: &mut String) {
     }
 }
 
-fn render_xml(fields: &[(&str, &str)]) -> String {
+pub(crate) fn render_xml(fields: &[(&str, &str)]) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><OAuth>");
     for (name, value) in fields {
         out.push('<');

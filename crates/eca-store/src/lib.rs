@@ -1,6 +1,6 @@
 //! Storage for the OpenECA server, behind narrow traits named for their role
 //! ([`OrgStore`], [`UserStore`], [`AccessStore`], [`SessionStore`], [`SettingsStore`],
-//! [`MetadataStore`], [`TokenStore`]). Two
+//! [`MetadataStore`], [`TokenStore`], [`AuthorizationCodeStore`], [`DeviceCodeStore`]). Two
 //! implementations pass one shared test suite: [`SqliteStore`] (embedded, the default) and
 //! [`PostgresStore`] (many stateless server nodes on one database). The backend is chosen once, by [`open`]; nothing else in the
 //! server knows which one it has, and nothing outside this crate writes SQL.
@@ -17,6 +17,7 @@
 //! `migrations/<backend>/NNNN_name.sql`, listed in `migrate.rs`. A new migration is written in
 //! both dialects, with the same tables and columns, so the shared queries keep working.
 
+pub mod authorization;
 pub mod metadata;
 mod migrate;
 pub mod oauth;
@@ -30,6 +31,9 @@ use async_trait::async_trait;
 use eca_core::domain::{Org, PermissionSet, Profile, Session, User};
 use eca_core::{OrgId, PermissionSetId, ProfileId, Timestamp, UserId};
 
+pub use crate::authorization::{
+    AuthorizationCodeRecord, CodeRedemption, DeviceCodeRecord, DeviceStatus,
+};
 pub use crate::metadata::{
     AuditAction, AuditEntry, AuditRecord, ChangeSet, ComponentChange, ConsumerChange, ConsumerId,
     DeployFinish, DeployRequest, DeployRequestId, DeployStatus, OauthConsumer, StoredComponent,
@@ -297,10 +301,79 @@ pub trait TokenStore: Send + Sync {
     async fn signing_keys(&self, org: &OrgId) -> StoreResult<Vec<SigningKeyRecord>>;
 }
 
+/// Authorization codes of the web-server flow (issue 5), by the SHA-256 (hex) of their value.
+#[async_trait]
+pub trait AuthorizationCodeStore: Send + Sync {
+    /// Records an issued code. `Conflict` on a taken hash; `Missing` when the user is not one
+    /// of the org's.
+    async fn create_authorization_code(&self, code: &AuthorizationCodeRecord) -> StoreResult<()>;
+    /// Presents a code at `at`: the first presentation consumes it (atomically: of two
+    /// concurrent ones only one gets [`CodeRedemption::Redeemed`]); later ones mark it
+    /// replayed and get [`CodeRedemption::Replayed`] with the tokens it gave. Expiry, client
+    /// and redirect URI are the caller's to check.
+    async fn redeem_authorization_code(
+        &self,
+        code_hash: &str,
+        at: Timestamp,
+    ) -> StoreResult<CodeRedemption>;
+    /// Records the tokens a redemption issued; `Ok(false)` when the code was replayed in the
+    /// meantime (the caller then revokes them itself).
+    async fn record_code_tokens(
+        &self,
+        code_hash: &str,
+        access_hash: &str,
+        refresh_family: Option<&str>,
+    ) -> StoreResult<bool>;
+    /// Deletes codes that expired before `before`; returns how many.
+    async fn delete_expired_authorization_codes(&self, before: Timestamp) -> StoreResult<u64>;
+}
+
+/// Device codes of the device flow (RFC 8628), by the SHA-256 (hex) of the device code and
+/// of the user code.
+#[async_trait]
+pub trait DeviceCodeStore: Send + Sync {
+    /// Records an issued device code. `Conflict` when the device or user code is taken.
+    async fn create_device_code(&self, code: &DeviceCodeRecord) -> StoreResult<()>;
+    /// The device code with this user code, whatever its state.
+    async fn device_code_by_user_code(
+        &self,
+        user_code_hash: &str,
+    ) -> StoreResult<Option<DeviceCodeRecord>>;
+    /// The device code as it was before this poll, and records the poll's time (for
+    /// `slow_down`).
+    async fn poll_device_code(
+        &self,
+        device_hash: &str,
+        at: Timestamp,
+    ) -> StoreResult<Option<DeviceCodeRecord>>;
+    /// Approves or denies a pending, unexpired code for `user`; `Ok(false)` when it is not
+    /// pending any more or has expired.
+    async fn decide_device_code(
+        &self,
+        user_code_hash: &str,
+        user: &UserId,
+        approve: bool,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Marks an approved code consumed; `Ok(false)` when it was not approved (or already
+    /// consumed by a concurrent poll).
+    async fn consume_device_code(&self, device_hash: &str) -> StoreResult<bool>;
+    /// Deletes codes that expired before `before`; returns how many.
+    async fn delete_expired_device_codes(&self, before: Timestamp) -> StoreResult<u64>;
+}
+
 /// Everything the server stores.
 #[async_trait]
 pub trait Store:
-    OrgStore + UserStore + AccessStore + SessionStore + SettingsStore + MetadataStore + TokenStore
+    OrgStore
+    + UserStore
+    + AccessStore
+    + SessionStore
+    + SettingsStore
+    + MetadataStore
+    + TokenStore
+    + AuthorizationCodeStore
+    + DeviceCodeStore
 {
     /// Checks the database answers (`/readyz`).
     async fn ping(&self) -> StoreResult<()>;

@@ -18,6 +18,8 @@ pub struct Discovery {
     pub issuer: String,
     pub authorization_endpoint: String,
     pub token_endpoint: String,
+    /// RFC 8628 §4.
+    pub device_authorization_endpoint: String,
     pub revocation_endpoint: String,
     pub userinfo_endpoint: String,
     pub jwks_uri: String,
@@ -26,7 +28,7 @@ pub struct Discovery {
     pub frontchannel_logout_supported: bool,
     pub frontchannel_logout_session_supported: bool,
     pub scopes_supported: Vec<&'static str>,
-    pub response_types_supported: [&'static str; 3],
+    pub response_types_supported: [&'static str; 4],
     pub grant_types_supported: Vec<&'static str>,
     pub subject_types_supported: [&'static str; 1],
     pub id_token_signing_alg_values_supported: [&'static str; 1],
@@ -34,6 +36,8 @@ pub struct Discovery {
     pub token_endpoint_auth_methods_supported: [&'static str; 2],
     pub introspection_endpoint_auth_methods_supported: [&'static str; 2],
     pub code_challenge_methods_supported: [&'static str; 1],
+    /// RFC 9207 §3: authorization responses carry `iss`.
+    pub authorization_response_iss_parameter_supported: bool,
     pub claims_supported: [&'static str; 24],
 }
 
@@ -44,6 +48,7 @@ pub async fn openid_configuration(org: OrgContext) -> Json<Discovery> {
         issuer: base.clone(),
         authorization_endpoint: format!("{oauth}/authorize"),
         token_endpoint: format!("{oauth}/token"),
+        device_authorization_endpoint: format!("{oauth}/device/authorize"),
         revocation_endpoint: format!("{oauth}/revoke"),
         userinfo_endpoint: format!("{oauth}/userinfo"),
         jwks_uri: format!("{base}/id/keys"),
@@ -52,16 +57,20 @@ pub async fn openid_configuration(org: OrgContext) -> Json<Discovery> {
         frontchannel_logout_supported: true,
         frontchannel_logout_session_supported: false,
         scopes_supported: OauthScope::ALL.iter().map(|s| s.wire()).collect(),
-        response_types_supported: ["code", "token", "token id_token"],
+        response_types_supported: ["code", "token", "token id_token", "code id_token"],
         // Only the grants the token endpoint serves today.
         grant_types_supported: [
+            GrantType::AuthorizationCode,
             GrantType::ClientCredentials,
+            GrantType::DeviceCode,
             GrantType::JwtBearer,
             GrantType::Password,
             GrantType::RefreshToken,
         ]
         .iter()
         .map(|g| g.wire())
+        // The user-agent flow's name in RFC 8414 §2.
+        .chain(["implicit"])
         .collect(),
         subject_types_supported: ["public"],
         id_token_signing_alg_values_supported: ["RS256"],
@@ -73,6 +82,7 @@ pub async fn openid_configuration(org: OrgContext) -> Json<Discovery> {
             "client_secret_basic",
         ],
         code_challenge_methods_supported: ["S256"],
+        authorization_response_iss_parameter_supported: true,
         claims_supported: [
             "active",
             "address",

@@ -9,7 +9,11 @@
 //! | `issue` | recording and answering an opaque access token |
 //! | `token_writer` | group commit: concurrent grants' access tokens share one transaction |
 //! | `token` | `POST /services/oauth2/token`: dispatch on the closed `TokenRequest` |
-//! | `client_credentials`, `jwt_bearer`, `password`, `refresh` | one file per grant |
+//! | `client_credentials`, `jwt_bearer`, `password`, `refresh`, `authorization_code` | one file per grant |
+//! | `authorize` | `GET|POST /services/oauth2/authorize`: web-server and user-agent flows |
+//! | `consent` | the consent page (`oaapprove` / `oadeny`) |
+//! | `device`, `activate` | the device flow (both forms) and its activation page `/setup/connect` |
+//! | `id_token` | ID tokens signed with the org's keys |
 //! | `bearer` | opaque access tokens as REST sessions (`auth.rs` asks here) |
 //! | `userinfo`, `revoke`, `introspect` | one file per endpoint |
 //! | `permitted` | permitted users: pre-authorization, earlier approval, permissions |
@@ -21,12 +25,18 @@
 //! or server failure, rendered by the server's one mapping in `error.rs`). [`reply`] is the
 //! only place OAuth errors become HTTP responses.
 
+mod activate;
 mod attributes;
+mod authorization_code;
+mod authorize;
 pub mod bearer;
 mod client;
 mod client_credentials;
+mod consent;
+mod device;
 mod discovery;
 mod form;
+mod id_token;
 mod introspect;
 mod issue;
 mod jwt_bearer;
@@ -41,6 +51,7 @@ pub mod token_writer;
 mod userinfo;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -53,7 +64,20 @@ use crate::state::AppState;
 /// The OAuth routes of an org (mounted at the root and under `/orgs/{domain}`).
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route(
+            "/services/oauth2/authorize",
+            get(authorize::get)
+                .post(authorize::post)
+                .layer(DefaultBodyLimit::max(crate::web::FORM_LIMIT)),
+        )
         .route("/services/oauth2/token", post(token::token))
+        .route("/services/oauth2/device/authorize", post(device::endpoint))
+        .route(
+            device::ACTIVATION_PATH,
+            get(activate::get)
+                .post(activate::post)
+                .layer(DefaultBodyLimit::max(crate::web::FORM_LIMIT)),
+        )
         .route(
             "/services/oauth2/revoke",
             post(revoke::post).get(revoke::get),

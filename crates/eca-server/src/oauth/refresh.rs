@@ -8,6 +8,9 @@
 //!   presented one becomes single-use; presenting a rotated token again is reuse (RFC 9700
 //!   §4.14.2) and revokes its whole family, access tokens included.
 //! - A `scope` may only narrow the original grant.
+//! - With `openid` granted, the response carries a new ID token (spec §1.8 lists `id_token`
+//!   for the refresh grant), without `nonce` or `auth_time`, which are not known here (OpenID
+//!   Connect Core §12.2 allows both to be left out).
 
 use eca_core::Secret;
 use eca_oauth::{
@@ -17,7 +20,7 @@ use eca_store::RefreshTokenRecord;
 
 use super::client::{self, SecretRule};
 use super::issue::{self, GrantContext};
-use super::{GrantError, registry};
+use super::{GrantError, id_token, registry};
 
 pub async fn grant(
     ctx: &GrantContext<'_>,
@@ -111,5 +114,20 @@ pub async fn grant(
         .await?
         .signed(app.secret(), ctx.now);
     response.refresh_token = next;
+    if scopes.has_openid() {
+        response.id_token = Some(
+            id_token::issue(
+                ctx,
+                &app,
+                &user,
+                &scopes,
+                &id_token::Context {
+                    access_token: Some(response.access_token.expose()),
+                    ..id_token::Context::default()
+                },
+            )
+            .await?,
+        );
+    }
     Ok(response)
 }

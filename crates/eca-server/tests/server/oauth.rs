@@ -25,25 +25,25 @@ use serde_json::json;
 use crate::support::*;
 
 const NS: &str = "http://soap.sforce.com/2006/04/metadata";
-const KEY: &str = "3MVG9OpenEcaTestConsumerKeyForTheOAuthSuite";
-const SECRET: &str = "0penEcaTestConsumerSecret0123456789abcdefABCDEF";
+pub(crate) const KEY: &str = "3MVG9OpenEcaTestConsumerKeyForTheOAuthSuite";
+pub(crate) const SECRET: &str = "0penEcaTestConsumerSecret0123456789abcdefABCDEF";
 const OTHER_KEY: &str = "3MVG9OpenEcaOtherConsumerKeyForTheOAuthSuite";
 const OTHER_SECRET: &str = "0therTestConsumerSecret0123456789abcdefABCDEF";
 const CERT: &str = include_str!("../../../eca-oauth/tests/data/jwt/cert.pem");
 const PRIVATE_KEY: &str = include_str!("../../../eca-oauth/tests/data/jwt/key.pem");
-const TOKEN: &str = "/services/oauth2/token";
-const FORM: &str = "application/x-www-form-urlencoded";
+pub(crate) const TOKEN: &str = "/services/oauth2/token";
+pub(crate) const FORM: &str = "application/x-www-form-urlencoded";
 
 /// A server with a known master key, so tests can deploy apps into it.
-struct World {
-    h: Harness,
+pub(crate) struct World {
+    pub(crate) h: Harness,
     key: MasterKey,
-    org: Org,
-    admin: User,
-    run_as: User,
+    pub(crate) org: Org,
+    pub(crate) admin: User,
+    pub(crate) run_as: User,
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let store = eca_store::open("sqlite::memory:")
         .await
         .expect("in-memory store");
@@ -123,22 +123,22 @@ fn file(ty: MetadataType, name: &str, body: &str) -> File {
 }
 
 /// How an app is deployed.
-struct AppSpec<'a> {
-    name: &'a str,
-    key: &'a str,
-    secret: &'a str,
+pub(crate) struct AppSpec<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) key: &'a str,
+    pub(crate) secret: &'a str,
     /// Extra elements of the global OAuth settings.
-    global: String,
+    pub(crate) global: String,
     /// Extra elements of the OAuth policies.
-    policies: String,
+    pub(crate) policies: String,
     /// Extra elements of the OAuth settings.
-    settings: String,
-    enabled: bool,
+    pub(crate) settings: String,
+    pub(crate) enabled: bool,
 }
 
 impl World {
     /// The app `Ci` with client credentials enabled everywhere, run as the integration user.
-    fn ci(&self) -> AppSpec<'static> {
+    pub(crate) fn ci(&self) -> AppSpec<'static> {
         AppSpec {
             name: "Ci",
             key: KEY,
@@ -154,13 +154,19 @@ impl World {
         }
     }
 
-    async fn deploy(&self, spec: &AppSpec<'_>) {
+    pub(crate) async fn deploy(&self, spec: &AppSpec<'_>) {
         self.deploy_files(&self.app_files(spec), &[]).await;
     }
 
     /// The five files of the app `spec` describes.
     fn app_files(&self, spec: &AppSpec<'_>) -> Vec<File> {
         let app = spec.name;
+        // The global settings' extra elements may bring their own callback URLs.
+        let callback = if spec.global.contains("<callbackUrl>") {
+            ""
+        } else {
+            "<callbackUrl>https://app.example.com/callback</callbackUrl>"
+        };
         vec![
             file(
                 MetadataType::ExternalClientApplication,
@@ -181,7 +187,7 @@ impl World {
                 MetadataType::GlobalOauthSettings,
                 &format!("{app}_glbloauth"),
                 &format!(
-                    "<callbackUrl>https://app.example.com/callback</callbackUrl><consumerKey>{}</consumerKey><consumerSecret>{}</consumerSecret><externalClientApplication>{app}</externalClientApplication><label>{app} consumer</label>{}",
+                    "{callback}<consumerKey>{}</consumerKey><consumerSecret>{}</consumerSecret><externalClientApplication>{app}</externalClientApplication><label>{app} consumer</label>{}",
                     spec.key, spec.secret, spec.global
                 ),
             ),
@@ -254,7 +260,7 @@ impl World {
     }
 
     /// `POST /services/oauth2/token` with a urlencoded body.
-    async fn token(&self, body: &str) -> Reply {
+    pub(crate) async fn token(&self, body: &str) -> Reply {
         post(TOKEN, FORM, body.to_owned()).send(&self.h).await
     }
 
@@ -272,7 +278,7 @@ impl World {
             .to_owned()
     }
 
-    fn identity(&self, user: &User) -> String {
+    pub(crate) fn identity(&self, user: &User) -> String {
         format!("{PUBLIC_URL}/id/{}/{}", self.org.id, user.id)
     }
 }
@@ -298,7 +304,7 @@ fn basic(id: &str, secret: &str) -> String {
 
 /// Asserts an OAuth error body.
 #[track_caller]
-fn oauth_error(reply: &Reply, status: StatusCode, error: &str, description: &str) {
+pub(crate) fn oauth_error(reply: &Reply, status: StatusCode, error: &str, description: &str) {
     assert_eq!(reply.status, status, "{}", reply.body);
     let json = reply.json();
     assert_eq!(json["error"], error, "{}", reply.body);

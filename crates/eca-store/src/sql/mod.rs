@@ -8,6 +8,7 @@
 //! backend.
 
 mod access;
+mod authorization;
 mod metadata;
 mod oauth;
 mod orgs;

@@ -1,0 +1,114 @@
+//! The consent page of self-authorized apps (`permittedUsersPolicyType` =
+//! `AllSelfAuthorized`): the app's name, the scopes it asks for with what each means, and two
+//! buttons with Salesforce's ids, `oaapprove` and `oadeny`. The form posts the authorization
+//! request's parameters back to the authorize endpoint with a CSRF token bound to the web
+//! session and the app, so a page elsewhere cannot approve on the user's behalf.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::authorize::CONSENT_FIELDS;
+use super::registry::ClientApp;
+use crate::org::OrgContext;
+use crate::session::Active;
+use crate::state::AppState;
+use crate::web::csrf::{self, Form};
+use crate::web::html::{self, escape};
+use crate::web::{self};
+use eca_oauth::GrantedScopes;
+
+/// What the user chose on the consent page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Deny,
+}
+
+/// The decision a consent form carries, if the request is one. Deny wins if both came.
+pub fn decision(pairs: &[(String, String)]) -> Option<Decision> {
+    let has = |name: &str| pairs.iter().any(|(k, _)| k == name);
+    if has("oadeny") {
+        Some(Decision::Deny)
+    } else if has("oaapprove") {
+        Some(Decision::Approve)
+    } else {
+        None
+    }
+}
+
+fn binding(active: &Active, app: &ClientApp) -> String {
+    format!("{}|{}", active.session.id_hash, app.consumer_key)
+}
+
+/// Whether the consent form's CSRF token is this session's, for this app.
+pub fn verify(
+    state: &AppState,
+    active: &Active,
+    app: &ClientApp,
+    pairs: &[(String, String)],
+) -> bool {
+    let token = web::param(pairs, "csrf_token").unwrap_or("");
+    csrf::verify(
+        state,
+        Form::Consent,
+        &binding(active, app),
+        token,
+        state.clock().now(),
+    )
+}
+
+/// The consent page for this request.
+pub fn page(
+    state: &AppState,
+    ctx: &OrgContext,
+    active: &Active,
+    app: &ClientApp,
+    scopes: &GrantedScopes,
+    pairs: &[(String, String)],
+) -> Response {
+    let token = csrf::token(
+        state,
+        Form::Consent,
+        &binding(active, app),
+        state.clock().now(),
+    );
+    let name = app.header.label.as_deref().unwrap_or(&app.name);
+    let mut items = String::new();
+    for scope in scopes.builtin() {
+        items.push_str(&format!(
+            "<li><strong>{}</strong>: {}</li>\n",
+            escape(scope.wire()),
+            escape(scope.meaning())
+        ));
+    }
+    for custom in scopes.custom() {
+        items.push_str(&format!("<li><strong>{}</strong></li>\n", escape(custom)));
+    }
+    let mut hidden = String::new();
+    for (k, v) in pairs
+        .iter()
+        .filter(|(k, _)| !CONSENT_FIELDS.contains(&k.as_str()))
+    {
+        hidden.push_str(&format!(
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
+            escape(k),
+            escape(v)
+        ));
+    }
+    let base = web::base_path(ctx);
+    let body = format!(
+        "<p><strong id=\"appName\">{app}</strong> is asking to:</p>\n<ul id=\"scopes\">\n{items}</ul>\n\
+         <p>You are logged in as <strong>{user}</strong>. \
+         <a href=\"{base}/secur/logout.jsp\">Not you?</a></p>\n\
+         <form method=\"post\" action=\"{base}/services/oauth2/authorize\">\n{hidden}\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{token}\">\n\
+         <input type=\"submit\" id=\"oadeny\" name=\"oadeny\" value=\"Deny\">\n\
+         <input type=\"submit\" id=\"oaapprove\" name=\"oaapprove\" value=\"Allow\">\n\
+         </form>",
+        app = escape(name),
+        user = escape(&active.user.username),
+        base = escape(&base),
+        token = escape(&token),
+    );
+    html::page(StatusCode::OK, "Allow Access?", &body)
+}

@@ -1,0 +1,1415 @@
+//! The browser flows (issue 5): the authorize endpoint, consent, the web-server flow with PKCE,
+//! the user-agent flow and ID tokens, driven like a browser (login form, CSRF token, redirects
+//! followed by hand), with the RFC 9700 checks as tests: code replay, PKCE downgrade,
+//! redirect URI tampering, code mix-up between clients, open redirect on error.
+
+use axum::http::{StatusCode, header};
+use eca_oauth::jose::{Jwk, VerifyingKey, verify_rs256};
+use eca_oauth::pkce;
+use eca_server::bootstrap::ADMIN_USERNAME;
+use serde_json::Value;
+
+use crate::browser::*;
+use crate::oauth::{AppSpec, KEY, SECRET, World, oauth_error, world};
+use crate::support::*;
+
+const CALLBACK: &str = "https://app.example.com/callback";
+const CLI_CALLBACK: &str = "http://localhost:1717/OauthRedirect";
+/// RFC 7636 Appendix B.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const AUTHORIZE: &str = "/services/oauth2/authorize";
+const OTHER_KEY: &str = "3MVG9OpenEcaSecondBrowserAppConsumerKey";
+const OTHER_SECRET: &str = "5econdBrowserAppSecret0123456789abcdefABCDEF";
+
+/// `Ci` as a web app: two callback URLs, self-authorized, `extra` global settings.
+fn web_app(w: &World, extra: &str) -> AppSpec<'static> {
+    let mut spec = w.ci();
+    spec.global = format!("<callbackUrl>{CALLBACK}\n{CLI_CALLBACK}</callbackUrl>{extra}");
+    spec
+}
+
+fn query(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+/// The parameters of a redirect's query or fragment.
+fn params_of(location: &str, separator: char) -> Vec<(String, String)> {
+    let part = location.split_once(separator).map_or("", |(_, p)| p);
+    form_urlencoded::parse(part.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Every hidden input of a page, in order.
+fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    html.split("<input type=\"hidden\" ")
+        .skip(1)
+        .filter_map(|rest| {
+            let name = rest.strip_prefix("name=\"")?.split('"').next()?;
+            let value = hidden(&format!("<input type=\"hidden\" {rest}"), name)?;
+            Some((name.replace("&amp;", "&").replace("&quot;", "\""), value))
+        })
+        .collect()
+}
+
+/// A browser logged in to the default org as the admin.
+async fn logged_in(w: &World) -> Browser {
+    let mut b = Browser::new();
+    let reply = b
+        .log_in(&w.h, "/login", ADMIN_USERNAME, ADMIN_PASSWORD)
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    b
+}
+
+/// Submits the consent page shown in `page` with `button` (`oaapprove` or `oadeny`).
+async fn consent(w: &World, b: &mut Browser, page: &Reply, button: &str) -> Reply {
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("id=\"oaapprove\""), "{}", page.body);
+    assert!(page.body.contains("id=\"oadeny\""), "{}", page.body);
+    let mut fields = hidden_fields(&page.body);
+    fields.push((button.to_owned(), "x".to_owned()));
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    b.post_form(&w.h, AUTHORIZE, &refs).await
+}
+
+/// Runs authorize with `params` in a logged-in browser, approving the consent page if one
+/// comes; returns the redirect to the client.
+async fn authorize_approved(w: &World, b: &mut Browser, params: &[(&str, &str)]) -> Reply {
+    let reply = b.get(&w.h, &format!("{AUTHORIZE}?{}", query(params))).await;
+    if reply.status == StatusCode::OK {
+        return consent(w, b, &reply, "oaapprove").await;
+    }
+    reply
+}
+
+/// The code of a successful web-server redirect, after checking `state` and `iss`.
+#[track_caller]
+fn code_of(reply: &Reply, redirect_uri: &str, state: &str) -> String {
+    assert!(
+        matches!(reply.status, StatusCode::FOUND | StatusCode::SEE_OTHER),
+        "{:?}: {}",
+        reply.status,
+        reply.body
+    );
+    let location = location(reply);
+    assert!(
+        location.starts_with(&format!("{redirect_uri}?")),
+        "{location}"
+    );
+    let params = params_of(&location, '?');
+    assert_eq!(param(&params, "state"), Some(state), "{location}");
+    assert_eq!(param(&params, "iss"), Some(PUBLIC_URL), "{location}");
+    let code = param(&params, "code").expect("a code").to_owned();
+    assert!(code.starts_with("aPrx") && code.ends_with("=="), "{code}");
+    code
+}
+
+async fn exchange(w: &World, fields: &[(&str, &str)]) -> Reply {
+    let mut all = vec![("grant_type", "authorization_code")];
+    all.extend_from_slice(fields);
+    w.token(&query(&all)).await
+}
+
+async fn exchange_owned(w: &World, fields: Vec<(String, String)>) -> Reply {
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    exchange(w, &refs).await
+}
+
+/// The claims of an ID token, after verifying it against `/id/keys`.
+async fn verified_claims(w: &World, id_token: &str) -> serde_json::Map<String, Value> {
+    let jwks = get("/id/keys").send(&w.h).await.json();
+    let keys: Vec<Jwk> = serde_json::from_value(jwks["keys"].clone()).expect("a JWK set");
+    let header = eca_oauth::jose::decode_unverified(id_token).expect("a JWT");
+    let kid = header.header["kid"].as_str().expect("a kid");
+    let jwk = keys
+        .iter()
+        .find(|k| k.kid.as_deref() == Some(kid))
+        .expect("the kid is published");
+    let key = VerifyingKey::from_jwk(jwk).expect("an RSA key");
+    verify_rs256(id_token, &key)
+        .expect("a valid signature")
+        .claims
+}
+
+// ---------------------------------------------------------------------------------------------
+// The web-server flow
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn web_server_flow_with_pkce_login_consent_and_id_token() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "")).await;
+    let params = [
+        ("response_type", "code"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("scope", "api refresh_token openid"),
+        ("state", "st&te 1"),
+        ("nonce", "n-0S6_WzA2Mj"),
+        ("code_challenge", CHALLENGE),
+    ];
+    // Not logged in: to the login page, which comes back to the same request.
+    let mut b = Browser::new();
+    let reply = b
+        .get(&w.h, &format!("{AUTHORIZE}?{}", query(&params)))
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let login = location(&reply);
+    assert!(
+        login.starts_with(&format!("{PUBLIC_URL}/login?startURL=")),
+        "{login}"
+    );
+    let reply = b.log_in(&w.h, &login, ADMIN_USERNAME, ADMIN_PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let back = location(&reply);
+    assert!(back.starts_with(AUTHORIZE), "{back}");
+    // Self-authorized and never approved: the consent page.
+    let page = b.get(&w.h, &back).await;
+    assert!(page.body.contains("Ci"), "{}", page.body);
+    assert!(page.body.contains("refresh_token"), "{}", page.body);
+    assert_eq!(page.headers[header::X_FRAME_OPTIONS], "DENY");
+    let reply = consent(&w, &mut b, &page, "oaapprove").await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let code = code_of(&reply, CALLBACK, "st&te 1");
+    assert!(
+        w.h.store
+            .has_approved(&w.org.id, "Ci", &w.admin.id)
+            .await
+            .unwrap()
+    );
+
+    let reply = exchange(
+        &w,
+        &[
+            ("code", &code),
+            ("client_id", KEY),
+            ("client_secret", SECRET),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let json = reply.json();
+    for field in [
+        "access_token",
+        "refresh_token",
+        "signature",
+        "scope",
+        "id_token",
+        "instance_url",
+        "id",
+        "token_type",
+        "issued_at",
+    ] {
+        assert!(json.get(field).is_some(), "{field} missing: {}", reply.body);
+    }
+    assert_eq!(json["scope"], "openid api refresh_token");
+    assert_eq!(json["id"], w.identity(&w.admin));
+    assert_eq!(json["instance_url"], PUBLIC_URL);
+    assert_eq!(json["issued_at"], START.millis().to_string());
+    let access = json["access_token"].as_str().unwrap();
+
+    // The ID token verifies against /id/keys and has the right claims.
+    let claims = verified_claims(&w, json["id_token"].as_str().unwrap()).await;
+    assert_eq!(claims["iss"], PUBLIC_URL);
+    assert_eq!(claims["sub"], w.identity(&w.admin));
+    assert_eq!(claims["aud"], KEY);
+    assert_eq!(claims["nonce"], "n-0S6_WzA2Mj");
+    assert_eq!(claims["iat"], START.secs());
+    assert_eq!(claims["exp"], START.secs() + 120);
+    assert_eq!(claims["auth_time"], START.secs());
+    assert_eq!(
+        claims["at_hash"],
+        eca_oauth::id_token::half_hash(access).as_str()
+    );
+    assert_eq!(claims["user_id"], w.admin.id.as_str());
+
+    // The access token works like any other.
+    let reply = get("/services/oauth2/userinfo")
+        .bearer(access)
+        .send(&w.h)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.json()["user_id"], w.admin.id.as_str());
+
+    // Approved before: the next authorization skips the consent page; prompt=consent asks again.
+    let mut next = params;
+    next[4] = ("state", "two");
+    let reply = b.get(&w.h, &format!("{AUTHORIZE}?{}", query(&next))).await;
+    code_of(&reply, CALLBACK, "two");
+    let mut again = next.to_vec();
+    again.push(("prompt", "consent"));
+    let reply = b.get(&w.h, &format!("{AUTHORIZE}?{}", query(&again))).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.body.contains("id=\"oaapprove\""));
+
+    // The refresh token works, and gives a new ID token (openid was granted).
+    let refresh = json["refresh_token"].as_str().unwrap();
+    let reply = w
+        .token(&query(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("client_id", KEY),
+            ("client_secret", SECRET),
+        ]))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let refreshed = reply.json();
+    let claims = verified_claims(&w, refreshed["id_token"].as_str().unwrap()).await;
+    assert_eq!(claims["sub"], w.identity(&w.admin));
+    assert!(claims.get("nonce").is_none());
+}
+
+#[tokio::test]
+async fn the_cli_flow_public_client_loopback_and_a_long_verifier() {
+    let w = world().await;
+    w.deploy(&web_app(
+        &w,
+        "<isConsumerSecretOptional>true</isConsumerSecretOptional>",
+    ))
+    .await;
+    // jsforce / the Salesforce CLI: base64url of 128 bytes (171 characters), no method.
+    let verifier = "a".repeat(171);
+    let challenge = pkce::s256(&verifier);
+    let mut b = logged_in(&w).await;
+    let params = [
+        ("state", "0a1b2c3d4e5f"),
+        ("prompt", "login"),
+        ("scope", "refresh_token api web"),
+        ("code_challenge", challenge.as_str()),
+        ("response_type", "code"),
+        ("client_id", KEY),
+        ("redirect_uri", CLI_CALLBACK),
+    ];
+    // prompt=login: the login page even with a session, and it does not loop.
+    let reply = b
+        .get(&w.h, &format!("{AUTHORIZE}?{}", query(&params)))
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let login = location(&reply);
+    assert!(login.contains("/login?startURL="), "{login}");
+    let reply = b.log_in(&w.h, &login, ADMIN_USERNAME, ADMIN_PASSWORD).await;
+    let back = location(&reply);
+    assert!(!back.contains("prompt"), "{back}");
+    let page = b.get(&w.h, &back).await;
+    let reply = consent(&w, &mut b, &page, "oaapprove").await;
+    let code = code_of(&reply, CLI_CALLBACK, "0a1b2c3d4e5f");
+    // The CLI's token request: no secret; `web` is not an app scope and is dropped.
+    let reply = exchange(
+        &w,
+        &[
+            ("code", &code),
+            ("client_id", KEY),
+            ("redirect_uri", CLI_CALLBACK),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let json = reply.json();
+    assert_eq!(json["scope"], "api refresh_token");
+    assert!(json.get("refresh_token").is_some());
+    assert!(json.get("id_token").is_none(), "no openid, no ID token");
+}
+
+#[tokio::test]
+async fn a_public_client_without_pkce_or_a_confidential_one_without_secret_is_refused() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "<isPkceRequired>false</isPkceRequired>"))
+        .await;
+    let mut b = logged_in(&w).await;
+    let params = [
+        ("response_type", "code"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("state", "s"),
+    ];
+    let code = code_of(
+        &authorize_approved(&w, &mut b, &params).await,
+        CALLBACK,
+        "s",
+    );
+    let no_secret = [
+        ("code", code.as_str()),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+    ];
+    oauth_error(
+        &exchange(&w, &no_secret).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_client",
+        "invalid client credentials",
+    );
+    let wrong = [
+        ("code", code.as_str()),
+        ("client_id", KEY),
+        ("client_secret", "wrong"),
+        ("redirect_uri", CALLBACK),
+    ];
+    oauth_error(
+        &exchange(&w, &wrong).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_client",
+        "invalid client credentials",
+    );
+    // Neither burnt the code: the real client still redeems it.
+    let good = [
+        ("code", code.as_str()),
+        ("client_id", KEY),
+        ("client_secret", SECRET),
+        ("redirect_uri", CALLBACK),
+    ];
+    let reply = exchange(&w, &good).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(
+        reply.json().get("id_token").is_some(),
+        "no scope: all the app's, openid too"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// RFC 9700
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn code_replay_fails_and_revokes_the_first_tokens() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "")).await;
+    let mut b = logged_in(&w).await;
+    let params = [
+        ("response_type", "code"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("state", "s"),
+        ("code_challenge", CHALLENGE),
+    ];
+    let code = code_of(
+        &authorize_approved(&w, &mut b, &params).await,
+        CALLBACK,
+        "s",
+    );
+    let body = [
+        ("code", code.as_str()),
+        ("client_id", KEY),
+        ("client_secret", SECRET),
+        ("redirect_uri", CALLBACK),
+        ("code_verifier", VERIFIER),
+    ];
+    let first = exchange(&w, &body).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let json = first.json();
+    let access = json["access_token"].as_str().unwrap();
+    let refresh = json["refresh_token"].as_str().unwrap();
+    let rest = get("/services/data/v66.0").bearer(access).send(&w.h).await;
+    assert_eq!(rest.status, StatusCode::OK);
+
+    oauth_error(
+        &exchange(&w, &body).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "invalid authorization code",
+    );
+    // The first tokens are revoked: the access token and the refresh token.
+    let rest = get("/services/data/v66.0").bearer(access).send(&w.h).await;
+    rest.rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+    oauth_error(
+        &w.token(&query(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("client_id", KEY),
+            ("client_secret", SECRET),
+        ]))
+        .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "expired access/refresh token",
+    );
+}
+
+#[tokio::test]
+async fn pkce_downgrades_are_refused_both_ways() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "<isPkceRequired>false</isPkceRequired>"))
+        .await;
+    let mut b = logged_in(&w).await;
+    let with_challenge = [
+        ("response_type", "code"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("state", "s"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    let without = &with_challenge[..4];
+    let token_request = |code: &str, verifier: Option<&str>| {
+        let mut fields = vec![
+            ("code".to_owned(), code.to_owned()),
+            ("client_id".to_owned(), KEY.to_owned()),
+            ("client_secret".to_owned(), SECRET.to_owned()),
+            ("redirect_uri".to_owned(), CALLBACK.to_owned()),
+        ];
+        if let Some(v) = verifier {
+            fields.push(("code_verifier".to_owned(), v.to_owned()));
+        }
+        fields
+    };
+    // A challenge at authorize, no verifier at the token endpoint.
+    let code = code_of(
+        &authorize_approved(&w, &mut b, &with_challenge).await,
+        CALLBACK,
+        "s",
+    );
+    oauth_error(
+        &exchange_owned(&w, token_request(&code, None)).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "missing code verifier",
+    );
+    // A wrong verifier.
+    let code = code_of(
+        &authorize_approved(&w, &mut b, &with_challenge).await,
+        CALLBACK,
+        "s",
+    );
+    oauth_error(
+        &exchange_owned(&w, token_request(&code, Some(&"x".repeat(43)))).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "invalid code verifier",
+    );
+    // No challenge at authorize, a verifier at the token endpoint.
+    let code = code_of(
+        &authorize_approved(&w, &mut b, without).await,
+        CALLBACK,
+        "s",
+    );
+    oauth_error(
+        &exchange_owned(&w, token_request(&code, Some(VERIFIER))).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "code_verifier sent but no code_challenge was given",
+    );
+    // `plain` is refused at authorize, back at the client.
+    let mut plain = with_challenge.to_vec();
+    plain[5] = ("code_challenge_method", "plain");
+    let reply = b.get(&w.h, &format!("{AUTHORIZE}?{}", query(&plain))).await;
+    let params = params_of(&location(&reply), '?');
+    assert_eq!(param(&params, "error"), Some("invalid_request"));
+}
+
+#[tokio::test]
+async fn pkce_is_required_by_default() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "")).await;
+    let mut b = logged_in(&w).await;
+    let reply = b
+        .get(
+            &w.h,
+            &format!(
+                "{AUTHORIZE}?{}",
+                query(&[
+                    ("response_type", "code"),
+                    ("client_id", KEY),
+                    ("redirect_uri", CALLBACK),
+                    ("state", "s"),
+                ])
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FOUND);
+    let params = params_of(&location(&reply), '?');
+    assert_eq!(param(&params, "error"), Some("invalid_request"));
+    assert_eq!(
+        param(&params, "error_description"),
+        Some("missing required code challenge")
+    );
+    assert_eq!(param(&params, "state"), Some("s"));
+    assert_eq!(param(&params, "iss"), Some(PUBLIC_URL));
+}
+
+#[tokio::test]
+async fn redirect_uri_tampering_is_refused_at_authorize_and_at_token() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "")).await;
+    let mut b = logged_in(&w).await;
+    for bad in [
+        "https://app.example.com/callback/",
+        "https://app.example.com/callback?x=1",
+        "https://app.example.com.evil.example/callback",
+        "https://evil.example/",
+        "javascript:alert(1)",
+    ] {
+        let reply = b
+            .get(
+                &w.h,
+                &format!(
+                    "{AUTHORIZE}?{}",
+                    query(&[
+                        ("response_type", "code"),
+                        ("client_id", KEY),
+                        ("redirect_uri", bad),
+                        ("code_challenge", CHALLENGE),
+                    ])
+                ),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(reply.headers.get(header::LOCATION).is_none(), "{bad}");
+        assert!(reply.body.contains("redirect_uri"), "{}", reply.body);
+    }
+    // At the token endpoint: another registered URI, or none.
+    let params = [
+        ("response_type", "code"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("state", "s"),
+        ("code_challenge", CHALLENGE),
+    ];
+    let code = code_of(
+        &authorize_approved(&w, &mut b, &params).await,
+        CALLBACK,
+        "s",
+    );
+    let mut fields = vec![
+        ("code", code.as_str()),
+        ("client_id", KEY),
+        ("client_secret", SECRET),
+        ("code_verifier", VERIFIER),
+        ("redirect_uri", CLI_CALLBACK),
+    ];
+    oauth_error(
+        &exchange(&w, &fields).await,
+        StatusCode::BAD_REQUEST,
+        "redirect_uri_mismatch",
+        "redirect_uri must match configuration",
+    );
+    let code = code_of(
+        &authorize_approved(&w, &mut b, &params).await,
+        CALLBACK,
+        "s",
+    );
+    fields[0] = ("code", code.as_str());
+    fields.pop();
+    oauth_error(
+        &exchange(&w, &fields).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "missing required parameter: redirect_uri",
+    );
+}
+
+#[tokio::test]
+async fn a_code_of_one_client_is_refused_to_another() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "<isPkceRequired>false</isPkceRequired>"))
+        .await;
+    let mut other = web_app(&w, "<isPkceRequired>false</isPkceRequired>");
+    other.name = "Other";
+    other.key = OTHER_KEY;
+    other.secret = OTHER_SECRET;
+    w.deploy(&other).await;
+    let mut b = logged_in(&w).await;
+    let params = [
+        ("response_type", "code"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("state", "s"),
+    ];
+    let code = code_of(
+        &authorize_approved(&w, &mut b, &params).await,
+        CALLBACK,
+        "s",
+    );
+    oauth_error(
+        &exchange(
+            &w,
+            &[
+                ("code", &code),
+                ("client_id", OTHER_KEY),
+                ("client_secret", OTHER_SECRET),
+                ("redirect_uri", CALLBACK),
+            ],
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "invalid authorization code",
+    );
+}
+
+#[tokio::test]
+async fn errors_before_the_redirect_uri_is_trusted_are_pages_never_redirects() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "")).await;
+    let mut disabled = web_app(&w, "");
+    disabled.name = "Off";
+    disabled.key = OTHER_KEY;
+    disabled.secret = OTHER_SECRET;
+    disabled.enabled = false;
+    w.deploy(&disabled).await;
+    let b = &mut logged_in(&w).await;
+    let cases: &[&[(&str, &str)]] = &[
+        // Unknown client, with a redirect URI an attacker chose.
+        &[
+            ("response_type", "code"),
+            ("client_id", "3MVG9nobody"),
+            ("redirect_uri", "https://evil.example/"),
+        ],
+        &[("response_type", "code"), ("redirect_uri", CALLBACK)],
+        &[
+            ("response_type", "code"),
+            ("client_id", KEY),
+            ("client_id", KEY),
+            ("redirect_uri", CALLBACK),
+        ],
+        // The app has two callback URLs: leaving it out is ambiguous.
+        &[("response_type", "code"), ("client_id", KEY)],
+        // A switched-off app.
+        &[
+            ("response_type", "code"),
+            ("client_id", OTHER_KEY),
+            ("redirect_uri", CALLBACK),
+        ],
+        // Unknown response type and an unregistered URI: still a page.
+        &[
+            ("response_type", "bogus"),
+            ("client_id", KEY),
+            ("redirect_uri", "https://evil.example/"),
+        ],
+    ];
+    for case in cases {
+        let reply = b.get(&w.h, &format!("{AUTHORIZE}?{}", query(case))).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{case:?}: {}",
+            reply.body
+        );
+        assert!(reply.headers.get(header::LOCATION).is_none(), "{case:?}");
+        assert_eq!(reply.headers[header::CACHE_CONTROL], "no-store");
+        assert!(!reply.body.contains("evil.example"), "{}", reply.body);
+    }
+    // Once the client and URI are good, errors go back to it with state and iss.
+    let reply = b
+        .get(
+            &w.h,
+            &format!(
+                "{AUTHORIZE}?{}",
+                query(&[
+                    ("response_type", "bogus"),
+                    ("client_id", KEY),
+                    ("redirect_uri", CALLBACK),
+                    ("state", "s")
+                ])
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FOUND);
+    let params = params_of(&location(&reply), '?');
+    assert_eq!(param(&params, "error"), Some("unsupported_response_type"));
+    assert_eq!(param(&params, "state"), Some("s"));
+    assert_eq!(param(&params, "iss"), Some(PUBLIC_URL));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Consent, prompt, permitted users
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn denying_consent_sends_access_denied_and_forged_approvals_are_refused() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "")).await;
+    let mut b = logged_in(&w).await;
+    let params = [
+        ("response_type", "code"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("state", "s"),
+        ("code_challenge", CHALLENGE),
+    ];
+    let page = b
+        .get(&w.h, &format!("{AUTHORIZE}?{}", query(&params)))
+        .await;
+    let reply = consent(&w, &mut b, &page, "oadeny").await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let back = params_of(&location(&reply), '?');
+    assert_eq!(param(&back, "error"), Some("access_denied"));
+    assert_eq!(param(&back, "state"), Some("s"));
+    assert_eq!(param(&back, "iss"), Some(PUBLIC_URL));
+    assert_eq!(param(&back, "code"), None);
+    assert!(
+        !w.h.store
+            .has_approved(&w.org.id, "Ci", &w.admin.id)
+            .await
+            .unwrap()
+    );
+
+    // A decision in a GET query (a link), even with the page's token, only shows the page.
+    let page = b
+        .get(&w.h, &format!("{AUTHORIZE}?{}", query(&params)))
+        .await;
+    let mut fields = hidden_fields(&page.body);
+    fields.push(("oaapprove".to_owned(), "x".to_owned()));
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let reply = b.get(&w.h, &format!("{AUTHORIZE}?{}", query(&refs))).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.body.contains("id=\"oaapprove\""));
+    assert!(
+        !w.h.store
+            .has_approved(&w.org.id, "Ci", &w.admin.id)
+            .await
+            .unwrap()
+    );
+
+    // An approval without the page's CSRF token (a cross-site form) is refused.
+    let mut fields: Vec<(&str, &str)> = params.to_vec();
+    fields.push(("oaapprove", "Allow"));
+    fields.push(("csrf_token", "1795651200.forged"));
+    let reply = b.post_form(&w.h, AUTHORIZE, &fields).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert!(reply.headers.get(header::LOCATION).is_none());
+    assert!(
+        !w.h.store
+            .has_approved(&w.org.id, "Ci", &w.admin.id)
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn prompt_none_answers_login_required_or_consent_required() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "")).await;
+    let params = [
+        ("response_type", "code"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("state", "s"),
+        ("code_challenge", CHALLENGE),
+        ("prompt", "none"),
+    ];
+    let uri = format!("{AUTHORIZE}?{}", query(&params));
+    let reply = Browser::new().get(&w.h, &uri).await;
+    assert_eq!(reply.status, StatusCode::FOUND);
+    let back = params_of(&location(&reply), '?');
+    assert_eq!(param(&back, "error"), Some("login_required"));
+    assert_eq!(param(&back, "state"), Some("s"));
+    let mut b = logged_in(&w).await;
+    let back = params_of(&location(&b.get(&w.h, &uri).await), '?');
+    assert_eq!(param(&back, "error"), Some("consent_required"));
+    // Once approved, prompt=none gets a code without any page.
+    w.h.store
+        .record_approval(&w.org.id, "Ci", &w.admin.id, START)
+        .await
+        .unwrap();
+    code_of(&b.get(&w.h, &uri).await, CALLBACK, "s");
+}
+
+#[tokio::test]
+async fn admin_approved_apps_skip_consent_for_pre_authorized_users_only() {
+    let w = world().await;
+    let mut spec = web_app(&w, "");
+    spec.policies = "<commaSeparatedProfile>System Administrator</commaSeparatedProfile>\
+                     <permittedUsersPolicyType>AdminApprovedPreAuthorized</permittedUsersPolicyType>"
+        .to_owned();
+    w.deploy(&spec).await;
+    let params = [
+        ("response_type", "code"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("state", "s"),
+        ("code_challenge", CHALLENGE),
+    ];
+    let uri = format!("{AUTHORIZE}?{}", query(&params));
+    let mut b = logged_in(&w).await;
+    code_of(&b.get(&w.h, &uri).await, CALLBACK, "s");
+    // A user of another profile is refused, back at the client.
+    let standard =
+        w.h.store
+            .profile_by_name(&w.org.id, "Standard User")
+            .await
+            .unwrap()
+            .expect("the Standard User profile");
+    let user = add_user(&w.h, &w.org, &standard, "std@demo.example").await;
+    let mut other = Browser::new();
+    other
+        .log_in(&w.h, "/login", &user.username, ADMIN_PASSWORD)
+        .await;
+    let reply = other.get(&w.h, &uri).await;
+    let back = params_of(&location(&reply), '?');
+    assert_eq!(param(&back, "error"), Some("OAUTH_APP_ACCESS_DENIED"));
+}
+
+#[tokio::test]
+async fn login_hint_prefills_the_username() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "")).await;
+    let params = [
+        ("response_type", "code"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("code_challenge", CHALLENGE),
+        ("login_hint", "someone@demo.example"),
+    ];
+    let mut b = Browser::new();
+    let reply = b
+        .get(&w.h, &format!("{AUTHORIZE}?{}", query(&params)))
+        .await;
+    let page = b.get(&w.h, &location(&reply)).await;
+    assert!(
+        page.body.contains("value=\"someone@demo.example\""),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test]
+async fn codes_expire_after_ten_minutes() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "")).await;
+    let mut b = logged_in(&w).await;
+    let params = [
+        ("response_type", "code"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("state", "s"),
+        ("code_challenge", CHALLENGE),
+    ];
+    let code = code_of(
+        &authorize_approved(&w, &mut b, &params).await,
+        CALLBACK,
+        "s",
+    );
+    w.h.clock.advance_secs(600);
+    oauth_error(
+        &exchange(
+            &w,
+            &[
+                ("code", &code),
+                ("client_id", KEY),
+                ("client_secret", SECRET),
+                ("redirect_uri", CALLBACK),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "expired authorization code",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The user-agent flow
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_user_agent_flow_answers_in_the_fragment() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "")).await;
+    let mut b = logged_in(&w).await;
+    let params = [
+        ("response_type", "token"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("state", "s"),
+        ("nonce", "n1"),
+        ("scope", "api refresh_token openid"),
+    ];
+    let reply = authorize_approved(&w, &mut b, &params).await;
+    let location = location(&reply);
+    assert!(location.starts_with(&format!("{CALLBACK}#")), "{location}");
+    let back = params_of(&location, '#');
+    for field in [
+        "access_token",
+        "signature",
+        "scope",
+        "instance_url",
+        "id",
+        "token_type",
+        "issued_at",
+        "id_token",
+        "state",
+        "iss",
+    ] {
+        assert!(param(&back, field).is_some(), "{field} missing: {location}");
+    }
+    assert_eq!(
+        param(&back, "refresh_token"),
+        None,
+        "no refresh token in the fragment"
+    );
+    assert_eq!(param(&back, "token_type"), Some("Bearer"));
+    let access = param(&back, "access_token").unwrap();
+    let rest = get("/services/data/v66.0").bearer(access).send(&w.h).await;
+    assert_eq!(rest.status, StatusCode::OK);
+    let claims = verified_claims(&w, param(&back, "id_token").unwrap()).await;
+    assert_eq!(claims["nonce"], "n1");
+    assert_eq!(
+        claims["at_hash"],
+        eca_oauth::id_token::half_hash(access).as_str()
+    );
+
+    // Errors go in the fragment too.
+    let reply = b
+        .get(
+            &w.h,
+            &format!(
+                "{AUTHORIZE}?{}",
+                query(&[
+                    ("response_type", "token"),
+                    ("client_id", KEY),
+                    ("redirect_uri", CALLBACK),
+                    ("state", "s"),
+                    ("scope", "chatter_api"),
+                ])
+            ),
+        )
+        .await;
+    let location = crate::browser::location(&reply);
+    assert!(
+        location.starts_with(&format!("{CALLBACK}#error=invalid_scope")),
+        "{location}"
+    );
+}
+
+#[tokio::test]
+async fn the_hybrid_flow_sends_a_code_and_an_id_token_with_c_hash() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "")).await;
+    let mut b = logged_in(&w).await;
+    let mut params = vec![
+        ("response_type", "code id_token"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("state", "h"),
+        ("scope", "openid api"),
+        ("code_challenge", CHALLENGE),
+    ];
+    // `nonce` is required with an ID token in the response (OIDC Core §3.3.2.11).
+    let reply = b
+        .get(&w.h, &format!("{AUTHORIZE}?{}", query(&params)))
+        .await;
+    let location = crate::browser::location(&reply);
+    assert!(
+        location.starts_with(&format!("{CALLBACK}#error=invalid_request")),
+        "{location}"
+    );
+    params.push(("nonce", "hybrid-nonce"));
+    let reply = authorize_approved(&w, &mut b, &params).await;
+    let location = crate::browser::location(&reply);
+    assert!(location.starts_with(&format!("{CALLBACK}#")), "{location}");
+    let back = params_of(&location, '#');
+    assert_eq!(param(&back, "state"), Some("h"));
+    assert_eq!(param(&back, "iss"), Some(PUBLIC_URL));
+    let code = param(&back, "code").expect("a code");
+    let claims = verified_claims(&w, param(&back, "id_token").expect("an ID token")).await;
+    assert_eq!(
+        claims["c_hash"],
+        eca_oauth::id_token::half_hash(code).as_str()
+    );
+    assert_eq!(claims["nonce"], "hybrid-nonce");
+    assert!(claims.get("at_hash").is_none());
+    let reply = exchange(
+        &w,
+        &[
+            ("code", code),
+            ("client_id", KEY),
+            ("client_secret", SECRET),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let claims = verified_claims(&w, reply.json()["id_token"].as_str().unwrap()).await;
+    assert_eq!(claims["nonce"], "hybrid-nonce");
+}
+
+#[tokio::test]
+async fn the_id_token_config_sets_audience_and_validity() {
+    let w = world().await;
+    w.deploy(&web_app(
+        &w,
+        "<idTokenConfig><idTokenAudience>https://extra.example</idTokenAudience>\
+         <idTokenValidityInMinutes>5</idTokenValidityInMinutes></idTokenConfig>",
+    ))
+    .await;
+    let mut b = logged_in(&w).await;
+    let params = [
+        ("response_type", "token"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("scope", "openid"),
+    ];
+    let reply = authorize_approved(&w, &mut b, &params).await;
+    let back = params_of(&crate::browser::location(&reply), '#');
+    let claims = verified_claims(&w, param(&back, "id_token").expect("an ID token")).await;
+    assert_eq!(
+        claims["aud"],
+        serde_json::json!([KEY, "https://extra.example"])
+    );
+    assert_eq!(claims["exp"], START.secs() + 300);
+    assert!(claims.get("nonce").is_none());
+}
+
+#[tokio::test]
+async fn discovery_advertises_the_browser_flows() {
+    let w = world().await;
+    let json = get("/.well-known/openid-configuration")
+        .send(&w.h)
+        .await
+        .json();
+    assert_eq!(
+        json["authorization_endpoint"],
+        format!("{PUBLIC_URL}{AUTHORIZE}")
+    );
+    assert_eq!(json["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(
+        json["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    let types = json["response_types_supported"].as_array().unwrap();
+    assert!(
+        types.contains(&serde_json::json!("code")) && types.contains(&serde_json::json!("token"))
+    );
+    let grants = json["grant_types_supported"].as_array().unwrap();
+    assert!(grants.contains(&serde_json::json!("authorization_code")));
+    assert!(grants.contains(&serde_json::json!("implicit")));
+    assert_eq!(
+        json["id_token_signing_alg_values_supported"],
+        serde_json::json!(["RS256"])
+    );
+}
+
+#[tokio::test]
+async fn a_post_authorize_request_works_like_a_get() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "")).await;
+    w.h.store
+        .record_approval(&w.org.id, "Ci", &w.admin.id, START)
+        .await
+        .unwrap();
+    let mut b = logged_in(&w).await;
+    let reply = b
+        .post_form(
+            &w.h,
+            AUTHORIZE,
+            &[
+                ("response_type", "code"),
+                ("client_id", KEY),
+                ("redirect_uri", CALLBACK),
+                ("state", "p"),
+                ("code_challenge", CHALLENGE),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    code_of(&reply, CALLBACK, "p");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The device flow
+// ---------------------------------------------------------------------------------------------
+
+const ACTIVATE: &str = "/setup/connect";
+
+fn device_app(w: &World) -> AppSpec<'static> {
+    web_app(w, "<isDeviceFlowEnabled>true</isDeviceFlowEnabled>")
+}
+
+/// Types `code` on the activation page and returns the page that answers.
+async fn enter_code(w: &World, b: &mut Browser, code: &str) -> Reply {
+    let page = b.get(&w.h, ACTIVATE).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let token = hidden(&page.body, "csrf_token").expect("a CSRF token");
+    b.post_form(
+        &w.h,
+        ACTIVATE,
+        &[("user_code", code), ("csrf_token", &token)],
+    )
+    .await
+}
+
+/// Presses `button` on the approval page.
+async fn decide(w: &World, b: &mut Browser, page: &Reply, button: &str) -> Reply {
+    assert!(page.body.contains("id=\"oaapprove\""), "{}", page.body);
+    let mut fields = hidden_fields(&page.body);
+    fields.push((button.to_owned(), "x".to_owned()));
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    b.post_form(&w.h, ACTIVATE, &refs).await
+}
+
+async fn poll(w: &World, device_code: &str) -> Reply {
+    w.token(&query(&[
+        ("grant_type", "device"),
+        ("client_id", KEY),
+        ("code", device_code),
+    ]))
+    .await
+}
+
+#[tokio::test]
+async fn the_salesforce_device_flow_from_code_to_tokens() {
+    let w = world().await;
+    w.deploy(&device_app(&w)).await;
+    let reply = w
+        .token(&query(&[
+            ("response_type", "device_code"),
+            ("client_id", KEY),
+            ("scope", "refresh_token api openid"),
+        ]))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let json = reply.json();
+    let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 4, "{}", reply.body);
+    assert_eq!(json["verification_uri"], format!("{PUBLIC_URL}{ACTIVATE}"));
+    assert_eq!(json["interval"], 5);
+    let device_code = json["device_code"].as_str().unwrap().to_owned();
+    let user_code = json["user_code"].as_str().unwrap().to_owned();
+    assert_eq!(user_code.len(), 9);
+    assert_eq!(&user_code[4..5], "-");
+
+    // Pending (HTTP 400, as @salesforce/core expects), too fast, pending again.
+    let pending = poll(&w, &device_code).await;
+    oauth_error(
+        &pending,
+        StatusCode::BAD_REQUEST,
+        "authorization_pending",
+        "authorization pending",
+    );
+    oauth_error(
+        &poll(&w, &device_code).await,
+        StatusCode::BAD_REQUEST,
+        "slow_down",
+        "polling too frequently; slow down",
+    );
+    w.h.clock.advance_secs(5);
+    oauth_error(
+        &poll(&w, &device_code).await,
+        StatusCode::BAD_REQUEST,
+        "authorization_pending",
+        "authorization pending",
+    );
+
+    // The activation page wants a login first, then takes the code as a person types it.
+    let mut b = Browser::new();
+    let reply = b.get(&w.h, ACTIVATE).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let reply = b
+        .log_in(&w.h, &location(&reply), ADMIN_USERNAME, ADMIN_PASSWORD)
+        .await;
+    assert_eq!(location(&reply), ACTIVATE);
+    let typed = user_code.to_lowercase().replace('-', " ");
+    let page = enter_code(&w, &mut b, &typed).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Ci"), "{}", page.body);
+    let done = decide(&w, &mut b, &page, "oaapprove").await;
+    assert_eq!(done.status, StatusCode::OK);
+    assert!(done.body.contains("Device connected"), "{}", done.body);
+    assert!(
+        w.h.store
+            .has_approved(&w.org.id, "Ci", &w.admin.id)
+            .await
+            .unwrap()
+    );
+
+    w.h.clock.advance_secs(5);
+    let reply = poll(&w, &device_code).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let tokens = reply.json();
+    assert_eq!(tokens["id"], w.identity(&w.admin));
+    assert!(tokens.get("refresh_token").is_some(), "{}", reply.body);
+    assert!(tokens.get("signature").is_some() && tokens.get("issued_at").is_some());
+    let claims = verified_claims(&w, tokens["id_token"].as_str().unwrap()).await;
+    assert_eq!(claims["aud"], KEY);
+    // One poll gets the tokens; the code is spent after that.
+    w.h.clock.advance_secs(5);
+    oauth_error(
+        &poll(&w, &device_code).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "invalid authorization code",
+    );
+    // The code cannot be entered again either.
+    let page = enter_code(&w, &mut b, &user_code).await;
+    assert!(
+        page.body.contains("not valid or has expired"),
+        "{}",
+        page.body
+    );
+}
+
+async fn rfc_poll(w: &World, device_code: &str) -> Reply {
+    w.token(&query(&[
+        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+        ("client_id", KEY),
+        ("device_code", device_code),
+    ]))
+    .await
+}
+
+#[tokio::test]
+async fn the_rfc_8628_device_flow_denial_and_expiry() {
+    let w = world().await;
+    w.deploy(&device_app(&w)).await;
+    let json = get("/.well-known/openid-configuration")
+        .send(&w.h)
+        .await
+        .json();
+    let endpoint = json["device_authorization_endpoint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        endpoint,
+        format!("{PUBLIC_URL}/services/oauth2/device/authorize")
+    );
+    assert!(
+        json["grant_types_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!(
+                "urn:ietf:params:oauth:grant-type:device_code"
+            ))
+    );
+    let start = || async {
+        let reply = post(
+            "/services/oauth2/device/authorize",
+            "application/x-www-form-urlencoded",
+            format!("client_id={KEY}&scope=api"),
+        )
+        .send(&w.h)
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.json()
+    };
+    let json = start().await;
+    assert_eq!(json["expires_in"], 600);
+    let complete = json["verification_uri_complete"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let user_code = json["user_code"].as_str().unwrap();
+    assert_eq!(
+        complete,
+        format!("{PUBLIC_URL}{ACTIVATE}?user_code={user_code}")
+    );
+    let device_code = json["device_code"].as_str().unwrap().to_owned();
+    // verification_uri_complete fills the code in; the user denies.
+    let mut b = logged_in(&w).await;
+    let page = b.get(&w.h, &complete).await;
+    assert!(
+        page.body.contains(&format!("value=\"{user_code}\"")),
+        "{}",
+        page.body
+    );
+    let token = hidden(&page.body, "csrf_token").unwrap();
+    let page = b
+        .post_form(
+            &w.h,
+            ACTIVATE,
+            &[("user_code", user_code), ("csrf_token", &token)],
+        )
+        .await;
+    let done = decide(&w, &mut b, &page, "oadeny").await;
+    assert!(done.body.contains("Access denied"), "{}", done.body);
+    oauth_error(
+        &rfc_poll(&w, &device_code).await,
+        StatusCode::BAD_REQUEST,
+        "access_denied",
+        "end-user denied authorization",
+    );
+
+    // A code nobody enters expires.
+    let json = start().await;
+    w.h.clock.advance_secs(600);
+    oauth_error(
+        &rfc_poll(&w, json["device_code"].as_str().unwrap()).await,
+        StatusCode::BAD_REQUEST,
+        "expired_token",
+        "expired device code",
+    );
+    let page = enter_code(&w, &mut b, json["user_code"].as_str().unwrap()).await;
+    assert!(
+        page.body.contains("not valid or has expired"),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test]
+async fn wrong_user_codes_are_limited_and_forms_need_their_csrf_token() {
+    let w = world().await;
+    w.deploy(&device_app(&w)).await;
+    let mut b = logged_in(&w).await;
+    b.peer = Some("198.51.100.44".to_owned());
+    // The login limiter's default: 20 failures a minute per address.
+    for _ in 0..20 {
+        let page = enter_code(&w, &mut b, "BCDF-GHJK").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("not valid or has expired"));
+    }
+    let page = enter_code(&w, &mut b, "BCDF-GHJK").await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    // Without the page's token the form is refused.
+    let reply = b
+        .post_form(
+            &w.h,
+            ACTIVATE,
+            &[("user_code", "BCDF-GHJK"), ("csrf_token", "x")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_device_flow_needs_to_be_switched_on() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "")).await;
+    oauth_error(
+        &w.token(&query(&[
+            ("response_type", "device_code"),
+            ("client_id", KEY),
+        ]))
+        .await,
+        StatusCode::BAD_REQUEST,
+        "unauthorized_client",
+        "device flow is not enabled for this app",
+    );
+    oauth_error(
+        &w.token(&query(&[
+            ("response_type", "device_code"),
+            ("client_id", "3MVG9nobody"),
+        ]))
+        .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_client_id",
+        "client identifier invalid",
+    );
+}

@@ -1,0 +1,286 @@
+//! The [`AuthorizationCodeStore`] contract: a code is redeemed once, atomically; later
+//! presentations are replays that find the tokens it gave; codes name only users of their org.
+//! The [`DeviceCodeStore`] contract: a device code is decided once while pending and
+//! unexpired, and consumed once after approval.
+
+use std::sync::Arc;
+
+use eca_core::{OrgId, SystemRng, Timestamp, UserId};
+use eca_store::{
+    AuthorizationCodeRecord, CodeRedemption, ConsumerId, DeviceCodeRecord, DeviceStatus,
+};
+
+use crate::{Env, T0, assert_conflict, assert_missing, seed};
+
+on_every_backend!(
+    a_code_is_redeemed_once_and_replays_are_seen,
+    concurrent_redemptions_let_exactly_one_through,
+    codes_name_only_users_of_their_org,
+    expired_codes_are_deleted,
+    device_codes_are_decided_once_and_consumed_once,
+);
+
+fn at(secs: i64) -> Timestamp {
+    Timestamp(T0.millis() + secs * 1000)
+}
+
+fn code(org: &OrgId, user: &UserId, hash: &str) -> AuthorizationCodeRecord {
+    AuthorizationCodeRecord {
+        code_hash: hash.to_owned(),
+        org_id: org.clone(),
+        app_name: "Ci".to_owned(),
+        consumer_id: ConsumerId::generate(&SystemRng),
+        user_id: user.clone(),
+        redirect_uri: "http://localhost:1717/OauthRedirect".to_owned(),
+        redirect_uri_given: true,
+        scopes: "api openid refresh_token".to_owned(),
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned()),
+        code_challenge_method: Some("S256".to_owned()),
+        nonce: Some("n-0S6_WzA2Mj".to_owned()),
+        auth_time: T0,
+        issued_at: T0,
+        expires_at: at(600),
+        consumed_at: None,
+        replayed_at: None,
+        access_hash: None,
+        refresh_family: None,
+    }
+}
+
+async fn a_code_is_redeemed_once_and_replays_are_seen(env: Env) {
+    let store = env.store.as_ref();
+    let (org, _, user) = seed(store, "acme", "a@acme.example").await;
+    let issued = code(&org.id, &user.id, "c1");
+    store.create_authorization_code(&issued).await.unwrap();
+    assert_conflict(
+        store.create_authorization_code(&issued).await,
+        "authorization code",
+    );
+    assert_eq!(
+        store
+            .redeem_authorization_code("nope", at(1))
+            .await
+            .unwrap(),
+        CodeRedemption::Unknown
+    );
+
+    let CodeRedemption::Redeemed(first) =
+        store.redeem_authorization_code("c1", at(2)).await.unwrap()
+    else {
+        panic!("the first presentation redeems");
+    };
+    assert_eq!(
+        first,
+        AuthorizationCodeRecord {
+            consumed_at: Some(at(2)),
+            ..issued.clone()
+        }
+    );
+    assert!(
+        store
+            .record_code_tokens("c1", "access1", Some("family1"))
+            .await
+            .unwrap()
+    );
+
+    // The second presentation is a replay and sees what the first one issued.
+    let CodeRedemption::Replayed(again) =
+        store.redeem_authorization_code("c1", at(3)).await.unwrap()
+    else {
+        panic!("the second presentation is a replay");
+    };
+    assert_eq!(again.consumed_at, Some(at(2)));
+    assert_eq!(again.replayed_at, Some(at(3)));
+    assert_eq!(again.access_hash.as_deref(), Some("access1"));
+    assert_eq!(again.refresh_family.as_deref(), Some("family1"));
+    // The first replay's time stays.
+    let CodeRedemption::Replayed(third) =
+        store.redeem_authorization_code("c1", at(4)).await.unwrap()
+    else {
+        panic!("still a replay");
+    };
+    assert_eq!(third.replayed_at, Some(at(3)));
+    // Once replayed, a late recording of tokens is refused, so the caller revokes them.
+    assert!(
+        !store
+            .record_code_tokens("c1", "access2", None)
+            .await
+            .unwrap()
+    );
+    if let Some(other) = env.reopen().await {
+        assert!(matches!(
+            other.redeem_authorization_code("c1", at(5)).await.unwrap(),
+            CodeRedemption::Replayed(_)
+        ));
+    }
+}
+
+async fn concurrent_redemptions_let_exactly_one_through(env: Env) {
+    let store = Arc::clone(&env.store);
+    let (org, _, user) = seed(store.as_ref(), "acme", "a@acme.example").await;
+    store
+        .create_authorization_code(&code(&org.id, &user.id, "race"))
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.redeem_authorization_code("race", at(i)).await })
+        })
+        .collect();
+    let mut redeemed = 0;
+    for task in tasks {
+        match task.await.unwrap().unwrap() {
+            CodeRedemption::Redeemed(_) => redeemed += 1,
+            CodeRedemption::Replayed(_) => {}
+            CodeRedemption::Unknown => panic!("the code exists"),
+        }
+    }
+    assert_eq!(redeemed, 1);
+}
+
+async fn codes_name_only_users_of_their_org(env: Env) {
+    let store = env.store.as_ref();
+    let (acme, _, _) = seed(store, "acme", "a@acme.example").await;
+    let (_, _, other) = seed(store, "other", "b@other.example").await;
+    assert_missing(
+        store
+            .create_authorization_code(&code(&acme.id, &other.id, "x"))
+            .await,
+        "user in the code's org",
+    );
+    assert_eq!(
+        store.redeem_authorization_code("x", at(1)).await.unwrap(),
+        CodeRedemption::Unknown
+    );
+}
+
+async fn expired_codes_are_deleted(env: Env) {
+    let store = env.store.as_ref();
+    let (org, _, user) = seed(store, "acme", "a@acme.example").await;
+    store
+        .create_authorization_code(&code(&org.id, &user.id, "old"))
+        .await
+        .unwrap();
+    store
+        .create_authorization_code(&AuthorizationCodeRecord {
+            expires_at: at(1200),
+            ..code(&org.id, &user.id, "new")
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .delete_expired_authorization_codes(at(600))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .delete_expired_authorization_codes(at(601))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store.redeem_authorization_code("old", at(2)).await.unwrap(),
+        CodeRedemption::Unknown
+    );
+    assert!(matches!(
+        store.redeem_authorization_code("new", at(2)).await.unwrap(),
+        CodeRedemption::Redeemed(_)
+    ));
+}
+
+fn device(org: &OrgId, hash: &str, user_code: &str) -> DeviceCodeRecord {
+    DeviceCodeRecord {
+        device_hash: hash.to_owned(),
+        user_code_hash: user_code.to_owned(),
+        org_id: org.clone(),
+        app_name: "Ci".to_owned(),
+        consumer_id: ConsumerId::generate(&SystemRng),
+        scopes: "api refresh_token".to_owned(),
+        issued_at: T0,
+        expires_at: at(600),
+        interval_secs: 5,
+        last_polled_at: None,
+        status: DeviceStatus::Pending,
+        user_id: None,
+        decided_at: None,
+    }
+}
+
+async fn device_codes_are_decided_once_and_consumed_once(env: Env) {
+    let store = env.store.as_ref();
+    let (org, _, user) = seed(store, "acme", "a@acme.example").await;
+    let (_, _, stranger) = seed(store, "other", "b@other.example").await;
+    let issued = device(&org.id, "d1", "u1");
+    store.create_device_code(&issued).await.unwrap();
+    assert_conflict(
+        store.create_device_code(&device(&org.id, "d2", "u1")).await,
+        "device or user code",
+    );
+    assert_eq!(
+        store.device_code_by_user_code("u1").await.unwrap(),
+        Some(issued.clone())
+    );
+    assert_eq!(store.device_code_by_user_code("nope").await.unwrap(), None);
+
+    // Polling returns the state before the poll and records its time.
+    assert_eq!(
+        store.poll_device_code("d1", at(5)).await.unwrap(),
+        Some(issued.clone())
+    );
+    let polled = store.poll_device_code("d1", at(10)).await.unwrap().unwrap();
+    assert_eq!(polled.last_polled_at, Some(at(5)));
+    assert_eq!(store.poll_device_code("nope", at(10)).await.unwrap(), None);
+    assert!(
+        !store.consume_device_code("d1").await.unwrap(),
+        "not approved yet"
+    );
+
+    // A user of another org cannot decide it.
+    assert_missing(
+        store
+            .decide_device_code("u1", &stranger.id, true, at(20))
+            .await,
+        "user in the device code's org",
+    );
+    assert!(
+        store
+            .decide_device_code("u1", &user.id, true, at(20))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .decide_device_code("u1", &user.id, false, at(21))
+            .await
+            .unwrap(),
+        "decided once"
+    );
+    let decided = store.device_code_by_user_code("u1").await.unwrap().unwrap();
+    assert_eq!(decided.status, DeviceStatus::Approved);
+    assert_eq!(decided.user_id, Some(user.id.clone()));
+    assert_eq!(decided.decided_at, Some(at(20)));
+    assert!(store.consume_device_code("d1").await.unwrap());
+    assert!(
+        !store.consume_device_code("d1").await.unwrap(),
+        "consumed once"
+    );
+
+    // An expired code cannot be decided; expired codes are deleted.
+    store
+        .create_device_code(&device(&org.id, "d3", "u3"))
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .decide_device_code("u3", &user.id, false, at(600))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.delete_expired_device_codes(at(601)).await.unwrap(), 2);
+    assert_eq!(store.device_code_by_user_code("u3").await.unwrap(), None);
+}
