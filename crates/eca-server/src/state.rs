@@ -15,7 +15,6 @@ use tokio::sync::Semaphore;
 use crate::config::{Config, DEFAULT_BODY_LIMIT, DEFAULT_REQUEST_TIMEOUT, PublicUrl};
 use crate::error::ApiError;
 use crate::login::limiter::LoginLimiter;
-use crate::metadata::RetrieveJobs;
 use crate::metrics::Metrics;
 
 /// Failed-login policy.
@@ -91,8 +90,6 @@ struct Inner {
     digester: SecretDigester,
     /// One deploy at a time per org (the Metadata API, `metadata/`).
     deploy_locks: Arc<OrgLocks>,
-    /// Finished retrieves waiting for `checkRetrieveStatus`.
-    retrieves: RetrieveJobs,
 }
 
 impl std::fmt::Debug for AppState {
@@ -127,7 +124,6 @@ impl AppState {
             hashing: Arc::new(Semaphore::new(threads)),
             digester,
             deploy_locks: Arc::new(OrgLocks::new()),
-            retrieves: RetrieveJobs::default(),
         }))
     }
 
@@ -168,11 +164,6 @@ impl AppState {
     /// The per-org deploy locks, shared by every deploy of this server.
     pub fn deploy_locks(&self) -> &Arc<OrgLocks> {
         &self.0.deploy_locks
-    }
-
-    /// Retrieve results kept for `checkRetrieveStatus`.
-    pub fn retrieves(&self) -> &RetrieveJobs {
-        &self.0.retrieves
     }
 
     /// Checks a password against a PHC string on a blocking thread, at most as many at once as

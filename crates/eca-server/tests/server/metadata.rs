@@ -18,6 +18,9 @@ use eca_metadata::{ApiVersion, MetadataType, xml};
 
 use crate::support::{Harness, Reply, admin_session, harness, post};
 
+mod cancel_and_retrieve;
+mod save;
+
 const META_NS: &str = "http://soap.sforce.com/2006/04/metadata";
 
 fn b64(bytes: &[u8]) -> String {
