@@ -12,7 +12,9 @@
 //! policies); `destructive` runs the destructive manifests; `outcome` turns the plan into the
 //! [`DeployResult`] and one change set, which `deploy` writes in one transaction together
 //! with the audit trail and the request's result
-//! ([`eca_store::MetadataStore::apply_changes`]). Bad input never panics and never makes an
+//! ([`eca_store::MetadataStore::apply_changes`]); `status` follows and cancels requests;
+//! `retrieve` builds retrieve zips and `retrieve_request` reads a `RetrieveRequest`
+//! (`specificFiles`, `packageNames`) and keeps results in the store. Bad input never panics and never makes an
 //! `Err`: it makes a failed [`DeployResult`].
 //!
 //! Decisions where Salesforce is unclear or unverified are written where they are

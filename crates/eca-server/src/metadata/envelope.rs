@@ -197,6 +197,16 @@ pub fn parse(body: &[u8]) -> Result<MetadataCall, ApiError> {
                 .map(|c| c.text().unwrap_or("").trim().to_owned())
                 .collect(),
         },
+        // Not done: a rename of an ECA component touches what names it (satellites name
+        // their app, policies their settings, the consumer its global settings), and the
+        // Metadata API Developer Guide says nothing of how Salesforce renames them.
+        "renameMetadata" => {
+            return Err(ApiError::UnsupportedOperation(
+                "renameMetadata is not supported for External Client App types: deploy the \
+                 component under its new name, then delete the old one"
+                    .to_owned(),
+            ));
+        }
         "createMetadata" => save(call, SaveKind::Create)?,
         "updateMetadata" => save(call, SaveKind::Update)?,
         "upsertMetadata" => save(call, SaveKind::Upsert)?,
@@ -576,6 +586,10 @@ mod tests {
         assert!(matches!(
             parse(envelope(&format!("<met:retrieve><met:retrieveRequest>{many}</met:retrieveRequest></met:retrieve>")).as_bytes()),
             Err(ApiError::Malformed(m)) if m.contains("at most")
+        ));
+        assert!(matches!(
+            parse(envelope("<met:renameMetadata><met:type>ExternalClientApplication</met:type></met:renameMetadata>").as_bytes()),
+            Err(ApiError::UnsupportedOperation(m)) if m.contains("renameMetadata")
         ));
         assert!(matches!(
             parse(envelope("<met:readMetadataX/>").as_bytes()),

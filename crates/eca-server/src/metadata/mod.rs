@@ -1,10 +1,11 @@
 //! The Metadata API over HTTP (issue 4): the SOAP endpoint `/services/Soap/m/{version}` that
 //! jsforce and the Salesforce CLI call (`soap`, with its envelope reader `envelope` and its
 //! WSDL-shaped writer `render`), and the REST `deployRequest` resource the CLI uses with
-//! `org-metadata-rest-deploy` (`rest`, with its `multipart` reader). Both are thin adapters over
-//! `eca_deploy`; this module holds what they share: starting a deploy in the background, and
-//! cleaning up after a server stop (`recover`). Retrieve results are kept in the store by
-//! `eca_deploy::submit_retrieve`, so any node answers `checkRetrieveStatus`.
+//! `org-metadata-rest-deploy` (`rest`, with its `multipart` reader); the CRUD calls are `crud`
+//! (`readMetadata`, `deleteMetadata`) and `save` (`create`/`update`/`upsertMetadata`). All are
+//! thin adapters over `eca_deploy`; this module holds what they share: starting a deploy in the
+//! background, and cleaning up after a server stop (`recover`). Retrieve results are kept in
+//! the store by `eca_deploy::submit_retrieve`, so any node answers `checkRetrieveStatus`.
 //!
 //! **Invariant:** a deploy is answered `Queued` at once and runs on a blocking thread (the
 //! validator is CPU-bound), under the server's one set of per-org locks.
