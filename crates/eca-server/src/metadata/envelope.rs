@@ -201,10 +201,10 @@ pub fn parse(body: &[u8]) -> Result<MetadataCall, ApiError> {
         // their app, policies their settings, the consumer its global settings), and the
         // Metadata API Developer Guide says nothing of how Salesforce renames them.
         "renameMetadata" => {
-            return Err(ApiError::UnsupportedOperation(
+            return Err(ApiError::request(
+                crate::error::RequestCode::InvalidTypeForOperation,
                 "renameMetadata is not supported for External Client App types: deploy the \
-                 component under its new name, then delete the old one"
-                    .to_owned(),
+                 component under its new name, then delete the old one",
             ));
         }
         "createMetadata" => save(call, SaveKind::Create)?,
@@ -589,7 +589,7 @@ mod tests {
         ));
         assert!(matches!(
             parse(envelope("<met:renameMetadata><met:type>ExternalClientApplication</met:type></met:renameMetadata>").as_bytes()),
-            Err(ApiError::UnsupportedOperation(m)) if m.contains("renameMetadata")
+            Err(e @ ApiError::Request { .. }) if e.public_message().contains("renameMetadata is not supported")
         ));
         assert!(matches!(
             parse(envelope("<met:readMetadataX/>").as_bytes()),
