@@ -142,7 +142,15 @@ async fn a_busy_org_does_not_hold_up_another() {
 /// request `Canceled` with `canceledBy`, and the org is exactly as before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deploy_canceled_while_in_progress_changes_nothing() {
-    let world = World::new().await;
+    cancel_in_progress_on(World::new().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deploy_canceled_while_in_progress_changes_nothing_on_postgres() {
+    World::on_postgres(cancel_in_progress_on).await;
+}
+
+async fn cancel_in_progress_on(world: World) {
     let org = world.org("acme").await;
     world
         .deploy_ok(&org, &package(&oauth_app("Existing")))
