@@ -991,3 +991,6 @@ fn app_new_deploy_retrieve_and_delete_app() {
     assert!(failed.stdout.contains("Error"), "{}", failed.stdout);
     drop(server);
 }
+
+#[path = "server/sigkill.rs"]
+mod sigkill;

@@ -1,5 +1,11 @@
 //! A deploy request from start to end: recorded (`Queued`), run under the org's lock
 //! (`InProgress`), planned, and ended together with its changes in one transaction.
+//!
+//! A cancel asked for while the deploy runs (`Canceling`) is honoured at the next safe point:
+//! after reading the package, after planning, and at the write itself, which the store refuses
+//! for a request that is no longer `InProgress`. The deploy then ends `Canceled` having changed
+//! nothing, like a deploy that fails with `rollbackOnError` (the Metadata API Developer Guide,
+//! `cancelDeploy()`: "the deployment is canceled and rolled back").
 
 use eca_core::domain::User;
 use eca_store::{
@@ -47,6 +53,7 @@ pub async fn submit(
             created_at: ctx.clock.now(),
             started_at: None,
             completed_at: None,
+            canceled_by: None,
         })
         .await?;
     Ok(id)
@@ -90,6 +97,13 @@ pub async fn run(
         attempt += 1;
         match attempt_once(ctx, &head, zip).await {
             Err(DeployError::Store(StoreError::Conflict { .. })) if attempt < ATTEMPTS => {}
+            // The store refuses to end a request that is not in progress any more: a cancel
+            // came in between the last safe point and the write.
+            Err(DeployError::Store(StoreError::Missing { .. }))
+                if is_canceling(ctx, head.id).await? =>
+            {
+                return end_canceled(ctx, &head).await;
+            }
             Err(e) => {
                 abandon(ctx, &head).await;
                 return Err(e);
@@ -105,8 +119,15 @@ async fn attempt_once(
     head: &Head<'_>,
     zip: &[u8],
 ) -> Result<DeployOutcome, DeployError> {
+    if is_canceling(ctx, head.id).await? {
+        return end_canceled(ctx, head).await;
+    }
     let now = ctx.clock.now();
-    let built = match package::read(zip, ctx.version, now.secs()) {
+    let read = package::read(zip, ctx.version, now.secs());
+    if is_canceling(ctx, head.id).await? {
+        return end_canceled(ctx, head).await;
+    }
+    let built = match read {
         Err(unreadable) => Built {
             result: outcome::unreadable(head, &unreadable, now),
             apply: false,
@@ -122,6 +143,9 @@ async fn attempt_once(
             outcome::build(&planner, head, ctx.clock.now())
         }
     };
+    if is_canceling(ctx, head.id).await? {
+        return end_canceled(ctx, head).await;
+    }
     let completed = ctx.clock.now();
     let finish = DeployFinish {
         id: head.id.clone(),
@@ -159,6 +183,40 @@ async fn attempt_once(
             .await?;
         Ok(DeployOutcome::unchanged(built.result))
     }
+}
+
+/// Whether someone asked to cancel the request since it started.
+async fn is_canceling(ctx: &DeployContext<'_>, id: &DeployRequestId) -> Result<bool, DeployError> {
+    let request = ctx
+        .store
+        .deploy_request(ctx.org, id)
+        .await?
+        .ok_or_else(|| DeployError::UnknownRequest(id.clone()))?;
+    Ok(request.status == DeployStatus::Canceling)
+}
+
+/// Ends a `Canceling` request `Canceled`, having changed nothing.
+async fn end_canceled(
+    ctx: &DeployContext<'_>,
+    head: &Head<'_>,
+) -> Result<DeployOutcome, DeployError> {
+    let now = ctx.clock.now();
+    let request = ctx
+        .store
+        .deploy_request(ctx.org, head.id)
+        .await?
+        .ok_or_else(|| DeployError::UnknownRequest(head.id.clone()))?;
+    let mut result = outcome::empty_result(head, DeployStatus::Canceled, Some(now));
+    status::fill_canceled(ctx.store, &request, &mut result).await?;
+    let finish = DeployFinish {
+        id: head.id.clone(),
+        status: DeployStatus::Canceled,
+        result_json: to_json(&result)?,
+    };
+    ctx.store
+        .finish_deploy_request(ctx.org, &finish, now)
+        .await?;
+    Ok(DeployOutcome::unchanged(result))
 }
 
 /// Marks a request that met a server error failed, when the database still answers. The

@@ -1,7 +1,8 @@
 //! The Metadata API engine of OpenECA: deploy a zip of External Client App metadata into an
 //! org, retrieve it, list it (`spec/metadata.md` §4–§6, issue 4). No HTTP: the SOAP and REST
 //! endpoints and `eca deploy` are thin adapters over [`deploy`] (or [`submit`] + [`run`]),
-//! [`check_status`], [`cancel`], [`retrieve`] and [`list_metadata`].
+//! [`check_status`], [`cancel`], [`retrieve`] (or [`submit_retrieve`] +
+//! [`check_retrieve_status`], which keep results in the store) and [`list_metadata`].
 //!
 //! Where things are: `package` reads the zip with limits and runs the same validator as
 //! `eca validate`; `plan` walks the package in the Metadata API's order over an `OrgState`
@@ -11,7 +12,9 @@
 //! policies); `destructive` runs the destructive manifests; `outcome` turns the plan into the
 //! [`DeployResult`] and one change set, which `deploy` writes in one transaction together
 //! with the audit trail and the request's result
-//! ([`eca_store::MetadataStore::apply_changes`]). Bad input never panics and never makes an
+//! ([`eca_store::MetadataStore::apply_changes`]); `status` follows and cancels requests;
+//! `retrieve` builds retrieve zips and `retrieve_request` reads a `RetrieveRequest`
+//! (`specificFiles`, `packageNames`) and keeps results in the store. Bad input never panics and never makes an
 //! `Err`: it makes a failed [`DeployResult`].
 //!
 //! Decisions where Salesforce is unclear or unverified are written where they are
@@ -38,6 +41,7 @@ mod package;
 mod plan;
 mod result;
 mod retrieve;
+mod retrieve_request;
 mod state;
 mod status;
 
@@ -56,6 +60,10 @@ pub use crate::package::DEPLOY_ZIP_LIMITS;
 pub use crate::result::{DeployDetails, DeployMessage, DeployResult, ProblemType};
 pub use crate::retrieve::{
     FileProperties, RETRIEVE_ROOT, RetrieveMessage, RetrieveResult, list_metadata, retrieve,
+};
+pub use crate::retrieve_request::{
+    RETRIEVE_ID_PREFIX, RETRIEVE_RESULT_LIFETIME_SECS, RetrieveContext, RetrieveRequest,
+    check_retrieve_status, retrieve_request, submit_retrieve,
 };
 pub use crate::status::{cancel, check_status};
 

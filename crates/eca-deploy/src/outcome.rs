@@ -71,6 +71,8 @@ pub(crate) fn empty_result(
         start_date: (status != DeployStatus::Queued).then(|| head.started.to_iso8601()),
         completed_date: completed.map(Timestamp::to_iso8601),
         last_modified_date: last.to_iso8601(),
+        canceled_by: None,
+        canceled_by_name: None,
         created_by: head.user.id.to_string(),
         created_by_name: head.user.name(),
         error_message: None,

@@ -29,6 +29,11 @@ pub struct DeployResult {
     pub start_date: Option<String>,
     pub completed_date: Option<String>,
     pub last_modified_date: String,
+    /// Who asked to cancel the deploy, once someone has (`Canceling` or `Canceled`).
+    #[serde(default)]
+    pub canceled_by: Option<String>,
+    #[serde(default)]
+    pub canceled_by_name: Option<String>,
     /// The deploying user's id.
     pub created_by: String,
     pub created_by_name: String,

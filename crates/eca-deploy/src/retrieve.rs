@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use eca_core::{OrgId, UserId};
-use eca_metadata::project::manifest::{Manifest, PACKAGE_XML};
+use eca_metadata::project::manifest::{Manifest, ManifestType, PACKAGE_XML};
 use eca_metadata::{ApiVersion, MetadataType, catalog};
 use eca_store::{Store, StoredComponent};
 use serde::{Deserialize, Serialize};
@@ -57,12 +57,43 @@ pub async fn retrieve(
     org: &OrgId,
     manifest: &Manifest,
 ) -> Result<RetrieveResult, DeployError> {
+    let asked: Vec<Asked<'_>> = manifest
+        .types
+        .iter()
+        .map(|t| Asked {
+            types: t,
+            file_name: PACKAGE_XML,
+        })
+        .collect();
+    let version = manifest.version.unwrap_or(ApiVersion::DEFAULT);
+    retrieve_asked(store, org, &asked, version, Vec::new()).await
+}
+
+/// Members of one type to retrieve, and the file that asked for them (`package.xml`, or a
+/// `specificFiles` entry), which messages about them name.
+#[derive(Debug)]
+pub(crate) struct Asked<'a> {
+    pub types: &'a ManifestType,
+    pub file_name: &'a str,
+}
+
+/// Retrieves what `asked` names; `messages` are problems already found with the request.
+pub(crate) async fn retrieve_asked(
+    store: &dyn Store,
+    org: &OrgId,
+    asked: &[Asked<'_>],
+    version: ApiVersion,
+    mut messages: Vec<RetrieveMessage>,
+) -> Result<RetrieveResult, DeployError> {
     let mut found: Vec<(MetadataType, StoredComponent)> = Vec::new();
-    let mut messages = Vec::new();
-    for t in &manifest.types {
+    for Asked {
+        types: t,
+        file_name,
+    } in asked
+    {
         let Some(ty) = t.metadata_type() else {
             messages.push(RetrieveMessage {
-                file_name: PACKAGE_XML.to_owned(),
+                file_name: (*file_name).to_owned(),
                 problem: format!(
                     "Entity type: '{}' is unknown: OpenECA retrieves External Client App types only",
                     t.name
@@ -80,7 +111,7 @@ pub async fn retrieve(
             match store.component(org, ty.name(), member).await? {
                 Some(c) if named => found.push((ty, c)),
                 _ => messages.push(RetrieveMessage {
-                    file_name: PACKAGE_XML.to_owned(),
+                    file_name: (*file_name).to_owned(),
                     problem: format!(
                         "Entity of type '{}' named '{member}' cannot be found",
                         t.name
@@ -92,7 +123,6 @@ pub async fn retrieve(
     found.sort_by_key(|(ty, c)| (*ty, c.full_name.to_lowercase()));
     found.dedup_by(|a, b| a.0 == b.0 && a.1.full_name.eq_ignore_ascii_case(&b.1.full_name));
 
-    let version = manifest.version.unwrap_or(ApiVersion::DEFAULT);
     let package = Manifest::from_components(
         found.iter().map(|(ty, c)| (*ty, c.full_name.as_str())),
         version,

@@ -1,6 +1,6 @@
 //! Following a deploy request: `checkDeployStatus` and `cancelDeploy`.
 
-use eca_core::{Clock, OrgId};
+use eca_core::{Clock, OrgId, UserId};
 use eca_store::{DeployRequest, DeployRequestId, DeployStatus, Store};
 
 use crate::outcome::{self, Head};
@@ -25,16 +25,35 @@ pub async fn check_status(
     synthesized(store, &request).await.map(Some)
 }
 
-/// Cancels a deploy request that has not started. Returns its result afterwards (`Canceled`,
-/// or whatever it already is); `None` when the org has no such request.
+/// Asks to cancel a deploy request on behalf of `by` (`cancelDeploy`): a queued request is
+/// canceled at once, one in progress becomes `Canceling` and its run ends it `Canceled` at its
+/// next safe point, having changed nothing; a finished one stays as it is. Returns the result
+/// afterwards; `None` when the org has no such request.
 pub async fn cancel(
     store: &dyn Store,
     clock: &dyn Clock,
     org: &OrgId,
     id: &DeployRequestId,
+    by: &UserId,
 ) -> Result<Option<DeployResult>, DeployError> {
-    store.cancel_deploy_request(org, id, clock.now()).await?;
+    store
+        .cancel_deploy_request(org, id, by, clock.now())
+        .await?;
     check_status(store, org, id).await
+}
+
+/// Fills `canceledBy` and `canceledByName` from the request.
+pub(crate) async fn fill_canceled(
+    store: &dyn Store,
+    request: &DeployRequest,
+    result: &mut DeployResult,
+) -> Result<(), DeployError> {
+    if let Some(by) = &request.canceled_by {
+        let name = store.user(by).await?.map(|u| u.name()).unwrap_or_default();
+        result.canceled_by = Some(by.to_string());
+        result.canceled_by_name = Some(name);
+    }
+    Ok(())
 }
 
 /// A result for a request without a stored one: queued, running, canceled, or cut short by a
@@ -60,9 +79,15 @@ async fn synthesized(
     if request.started_at.is_none() {
         result.start_date = None;
     }
+    fill_canceled(store, request, &mut result).await?;
     match request.status {
-        DeployStatus::Canceled => {
+        DeployStatus::Canceled if request.started_at.is_none() => {
             result.state_detail = Some("Canceled before it started".to_owned());
+        }
+        // Canceling, or canceled while a server stop cut its run short.
+        DeployStatus::Canceled | DeployStatus::Canceling => {
+            result.state_detail =
+                Some("Canceled while in progress; nothing was changed".to_owned());
         }
         DeployStatus::Failed => {
             result.error_message = Some(

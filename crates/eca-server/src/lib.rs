@@ -70,6 +70,7 @@ pub async fn start(
     };
     let created_users =
         bootstrap(store.as_ref(), clock.as_ref(), Arc::clone(&rng), &options).await?;
+    metadata::recover(store.as_ref(), clock.as_ref()).await?;
     let demo_app = match (
         config.demo,
         store.org_by_domain(bootstrap::DEFAULT_DOMAIN).await?,

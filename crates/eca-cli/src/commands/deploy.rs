@@ -84,6 +84,10 @@ pub(crate) fn deploy_zip(
     progress: bool,
 ) -> anyhow::Result<DeployResult> {
     let id = submit(client, zip, options)?;
+    if progress {
+        // As `sf project deploy start` prints it, so a deploy can be followed up later.
+        output::eprint(&format!("Deploy ID: {id}\n"));
+    }
     let path = format!("/metadata/deployRequest/{id}?includeDetails=true");
     let mut last = String::new();
     for _ in 0..POLLS {

@@ -137,3 +137,104 @@ async fn a_busy_org_does_not_hold_up_another() {
             .is_some()
     );
 }
+
+/// `cancelDeploy` of a deploy in progress: the run notices at its next safe point, ends the
+/// request `Canceled` with `canceledBy`, and the org is exactly as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deploy_canceled_while_in_progress_changes_nothing() {
+    cancel_in_progress_on(World::new().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deploy_canceled_while_in_progress_changes_nothing_on_postgres() {
+    World::on_postgres(cancel_in_progress_on).await;
+}
+
+async fn cancel_in_progress_on(world: World) {
+    let org = world.org("acme").await;
+    world
+        .deploy_ok(&org, &package(&oauth_app("Existing")))
+        .await;
+    let before = world.snapshot(&org).await;
+
+    // Large enough that the run is still going when the cancel comes in.
+    let files: Vec<_> = (0..300)
+        .flat_map(|i| oauth_app(&format!("App{i}")))
+        .collect();
+    let zip = package(&files);
+    let id = eca_deploy::submit(&world.ctx(&org), DeployOptions::default())
+        .await
+        .unwrap();
+    let running = {
+        let (store, clock, rng, key, locks) = (
+            world.store.clone(),
+            world.clock.clone(),
+            world.rng.clone(),
+            world.key.clone(),
+            world.locks.clone(),
+        );
+        let (org, id) = (org.clone(), id.clone());
+        tokio::spawn(async move {
+            let ctx = DeployContext {
+                store: &*store,
+                org: &org.org.id,
+                user: &org.admin.id,
+                clock: &*clock,
+                rng: &*rng,
+                master_key: &key,
+                locks: &locks,
+                version: eca_metadata::ApiVersion::DEFAULT,
+            };
+            eca_deploy::run(&ctx, &id, &zip, DeployOptions::default()).await
+        })
+    };
+    while world
+        .store
+        .deploy_request(&org.org.id, &id)
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+        == DeployStatus::Queued
+    {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let canceling = eca_deploy::cancel(
+        &*world.store,
+        &*world.clock,
+        &org.org.id,
+        &id,
+        &org.run_as.id,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        (canceling.status, canceling.done, canceling.success),
+        (DeployStatus::Canceling, false, false),
+        "the deploy finished before the cancel: make the package larger"
+    );
+    assert_eq!(canceling.canceled_by, Some(org.run_as.id.to_string()));
+
+    let outcome = running.await.unwrap().unwrap();
+    assert_eq!(
+        (
+            outcome.result.status,
+            outcome.result.done,
+            outcome.result.success
+        ),
+        (DeployStatus::Canceled, true, false)
+    );
+    assert!(outcome.deleted_apps.is_empty() && outcome.rotated_consumers.is_empty());
+    let status = eca_deploy::check_status(&*world.store, &org.org.id, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status, outcome.result, "the stored result is the run's");
+    assert_eq!(
+        (status.canceled_by, status.canceled_by_name),
+        (Some(org.run_as.id.to_string()), Some(org.run_as.name()))
+    );
+    assert!(status.completed_date.is_some() && status.start_date.is_some());
+    assert_eq!(world.snapshot(&org).await, before);
+}

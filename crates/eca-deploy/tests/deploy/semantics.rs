@@ -751,13 +751,23 @@ async fn queued_deploys_can_be_canceled_and_interrupted_ones_fail() {
         (DeployStatus::Queued, false, None)
     );
 
-    let canceled = eca_deploy::cancel(&*world.store, &*world.clock, &org.org.id, &id)
-        .await
-        .unwrap()
-        .unwrap();
+    let canceled = eca_deploy::cancel(
+        &*world.store,
+        &*world.clock,
+        &org.org.id,
+        &id,
+        &org.admin.id,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(
         (canceled.status, canceled.done, canceled.success),
         (DeployStatus::Canceled, true, false)
+    );
+    assert_eq!(
+        (canceled.canceled_by, canceled.canceled_by_name),
+        (Some(org.admin.id.to_string()), Some(org.admin.name()))
     );
     // Running a canceled request does nothing.
     let before = world.snapshot(&org).await;

@@ -43,8 +43,8 @@ pub enum Operation {
     ListMetadata { types: Vec<String> },
     /// `describeMetadata(asOfVersion)`.
     DescribeMetadata,
-    /// `retrieve(RetrieveRequest)` with an `unpackaged` manifest.
-    Retrieve { manifest: Manifest },
+    /// `retrieve(RetrieveRequest)`.
+    Retrieve(RetrieveCall),
     /// `readMetadata(type, fullNames[])`.
     ReadMetadata {
         type_name: String,
@@ -60,7 +60,64 @@ pub enum Operation {
     CheckStatus { ids: Vec<String> },
     /// `checkRetrieveStatus(asyncProcessId, includeZip)`.
     CheckRetrieveStatus { id: String, include_zip: bool },
+    /// `createMetadata`, `updateMetadata` or `upsertMetadata(Metadata[])`.
+    SaveMetadata {
+        kind: SaveKind,
+        records: Vec<MetadataRecord>,
+    },
 }
+
+/// Which of the three saving CRUD calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveKind {
+    /// `createMetadata`: every component must be new.
+    Create,
+    /// `updateMetadata`: every component must exist.
+    Update,
+    /// `upsertMetadata`: either.
+    Upsert,
+}
+
+impl SaveKind {
+    pub fn operation(self) -> &'static str {
+        match self {
+            SaveKind::Create => "createMetadata",
+            SaveKind::Update => "updateMetadata",
+            SaveKind::Upsert => "upsertMetadata",
+        }
+    }
+}
+
+/// One `Metadata` record of a saving CRUD call: `<metadata xsi:type="{type}">` with its
+/// `fullName` and fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataRecord {
+    /// The `xsi:type`, without any namespace prefix.
+    pub type_name: String,
+    pub full_name: String,
+    /// The record as a Metadata API file: the fields (without `fullName`) inside a root
+    /// element named after the type, in the metadata namespace.
+    pub file: String,
+}
+
+/// At most this many records per CRUD call, as Salesforce's limit.
+pub const CRUD_RECORDS_LIMIT: usize = 10;
+
+const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
+
+/// A `RetrieveRequest` as sent; the endpoint's version fills in `api_version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetrieveCall {
+    pub unpackaged: Option<Manifest>,
+    pub specific_files: Vec<String>,
+    pub package_names: Vec<String>,
+    /// `apiVersion` of the request.
+    pub api_version: Option<ApiVersion>,
+}
+
+/// The most files and packages one retrieve may name: the Metadata API Developer Guide's
+/// limit for a retrieve ("You can retrieve up to 10,000 files at once").
+pub const RETRIEVE_NAMES_LIMIT: usize = 10_000;
 
 fn malformed(message: impl Into<String>) -> ApiError {
     ApiError::Malformed(message.into())
@@ -140,6 +197,19 @@ pub fn parse(body: &[u8]) -> Result<MetadataCall, ApiError> {
                 .map(|c| c.text().unwrap_or("").trim().to_owned())
                 .collect(),
         },
+        // Not done: a rename of an ECA component touches what names it (satellites name
+        // their app, policies their settings, the consumer its global settings), and the
+        // Metadata API Developer Guide says nothing of how Salesforce renames them.
+        "renameMetadata" => {
+            return Err(ApiError::request(
+                crate::error::RequestCode::InvalidTypeForOperation,
+                "renameMetadata is not supported for External Client App types: deploy the \
+                 component under its new name, then delete the old one",
+            ));
+        }
+        "createMetadata" => save(call, SaveKind::Create)?,
+        "updateMetadata" => save(call, SaveKind::Update)?,
+        "upsertMetadata" => save(call, SaveKind::Upsert)?,
         "checkRetrieveStatus" => Operation::CheckRetrieveStatus {
             id: required(call, "asyncProcessId")?,
             include_zip: flag(call, "includeZip")?.unwrap_or(true),
@@ -180,33 +250,120 @@ fn deploy(call: roxmltree::Node<'_, '_>) -> Result<Operation, ApiError> {
 }
 
 /// `retrieve(RetrieveRequest)`: `unpackaged` is read like a `package.xml`; `specificFiles`
-/// and `packageNames` name nothing OpenECA stores, so they are refused.
+/// and `packageNames` are kept as sent (the engine says what they name).
 fn retrieve(call: roxmltree::Node<'_, '_>) -> Result<Operation, ApiError> {
     // The WSDL names the parameter `retrieveRequest`; jsforce sends it as `request`.
     let request = child(call, "retrieveRequest")
         .or_else(|| child(call, "request"))
         .ok_or_else(|| malformed("retrieve: the retrieveRequest element is missing"))?;
-    let unpackaged = child(request, "unpackaged").ok_or_else(|| {
-        malformed("retrieve: OpenECA retrieves an unpackaged manifest only; send retrieveRequest/unpackaged")
-    })?;
-    let mut manifest = Manifest::default();
-    for types in unpackaged
-        .children()
-        .filter(|c| c.is_element() && c.tag_name().name() == "types")
-    {
-        manifest.types.push(ManifestType {
-            name: text(types, "name").unwrap_or_default(),
-            members: types
-                .children()
-                .filter(|c| c.is_element() && c.tag_name().name() == "members")
-                .map(|m| m.text().unwrap_or("").trim().to_owned())
-                .collect(),
-            span: Default::default(),
-        });
+    let unpackaged = child(request, "unpackaged").map(|unpackaged| {
+        let mut manifest = Manifest::default();
+        for types in unpackaged
+            .children()
+            .filter(|c| c.is_element() && c.tag_name().name() == "types")
+        {
+            manifest.types.push(ManifestType {
+                name: text(types, "name").unwrap_or_default(),
+                members: types
+                    .children()
+                    .filter(|c| c.is_element() && c.tag_name().name() == "members")
+                    .map(|m| m.text().unwrap_or("").trim().to_owned())
+                    .collect(),
+                span: Default::default(),
+            });
+        }
+        manifest.version = text(unpackaged, "version").and_then(|v| v.parse().ok());
+        manifest
+    });
+    let specific_files = all(request, "specificFiles");
+    let package_names = all(request, "packageNames");
+    if unpackaged.is_none() && specific_files.is_empty() && package_names.is_empty() {
+        return Err(malformed(
+            "retrieve: the retrieveRequest names nothing; send unpackaged, specificFiles or packageNames",
+        ));
     }
-    let version = text(unpackaged, "version").or_else(|| text(request, "apiVersion"));
-    manifest.version = version.and_then(|v| v.parse::<ApiVersion>().ok());
-    Ok(Operation::Retrieve { manifest })
+    if specific_files.len() + package_names.len() > RETRIEVE_NAMES_LIMIT {
+        return Err(malformed(format!(
+            "retrieve: at most {RETRIEVE_NAMES_LIMIT} specificFiles and packageNames may be named at once"
+        )));
+    }
+    let api_version = text(request, "apiVersion").and_then(|v| v.parse::<ApiVersion>().ok());
+    Ok(Operation::Retrieve(RetrieveCall {
+        unpackaged,
+        specific_files,
+        package_names,
+        api_version,
+    }))
+}
+
+/// `createMetadata` / `updateMetadata` / `upsertMetadata(Metadata[] metadata)`.
+fn save(call: roxmltree::Node<'_, '_>, kind: SaveKind) -> Result<Operation, ApiError> {
+    let op = kind.operation();
+    let records: Vec<_> = call
+        .children()
+        .filter(|c| c.is_element() && c.tag_name().name() == "metadata")
+        .collect();
+    if records.is_empty() {
+        return Err(malformed(format!("{op}: no metadata element")));
+    }
+    if records.len() > CRUD_RECORDS_LIMIT {
+        return Err(malformed(format!(
+            "{op}: at most {CRUD_RECORDS_LIMIT} metadata records per call"
+        )));
+    }
+    let records = records
+        .into_iter()
+        .enumerate()
+        .map(|(i, node)| record(node).map_err(|m| malformed(format!("{op}: metadata[{i}]: {m}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Operation::SaveMetadata { kind, records })
+}
+
+fn record(node: roxmltree::Node<'_, '_>) -> Result<MetadataRecord, String> {
+    let type_name = node
+        .attribute((XSI, "type"))
+        .map(|t| t.rsplit(':').next().unwrap_or(t).trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .ok_or("the xsi:type attribute is missing (it names the metadata type)")?;
+    let full_name = text(node, "fullName").ok_or("the fullName element is missing")?;
+    if type_name.contains(|c: char| !c.is_ascii_alphanumeric() && c != '_') {
+        return Err(format!("`{type_name}` is not a metadata type name"));
+    }
+    let mut file = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{type_name} xmlns=\"{METADATA_NS}\">"
+    );
+    for field in node
+        .children()
+        .filter(|c| c.is_element() && c.tag_name().name() != "fullName")
+    {
+        write_element(field, &mut file);
+    }
+    file.push_str(&format!("</{type_name}>\n"));
+    Ok(MetadataRecord {
+        type_name,
+        full_name,
+        file,
+    })
+}
+
+/// Writes an element of a record again by its local name alone, so that it means the same
+/// outside the envelope whatever prefixes the envelope used. Metadata fields are text or
+/// nested elements; attributes (such as `xsi:nil`) carry nothing a file could hold.
+fn write_element(node: roxmltree::Node<'_, '_>, out: &mut String) {
+    let name = node.tag_name().name();
+    out.push('<');
+    out.push_str(name);
+    out.push('>');
+    if node.children().any(|c| c.is_element()) {
+        for child in node.children().filter(roxmltree::Node::is_element) {
+            write_element(child, out);
+        }
+    } else {
+        out.push_str(&crate::soap::xml::escape(node.text().unwrap_or("")));
+    }
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
 }
 
 fn is(node: roxmltree::Node<'_, '_>, namespace: &str, name: &str) -> bool {
@@ -306,13 +463,41 @@ mod tests {
         )
         .unwrap();
         match call.operation {
-            Operation::Retrieve { manifest } => {
+            Operation::Retrieve(r) => {
+                let manifest = r.unpackaged.unwrap();
                 assert_eq!(manifest.types[0].name, "ExternalClientApplication");
                 assert!(manifest.types[0].is_wildcard());
-                assert_eq!(manifest.version, Some(ApiVersion::new(66)));
+                assert_eq!(r.api_version, Some(ApiVersion::new(66)));
+                assert!(r.specific_files.is_empty() && r.package_names.is_empty());
             }
             other => panic!("{other:?}"),
         }
+        let call = parse(
+            envelope(
+                "<met:retrieve><met:retrieveRequest><met:packageNames>Pkg</met:packageNames>\
+                 <met:singlePackage>true</met:singlePackage>\
+                 <met:specificFiles>externalClientApps/A.eca</met:specificFiles>\
+                 <met:specificFiles>unpackaged/externalClientApps/B.eca</met:specificFiles>\
+                 </met:retrieveRequest></met:retrieve>",
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        let Operation::Retrieve(r) = call.operation else {
+            panic!("{:?}", call.operation)
+        };
+        assert_eq!(
+            r,
+            RetrieveCall {
+                unpackaged: None,
+                specific_files: vec![
+                    "externalClientApps/A.eca".to_owned(),
+                    "unpackaged/externalClientApps/B.eca".to_owned()
+                ],
+                package_names: vec!["Pkg".to_owned()],
+                api_version: None,
+            }
+        );
         let call = parse(
             envelope("<met:checkDeployStatus><met:asyncProcessId>0Af1</met:asyncProcessId><met:includeDetails>true</met:includeDetails></met:checkDeployStatus>").as_bytes(),
         )
@@ -320,6 +505,64 @@ mod tests {
         assert!(matches!(
             call.operation,
             Operation::CheckDeployStatus { ref id, include_details: true } if id == "0Af1"
+        ));
+    }
+
+    #[test]
+    fn reads_metadata_records_whatever_their_prefixes() {
+        let call = parse(
+            envelope(
+                "<met:upsertMetadata><met:metadata xsi:type=\"met:ExternalClientApplication\" \
+                 xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\
+                 <met:fullName>Shop</met:fullName><met:label>A &amp; B</met:label>\
+                 <met:contactEmail>x@example.com</met:contactEmail></met:metadata>\
+                 <metadata xmlns=\"http://soap.sforce.com/2006/04/metadata\" \
+                 xmlns:x=\"http://www.w3.org/2001/XMLSchema-instance\" x:type=\"ExtlClntAppOauthSettings\">\
+                 <fullName>Shop_oauth</fullName><customAttributes><formula>User.Email</formula>\
+                 <key>mail</key></customAttributes></metadata></met:upsertMetadata>",
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        let Operation::SaveMetadata { kind, records } = call.operation else {
+            panic!("{:?}", call.operation)
+        };
+        assert_eq!(kind, SaveKind::Upsert);
+        assert_eq!(records.len(), 2);
+        assert_eq!(
+            (records[0].type_name.as_str(), records[0].full_name.as_str()),
+            ("ExternalClientApplication", "Shop")
+        );
+        assert_eq!(
+            records[0].file,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ExternalClientApplication \
+             xmlns=\"http://soap.sforce.com/2006/04/metadata\"><label>A &amp; B</label>\
+             <contactEmail>x@example.com</contactEmail></ExternalClientApplication>\n"
+        );
+        assert!(records[1].file.contains(
+            "<customAttributes><formula>User.Email</formula><key>mail</key></customAttributes>"
+        ));
+
+        for (body, expected) in [
+            ("<met:createMetadata/>", "no metadata element"),
+            (
+                "<met:createMetadata><met:metadata><met:fullName>A</met:fullName></met:metadata></met:createMetadata>",
+                "xsi:type",
+            ),
+            (
+                "<met:updateMetadata><met:metadata xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"ExternalClientApplication\"/></met:updateMetadata>",
+                "fullName",
+            ),
+        ] {
+            assert!(
+                matches!(parse(envelope(body).as_bytes()), Err(ApiError::Malformed(ref m)) if m.contains(expected)),
+                "{body}"
+            );
+        }
+        let many = "<met:metadata xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"ExternalClientApplication\"><met:fullName>A</met:fullName></met:metadata>".repeat(CRUD_RECORDS_LIMIT + 1);
+        assert!(matches!(
+            parse(envelope(&format!("<met:createMetadata>{many}</met:createMetadata>")).as_bytes()),
+            Err(ApiError::Malformed(m)) if m.contains("at most")
         ));
     }
 
@@ -334,6 +577,19 @@ mod tests {
         assert!(matches!(
             parse(envelope("<met:deploy><met:ZipFile>!!</met:ZipFile></met:deploy>").as_bytes()),
             Err(ApiError::Malformed(m)) if m.contains("base64")
+        ));
+        assert!(matches!(
+            parse(envelope("<met:retrieve><met:retrieveRequest/></met:retrieve>").as_bytes()),
+            Err(ApiError::Malformed(m)) if m.contains("names nothing")
+        ));
+        let many = "<met:packageNames>P</met:packageNames>".repeat(RETRIEVE_NAMES_LIMIT + 1);
+        assert!(matches!(
+            parse(envelope(&format!("<met:retrieve><met:retrieveRequest>{many}</met:retrieveRequest></met:retrieve>")).as_bytes()),
+            Err(ApiError::Malformed(m)) if m.contains("at most")
+        ));
+        assert!(matches!(
+            parse(envelope("<met:renameMetadata><met:type>ExternalClientApplication</met:type></met:renameMetadata>").as_bytes()),
+            Err(e @ ApiError::Request { .. }) if e.public_message().contains("renameMetadata is not supported")
         ));
         assert!(matches!(
             parse(envelope("<met:readMetadataX/>").as_bytes()),

@@ -1,9 +1,11 @@
 //! The Metadata API over HTTP (issue 4): the SOAP endpoint `/services/Soap/m/{version}` that
 //! jsforce and the Salesforce CLI call (`soap`, with its envelope reader `envelope` and its
 //! WSDL-shaped writer `render`), and the REST `deployRequest` resource the CLI uses with
-//! `org-metadata-rest-deploy` (`rest`, with its `multipart` reader). Both are thin adapters over
-//! `eca_deploy`; this module holds what they share: starting a deploy in the background and
-//! keeping retrieve results until `checkRetrieveStatus` asks for them.
+//! `org-metadata-rest-deploy` (`rest`, with its `multipart` reader); the CRUD calls are `crud`
+//! (`readMetadata`, `deleteMetadata`) and `save` (`create`/`update`/`upsertMetadata`). All are
+//! thin adapters over `eca_deploy`; this module holds what they share: starting a deploy in the
+//! background, and cleaning up after a server stop (`recover`). Retrieve results are kept in
+//! the store by `eca_deploy::submit_retrieve`, so any node answers `checkRetrieveStatus`.
 //!
 //! **Invariant:** a deploy is answered `Queued` at once and runs on a blocking thread (the
 //! validator is CPU-bound), under the server's one set of per-org locks.
@@ -13,62 +15,35 @@ pub mod envelope;
 mod multipart;
 pub mod render;
 pub mod rest;
+mod save;
 pub mod soap;
 
 use eca_core::domain::Permission;
-use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard, PoisonError};
-
-use eca_core::{OrgId, UserId};
-use eca_deploy::{DeployContext, DeployError, DeployOptions, RetrieveResult};
+use eca_core::{Clock, OrgId, UserId};
+use eca_deploy::{DeployContext, DeployError, DeployOptions};
 use eca_metadata::ApiVersion;
-use eca_store::DeployRequestId;
+use eca_store::{DeployRequestId, StoreError};
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// How many finished retrieves are kept for `checkRetrieveStatus`, server-wide. A client
-/// polls its retrieve right after starting it; older results are dropped first.
-const RETRIEVES_KEPT: usize = 64;
-
-/// The prefix of retrieve request ids (Salesforce's `09S`).
-pub const RETRIEVE_ID_PREFIX: &str = "09S";
-
-/// Finished retrieves by id, oldest first. Retrieves are computed when asked (they read a few
-/// rows), so only their results wait here; a server restart forgets them and the client
-/// retrieves again.
-#[derive(Debug, Default)]
-pub struct RetrieveJobs(Mutex<VecDeque<RetrieveJob>>);
-
-#[derive(Debug, Clone)]
-struct RetrieveJob {
-    id: String,
-    org: OrgId,
-    result: RetrieveResult,
-}
-
-impl RetrieveJobs {
-    fn jobs(&self) -> MutexGuard<'_, VecDeque<RetrieveJob>> {
-        // Every change is one push or pop, so the queue is consistent after any panic.
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+/// At start-up: deploys a stopped server left queued or in progress are marked failed (their
+/// changes, written in one transaction at their end, were never made), and expired retrieve
+/// results are deleted.
+///
+/// This assumes the database is this server's alone while it starts: a node starting while
+/// another runs a deploy fails that deploy too (which then changes nothing).
+pub async fn recover(store: &dyn eca_store::Store, clock: &dyn Clock) -> Result<(), StoreError> {
+    let now = clock.now();
+    let failed = store.fail_unfinished_deploy_requests(now).await?;
+    if failed > 0 {
+        tracing::warn!(
+            deploys = failed,
+            "deploys left unfinished by a server stop are marked failed; nothing of them was applied"
+        );
     }
-
-    /// Keeps a result under `id`.
-    pub fn insert(&self, id: String, org: OrgId, result: RetrieveResult) {
-        let mut jobs = self.jobs();
-        while jobs.len() >= RETRIEVES_KEPT {
-            jobs.pop_front();
-        }
-        jobs.push_back(RetrieveJob { id, org, result });
-    }
-
-    /// The result of the org's retrieve `id`, if it is still kept.
-    pub fn get(&self, org: &OrgId, id: &str) -> Option<RetrieveResult> {
-        self.jobs()
-            .iter()
-            .find(|j| &j.org == org && j.id == id)
-            .map(|j| j.result.clone())
-    }
+    store.delete_expired_retrieves(now).await?;
+    Ok(())
 }
 
 /// The version a deploy is read at: the call's version, or the default when the call names
@@ -96,7 +71,10 @@ pub async fn start_deploy(
 /// Deploying (and deleting) External Client Apps needs "Create, Edit, and Delete External
 /// Client Apps" (`ExternalClientAppDeveloper`) or the admin permission that edits policies
 /// (`ExternalClientAppAdmin`), from the profile or a permission set (`spec/metadata.md` §5.1).
-async fn require_deploy_permission(state: &AppState, user: &UserId) -> Result<(), ApiError> {
+pub(crate) async fn require_deploy_permission(
+    state: &AppState,
+    user: &UserId,
+) -> Result<(), ApiError> {
     let store = state.store();
     let user = store.user(user).await?.ok_or(ApiError::InvalidSession)?;
     let permissions = crate::access::permissions_of(store, &user).await?;

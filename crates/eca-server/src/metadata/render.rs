@@ -108,7 +108,7 @@ impl AsyncState {
 pub fn async_state(r: &DeployResult) -> AsyncState {
     match r.status {
         DeployStatus::Queued => AsyncState::Queued,
-        DeployStatus::InProgress => AsyncState::InProgress,
+        DeployStatus::InProgress | DeployStatus::Canceling => AsyncState::InProgress,
         _ if r.done && r.error_message.is_some() => AsyncState::Error,
         _ => AsyncState::Completed,
     }
@@ -141,13 +141,13 @@ pub fn check_deploy_status(result: &DeployResult, include_details: bool) -> Stri
     w.into_envelope()
 }
 
-/// `cancelDeployResponse`: a `CancelDeployResult`.
+/// `cancelDeployResponse`: a `CancelDeployResult`; `done` is false while a deploy in
+/// progress is still `Canceling`.
 pub fn cancel_deploy(result: &DeployResult) -> String {
     let mut w = Writer::default();
-    let done = matches!(result.status, DeployStatus::Canceled) || result.done;
     w.open("cancelDeployResponse")
         .open("result")
-        .bool("done", done)
+        .bool("done", result.done)
         .text("id", &result.id)
         .close("result")
         .close("cancelDeployResponse");
@@ -156,7 +156,9 @@ pub fn cancel_deploy(result: &DeployResult) -> String {
 
 /// `DeployResult` in the WSDL's order.
 fn deploy_result(w: &mut Writer, r: &DeployResult, include_details: bool) {
-    w.bool("checkOnly", r.check_only)
+    w.opt("canceledBy", r.canceled_by.as_deref())
+        .opt("canceledByName", r.canceled_by_name.as_deref())
+        .bool("checkOnly", r.check_only)
         .opt("completedDate", r.completed_date.as_deref())
         .text("createdBy", &r.created_by)
         .text("createdByName", &r.created_by_name)

@@ -3,8 +3,9 @@
 //! - `POST /services/data/vXX.X/metadata/deployRequest`, multipart with part `file` (the zip)
 //!   and part `entity_content` (`{"deployOptions":{…}}`) → 201 `{"id","deployResult"}`;
 //! - `GET …/deployRequest/{id}?includeDetails=true` → `{"id","deployResult"}`;
-//! - `PATCH …/deployRequest/{id}` with `{"deployResult":{"status":"Canceling"}}` → cancels a
-//!   queued deploy (202).
+//! - `PATCH …/deployRequest/{id}` with `{"deployResult":{"status":"Canceling"}}` → 202: a
+//!   queued deploy is `Canceled` at once, one in progress is `Canceling` until its run stops
+//!   at a safe point (Metadata API Developer Guide, "Cancel a Deployment in Progress (REST)").
 
 use axum::Json;
 use axum::body::Bytes;
@@ -172,10 +173,17 @@ pub async fn cancel(
             "A deploy request can only be changed to status Canceling",
         ));
     }
-    let result = eca_deploy::cancel(state.store(), state.clock(), &auth.org.org.id, &id)
-        .await
-        .map_err(deploy_error)?
-        .ok_or_else(|| not_found(&id))?;
+    super::require_deploy_permission(&state, &auth.active.user.id).await?;
+    let result = eca_deploy::cancel(
+        state.store(),
+        state.clock(),
+        &auth.org.org.id,
+        &id,
+        &auth.active.user.id,
+    )
+    .await
+    .map_err(deploy_error)?
+    .ok_or_else(|| not_found(&id))?;
     Ok((
         StatusCode::ACCEPTED,
         Json(DeployRequestBody {

@@ -82,10 +82,12 @@ pub async fn handle(
         }
         Operation::CancelDeploy { id } => {
             let id = request_id(&id)?;
-            let result = eca_deploy::cancel(state.store(), state.clock(), org_id, &id)
-                .await
-                .map_err(deploy_error)?
-                .ok_or_else(|| unknown_request(&id))?;
+            super::require_deploy_permission(&state, &active.user.id).await?;
+            let result =
+                eca_deploy::cancel(state.store(), state.clock(), org_id, &id, &active.user.id)
+                    .await
+                    .map_err(deploy_error)?
+                    .ok_or_else(|| unknown_request(&id))?;
             render::cancel_deploy(&result)
         }
         Operation::ListMetadata { types } => {
@@ -103,13 +105,23 @@ pub async fn handle(
             render::list_metadata(&files)
         }
         Operation::DescribeMetadata => render::describe_metadata(version),
-        Operation::Retrieve { mut manifest } => {
-            manifest.version.get_or_insert(version);
-            let result = eca_deploy::retrieve(state.store(), org_id, &manifest)
+        Operation::Retrieve(call) => {
+            let request = eca_deploy::RetrieveRequest {
+                unpackaged: call.unpackaged,
+                specific_files: call.specific_files,
+                package_names: call.package_names,
+                version: call.api_version.unwrap_or(version),
+            };
+            let ctx = eca_deploy::RetrieveContext {
+                store: state.store(),
+                org: org_id,
+                user: &active.user.id,
+                clock: state.clock(),
+                rng: state.rng(),
+            };
+            let id = eca_deploy::submit_retrieve(&ctx, &request)
                 .await
                 .map_err(deploy_error)?;
-            let id = eca_core::ids::generate(super::RETRIEVE_ID_PREFIX, state.rng());
-            state.retrieves().insert(id.clone(), org_id.clone(), result);
             render::async_result("retrieve", &id)
         }
         Operation::ReadMetadata {
@@ -130,6 +142,9 @@ pub async fn handle(
             )
             .await?
         }
+        Operation::SaveMetadata { kind, records } => {
+            super::save::save(&state, org_id, &active.user.id, version, kind, &records).await?
+        }
         Operation::CheckStatus { ids } => {
             let mut states = Vec::new();
             for id in ids {
@@ -139,9 +154,9 @@ pub async fn handle(
                         .map_err(deploy_error)?
                         .map(|r| render::async_state(&r))
                 } else {
-                    state
-                        .retrieves()
-                        .get(org_id, &id)
+                    eca_deploy::check_retrieve_status(state.store(), state.clock(), org_id, &id)
+                        .await
+                        .map_err(deploy_error)?
                         .map(|_| render::AsyncState::Completed)
                 };
                 states.push((
@@ -156,9 +171,18 @@ pub async fn handle(
             render::check_status(&states)
         }
         Operation::CheckRetrieveStatus { id, include_zip } => {
-            let result = state.retrieves().get(org_id, &id).ok_or_else(|| {
+            let result = eca_deploy::check_retrieve_status(
+                state.store(),
+                state.clock(),
+                org_id,
+                &id,
+            )
+            .await
+            .map_err(deploy_error)?
+            .ok_or_else(|| {
                 ApiError::Malformed(format!(
-                    "No retrieve request {id} in this org (results are kept for the most recent retrieves only)"
+                    "No retrieve request {id} in this org (results are kept for {} minutes)",
+                    eca_deploy::RETRIEVE_RESULT_LIFETIME_SECS / 60
                 ))
             })?;
             render::check_retrieve_status(&id, &result, include_zip)

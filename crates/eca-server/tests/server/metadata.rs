@@ -18,6 +18,9 @@ use eca_metadata::{ApiVersion, MetadataType, xml};
 
 use crate::support::{Harness, Reply, admin_session, harness, post};
 
+mod cancel_and_retrieve;
+mod save;
+
 const META_NS: &str = "http://soap.sforce.com/2006/04/metadata";
 
 fn b64(bytes: &[u8]) -> String {
@@ -773,5 +776,33 @@ async fn deploying_needs_an_external_client_app_permission() {
             .await
             .unwrap()
             .is_none()
+    );
+    // Nor may this user cancel the admin's deploy, over REST or SOAP.
+    let admin = admin_session(&h).await;
+    let id = soap(&h, &admin, &deploy_call(&package("Theirs")))
+        .await
+        .xml("id")
+        .unwrap();
+    patch(
+        &h,
+        &session,
+        &format!("/services/data/v66.0/metadata/deployRequest/{id}"),
+        r#"{"deployResult":{"status":"Canceling"}}"#,
+    )
+    .await
+    .rest_error(StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS");
+    soap(
+        &h,
+        &session,
+        &format!("cancelDeploy xmlns=\"{META_NS}\"><id>{id}</id></cancelDeploy>"),
+    )
+    .await
+    .fault(StatusCode::INTERNAL_SERVER_ERROR, "soapenv:Client");
+    let done = wait_soap(&h, &admin, &id).await;
+    assert_eq!(
+        done.xml("status").as_deref(),
+        Some("Succeeded"),
+        "{}",
+        done.body
     );
 }

@@ -74,6 +74,29 @@ pub async fn harness_with(tweak: Tweak) -> Harness {
     }
 }
 
+/// Another server node on the same database (and clock and randomness): it shares nothing
+/// in memory with `h`, as a second process behind a load balancer would.
+pub fn another_node(h: &Harness) -> Harness {
+    let (key, _) = MasterKey::generate(h.rng.as_ref()).expect("a master key");
+    let mut settings = Settings::new(PublicUrl::parse(PUBLIC_URL).expect("a public URL"));
+    settings.body_limit = 64 * 1024;
+    settings.login = LoginPolicy::default();
+    let state = AppState::new(
+        Arc::clone(&h.store),
+        h.clock.clone(),
+        Arc::clone(&h.rng),
+        key,
+        settings,
+    );
+    Harness {
+        app: app(state.clone()),
+        store: Arc::clone(&h.store),
+        clock: h.clock.clone(),
+        rng: Arc::clone(&h.rng),
+        state,
+    }
+}
+
 /// A response, read whole.
 #[derive(Debug)]
 pub struct Reply {

@@ -7,14 +7,14 @@ use eca_core::{OrgId, Timestamp, UserId};
 
 use super::{Arg, Columns, Db, Failure, database, fold};
 use crate::metadata::{
-    AuditAction, AuditEntry, AuditRecord, ChangeSet, ConsumerId, DeployFinish, DeployRequest,
-    DeployRequestId, DeployStatus, OauthConsumer, StoredComponent,
+    AuditAction, AuditEntry, AuditRecord, CancelOutcome, ChangeSet, ConsumerId, DeployFinish,
+    DeployRequest, DeployRequestId, DeployStatus, OauthConsumer, StoredComponent, StoredRetrieve,
 };
 use crate::{MetadataStore, StoreError, StoreResult};
 
 mod change_set;
 
-use change_set::{FINISH_SQL, check_final};
+use change_set::check_final;
 
 /// `SELECT <every column> FROM metadata_components <tail>`.
 macro_rules! select_components {
@@ -43,7 +43,7 @@ macro_rules! select_requests {
     ($tail:literal) => {
         concat!(
             "SELECT id, org_id, created_by, status, options, result, created_at, started_at, \
-             completed_at FROM deploy_requests ",
+             completed_at, canceled_by FROM deploy_requests ",
             $tail
         )
     };
@@ -90,6 +90,25 @@ fn request_from(row: &impl Columns) -> StoreResult<DeployRequest> {
         created_at: Timestamp(row.int("created_at")?),
         started_at: row.opt_int("started_at")?.map(Timestamp),
         completed_at: row.opt_int("completed_at")?.map(Timestamp),
+        canceled_by: row
+            .opt_text("canceled_by")?
+            .map(|u| {
+                UserId::parse(&u)
+                    .map_err(|e| StoreError::Corrupt(format!("column `canceled_by`: {e}")))
+            })
+            .transpose()?,
+    })
+}
+
+fn retrieve_from(row: &impl Columns) -> StoreResult<StoredRetrieve> {
+    Ok(StoredRetrieve {
+        id: row.text("id")?,
+        org_id: row.id("org_id", OrgId::parse)?,
+        created_by: row.id("created_by", UserId::parse)?,
+        result_json: row.text("result")?,
+        zip: row.bytes("zip")?,
+        created_at: Timestamp(row.int("created_at")?),
+        expires_at: Timestamp(row.int("expires_at")?),
     })
 }
 
@@ -221,8 +240,8 @@ impl<D: Db> MetadataStore for D {
 
     async fn create_deploy_request(&self, request: &DeployRequest) -> StoreResult<()> {
         let sql = "INSERT INTO deploy_requests (id, org_id, created_by, status, options, result, \
-                   created_at, started_at, completed_at) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+                   created_at, started_at, completed_at, canceled_by) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
         let args = [
             Arg::Text(request.id.as_str()),
             Arg::Text(request.org_id.as_str()),
@@ -233,6 +252,7 @@ impl<D: Db> MetadataStore for D {
             Arg::Int(request.created_at.millis()),
             Arg::OptInt(request.started_at.map(Timestamp::millis)),
             Arg::OptInt(request.completed_at.map(Timestamp::millis)),
+            Arg::OptText(request.canceled_by.as_ref().map(UserId::as_str)),
         ];
         match self.write(sql, &args).await {
             Ok(_) => Ok(()),
@@ -282,17 +302,41 @@ impl<D: Db> MetadataStore for D {
         &self,
         org: &OrgId,
         id: &DeployRequestId,
+        by: &UserId,
         at: Timestamp,
-    ) -> StoreResult<bool> {
-        let sql = "UPDATE deploy_requests SET status = 'Canceled', completed_at = $3 \
-                   WHERE org_id = $1 AND id = $2 AND status = 'Queued'";
+    ) -> StoreResult<CancelOutcome> {
+        // Two guarded updates rather than one: each says by its row count which state the
+        // request was in, and a request that starts between them is caught by the second.
+        let queued = "UPDATE deploy_requests SET status = 'Canceled', completed_at = $3, \
+                      canceled_by = $4 WHERE org_id = $1 AND id = $2 AND status = 'Queued'";
+        let running = "UPDATE deploy_requests SET status = 'Canceling', canceled_by = $3 \
+                       WHERE org_id = $1 AND id = $2 AND status = 'InProgress'";
         let args = [
             Arg::Text(org.as_str()),
             Arg::Text(id.as_str()),
             Arg::Int(at.millis()),
+            Arg::Text(by.as_str()),
         ];
-        let n = self.write(sql, &args).await.map_err(database)?;
-        Ok(n == 1)
+        if self.write(queued, &args).await.map_err(database)? == 1 {
+            return Ok(CancelOutcome::Canceled);
+        }
+        let args = [
+            Arg::Text(org.as_str()),
+            Arg::Text(id.as_str()),
+            Arg::Text(by.as_str()),
+        ];
+        match self.write(running, &args).await {
+            Ok(1) => Ok(CancelOutcome::Canceling),
+            Ok(_) => Ok(CancelOutcome::Unchanged),
+            Err(e) => Err(match Failure::of(e) {
+                Failure::ForeignKey => StoreError::Missing {
+                    what: "user in the org",
+                    value: by.to_string(),
+                },
+                Failure::Unique(_) => StoreError::Database("unexpected unique violation".into()),
+                Failure::Other(e) => e,
+            }),
+        }
     }
 
     async fn finish_deploy_request(
@@ -309,7 +353,11 @@ impl<D: Db> MetadataStore for D {
             Arg::Text(&finish.result_json),
             Arg::Int(at.millis()),
         ];
-        match self.write(FINISH_SQL, &args).await.map_err(database)? {
+        // A `Canceling` request may only end `Canceled`: the cancel was asked for first.
+        let sql = "UPDATE deploy_requests SET status = $3, result = $4, completed_at = $5 \
+                   WHERE org_id = $1 AND id = $2 \
+                   AND (status = 'InProgress' OR (status = 'Canceling' AND $3 = 'Canceled'))";
+        match self.write(sql, &args).await.map_err(database)? {
             1 => Ok(()),
             _ => Err(StoreError::Missing {
                 what: "deploy request in progress",
@@ -319,9 +367,62 @@ impl<D: Db> MetadataStore for D {
     }
 
     async fn fail_unfinished_deploy_requests(&self, at: Timestamp) -> StoreResult<u64> {
-        let sql = "UPDATE deploy_requests SET status = 'Failed', completed_at = $1 \
-                   WHERE status IN ('Queued', 'InProgress')";
+        let sql = "UPDATE deploy_requests \
+                   SET status = CASE WHEN status = 'Canceling' THEN 'Canceled' ELSE 'Failed' END, \
+                   completed_at = $1 WHERE status IN ('Queued', 'InProgress', 'Canceling')";
         self.write(sql, &[Arg::Int(at.millis())])
+            .await
+            .map_err(database)
+    }
+
+    async fn create_retrieve(&self, retrieve: &StoredRetrieve) -> StoreResult<()> {
+        let sql = "INSERT INTO retrieve_requests (id, org_id, created_by, result, zip, \
+                   created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        let args = [
+            Arg::Text(&retrieve.id),
+            Arg::Text(retrieve.org_id.as_str()),
+            Arg::Text(retrieve.created_by.as_str()),
+            Arg::Text(&retrieve.result_json),
+            Arg::Bytes(&retrieve.zip),
+            Arg::Int(retrieve.created_at.millis()),
+            Arg::Int(retrieve.expires_at.millis()),
+        ];
+        match self.write(sql, &args).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(match Failure::of(e) {
+                Failure::Unique(_) => StoreError::Conflict {
+                    what: "retrieve request",
+                    value: retrieve.id.clone(),
+                },
+                Failure::ForeignKey => StoreError::Missing {
+                    what: "user in the org",
+                    value: retrieve.created_by.to_string(),
+                },
+                Failure::Other(e) => e,
+            }),
+        }
+    }
+
+    async fn retrieve(
+        &self,
+        org: &OrgId,
+        id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<StoredRetrieve>> {
+        let sql = "SELECT id, org_id, created_by, result, zip, created_at, expires_at \
+                   FROM retrieve_requests WHERE org_id = $1 AND id = $2 AND expires_at > $3";
+        let args = [
+            Arg::Text(org.as_str()),
+            Arg::Text(id),
+            Arg::Int(now.millis()),
+        ];
+        let row = self.read_optional(sql, &args).await.map_err(database)?;
+        row.as_ref().map(retrieve_from).transpose()
+    }
+
+    async fn delete_expired_retrieves(&self, now: Timestamp) -> StoreResult<u64> {
+        let sql = "DELETE FROM retrieve_requests WHERE expires_at <= $1";
+        self.write(sql, &[Arg::Int(now.millis())])
             .await
             .map_err(database)
     }

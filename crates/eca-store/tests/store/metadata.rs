@@ -3,8 +3,9 @@
 
 use eca_core::{SystemRng, Timestamp};
 use eca_store::{
-    AuditAction, AuditEntry, ChangeSet, ComponentChange, ConsumerChange, ConsumerId, DeployFinish,
-    DeployRequest, DeployRequestId, DeployStatus, OauthConsumer, Store, StoreError,
+    AuditAction, AuditEntry, CancelOutcome, ChangeSet, ComponentChange, ConsumerChange, ConsumerId,
+    DeployFinish, DeployRequest, DeployRequestId, DeployStatus, OauthConsumer, Store, StoreError,
+    StoredRetrieve,
 };
 
 use crate::{Env, T0, assert_conflict, assert_missing, seed};
@@ -16,6 +17,9 @@ on_every_backend!(
     consumers_are_unique_by_key_across_orgs,
     consumer_rotation_and_deletion,
     deploy_requests_move_through_their_states,
+    a_running_deploy_is_canceled_at_its_end,
+    a_canceling_deploy_cannot_apply_its_changes,
+    retrieves_are_kept_per_org_until_they_expire,
     finishing_with_the_changes_is_atomic,
     audit_trail_lists_changes_in_order,
     rows_name_only_users_of_their_org,
@@ -472,6 +476,7 @@ fn request(
         created_at: T0,
         started_at: None,
         completed_at: None,
+        canceled_by: None,
     }
 }
 
@@ -513,17 +518,27 @@ async fn deploy_requests_move_through_their_states(env: Env) {
             .await
             .unwrap()
     );
-    // Only a queued request can be canceled.
-    assert!(!s.cancel_deploy_request(&org.id, &a, T0).await.unwrap());
-    assert!(
-        s.cancel_deploy_request(&org.id, &b, T0.plus_secs(2))
+    // A queued request is canceled at once; another org cannot cancel it.
+    assert_eq!(
+        s.cancel_deploy_request(&other.id, &b, &user.id, T0)
             .await
-            .unwrap()
+            .unwrap(),
+        CancelOutcome::Unchanged
+    );
+    assert_eq!(
+        s.cancel_deploy_request(&org.id, &b, &user.id, T0.plus_secs(2))
+            .await
+            .unwrap(),
+        CancelOutcome::Canceled
     );
     let canceled = s.deploy_request(&org.id, &b).await.unwrap().unwrap();
     assert_eq!(
-        (canceled.status, canceled.completed_at),
-        (DeployStatus::Canceled, Some(T0.plus_secs(2)))
+        (canceled.status, canceled.completed_at, canceled.canceled_by),
+        (
+            DeployStatus::Canceled,
+            Some(T0.plus_secs(2)),
+            Some(user.id.clone())
+        )
     );
     assert!(
         !s.start_deploy_request(&org.id, &b, T0).await.unwrap(),
@@ -706,4 +721,190 @@ async fn rows_name_only_users_of_their_org(env: Env) {
     let mut req = request(&org, &outsider, &id);
     req.created_by = outsider.id.clone();
     assert_missing(s.create_deploy_request(&req).await, "user in the org");
+}
+
+async fn a_running_deploy_is_canceled_at_its_end(env: Env) {
+    let s = env.store;
+    let (org, _, user) = seed(&*s, "acme", "dev@acme.test").await;
+    let (a, b) = (
+        DeployRequestId::generate(&SystemRng),
+        DeployRequestId::generate(&SystemRng),
+    );
+    for id in [&a, &b] {
+        s.create_deploy_request(&request(&org, &user, id))
+            .await
+            .unwrap();
+        assert!(s.start_deploy_request(&org.id, id, T0).await.unwrap());
+    }
+    assert_eq!(
+        s.cancel_deploy_request(&org.id, &a, &user.id, T0.plus_secs(1))
+            .await
+            .unwrap(),
+        CancelOutcome::Canceling
+    );
+    let canceling = s.deploy_request(&org.id, &a).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            canceling.status,
+            canceling.completed_at,
+            canceling.canceled_by
+        ),
+        (DeployStatus::Canceling, None, Some(user.id.clone()))
+    );
+    assert_eq!(
+        s.cancel_deploy_request(&org.id, &a, &user.id, T0.plus_secs(2))
+            .await
+            .unwrap(),
+        CancelOutcome::Unchanged,
+        "asking twice changes nothing"
+    );
+    // The run may not end it any other way than canceled.
+    let failed = DeployFinish {
+        id: a.clone(),
+        status: DeployStatus::Failed,
+        result_json: "{}".to_owned(),
+    };
+    assert_missing(
+        s.finish_deploy_request(&org.id, &failed, T0.plus_secs(3))
+            .await,
+        "deploy request in progress",
+    );
+    let canceled = DeployFinish {
+        status: DeployStatus::Canceled,
+        ..failed
+    };
+    s.finish_deploy_request(&org.id, &canceled, T0.plus_secs(3))
+        .await
+        .unwrap();
+    let done = s.deploy_request(&org.id, &a).await.unwrap().unwrap();
+    assert_eq!(
+        (done.status, done.completed_at),
+        (DeployStatus::Canceled, Some(T0.plus_secs(3)))
+    );
+    // A finished request cannot be canceled.
+    assert_eq!(
+        s.cancel_deploy_request(&org.id, &a, &user.id, T0.plus_secs(4))
+            .await
+            .unwrap(),
+        CancelOutcome::Unchanged
+    );
+    // A server that stops while a deploy is canceling leaves it canceled at start-up.
+    assert_eq!(
+        s.cancel_deploy_request(&org.id, &b, &user.id, T0.plus_secs(5))
+            .await
+            .unwrap(),
+        CancelOutcome::Canceling
+    );
+    assert_eq!(
+        s.fail_unfinished_deploy_requests(T0.plus_secs(6))
+            .await
+            .unwrap(),
+        1
+    );
+    let b = s.deploy_request(&org.id, &b).await.unwrap().unwrap();
+    assert_eq!(
+        (b.status, b.completed_at),
+        (DeployStatus::Canceled, Some(T0.plus_secs(6)))
+    );
+}
+
+async fn a_canceling_deploy_cannot_apply_its_changes(env: Env) {
+    let s = env.store;
+    let (org, _, user) = seed(&*s, "acme", "dev@acme.test").await;
+    let id = DeployRequestId::generate(&SystemRng);
+    s.create_deploy_request(&request(&org, &user, &id))
+        .await
+        .unwrap();
+    assert!(s.start_deploy_request(&org.id, &id, T0).await.unwrap());
+    s.cancel_deploy_request(&org.id, &id, &user.id, T0)
+        .await
+        .unwrap();
+    let finish = DeployFinish {
+        id: id.clone(),
+        status: DeployStatus::Succeeded,
+        result_json: "{}".to_owned(),
+    };
+    let components = [create(HEADER, "A", Some("A"), "<a/>")];
+    let set = ChangeSet {
+        org: &org.id,
+        user: &user.id,
+        at: T0,
+        components: &components,
+        consumers: &[],
+        audit: &[],
+        finish: Some(&finish),
+    };
+    assert_missing(s.apply_changes(&set).await, "deploy request in progress");
+    assert_eq!(s.component(&org.id, HEADER, "A").await.unwrap(), None);
+    assert_eq!(
+        s.deploy_request(&org.id, &id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        DeployStatus::Canceling
+    );
+}
+
+async fn retrieves_are_kept_per_org_until_they_expire(env: Env) {
+    let s = env.store.clone();
+    let (org, _, user) = seed(&*s, "acme", "dev@acme.test").await;
+    let (other, _, _) = seed(&*s, "other", "dev@other.test").await;
+    let retrieve = |id: &str, expires_at: Timestamp| StoredRetrieve {
+        id: id.to_owned(),
+        org_id: org.id.clone(),
+        created_by: user.id.clone(),
+        result_json: r#"{"fileProperties":[]}"#.to_owned(),
+        zip: vec![b'P', b'K', 0, 255],
+        created_at: T0,
+        expires_at,
+    };
+    let early = retrieve("09S000000000001AAA", T0.plus_minutes(10));
+    let late = retrieve("09S000000000002AAA", T0.plus_minutes(60));
+    s.create_retrieve(&early).await.unwrap();
+    s.create_retrieve(&late).await.unwrap();
+    assert_conflict(s.create_retrieve(&early).await, "retrieve request");
+    let stranger = StoredRetrieve {
+        id: "09S000000000003AAA".to_owned(),
+        org_id: other.id.clone(),
+        ..early.clone()
+    };
+    assert_missing(s.create_retrieve(&stranger).await, "user in the org");
+
+    assert_eq!(
+        s.retrieve(&org.id, &early.id, T0).await.unwrap(),
+        Some(early.clone())
+    );
+    assert_eq!(s.retrieve(&other.id, &early.id, T0).await.unwrap(), None);
+    assert_eq!(
+        s.retrieve(&org.id, &early.id, T0.plus_minutes(10))
+            .await
+            .unwrap(),
+        None,
+        "expired results are not answered, even before they are deleted"
+    );
+    // Another node (a second connection to the same database) sees the same result.
+    if let Some(again) = env.reopen().await {
+        assert_eq!(
+            again.retrieve(&org.id, &late.id, T0).await.unwrap(),
+            Some(late.clone())
+        );
+    }
+    assert_eq!(
+        s.delete_expired_retrieves(T0.plus_minutes(10))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.retrieve(&org.id, &late.id, T0).await.unwrap(),
+        Some(late.clone())
+    );
+    assert_eq!(
+        s.delete_expired_retrieves(T0.plus_minutes(60))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(s.retrieve(&org.id, &late.id, T0).await.unwrap(), None);
 }

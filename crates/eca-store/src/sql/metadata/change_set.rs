@@ -238,7 +238,7 @@ fn audit_steps<'a>(batch: &mut Batch<'a>, set: &'a ChangeSet<'a>, at: i64) {
     }
 }
 
-pub(super) const FINISH_SQL: &str = "UPDATE deploy_requests SET status = $3, result = $4, completed_at = $5 \
+const FINISH_SQL: &str = "UPDATE deploy_requests SET status = $3, result = $4, completed_at = $5 \
                           WHERE org_id = $1 AND id = $2 AND status = 'InProgress'";
 
 pub(super) fn check_final(finish: &DeployFinish) -> StoreResult<()> {
