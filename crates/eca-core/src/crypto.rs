@@ -56,6 +56,13 @@ pub fn token_hash(token: &str) -> String {
     hex(digest::digest(&digest::SHA256, token.as_bytes()).as_ref())
 }
 
+/// SHA-256 of `bytes` (certificate fingerprints, CSP script hashes).
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest::digest(&digest::SHA256, bytes).as_ref());
+    out
+}
+
 /// HMAC-SHA256 of `message` under `key`.
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
     let key = hmac::Key::new(hmac::HMAC_SHA256, key);
@@ -74,7 +81,12 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// The key consumer secrets are encrypted under. Never printed.
-pub struct MasterKey(LessSafeKey);
+pub struct MasterKey {
+    aead: LessSafeKey,
+    /// HMAC-SHA-256(master key, "openeca-derive"): the root of [`MasterKey::derive`], kept
+    /// apart from the encryption key so no derived value is ever an AES key in use.
+    derive: hmac::Key,
+}
 
 impl std::fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -89,7 +101,11 @@ impl MasterKey {
             return Err(CryptoError::BadMasterKey);
         }
         let key = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| CryptoError::BadMasterKey)?;
-        Ok(Self(LessSafeKey::new(key)))
+        let derive = hmac_sha256(bytes, b"openeca-derive");
+        Ok(Self {
+            aead: LessSafeKey::new(key),
+            derive: hmac::Key::new(hmac::HMAC_SHA256, &derive),
+        })
     }
 
     /// A key written as 64 hex characters or as base64 of 32 bytes (`ECA_MASTER_KEY`, the key
@@ -124,7 +140,7 @@ impl MasterKey {
         let mut buf = plaintext.to_vec();
         // Sealing fails only for inputs over the GCM limit (64 GiB); secrets are tiny.
         #[allow(clippy::expect_used)]
-        self.0
+        self.aead
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(context),
@@ -133,6 +149,16 @@ impl MasterKey {
             .expect("AES-GCM sealing of a small value");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&buf);
+        out
+    }
+
+    /// A 32-byte key for one purpose, named by `context` (for example
+    /// `saml-persistent-id:<org>`): HMAC-SHA-256 under a key derived from the master key, so
+    /// it is stable for as long as the master key is, different per context, and reveals
+    /// nothing about the master key.
+    pub fn derive(&self, context: &[u8]) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(hmac::sign(&self.derive, context).as_ref());
         out
     }
 
@@ -145,7 +171,7 @@ impl MasterKey {
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::Decrypt)?;
         let mut buf = body.to_vec();
         let plain = self
-            .0
+            .aead
             .open_in_place(nonce, Aad::from(context), &mut buf)
             .map_err(|_| CryptoError::Decrypt)?;
         Ok(plain.to_vec())
@@ -181,6 +207,17 @@ mod tests {
         tampered[20] ^= 1;
         assert_eq!(key.decrypt(&tampered, b"888A"), Err(CryptoError::Decrypt));
         assert!(MasterKey::parse("short").is_err());
+    }
+
+    #[test]
+    fn derived_keys_are_stable_and_separate() {
+        let key = MasterKey::from_bytes(&[7u8; 32]).unwrap();
+        let again = MasterKey::from_bytes(&[7u8; 32]).unwrap();
+        let other = MasterKey::from_bytes(&[8u8; 32]).unwrap();
+        assert_eq!(key.derive(b"a"), again.derive(b"a"));
+        assert_ne!(key.derive(b"a"), key.derive(b"b"));
+        assert_ne!(key.derive(b"a"), other.derive(b"a"));
+        assert_ne!(key.derive(b"a").to_vec(), [7u8; 32].to_vec());
     }
 
     #[test]

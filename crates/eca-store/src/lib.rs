@@ -1,6 +1,6 @@
 //! Storage for the OpenECA server, behind narrow traits named for their role
 //! ([`OrgStore`], [`UserStore`], [`AccessStore`], [`SessionStore`], [`SettingsStore`],
-//! [`MetadataStore`], [`TokenStore`]). Two
+//! [`MetadataStore`], [`TokenStore`], [`SamlStore`]). Two
 //! implementations pass one shared test suite: [`SqliteStore`] (embedded, the default) and
 //! [`PostgresStore`] (many stateless server nodes on one database). The backend is chosen once, by [`open`]; nothing else in the
 //! server knows which one it has, and nothing outside this crate writes SQL.
@@ -21,6 +21,7 @@ pub mod metadata;
 mod migrate;
 pub mod oauth;
 mod postgres;
+pub mod saml;
 mod sql;
 mod sqlite;
 
@@ -38,6 +39,7 @@ pub use crate::oauth::{
     AccessTokenFormat, AccessTokenRecord, RefreshTokenRecord, SigningKeyRecord,
 };
 pub use crate::postgres::PostgresStore;
+pub use crate::saml::SamlKeyRecord;
 pub use crate::sqlite::SqliteStore;
 
 /// What can go wrong in storage.
@@ -293,10 +295,27 @@ pub trait TokenStore: Send + Sync {
     async fn signing_keys(&self, org: &OrgId) -> StoreResult<Vec<SigningKeyRecord>>;
 }
 
+/// The SAML identity provider's signing keys.
+#[async_trait]
+pub trait SamlStore: Send + Sync {
+    /// Records a new signing key of an org. `Conflict` when the org already has a key of that
+    /// version (another node made or rotated it at the same moment).
+    async fn create_saml_key(&self, key: &SamlKeyRecord) -> StoreResult<()>;
+    /// The org's SAML signing keys, by version (the last one signs).
+    async fn saml_keys(&self, org: &OrgId) -> StoreResult<Vec<SamlKeyRecord>>;
+}
+
 /// Everything the server stores.
 #[async_trait]
 pub trait Store:
-    OrgStore + UserStore + AccessStore + SessionStore + SettingsStore + MetadataStore + TokenStore
+    OrgStore
+    + UserStore
+    + AccessStore
+    + SessionStore
+    + SettingsStore
+    + MetadataStore
+    + TokenStore
+    + SamlStore
 {
     /// Checks the database answers (`/readyz`).
     async fn ping(&self) -> StoreResult<()>;

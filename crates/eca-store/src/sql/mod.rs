@@ -11,6 +11,7 @@ mod access;
 mod metadata;
 mod oauth;
 mod orgs;
+mod saml;
 mod sessions;
 mod users;
 
