@@ -81,11 +81,12 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// The key consumer secrets are encrypted under. Never printed.
+///
+/// It also derives keys for other purposes ([`MasterKey::derive`]), so that no key is used
+/// both for AES-GCM and for HMAC.
 pub struct MasterKey {
     aead: LessSafeKey,
-    /// HMAC-SHA-256(master key, "openeca-derive"): the root of [`MasterKey::derive`], kept
-    /// apart from the encryption key so no derived value is ever an AES key in use.
-    derive: hmac::Key,
+    derivation: hmac::Key,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -101,10 +102,10 @@ impl MasterKey {
             return Err(CryptoError::BadMasterKey);
         }
         let key = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| CryptoError::BadMasterKey)?;
-        let derive = hmac_sha256(bytes, b"openeca-derive");
+        let derivation = hmac_sha256(bytes, b"OpenECA master key derivation");
         Ok(Self {
             aead: LessSafeKey::new(key),
-            derive: hmac::Key::new(hmac::HMAC_SHA256, &derive),
+            derivation: hmac::Key::new(hmac::HMAC_SHA256, &derivation),
         })
     }
 
@@ -152,13 +153,12 @@ impl MasterKey {
         out
     }
 
-    /// A 32-byte key for one purpose, named by `context` (for example
-    /// `saml-persistent-id:<org>`): HMAC-SHA-256 under a key derived from the master key, so
-    /// it is stable for as long as the master key is, different per context, and reveals
-    /// nothing about the master key.
-    pub fn derive(&self, context: &[u8]) -> [u8; 32] {
+    /// A 256-bit key for `purpose` (for example `b"web csrf"`), derived from the master key
+    /// with HMAC-SHA256 under a separate derivation key: the same master key always gives the
+    /// same derived key, so every node of a cluster agrees on it.
+    pub fn derive(&self, purpose: &[u8]) -> [u8; 32] {
         let mut out = [0u8; 32];
-        out.copy_from_slice(hmac::sign(&self.derive, context).as_ref());
+        out.copy_from_slice(hmac::sign(&self.derivation, purpose).as_ref());
         out
     }
 
@@ -211,13 +211,12 @@ mod tests {
 
     #[test]
     fn derived_keys_are_stable_and_separate() {
-        let key = MasterKey::from_bytes(&[7u8; 32]).unwrap();
-        let again = MasterKey::from_bytes(&[7u8; 32]).unwrap();
-        let other = MasterKey::from_bytes(&[8u8; 32]).unwrap();
-        assert_eq!(key.derive(b"a"), again.derive(b"a"));
-        assert_ne!(key.derive(b"a"), key.derive(b"b"));
-        assert_ne!(key.derive(b"a"), other.derive(b"a"));
-        assert_ne!(key.derive(b"a").to_vec(), [7u8; 32].to_vec());
+        let (key, text) = MasterKey::generate(&SystemRng).unwrap();
+        let again = MasterKey::parse(&text).unwrap();
+        assert_eq!(key.derive(b"web csrf"), again.derive(b"web csrf"));
+        assert_ne!(key.derive(b"web csrf"), key.derive(b"other"));
+        let (other, _) = MasterKey::generate(&SystemRng).unwrap();
+        assert_ne!(key.derive(b"web csrf"), other.derive(b"web csrf"));
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub mod rest;
 pub mod session;
 pub mod soap;
 pub mod state;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -11,7 +11,9 @@
 //!    the policy's maximum locks the user for the lockout period.
 //! 5. Inactive and frozen users are refused like a wrong password (Salesforce does not say
 //!    which it was), but without counting a failure.
-//! 6. The profile or a permission set must grant API Enabled (`API_DISABLED_FOR_ORG`).
+//! 6. The login's [`Purpose`] decides the permission rule: the SOAP login needs API Enabled
+//!    from the profile or a permission set (`API_DISABLED_FOR_ORG`); the browser login page
+//!    (`web/`) refuses API Only users and does not need API Enabled.
 //!
 //! The password is compared exactly as given. Salesforce clients append the security token
 //! to the password for logins from untrusted networks; OpenECA has no security tokens, so a
@@ -32,6 +34,35 @@ use crate::state::AppState;
 /// has, checked when the username is unknown so that the answer takes as long.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$lONKDv/hHFjyI0gkWli8CQ$lZKu17ZP96+WHet8+V81JuJeCzpYGDbq1hsE+dl2CsE";
 
+/// Whether a permission is needed or refused for a login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PermissionRule {
+    /// The user's profile or a permission set must grant this permission.
+    Requires(Permission),
+    /// A user with this permission may not log in this way.
+    Refuses(Permission),
+}
+
+/// What a login is for: the kind of session it creates and the permission rule it checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Purpose {
+    pub session: SessionKind,
+    pub rule: PermissionRule,
+}
+
+impl Purpose {
+    /// The SOAP partner `login`: needs API Enabled.
+    pub const API: Purpose = Purpose {
+        session: SessionKind::SoapLogin,
+        rule: PermissionRule::Requires(Permission::ApiEnabled),
+    };
+    /// The browser login page: API Only users may not use the user interface.
+    pub const WEB: Purpose = Purpose {
+        session: SessionKind::Web,
+        rule: PermissionRule::Refuses(Permission::ApiOnly),
+    };
+}
+
 /// A successful login.
 #[derive(Debug)]
 pub struct LoggedIn {
@@ -40,13 +71,14 @@ pub struct LoggedIn {
     pub issued: Issued,
 }
 
-/// Logs `username` in to `org` with `password`, from `client`.
+/// Logs `username` in to `org` with `password`, from `client`, for `purpose`.
 pub async fn password_login(
     state: &AppState,
     org: &Org,
     username: &str,
     password: Secret,
     client: IpAddr,
+    purpose: Purpose,
 ) -> Result<LoggedIn, ApiError> {
     let store = state.store();
     let now = state.clock().now();
@@ -99,15 +131,30 @@ pub async fn password_login(
         .profile(&user.profile_id)
         .await?
         .ok_or_else(|| ApiError::Internal(format!("user {} has no profile", user.id)))?;
-    if !crate::access::has_permission(store, &user, Permission::ApiEnabled).await? {
-        return Err(ApiError::ApiDisabled);
+    let permissions = crate::access::permissions_of(store, &user).await?;
+    match purpose.rule {
+        PermissionRule::Requires(p) if !permissions.contains(p) => {
+            return Err(match p {
+                Permission::ApiEnabled => ApiError::ApiDisabled,
+                other => ApiError::Forbidden(format!(
+                    "Logging in this way needs the {} permission",
+                    other.api_name()
+                )),
+            });
+        }
+        PermissionRule::Refuses(p) if permissions.contains(p) => {
+            return Err(ApiError::Forbidden(format!(
+                "Users with the {} permission may not log in this way",
+                p.api_name()
+            )));
+        }
+        _ => {}
     }
     if user.failed_logins > 0 || user.locked_until.is_some() {
         store.record_successful_login(&user.id).await?;
     }
-    let issued =
-        session::issue(store, org, &user, SessionKind::SoapLogin, now, state.rng()).await?;
-    tracing::info!(user = %user.id, org = %org.id, "login");
+    let issued = session::issue(store, org, &user, purpose.session, now, state.rng()).await?;
+    tracing::info!(user = %user.id, org = %org.id, kind = purpose.session.as_str(), "login");
     Ok(LoggedIn {
         user,
         profile,

@@ -58,7 +58,15 @@ pub async fn handle(
     let call = envelope::parse(&body)?;
     let body = match call.operation {
         Operation::Login { username, password } => {
-            let done = login::password_login(&state, &org.org, &username, password, client).await?;
+            let done = login::password_login(
+                &state,
+                &org.org,
+                &username,
+                password,
+                client,
+                login::Purpose::API,
+            )
+            .await?;
             login_response(&org, &path.version, &done)
         }
         Operation::Logout => {
