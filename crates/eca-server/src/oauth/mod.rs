@@ -20,7 +20,7 @@
 //! or server failure, rendered by the server's one mapping in `error.rs`). [`reply`] is the
 //! only place OAuth errors become HTTP responses.
 
-mod attributes;
+pub(crate) mod attributes;
 pub mod bearer;
 mod client;
 mod client_credentials;
