@@ -12,7 +12,9 @@ token, redirects, the auto-submitting POST form) and hands what the IdP sends to
   LogoutRequests (the app has the SP certificate, so unsigned requests must be refused);
 - pysaml2 with xmlsec1, sending unsigned AuthnRequests by the HTTP-POST binding;
 
-both configured from our IdP metadata fetched over HTTP. SP-initiated and IdP-initiated SSO,
+both configured from our IdP metadata fetched over HTTP; then the same flows once more with a
+headless Chromium (playwright-core, `browser/browse.js`) as the user, typing into the login
+page and running the auto-submitting form. SP-initiated and IdP-initiated SSO,
 RelayState, single logout (the IdP session must end), encrypted assertions, and tampered copies
 (edited NameID, edited attribute, stripped signature, re-signed with another key, wrong
 audience, expired, mismatched InResponseTo) that both libraries must refuse. Everything talks
@@ -450,6 +452,70 @@ def pysaml2(base, browser, tmp):
           not auth.get_errors() and auth.get_nameid() == USERNAME, auth.get_last_error_reason())
 
 
+# --- a headless Chromium user -------------------------------------------------------------------
+
+BROWSER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "browser")
+
+
+def chromium(url, state):
+    """What Chromium POSTed to the SP after opening `url` (logging in when asked)."""
+    out = subprocess.run(
+        ["node", os.path.join(BROWSER_DIR, "browse.js"), url, USERNAME, PASSWORD, SP_BASE, state],
+        capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise AssertionError(f"browse.js failed: {out.stderr[-2000:]}")
+    posted = json.loads(out.stdout)
+    assert posted["method"] == "POST", posted
+    return posted["url"], dict(urllib.parse.parse_qsl(posted["body"], keep_blank_values=True))
+
+
+def chromium_flows(base, tmp):
+    from onelogin.saml2.auth import OneLogin_Saml2_Auth
+    from saml2 import BINDING_HTTP_REDIRECT
+    state = os.path.join(tmp, "chromium-state.json")
+    entity, acs = f"{SP_BASE}/py3/metadata", f"{SP_BASE}/py3/acs"
+    settings = onelogin_settings(base, entity, acs, app="Py3Saml")
+
+    # SP-initiated: python3-saml's signed Redirect, the login page typed into by Chromium,
+    # the auto-submitting form run by Chromium's JavaScript.
+    auth = OneLogin_Saml2_Auth(request_data(acs), settings)
+    url = auth.login(return_to="chromium-relay")
+    request_id = auth.get_last_request_id()
+    action, fields = chromium(url, state)
+    check("chromium: the form went to the registered ACS", action == acs, action)
+    check("chromium: RelayState round trip", fields.get("RelayState") == "chromium-relay", fields)
+    auth = OneLogin_Saml2_Auth(request_data(acs, post=fields), settings)
+    auth.process_response(request_id=request_id)
+    check("chromium + python3-saml strict: SP-initiated accepted",
+          not auth.get_errors() and auth.get_nameid() == USERNAME, auth.get_last_error_reason())
+    ok, detail = onelogin_accepts(
+        settings, acs,
+        tamper(fields["SAMLResponse"], f">{USERNAME}</saml:NameID>", ">eve@demo.example</saml:NameID>"),
+        request_id)
+    check("chromium + python3-saml: edited NameID refused", not ok, detail)
+
+    # IdP-initiated, same browser session: no login page this time.
+    action, fields = chromium(f"{base}/idp/login?app=Py3Saml&RelayState=chromium-idp", state)
+    auth = OneLogin_Saml2_Auth(request_data(acs, post=fields), settings)
+    auth.process_response()
+    check("chromium + python3-saml strict: IdP-initiated accepted",
+          not auth.get_errors() and auth.is_authenticated(), auth.get_last_error_reason())
+
+    # pysaml2, SP-initiated by the Redirect binding, then IdP-initiated.
+    p_entity, p_acs = f"{SP_BASE}/pysaml2/metadata", f"{SP_BASE}/pysaml2/acs"
+    client = pysaml2_client(base, p_entity, p_acs, tmp)
+    rid, info = client.prepare_for_authenticate(entityid=base, relay_state="chromium-pysaml2",
+                                                binding=BINDING_HTTP_REDIRECT)
+    location = dict(info["headers"])["Location"]
+    action, fields = chromium(location, state)
+    ok, detail = pysaml2_accepts(client, fields["SAMLResponse"], {rid: "/"})
+    check("chromium + pysaml2: SP-initiated accepted", ok and action == p_acs, detail)
+    action, fields = chromium(f"{base}/idp/login?app=PySaml2", state)
+    unsolicited = pysaml2_client(base, p_entity, p_acs, tmp, allow_unsolicited=True)
+    ok, detail = pysaml2_accepts(unsolicited, fields["SAMLResponse"], {})
+    check("chromium + pysaml2: IdP-initiated accepted", ok, detail)
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="eca-saml-interop-")
     child, base = start_server(tmp)
@@ -469,6 +535,10 @@ def main():
         browser = requests.Session()
         python3_saml(base, browser)
         pysaml2(base, requests.Session(), tmp)
+        if os.environ.get("SAML_INTEROP_CHROMIUM", "1") == "1":
+            chromium_flows(base, tmp)
+        else:
+            print("NOTE: SAML_INTEROP_CHROMIUM=0: the headless Chromium flows are skipped")
     finally:
         child.terminate()
         child.wait(timeout=30)

@@ -45,10 +45,7 @@ pub fn routes() -> Router<AppState> {
     let form = DefaultBodyLimit::max(FORM_LIMIT);
     Router::new()
         .route(SSO_REDIRECT_PATH, get(sso::redirect))
-        .route(
-            SSO_POST_PATH,
-            axum::routing::post(sso::post).layer(form.clone()),
-        )
+        .route(SSO_POST_PATH, axum::routing::post(sso::post).layer(form))
         .route(sso::RESUME_PATH, get(sso::resume))
         .route(idp_login::PATH, get(idp_login::login))
         .route(SLO_PATH, get(slo::get).post(slo::post).layer(form))

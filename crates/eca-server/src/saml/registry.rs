@@ -118,15 +118,14 @@ async fn load(state: &AppState, org: &OrgId, policies: SamlPolicies) -> Result<S
     let mut header = None;
     let mut app_policies = None;
     for c in state.store().components_of_app(org, &policies.app).await? {
-        match MetadataType::from_name(&c.type_name) {
-            Some(ty @ (MetadataType::ExternalClientApplication | MetadataType::AppPolicies)) => {
-                match model(ty, &c)? {
-                    Component::Header(h) => header = Some(h),
-                    Component::AppPolicies(p) => app_policies = Some(p),
-                    _ => {}
-                }
+        if let Some(ty @ (MetadataType::ExternalClientApplication | MetadataType::AppPolicies)) =
+            MetadataType::from_name(&c.type_name)
+        {
+            match model(ty, &c)? {
+                Component::Header(h) => header = Some(h),
+                Component::AppPolicies(p) => app_policies = Some(p),
+                _ => {}
             }
-            _ => {}
         }
     }
     Ok(SamlApp {

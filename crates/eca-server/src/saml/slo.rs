@@ -158,8 +158,7 @@ async fn end_session(
     let persistent = respond::persistent_key(state, ctx)?;
     let is_user = name_id_value(sp, &source, &persistent).is_ok_and(|v| v == request.name_id);
     let index = respond::session_index(state, ctx, active);
-    let is_session =
-        request.session_indexes.is_empty() || request.session_indexes.iter().any(|i| *i == index);
+    let is_session = request.session_indexes.is_empty() || request.session_indexes.contains(&index);
     if !is_user {
         // SAML Core §3.7.3.2: the principal named is not the one logged in here.
         return Ok(Status {
