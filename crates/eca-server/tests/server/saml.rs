@@ -1157,3 +1157,77 @@ async fn single_logout_by_post_answers_with_a_post_form() {
         .await;
     assert_eq!(after.status, StatusCode::SEE_OTHER);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Through the real login page
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_login_page_returns_to_the_request_and_force_authn_needs_a_new_login() {
+    use crate::browser::{Browser, location};
+    let w = world().await;
+    w.deploy(&sp("Portal")).await;
+    let mut browser = Browser::new();
+    let xml = authn_request(&w, "_w1", ENTITY, POST, "");
+    let to_login = browser
+        .post_form(
+            &w.h,
+            POST,
+            &[
+                ("SAMLRequest", &STANDARD.encode(&xml)),
+                ("RelayState", "via-login"),
+            ],
+        )
+        .await;
+    assert_eq!(to_login.status, StatusCode::SEE_OTHER);
+    let submitted = browser
+        .log_in(&w.h, &location(&to_login), ADMIN_USERNAME, ADMIN_PASSWORD)
+        .await;
+    assert_eq!(
+        submitted.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        submitted.body
+    );
+    let back = location(&submitted);
+    assert!(back.starts_with("/idp/endpoint/resume?ticket="), "{back}");
+    let reply = browser.get(&w.h, &back).await;
+    let (response, relay) = response_of(&reply);
+    assert_eq!(statuses(&response), vec![SUCCESS]);
+    assert_eq!(relay.as_deref(), Some("via-login"));
+    assert_eq!(
+        attribute_of(&response, "Response", "InResponseTo").as_deref(),
+        Some("_w1")
+    );
+
+    // ForceAuthn with a session: the login page again, and a fresh login satisfies it.
+    w.h.clock.advance_secs(60);
+    let forced = authn_request(&w, "_w2", ENTITY, POST, " ForceAuthn=\"true\"");
+    let to_login = browser
+        .post_form(&w.h, POST, &[("SAMLRequest", &STANDARD.encode(&forced))])
+        .await;
+    assert_eq!(to_login.status, StatusCode::SEE_OTHER);
+    let login_page = location(&to_login);
+    // Coming back with the old session is not enough: AuthnFailed, no loop.
+    let start: String =
+        form_urlencoded::parse(login_page.split_once('?').map_or("", |(_, q)| q).as_bytes())
+            .find(|(k, _)| k == "startURL")
+            .map(|(_, v)| v.into_owned())
+            .expect("startURL");
+    let (response, _) = response_of(&browser.get(&w.h, &start).await);
+    assert!(
+        statuses(&response).contains(&"urn:oasis:names:tc:SAML:2.0:status:AuthnFailed".to_owned()),
+        "{response}"
+    );
+    w.h.clock.advance_secs(1);
+    let submitted = browser
+        .log_in(&w.h, &login_page, ADMIN_USERNAME, ADMIN_PASSWORD)
+        .await;
+    let reply = browser.get(&w.h, &location(&submitted)).await;
+    let (response, _) = response_of(&reply);
+    assert_eq!(statuses(&response), vec![SUCCESS]);
+    assert_eq!(
+        attribute_of(&response, "Response", "InResponseTo").as_deref(),
+        Some("_w2")
+    );
+}
