@@ -42,7 +42,7 @@ fn org_routes(state: &AppState) -> Router<AppState> {
         .merge(people_routes(state))
         .merge(crate::oauth::routes())
         .merge(crate::web::routes())
-        .merge(crate::saml::routes())
+        .merge(crate::saml::routes(state))
         .merge(metadata_routes(state))
 }
 

@@ -40,9 +40,10 @@ use crate::state::AppState;
 /// RelayState and the form encoding's growth (`+`, `/`, `=` become `%2B`...).
 pub const FORM_LIMIT: usize = 3 * MAX_ENCODED_LEN + 8 * 1024;
 
-/// The SAML routes of an org (mounted at the root and under `/orgs/{domain}`).
-pub fn routes() -> Router<AppState> {
-    let form = DefaultBodyLimit::max(FORM_LIMIT);
+/// The SAML routes of an org (mounted at the root and under `/orgs/{domain}`). The POST
+/// bodies are bounded by [`FORM_LIMIT`] or the server's body limit, whichever is smaller.
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let form = DefaultBodyLimit::max(FORM_LIMIT.min(state.settings().body_limit));
     Router::new()
         .route(SSO_REDIRECT_PATH, get(sso::redirect))
         .route(SSO_POST_PATH, axum::routing::post(sso::post).layer(form))
