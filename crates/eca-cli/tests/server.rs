@@ -992,5 +992,56 @@ fn app_new_deploy_retrieve_and_delete_app() {
     drop(server);
 }
 
+#[test]
+fn org_keys_list_and_rotate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("config");
+    let password = "Cli-Keys-Password-42";
+    let server = serve(
+        &tmp.path().join("data"),
+        &[("ECA_ADMIN_PASSWORD", password)],
+        &[],
+    );
+    login(&config, &server.url, password, "local");
+    let run = |args: &[&str]| eca(&config, args, "");
+
+    let listed = run(&["org", "keys", "list", "--target-org", "local", "--json"])
+        .ok()
+        .json();
+    assert_eq!(listed["keys"].as_array().unwrap().len(), 1);
+    let first = listed["keys"][0]["sha256Fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let rotated = run(&["org", "keys", "rotate", "--target-org", "local"]).ok();
+    assert!(
+        rotated.stdout.contains(
+            "SAML signing key 2 now signs; the previous key stays in the IdP metadata for 30 days."
+        ),
+        "{}",
+        rotated.stdout
+    );
+    assert!(rotated.stdout.contains("VERSION"), "{}", rotated.stdout);
+    let listed = run(&["org", "keys", "list", "--target-org", "local", "--json"])
+        .ok()
+        .json();
+    let keys = listed["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0]["version"], 2);
+    assert_eq!(keys[0]["isCurrent"], true);
+    assert_eq!(keys[1]["sha256Fingerprint"], first.as_str());
+    assert_eq!(keys[1]["isPublished"], true);
+
+    // The metadata publishes both.
+    let metadata = ureq::get(&format!("{}/.well-known/samlidp.xml", server.url))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert_eq!(metadata.matches("<ds:X509Certificate>").count(), 2);
+}
+
 #[path = "server/sigkill.rs"]
 mod sigkill;

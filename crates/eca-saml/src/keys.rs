@@ -61,7 +61,18 @@ impl IdpKey {
             _ => return Err(SamlError::Key("expected an RSA private key")),
         }
         .map_err(|_| SamlError::Key("not an unencrypted RSA private key"))?;
-        let cert_der = certificate_der(cert)?;
+        Self::with_certificate(pair, certificate_der(cert)?)
+    }
+
+    /// A key from its PKCS#8 DER and its certificate's DER, as the server stores them. The
+    /// certificate's key must be the private key's public half.
+    pub fn from_der(pkcs8: &[u8], cert_der: &[u8]) -> Result<Self, SamlError> {
+        let pair = RsaKeyPair::from_pkcs8(pkcs8)
+            .map_err(|_| SamlError::Key("not an unencrypted RSA private key"))?;
+        Self::with_certificate(pair, cert_der.to_vec())
+    }
+
+    fn with_certificate(pair: RsaKeyPair, cert_der: Vec<u8>) -> Result<Self, SamlError> {
         let public = Certificate::from_der(&cert_der)?;
         let own = aws_lc_rs::rsa::PublicKeyComponents::<Vec<u8>>::from(
             aws_lc_rs::signature::KeyPair::public_key(&pair),
@@ -226,6 +237,21 @@ mod tests {
                 .verify(SignatureAlgorithm::RsaSha256, b"hello", &sig)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn loads_from_der() {
+        let (_, key) = x509_parser::pem::parse_x509_pem(IDP_KEY.as_bytes()).unwrap();
+        let (_, cert) = x509_parser::pem::parse_x509_pem(IDP_CRT.as_bytes()).unwrap();
+        let (_, other) = x509_parser::pem::parse_x509_pem(OTHER_CRT.as_bytes()).unwrap();
+        assert_eq!(key.label, "PRIVATE KEY");
+        let loaded = IdpKey::from_der(&key.contents, &cert.contents).unwrap();
+        assert_eq!(loaded.certificate_der(), idp().certificate_der());
+        assert!(matches!(
+            IdpKey::from_der(&key.contents, &other.contents),
+            Err(SamlError::Key(_))
+        ));
+        assert!(IdpKey::from_der(b"junk", &cert.contents).is_err());
     }
 
     #[test]

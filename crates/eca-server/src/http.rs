@@ -42,6 +42,7 @@ fn org_routes(state: &AppState) -> Router<AppState> {
         .merge(people_routes(state))
         .merge(crate::oauth::routes())
         .merge(crate::web::routes())
+        .merge(crate::saml::routes(state))
         .merge(metadata_routes(state))
 }
 
@@ -96,6 +97,14 @@ fn people_routes(state: &AppState) -> Router<AppState> {
         .route(
             "/services/data/{version}/eca/orgs",
             get(orgs::list).post(orgs::create).layer(json_limit),
+        )
+        .route(
+            "/services/data/{version}/eca/saml/keys",
+            get(rest::saml_keys::list),
+        )
+        .route(
+            "/services/data/{version}/eca/saml/keys/rotate",
+            post(rest::saml_keys::rotate),
         )
 }
 

@@ -25,6 +25,7 @@ pub mod oauth;
 pub mod ops;
 pub mod org;
 pub mod rest;
+pub mod saml;
 pub mod session;
 pub mod soap;
 pub mod state;

@@ -1,6 +1,7 @@
 //! Storage for the OpenECA server, behind narrow traits named for their role
 //! ([`OrgStore`], [`UserStore`], [`AccessStore`], [`SessionStore`], [`SettingsStore`],
-//! [`MetadataStore`], [`TokenStore`], [`AuthorizationCodeStore`], [`DeviceCodeStore`]). Two
+//! [`MetadataStore`], [`TokenStore`], [`AuthorizationCodeStore`], [`DeviceCodeStore`],
+//! [`SamlStore`]). Two
 //! implementations pass one shared test suite: [`SqliteStore`] (embedded, the default) and
 //! [`PostgresStore`] (many stateless server nodes on one database). The backend is chosen once, by [`open`]; nothing else in the
 //! server knows which one it has, and nothing outside this crate writes SQL.
@@ -22,6 +23,7 @@ pub mod metadata;
 mod migrate;
 pub mod oauth;
 mod postgres;
+pub mod saml;
 mod sql;
 mod sqlite;
 
@@ -43,6 +45,7 @@ pub use crate::oauth::{
     AccessTokenFormat, AccessTokenRecord, RefreshTokenRecord, SigningKeyRecord,
 };
 pub use crate::postgres::PostgresStore;
+pub use crate::saml::SamlKeyRecord;
 pub use crate::sqlite::SqliteStore;
 
 /// What can go wrong in storage.
@@ -378,6 +381,16 @@ pub trait DeviceCodeStore: Send + Sync {
     async fn delete_expired_device_codes(&self, before: Timestamp) -> StoreResult<u64>;
 }
 
+/// The SAML identity provider's signing keys.
+#[async_trait]
+pub trait SamlStore: Send + Sync {
+    /// Records a new signing key of an org. `Conflict` when the org already has a key of that
+    /// version (another node made or rotated it at the same moment).
+    async fn create_saml_key(&self, key: &SamlKeyRecord) -> StoreResult<()>;
+    /// The org's SAML signing keys, by version (the last one signs).
+    async fn saml_keys(&self, org: &OrgId) -> StoreResult<Vec<SamlKeyRecord>>;
+}
+
 /// Everything the server stores.
 #[async_trait]
 pub trait Store:
@@ -390,6 +403,7 @@ pub trait Store:
     + TokenStore
     + AuthorizationCodeStore
     + DeviceCodeStore
+    + SamlStore
 {
     /// Checks the database answers (`/readyz`).
     async fn ping(&self) -> StoreResult<()>;

@@ -32,6 +32,10 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0004_authorization.sql"),
     },
     Migration {
+        version: 6,
+        sql: include_str!("../migrations/sqlite/0006_saml.sql"),
+    },
+    Migration {
         version: 7,
         sql: include_str!("../migrations/sqlite/0007_metadata_async.sql"),
     },
@@ -53,6 +57,10 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration {
         version: 4,
         sql: include_str!("../migrations/postgres/0004_authorization.sql"),
+    },
+    Migration {
+        version: 6,
+        sql: include_str!("../migrations/postgres/0006_saml.sql"),
     },
     Migration {
         version: 7,

@@ -56,6 +56,8 @@ mod authorization;
 mod metadata;
 #[path = "store/oauth.rs"]
 mod oauth;
+#[path = "store/saml.rs"]
+mod saml;
 
 on_every_backend!(
     orgs_are_found_by_id_and_domain,

@@ -10,6 +10,7 @@ pub(crate) mod login;
 mod manifest;
 mod org_create;
 mod org_display;
+mod org_keys;
 mod org_list;
 mod permset;
 mod profile;
@@ -89,6 +90,9 @@ pub enum OrgCommand {
     Create(org_create::Args),
     /// List the server's orgs (default org admins only).
     List(org_list::Args),
+    /// The org's SAML signing keys: list, rotate.
+    #[command(subcommand)]
+    Keys(org_keys::Command),
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,6 +131,7 @@ pub fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         Command::Org(OrgCommand::Display(args)) => org_display::run(&args, ctx),
         Command::Org(OrgCommand::Create(args)) => org_create::run(&args, ctx),
         Command::Org(OrgCommand::List(args)) => org_list::run(&args, ctx),
+        Command::Org(OrgCommand::Keys(command)) => org_keys::run(&command, ctx),
         Command::User(command) => user::run(&command, ctx),
         Command::Permset(command) => permset::run(&command, ctx),
         Command::Profile(command) => profile::run(&command, ctx),

@@ -26,7 +26,7 @@
 //! only place OAuth errors become HTTP responses.
 
 mod activate;
-mod attributes;
+pub(crate) mod attributes;
 mod authorization_code;
 mod authorize;
 pub mod bearer;

@@ -4,6 +4,7 @@
 pub mod identity;
 pub mod orgs;
 pub mod query;
+pub mod saml_keys;
 pub mod schema;
 pub mod sobjects;
 pub mod soql;

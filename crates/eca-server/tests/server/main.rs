@@ -9,6 +9,7 @@ mod oauth;
 mod ops;
 mod people;
 mod rest;
+mod saml;
 mod soap;
 mod support;
 mod web;

@@ -12,6 +12,7 @@ mod authorization;
 mod metadata;
 mod oauth;
 mod orgs;
+mod saml;
 mod sessions;
 mod users;
 

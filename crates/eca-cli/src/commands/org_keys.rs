@@ -1,0 +1,88 @@
+//! `eca org keys list|rotate [--target-org ALIAS]`: the org's SAML signing keys
+//! (`GET /services/data/v66.0/eca/saml/keys`, `POST …/eca/saml/keys/rotate`). Rotating makes a
+//! new key that signs from then on; the replaced one stays in the IdP metadata for the overlap
+//! window the server reports. Needs the ExternalClientAppAdmin permission.
+
+use std::process::ExitCode;
+
+use serde::{Deserialize, Serialize};
+
+use crate::client::{Client, Target};
+use crate::{Context, output, table};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// List the org's SAML signing keys, newest first.
+    List(Args),
+    /// Make a new SAML signing key; the previous one stays published for the overlap window.
+    Rotate(Args),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    target: Target,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Key {
+    version: i64,
+    created_date: String,
+    is_current: bool,
+    is_published: bool,
+    sha256_fingerprint: String,
+    certificate: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyList {
+    overlap_days: i64,
+    keys: Vec<Key>,
+}
+
+pub fn run(command: &Command, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let (args, rotate) = match command {
+        Command::List(args) => (args, false),
+        Command::Rotate(args) => (args, true),
+    };
+    let client = Client::for_target(&args.target)?;
+    let list: KeyList = if rotate {
+        client.post("/eca/saml/keys/rotate", &serde_json::json!({}))?
+    } else {
+        client.get("/eca/saml/keys")?
+    };
+    if ctx.json {
+        output::json(&list)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if rotate && let Some(current) = list.keys.iter().find(|k| k.is_current) {
+        output::line(&format!(
+            "SAML signing key {} now signs; the previous key stays in the IdP metadata for {} days.",
+            current.version, list.overlap_days
+        ));
+    }
+    let rows: Vec<Vec<String>> = list
+        .keys
+        .iter()
+        .map(|k| {
+            let state = match (k.is_current, k.is_published) {
+                (true, _) => "current",
+                (false, true) => "published",
+                (false, false) => "retired",
+            };
+            vec![
+                k.version.to_string(),
+                state.to_owned(),
+                k.created_date.clone(),
+                k.sha256_fingerprint.clone(),
+            ]
+        })
+        .collect();
+    table::print(
+        &["VERSION", "STATE", "CREATED", "SHA-256 FINGERPRINT"],
+        &rows,
+    );
+    Ok(ExitCode::SUCCESS)
+}

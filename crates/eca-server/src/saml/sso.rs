@@ -1,0 +1,224 @@
+//! SP-initiated single sign-on (SAML Profiles §4.1): `GET {base}/idp/endpoint/HttpRedirect`
+//! (HTTP-Redirect binding, Bindings §3.4) and `POST {base}/idp/endpoint/HttpPost` (HTTP-POST
+//! binding, §3.5), and `GET {base}/idp/endpoint/resume`, where the login page sends the
+//! browser back.
+//!
+//! The order of checks follows `eca_saml`'s: decode (bounded), find the service provider by
+//! the request's unverified `Issuer`, verify the signature as that SP requires and read the
+//! request from exactly the verified element, validate it against the registration and the
+//! clock, check the app is on, then the user. Until the SP and its registered ACS URL are
+//! known, every error is a page; after that, errors go back to the ACS URL as SAML status
+//! codes where [`eca_saml::SamlError::disposition`] allows.
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use eca_saml::authn_request::{AuthnRequest, IncomingRequest, LoginAction};
+use eca_saml::metadata::{SSO_POST_PATH, SSO_REDIRECT_PATH};
+use eca_saml::{RequestId, SamlError};
+
+use super::registry::{self, SamlApp};
+use super::respond::{self, Failure, ReplyTo};
+use super::ticket::{self, MAX_RELAY_STATE, Pending};
+use super::{base_path, form_pairs, param};
+use crate::org::OrgContext;
+use crate::state::AppState;
+
+/// Where the login page returns to.
+pub const RESUME_PATH: &str = "/idp/endpoint/resume";
+
+/// `GET /idp/endpoint/HttpRedirect?SAMLRequest=…[&RelayState=…][&SigAlg=…&Signature=…]`.
+/// The raw query goes to the engine: the signature is over the parameters as encoded
+/// (Bindings §3.4.4.1).
+pub async fn redirect(
+    State(state): State<AppState>,
+    ctx: OrgContext,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let decoded = IncomingRequest::from_redirect_query(query.as_deref().unwrap_or(""));
+    let endpoint = format!("{}{SSO_REDIRECT_PATH}", ctx.base_url);
+    finish(
+        &state,
+        &ctx,
+        start(&state, &ctx, &headers, decoded, &endpoint).await,
+    )
+    .await
+}
+
+/// `POST /idp/endpoint/HttpPost` with the form fields `SAMLRequest` and `RelayState`.
+pub async fn post(
+    State(state): State<AppState>,
+    ctx: OrgContext,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let pairs = form_pairs(&body);
+    let decoded = match param(&pairs, "SAMLRequest") {
+        Some(request) => IncomingRequest::from_post_form(request, param(&pairs, "RelayState")),
+        None => Err(SamlError::Malformed("no SAMLRequest")),
+    };
+    let endpoint = format!("{}{SSO_POST_PATH}", ctx.base_url);
+    finish(
+        &state,
+        &ctx,
+        start(&state, &ctx, &headers, decoded, &endpoint).await,
+    )
+    .await
+}
+
+/// `GET /idp/endpoint/resume?ticket=…`: back from the login page.
+pub async fn resume(
+    State(state): State<AppState>,
+    ctx: OrgContext,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let pairs = form_pairs(query.as_deref().unwrap_or("").as_bytes());
+    let outcome = match param(&pairs, "ticket") {
+        Some(t) => resume_ticket(&state, &ctx, &headers, t).await,
+        None => Err(page(
+            StatusCode::BAD_REQUEST,
+            "The ticket parameter is missing.",
+        )),
+    };
+    finish(&state, &ctx, outcome).await
+}
+
+async fn finish(
+    state: &AppState,
+    ctx: &OrgContext,
+    outcome: Result<Response, Failure>,
+) -> Response {
+    match outcome {
+        Ok(r) => r,
+        Err(f) => f.render(state, ctx).await,
+    }
+}
+
+fn page(status: StatusCode, message: &str) -> Failure {
+    Failure::Page {
+        status,
+        message: message.to_owned(),
+    }
+}
+
+async fn start(
+    state: &AppState,
+    ctx: &OrgContext,
+    headers: &HeaderMap,
+    decoded: Result<IncomingRequest, SamlError>,
+    endpoint: &str,
+) -> Result<Response, Failure> {
+    let incoming = decoded.map_err(|e| Failure::saml(e, None))?;
+    // Only to find the SP whose certificate then checks the signature.
+    let issuer = incoming
+        .issuer_unverified()
+        .map_err(|e| Failure::saml(e, None))?
+        .ok_or(Failure::saml(SamlError::UnknownServiceProvider, None))?;
+    let app = registry::by_entity_id(state, &ctx.org.id, issuer.as_str())
+        .await?
+        .ok_or(Failure::saml(SamlError::UnknownServiceProvider, None))?;
+    let sp = app.service_provider().map_err(|e| Failure::saml(e, None))?;
+    let relay_state = incoming.relay_state().map(str::to_owned);
+    if relay_state
+        .as_ref()
+        .is_some_and(|r| r.len() > MAX_RELAY_STATE)
+    {
+        return Err(Failure::saml(
+            SamlError::Malformed("the RelayState is longer than 1024 bytes"),
+            None,
+        ));
+    }
+    let mut to = ReplyTo {
+        sp,
+        in_response_to: None,
+        relay_state,
+    };
+    let request = incoming
+        .verify_authn_request(&to.sp)
+        .map_err(|e| Failure::saml(e, Some(&to)))?;
+    to.in_response_to = Some(request.id.clone());
+    let now = state.clock().now();
+    request
+        .validate(&to.sp, endpoint, now)
+        .map_err(|e| Failure::saml(e, Some(&to)))?;
+    app.check_enabled()
+        .map_err(|e| Failure::saml(e, Some(&to)))?;
+    let session = crate::web::session::current(state, ctx, headers).await?;
+    let action = request
+        .login_action(session.is_some())
+        .map_err(|e| Failure::saml(e, Some(&to)))?;
+    match (action, session) {
+        (LoginAction::UseSession, Some(active)) => {
+            respond::success(state, ctx, &app, &to, &active).await
+        }
+        _ => Ok(to_login(state, ctx, &app, &to, &request)),
+    }
+}
+
+/// Sends the browser to the login page with a ticket to come back with.
+fn to_login(
+    state: &AppState,
+    ctx: &OrgContext,
+    app: &SamlApp,
+    to: &ReplyTo,
+    request: &AuthnRequest,
+) -> Response {
+    let pending = Pending {
+        app: app.name.clone(),
+        entity_id: to.sp.entity_id.as_str().to_owned(),
+        request_id: request.id.as_str().to_owned(),
+        relay_state: to.relay_state.clone(),
+        force_authn: request.force_authn,
+        received_at: state.clock().now().millis(),
+    };
+    let ticket = ticket::seal(state, &ctx.org.id, &pending);
+    let start_url = format!("{}{RESUME_PATH}?ticket={ticket}", base_path(ctx));
+    crate::web::login_redirect(ctx, &start_url)
+}
+
+async fn resume_ticket(
+    state: &AppState,
+    ctx: &OrgContext,
+    headers: &HeaderMap,
+    ticket: &str,
+) -> Result<Response, Failure> {
+    let now = state.clock().now();
+    let pending = ticket::open(state, &ctx.org.id, ticket, now).ok_or_else(|| {
+        page(
+            StatusCode::BAD_REQUEST,
+            "This sign-on request has expired or is not valid here; go back to the application and sign in again.",
+        )
+    })?;
+    let app = registry::by_app(state, &ctx.org.id, &pending.app)
+        .await?
+        .ok_or(Failure::saml(SamlError::UnknownServiceProvider, None))?;
+    let sp = app.service_provider().map_err(|e| Failure::saml(e, None))?;
+    // A deploy that changed the entity id in the meantime voids the request.
+    if sp.entity_id.as_str() != pending.entity_id {
+        return Err(Failure::saml(SamlError::UnknownServiceProvider, None));
+    }
+    let to = ReplyTo {
+        sp,
+        in_response_to: Some(
+            RequestId::parse(&pending.request_id).map_err(|e| Failure::saml(e, None))?,
+        ),
+        relay_state: pending.relay_state.clone(),
+    };
+    app.check_enabled()
+        .map_err(|e| Failure::saml(e, Some(&to)))?;
+    let Some(active) = crate::web::session::current(state, ctx, headers).await? else {
+        // Not logged in yet (the login page was left): back to it, same ticket.
+        let start_url = format!("{}{RESUME_PATH}?ticket={ticket}", base_path(ctx));
+        return Ok(crate::web::login_redirect(ctx, &start_url));
+    };
+    // SAML Core §3.4.1 ForceAuthn: the user must have authenticated after the request came.
+    // A session older than that means the login page did not authenticate anew; answering
+    // AuthnFailed rather than sending the browser round again avoids a loop.
+    if pending.force_authn && active.session.created_at.millis() < pending.received_at {
+        return Err(Failure::saml(SamlError::AuthnFailed, Some(&to)));
+    }
+    respond::success(state, ctx, &app, &to, &active).await
+}

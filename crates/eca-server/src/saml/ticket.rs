@@ -1,0 +1,68 @@
+//! The resume ticket: what a verified AuthnRequest leaves for after the login page.
+//!
+//! A browser that arrives without a session is sent to the login page, which comes back to a
+//! path of ours (`web::login_redirect`, at most 2048 bytes). An HTTP-POST request cannot ride
+//! along in a path, and a signed Redirect one barely fits, so the facts the Response needs,
+//! taken from the request *after* its signature and registration were checked, travel in a
+//! ticket sealed with AES-256-GCM under the master key (context `saml-resume:<org>`): the
+//! browser can neither read nor change it, it is bound to the org, and it expires after
+//! [`TICKET_LIFETIME_SECS`]. Nothing is stored.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use eca_core::{OrgId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::state::AppState;
+
+/// How long the user has to log in.
+pub const TICKET_LIFETIME_SECS: i64 = 10 * 60;
+/// The longest `RelayState` carried through the login page. SAML Bindings §3.4.3 caps it at
+/// 80 bytes; real service providers send URLs, so more is taken, but bounded.
+pub const MAX_RELAY_STATE: usize = 1024;
+
+/// The checked request, waiting for the user to log in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// The app's API name.
+    pub app: String,
+    /// The SP entity id the request was checked against; a deploy that changes it in the
+    /// meantime voids the ticket.
+    pub entity_id: String,
+    /// The AuthnRequest's `ID`, for `InResponseTo`.
+    pub request_id: String,
+    pub relay_state: Option<String>,
+    /// `ForceAuthn`: the session must be made after the request arrived.
+    pub force_authn: bool,
+    /// When the request arrived (milliseconds).
+    pub received_at: i64,
+}
+
+fn context(org: &OrgId) -> Vec<u8> {
+    format!("saml-resume:{org}").into_bytes()
+}
+
+/// The sealed, URL-safe ticket.
+pub fn seal(state: &AppState, org: &OrgId, pending: &Pending) -> String {
+    // Serializing a struct of strings, booleans and integers cannot fail.
+    let json = serde_json::to_vec(pending).unwrap_or_default();
+    URL_SAFE_NO_PAD.encode(
+        state
+            .master_key()
+            .encrypt(&json, &context(org), state.rng()),
+    )
+}
+
+/// The ticket's contents, when it is ours, for this org, and not expired.
+pub fn open(state: &AppState, org: &OrgId, ticket: &str, now: Timestamp) -> Option<Pending> {
+    if ticket.len() > 4096 {
+        return None;
+    }
+    let sealed = URL_SAFE_NO_PAD.decode(ticket).ok()?;
+    let json = state.master_key().decrypt(&sealed, &context(org)).ok()?;
+    let pending: Pending = serde_json::from_slice(&json).ok()?;
+    let age = now.millis() - pending.received_at;
+    (0..=TICKET_LIFETIME_SECS * 1000)
+        .contains(&age)
+        .then_some(pending)
+}

@@ -1,0 +1,14 @@
+-- The SAML identity provider's signing keys (issue 7), one row per key of an org. The highest
+-- version signs; older ones stay published in the IdP metadata for an overlap window after the
+-- key that replaced them was made (`docs/saml.md`, "Keys and rotation").
+CREATE TABLE saml_signing_keys (
+    org_id TEXT NOT NULL REFERENCES orgs (id),
+    -- 1 for the first key, then one more per rotation.
+    version INTEGER NOT NULL,
+    -- `MasterKey::encrypt(PKCS#8 DER, context = "saml-signing-key:<org_id>:<version>")`.
+    private_key BLOB NOT NULL,
+    -- The self-signed X.509 certificate (DER) published for the key; public.
+    certificate BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (org_id, version)
+) STRICT;
