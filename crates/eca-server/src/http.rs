@@ -41,6 +41,7 @@ fn org_routes(state: &AppState) -> Router<AppState> {
         )
         .merge(people_routes(state))
         .merge(crate::oauth::routes())
+        .merge(crate::connect::routes())
         .merge(metadata_routes(state))
 }
 

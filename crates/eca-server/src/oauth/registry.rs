@@ -131,6 +131,39 @@ pub async fn by_consumer_key(state: &AppState, key: &str) -> Result<Option<Clien
     }
 }
 
+/// The app whose `client_id` is `key` at `now`: the consumer's primary key, else a staged or
+/// rotated credential of a consumer that has not expired (`spec/oauth-and-connect.md` §3:
+/// "both primary and staged credentials authenticate while both exist"). The app then carries
+/// that credential's key and secret, so the secret check and the response `signature` use the
+/// secret the client holds; its `consumer_id` is the consumer's, so tokens stay bound to it.
+pub async fn by_client_id(
+    state: &AppState,
+    key: &str,
+    now: eca_core::Timestamp,
+) -> Result<Option<ClientApp>, ApiError> {
+    if let Some(app) = by_consumer_key(state, key).await? {
+        return Ok(Some(app));
+    }
+    let Some(staged) = state.store().staged_credential_by_key(key).await? else {
+        return Ok(None);
+    };
+    if staged.state_at(now) == eca_store::CredentialState::Expired {
+        return Ok(None);
+    }
+    let Some(consumer) = state.store().consumer(&staged.consumer_id).await? else {
+        return Ok(None);
+    };
+    load(
+        state,
+        OauthConsumer {
+            consumer_key: staged.consumer_key,
+            encrypted_secret: staged.encrypted_secret,
+            ..consumer
+        },
+    )
+    .await
+}
+
 /// The app of consumer `id` (the one a stored token names).
 pub async fn by_consumer_id(
     state: &AppState,

@@ -1,6 +1,7 @@
 //! The server, driven in-process: one integration test binary for the crate (`STYLE.md` §10).
 //! Time moves only by `ManualClock`, so expiry and lockout are tested exactly.
 
+mod connect;
 mod demo;
 mod metadata;
 mod oauth;

@@ -24,28 +24,35 @@ use serde_json::json;
 use crate::support::*;
 
 const NS: &str = "http://soap.sforce.com/2006/04/metadata";
-const KEY: &str = "3MVG9OpenEcaTestConsumerKeyForTheOAuthSuite";
-const SECRET: &str = "0penEcaTestConsumerSecret0123456789abcdefABCDEF";
+pub(crate) const KEY: &str = "3MVG9OpenEcaTestConsumerKeyForTheOAuthSuite";
+pub(crate) const SECRET: &str = "0penEcaTestConsumerSecret0123456789abcdefABCDEF";
 const OTHER_KEY: &str = "3MVG9OpenEcaOtherConsumerKeyForTheOAuthSuite";
 const OTHER_SECRET: &str = "0therTestConsumerSecret0123456789abcdefABCDEF";
 const CERT: &str = include_str!("../../../eca-oauth/tests/data/jwt/cert.pem");
 const PRIVATE_KEY: &str = include_str!("../../../eca-oauth/tests/data/jwt/key.pem");
-const TOKEN: &str = "/services/oauth2/token";
-const FORM: &str = "application/x-www-form-urlencoded";
+pub(crate) const TOKEN: &str = "/services/oauth2/token";
+pub(crate) const FORM: &str = "application/x-www-form-urlencoded";
 
 /// A server with a known master key, so tests can deploy apps into it.
-struct World {
-    h: Harness,
-    key: MasterKey,
-    org: Org,
-    admin: User,
-    run_as: User,
+pub(crate) struct World {
+    pub(crate) h: Harness,
+    pub(crate) key: MasterKey,
+    /// The master key's text, to start more nodes on the same store.
+    key_text: String,
+    pub(crate) org: Org,
+    pub(crate) admin: User,
+    pub(crate) run_as: User,
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let store = eca_store::open("sqlite::memory:")
         .await
         .expect("in-memory store");
+    world_on(store).await
+}
+
+/// A world on `store` (an empty database).
+pub(crate) async fn world_on(store: Arc<dyn eca_store::Store>) -> World {
     let clock = Arc::new(ManualClock::new(START));
     let rng: Arc<dyn Rng> = Arc::new(DeterministicRng::new(11));
     let options = BootstrapOptions {
@@ -88,13 +95,14 @@ async fn world() -> World {
     World {
         h,
         key,
+        key_text: text,
         org,
         admin,
         run_as,
     }
 }
 
-async fn user(store: &Arc<dyn eca_store::Store>, username: &str) -> User {
+pub(crate) async fn user(store: &Arc<dyn eca_store::Store>, username: &str) -> User {
     store
         .user_by_username(username)
         .await
@@ -103,13 +111,13 @@ async fn user(store: &Arc<dyn eca_store::Store>, username: &str) -> User {
 }
 
 /// One metadata file of a package.
-struct File {
+pub(crate) struct File {
     ty: MetadataType,
     name: String,
     xml: String,
 }
 
-fn file(ty: MetadataType, name: &str, body: &str) -> File {
+pub(crate) fn file(ty: MetadataType, name: &str, body: &str) -> File {
     File {
         ty,
         name: name.to_owned(),
@@ -121,22 +129,36 @@ fn file(ty: MetadataType, name: &str, body: &str) -> File {
 }
 
 /// How an app is deployed.
-struct AppSpec<'a> {
-    name: &'a str,
-    key: &'a str,
-    secret: &'a str,
+pub(crate) struct AppSpec<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) key: &'a str,
+    pub(crate) secret: &'a str,
     /// Extra elements of the global OAuth settings.
-    global: String,
+    pub(crate) global: String,
     /// Extra elements of the OAuth policies.
-    policies: String,
+    pub(crate) policies: String,
     /// Extra elements of the OAuth settings.
-    settings: String,
-    enabled: bool,
+    pub(crate) settings: String,
+    pub(crate) enabled: bool,
 }
 
 impl World {
+    /// Another server node on the same store, master key and clock (as a second process on
+    /// one PostgreSQL database would be).
+    pub(crate) fn node(&self) -> axum::Router {
+        let mut settings = Settings::new(PublicUrl::parse(PUBLIC_URL).expect("a public URL"));
+        settings.body_limit = 64 * 1024;
+        app(AppState::new(
+            Arc::clone(&self.h.store),
+            self.h.clock.clone(),
+            Arc::new(DeterministicRng::new(97)),
+            MasterKey::parse(&self.key_text).expect("the key"),
+            settings,
+        ))
+    }
+
     /// The app `Ci` with client credentials enabled everywhere, run as the integration user.
-    fn ci(&self) -> AppSpec<'static> {
+    pub(crate) fn ci(&self) -> AppSpec<'static> {
         AppSpec {
             name: "Ci",
             key: KEY,
@@ -152,7 +174,7 @@ impl World {
         }
     }
 
-    async fn deploy(&self, spec: &AppSpec<'_>) {
+    pub(crate) async fn deploy(&self, spec: &AppSpec<'_>) {
         let app = spec.name;
         let files = [
             file(
@@ -199,7 +221,7 @@ impl World {
     }
 
     /// Deploys the files and extra zip entries (destructive manifests).
-    async fn deploy_files(&self, files: &[File], extra: &[(String, String)]) {
+    pub(crate) async fn deploy_files(&self, files: &[File], extra: &[(String, String)]) {
         let manifest = Manifest::from_components(
             files.iter().map(|f| (f.ty, f.name.as_str())),
             ApiVersion::DEFAULT,
@@ -240,12 +262,12 @@ impl World {
     }
 
     /// `POST /services/oauth2/token` with a urlencoded body.
-    async fn token(&self, body: &str) -> Reply {
+    pub(crate) async fn token(&self, body: &str) -> Reply {
         post(TOKEN, FORM, body.to_owned()).send(&self.h).await
     }
 
     /// A client-credentials token of `Ci` (body authentication).
-    async fn cc_token(&self) -> String {
+    pub(crate) async fn cc_token(&self) -> String {
         let reply = self
             .token(&format!(
                 "grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}"
@@ -275,7 +297,7 @@ fn zip_of(entries: &[(String, String)]) -> Vec<u8> {
     w.finish().expect("a zip").into_inner()
 }
 
-fn basic(id: &str, secret: &str) -> String {
+pub(crate) fn basic(id: &str, secret: &str) -> String {
     format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
@@ -1119,7 +1141,7 @@ async fn password_grant_checks_the_client_then_the_user() {
 // ---------------------------------------------------------------------------------------------
 
 /// Stores a refresh token for the run-as user through `Ci` and returns its value.
-async fn stored_refresh(w: &World, value: &str, family: &str) -> String {
+pub(crate) async fn stored_refresh(w: &World, value: &str, family: &str) -> String {
     let consumer =
         w.h.store
             .consumer_by_key(KEY)
@@ -1148,7 +1170,7 @@ async fn stored_refresh(w: &World, value: &str, family: &str) -> String {
     value.to_owned()
 }
 
-fn refresh_body(token: &str, secret: Option<&str>) -> String {
+pub(crate) fn refresh_body(token: &str, secret: Option<&str>) -> String {
     let mut body = format!("grant_type=refresh_token&client_id={KEY}&refresh_token={token}");
     if let Some(secret) = secret {
         body.push_str(&format!("&client_secret={secret}"));
