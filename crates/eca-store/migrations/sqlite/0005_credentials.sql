@@ -8,7 +8,7 @@
 -- app reads that app's live tokens and nothing else, however many revoked rows the table has.
 
 CREATE INDEX oauth_refresh_tokens_live ON oauth_refresh_tokens
-    (org_id, app_name_lower, user_id, issued_at)
+    (org_id, app_name_lower, user_id, expires_at)
     WHERE revoked_at IS NULL AND rotated_at IS NULL;
 
 CREATE INDEX oauth_access_tokens_live ON oauth_access_tokens
