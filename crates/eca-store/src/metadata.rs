@@ -122,6 +122,8 @@ pub enum AuditAction {
     CredentialStaged,
     CredentialRotated,
     StagedCredentialDeleted,
+    /// A Connect REST API call refused for want of a permission or setting.
+    AccessRefused,
 }
 
 impl AuditAction {
@@ -140,6 +142,7 @@ impl AuditAction {
         AuditAction::CredentialStaged,
         AuditAction::CredentialRotated,
         AuditAction::StagedCredentialDeleted,
+        AuditAction::AccessRefused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -158,6 +161,7 @@ impl AuditAction {
             AuditAction::CredentialStaged => "CredentialStaged",
             AuditAction::CredentialRotated => "CredentialRotated",
             AuditAction::StagedCredentialDeleted => "StagedCredentialDeleted",
+            AuditAction::AccessRefused => "AccessRefused",
         }
     }
 

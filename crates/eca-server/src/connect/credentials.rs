@@ -133,7 +133,9 @@ pub async fn consumers(
 ) -> Result<Json<CredentialsCollection>, ApiError> {
     let version = version(&path.version, Since::Credentials)?;
     let ctx = Ctx::load(&state, auth, &version).await?;
-    ctx.require_developer()?;
+    let resource = format!("apps/oauth/credentials/{}", path.app);
+    ctx.check(&state, &resource, ctx.require_developer())
+        .await?;
     let app = app(&state, ctx.org(), &path.app).await?;
     let consumers: Vec<Credentials> = state
         .store()
@@ -175,18 +177,20 @@ pub async fn consumer(
 ) -> Result<Json<Credentials>, ApiError> {
     let version = version(&path.version, Since::Credentials)?;
     let ctx = Ctx::load(&state, auth, &version).await?;
-    ctx.require_developer()?;
+    let resource = format!("apps/oauth/credentials/{}/{}", path.app, path.consumer);
+    ctx.check(&state, &resource, ctx.require_developer())
+        .await?;
     let part = Part::parse(query.part.as_deref())?;
     let app = app(&state, ctx.org(), &path.app).await?;
     let consumer = consumer_of(&state, &ctx, &app, &path.consumer).await?;
     let secret = match part {
         Part::Key => None,
         Part::Secret | Part::KeyAndSecret => {
-            ctx.require_secret_access(&state).await?;
+            let access = ctx.require_secret_access(&state).await;
+            ctx.check(&state, &resource, access).await?;
             Some(decrypt(&state, &consumer.id, &consumer.encrypted_secret)?)
         }
     };
-    let resource = format!("apps/oauth/credentials/{}/{}", app.name(), consumer.id);
     if secret.is_some() {
         tracing::info!(app = %app.name(), consumer = %consumer.id, by = %ctx.user().id, "consumer secret read");
         ctx.audit(

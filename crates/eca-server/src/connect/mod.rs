@@ -183,6 +183,34 @@ impl Ctx {
         Ok(())
     }
 
+    /// Audits a refusal (`403`) of a call to `resource`, then gives the error back; other
+    /// errors pass through unaudited.
+    pub async fn refused(&self, state: &AppState, resource: &str, err: ApiError) -> ApiError {
+        if let ApiError::Forbidden(message) = &err {
+            let what = format!("refused: {message}");
+            if let Err(e) = self
+                .audit(state, AuditAction::AccessRefused, resource, what)
+                .await
+            {
+                return e;
+            }
+        }
+        err
+    }
+
+    /// `check`, with a refusal audited ([`Ctx::refused`]).
+    pub async fn check(
+        &self,
+        state: &AppState,
+        resource: &str,
+        check: Result<(), ApiError>,
+    ) -> Result<(), ApiError> {
+        match check {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.refused(state, resource, e).await),
+        }
+    }
+
     /// Writes one entry to the org's audit trail: who called what, and what came of it.
     pub async fn audit(
         &self,

@@ -116,7 +116,8 @@ async fn target(
 ) -> Result<Target, ApiError> {
     let version = version(version_segment, Since::Staged)?;
     let ctx = Ctx::load(state, auth, &version).await?;
-    ctx.require_developer()?;
+    let resource = format!("apps/oauth/credentials/{app_identifier}/{consumer}/staged");
+    ctx.check(state, &resource, ctx.require_developer()).await?;
     let show_secret = ctx.require_secret_access(state).await.is_ok();
     let app = app(state, ctx.org(), app_identifier).await?;
     let consumer = consumer_of(state, &ctx, &app, consumer).await?;
@@ -231,8 +232,11 @@ pub async fn create(
     auth: Authenticated,
 ) -> Result<(StatusCode, Json<StagedCollection>), ApiError> {
     let t = target(&state, auth, &path.version, &path.app, &path.consumer).await?;
-    t.ctx.require_secret_access(&state).await?;
-    t.require_local()?;
+    let access = t.ctx.require_secret_access(&state).await;
+    t.ctx.check(&state, &t.resource(), access).await?;
+    t.ctx
+        .check(&state, &t.resource(), t.require_local())
+        .await?;
     let rng = state.rng();
     let secret = tokens::consumer_secret(rng);
     let credential = StagedCredential {
@@ -311,7 +315,9 @@ pub async fn rotate(
 ) -> Result<Json<Staged>, ApiError> {
     let t = target(&state, auth, &path.version, &path.app, &path.consumer).await?;
     let Command::Rotate = Command::parse(&body)?;
-    t.require_local()?;
+    t.ctx
+        .check(&state, &t.resource(), t.require_local())
+        .await?;
     let staged = t.staged(&state, &path.id).await?;
     let current = staged.state_at(t.ctx.now);
     if current != eca_store::CredentialState::Active {

@@ -112,7 +112,8 @@ pub async fn apps(
 ) -> Result<Json<AppUsageCollection>, ApiError> {
     let version = version(&path.version, Since::Usage)?;
     let ctx = Ctx::load(&state, auth, &version).await?;
-    ctx.require_view_usage()?;
+    ctx.check(&state, "apps/oauth/usage", ctx.require_view_usage())
+        .await?;
     let (page, size) = paging.parse()?;
     let org = ctx.org();
     let names = state
@@ -170,7 +171,12 @@ pub async fn users(
 ) -> Result<Json<UserCollection>, ApiError> {
     let version = version(&path.version, Since::Usage)?;
     let ctx = Ctx::load(&state, auth, &version).await?;
-    ctx.require_view_usage()?;
+    ctx.check(
+        &state,
+        &format!("apps/oauth/usage/{}/users", path.app),
+        ctx.require_view_usage(),
+    )
+    .await?;
     let (page, size) = paging.parse()?;
     let app = app(&state, ctx.org(), &path.app).await?;
     let usage = state
@@ -218,7 +224,10 @@ async fn app_and_user(
     let app = app(state, ctx.org(), &path.app).await?;
     let user = user(state, ctx.org(), &path.user).await?;
     if user.id != ctx.user().id && !anyone_allowed {
-        return Err(insufficient_access(needs));
+        let resource = format!("apps/oauth/usage/{}/{}/tokens", app.name(), user.id);
+        return Err(ctx
+            .refused(state, &resource, insufficient_access(needs))
+            .await);
     }
     Ok((app, user))
 }
@@ -315,7 +324,14 @@ pub async fn revoke_app_tokens(
     let version = version(&path.version, Since::Usage)?;
     let ctx = Ctx::load(&state, auth, &version).await?;
     if !ctx.can_revoke_any() {
-        return Err(insufficient_access("External Client App Admin"));
+        let resource = format!("apps/oauth/usage/{}/tokens", path.app);
+        return Err(ctx
+            .refused(
+                &state,
+                &resource,
+                insufficient_access("External Client App Admin"),
+            )
+            .await);
     }
     let app = app(&state, ctx.org(), &path.app).await?;
     let n = state
@@ -364,7 +380,13 @@ pub async fn revoke_token(
         .filter(|t| t.org_id == ctx.org().id && t.revoked_at.is_none() && t.rotated_at.is_none())
         .ok_or_else(missing)?;
     if token.user_id != ctx.user().id && !ctx.can_revoke_any() {
-        return Err(insufficient_access("External Client App Admin"));
+        return Err(ctx
+            .refused(
+                &state,
+                &format!("apps/oauth/usage/tokens/{hash}"),
+                insufficient_access("External Client App Admin"),
+            )
+            .await);
     }
     state.store().revoke_refresh_token(&hash, ctx.now).await?;
     tracing::info!(app = %token.app_name, user = %token.user_id, by = %ctx.user().id, "refresh token revoked");

@@ -446,6 +446,18 @@ async fn users_see_and_revoke_only_their_own_tokens() {
         .send(&w.h)
         .await
         .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+    // Each refusal is in the audit trail, with who asked.
+    let refused: Vec<_> =
+        w.h.store
+            .audit_trail(&w.org.id, 0, 100)
+            .await
+            .expect("store")
+            .into_iter()
+            .filter(|r| r.entry.action == eca_store::AuditAction::AccessRefused)
+            .collect();
+    assert_eq!(refused.len(), 7);
+    assert_eq!(refused[0].user_id, w.run_as.id);
+    assert_eq!(refused[6].user_id, viewer.id);
 }
 
 #[tokio::test]

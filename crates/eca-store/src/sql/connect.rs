@@ -85,44 +85,77 @@ impl<D: Db> ConnectStore for D {
         page: Page,
     ) -> StoreResult<Vec<AppUserUsage>> {
         // Live refresh tokens, plus live access tokens issued without one (those issued from a
-        // refresh token are counted in its use_count). The page of users is found first, in
-        // user-id order along the live indexes (so a page reads about its own users' rows, not
-        // the whole app's), then only those users' tokens are summed.
-        let sql = "WITH page AS ( \
-                     SELECT user_id FROM oauth_refresh_tokens \
+        // refresh token are counted in its use_count). First the page of users: the first
+        // `offset + limit` distinct users of each kind of token, read in user-id order along
+        // the live indexes (each read stops there), merged; then the tokens of the users in
+        // that page's id range, summed. A page reads about its own users' rows and those of
+        // the pages before it, never the whole app.
+        let app_lower = fold(app);
+        let wanted = page.offset.saturating_add(page.limit);
+        let first_users = |sql: &'static str| {
+            let args = [
+                Arg::Text(org.as_str()),
+                Arg::Text(&app_lower),
+                Arg::Int(now.millis()),
+                Arg::Int(wanted),
+            ];
+            async move {
+                let rows = self.read_all(sql, &args).await.map_err(database)?;
+                rows.iter()
+                    .map(|r| r.text("user_id"))
+                    .collect::<StoreResult<Vec<String>>>()
+            }
+        };
+        let mut ids: std::collections::BTreeSet<String> = first_users(
+            "SELECT DISTINCT user_id FROM oauth_refresh_tokens \
+             WHERE org_id = $1 AND app_name_lower = $2 \
+             AND revoked_at IS NULL AND rotated_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > $3) \
+             ORDER BY user_id LIMIT $4",
+        )
+        .await?
+        .into_iter()
+        .collect();
+        ids.extend(
+            first_users(
+                "SELECT DISTINCT user_id FROM oauth_access_tokens \
+                 WHERE org_id = $1 AND app_name_lower = $2 \
+                 AND revoked_at IS NULL AND refresh_hash IS NULL AND expires_at > $3 \
+                 ORDER BY user_id LIMIT $4",
+            )
+            .await?,
+        );
+        let in_page: Vec<&String> = ids
+            .iter()
+            .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(page.limit).unwrap_or(0))
+            .collect();
+        let (Some(first), Some(last)) = (in_page.first(), in_page.last()) else {
+            return Ok(Vec::new());
+        };
+        let sql = "SELECT u.user_id, p.username, MIN(u.first_at) AS first_at, \
+                   MAX(u.last_at) AS last_at, CAST(SUM(u.uses) AS BIGINT) AS uses \
+                   FROM ( \
+                     SELECT user_id, issued_at AS first_at, last_used_at AS last_at, \
+                       use_count AS uses FROM oauth_refresh_tokens \
                      WHERE org_id = $1 AND app_name_lower = $2 \
+                       AND user_id >= $4 AND user_id <= $5 \
                        AND revoked_at IS NULL AND rotated_at IS NULL \
                        AND (expires_at IS NULL OR expires_at > $3) \
-                     UNION \
-                     SELECT user_id FROM oauth_access_tokens \
-                     WHERE org_id = $1 AND app_name_lower = $2 \
-                       AND revoked_at IS NULL AND refresh_hash IS NULL AND expires_at > $3 \
-                     ORDER BY user_id LIMIT $4 OFFSET $5 \
-                   ), used AS ( \
-                     SELECT r.user_id, r.issued_at AS first_at, r.last_used_at AS last_at, \
-                       r.use_count AS uses \
-                     FROM page p JOIN oauth_refresh_tokens r \
-                       ON r.org_id = $1 AND r.app_name_lower = $2 AND r.user_id = p.user_id \
-                     WHERE r.revoked_at IS NULL AND r.rotated_at IS NULL \
-                       AND (r.expires_at IS NULL OR r.expires_at > $3) \
                      UNION ALL \
-                     SELECT a.user_id, a.issued_at AS first_at, a.issued_at AS last_at, \
-                       1 AS uses \
-                     FROM page p JOIN oauth_access_tokens a \
-                       ON a.org_id = $1 AND a.app_name_lower = $2 AND a.user_id = p.user_id \
-                     WHERE a.revoked_at IS NULL AND a.refresh_hash IS NULL AND a.expires_at > $3 \
-                   ) \
-                   SELECT u.user_id, p.username, MIN(u.first_at) AS first_at, \
-                   MAX(u.last_at) AS last_at, CAST(SUM(u.uses) AS BIGINT) AS uses \
-                   FROM used u JOIN users p ON p.id = u.user_id \
+                     SELECT user_id, issued_at AS first_at, issued_at AS last_at, 1 AS uses \
+                     FROM oauth_access_tokens \
+                     WHERE org_id = $1 AND app_name_lower = $2 \
+                       AND user_id >= $4 AND user_id <= $5 \
+                       AND revoked_at IS NULL AND refresh_hash IS NULL AND expires_at > $3 \
+                   ) u JOIN users p ON p.id = u.user_id \
                    GROUP BY u.user_id, p.username ORDER BY u.user_id";
-        let app_lower = fold(app);
         let args = [
             Arg::Text(org.as_str()),
             Arg::Text(&app_lower),
             Arg::Int(now.millis()),
-            Arg::Int(page.limit),
-            Arg::Int(page.offset),
+            Arg::Text(first),
+            Arg::Text(last),
         ];
         let rows = self.read_all(sql, &args).await.map_err(database)?;
         rows.iter()
