@@ -199,13 +199,13 @@ async fn main() {
                 org = org.id,
                 expires = T0 + 10 * 365 * 86_400_000,
             ));
-            if access_rows.len() == 2000 {
-                if let Some(sql) = flush(&mut access_rows, "access") {
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                        .execute(&mut *tx)
-                        .await
-                        .unwrap();
-                }
+            if access_rows.len() == 2000
+                && let Some(sql) = flush(&mut access_rows, "access")
+            {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
             }
         }
         for (rows, table) in [(&mut refresh_rows, "refresh"), (&mut access_rows, "access")] {

@@ -353,13 +353,12 @@ pub(crate) async fn app_of(
     };
     let mut global = None;
     for c in state.store().components_of_app(&org.id, name).await? {
-        if c.type_name == MetadataType::GlobalOauthSettings.name() {
-            if let Component::GlobalOauthSettings(g) =
+        if c.type_name == MetadataType::GlobalOauthSettings.name()
+            && let Component::GlobalOauthSettings(g) =
                 component(MetadataType::GlobalOauthSettings, &c.full_name, &c.xml)?
-            {
-                global = Some(g);
-                break;
-            }
+        {
+            global = Some(g);
+            break;
         }
     }
     Ok(App {

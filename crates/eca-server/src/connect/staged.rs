@@ -256,7 +256,10 @@ pub async fn create(
     };
     match state.store().stage_credential(&credential, t.ctx.now).await {
         Ok(()) => {}
-        Err(StoreError::Conflict { what, .. }) if what == "staged credential of consumer" => {
+        Err(StoreError::Conflict {
+            what: "staged credential of consumer",
+            ..
+        }) => {
             return Err(ApiError::request(
                 RequestCode::DuplicateValue,
                 "This consumer already has a staged credential: delete it (DELETE …/staged/{id}) before staging another",

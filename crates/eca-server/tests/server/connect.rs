@@ -1044,10 +1044,10 @@ fn violations(doc: &Value, schema: &Value, value: &Value, at: &str) -> Vec<Strin
         out.push(format!("{at}: {value} is not {types:?}"));
         return out;
     }
-    if let Some(allowed) = schema["enum"].as_array() {
-        if !allowed.contains(value) {
-            out.push(format!("{at}: {value} is not one of {allowed:?}"));
-        }
+    if let Some(allowed) = schema["enum"].as_array()
+        && !allowed.contains(value)
+    {
+        out.push(format!("{at}: {value} is not one of {allowed:?}"));
     }
     if let Some(object) = value.as_object() {
         let properties = schema["properties"].as_object();
