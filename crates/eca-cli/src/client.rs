@@ -108,6 +108,29 @@ impl Client {
         self.send("PATCH", path, body).map(drop)
     }
 
+    /// A PATCH whose answer has a JSON body.
+    pub fn patch_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> anyhow::Result<T> {
+        Self::parse(path, &self.send("PATCH", path, body)?)
+    }
+
+    /// `DELETE`, answered `204`.
+    pub fn delete(&self, path: &str) -> anyhow::Result<()> {
+        let url = self.url(path);
+        let response = self
+            .agent
+            .delete(&url)
+            .header("Authorization", &self.bearer())
+            .header("Accept", "application/json")
+            .call()
+            .with_context(|| format!("DELETE {url}"))?;
+        self.check("DELETE", path, auth_file::read(response)?)
+            .map(drop)
+    }
+
     /// The records of a SOQL query.
     pub fn query<T: DeserializeOwned>(&self, soql: &str) -> anyhow::Result<Vec<T>> {
         let path = format!("/query?q={}", percent_encode(soql));
@@ -143,7 +166,7 @@ pub fn soql_string(s: &str) -> String {
 }
 
 /// Percent-encodes a query parameter value (everything but RFC 3986 unreserved characters).
-fn percent_encode(s: &str) -> String {
+pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len() * 3);
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {

@@ -1045,3 +1045,185 @@ fn org_keys_list_and_rotate() {
 
 #[path = "server/sigkill.rs"]
 mod sigkill;
+
+/// `POST /services/oauth2/token` with client credentials; the access token, or the status.
+fn client_credentials(url: &str, key: &str, secret: &str) -> Result<String, u16> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut response = agent
+        .post(&format!("{url}/services/oauth2/token"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send(format!(
+            "grant_type=client_credentials&client_id={key}&client_secret={secret}"
+        ))
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Value = serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+    if status == 200 {
+        Ok(body["access_token"].as_str().unwrap().to_owned())
+    } else {
+        Err(status)
+    }
+}
+
+/// `GET /services/oauth2/userinfo`: its status.
+fn userinfo_status(url: &str, token: &str) -> u16 {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    agent
+        .get(&format!("{url}/services/oauth2/userinfo"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[test]
+fn usage_revocation_and_credential_rotation_from_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("config");
+    let password = "Cli-Connect-Password-42";
+    let server = serve(
+        &tmp.path().join("data"),
+        &[("ECA_ADMIN_PASSWORD", password)],
+        &["--demo"],
+    );
+    let (key, secret) = server
+        .stdout
+        .iter()
+        .find_map(|l| {
+            let rest = l.strip_prefix("deployed the sample app Demo_App: consumer key ")?;
+            let (key, rest) = rest.split_once(" and consumer secret ")?;
+            Some((key.to_owned(), rest.split(' ').next()?.to_owned()))
+        })
+        .unwrap_or_else(|| panic!("no credentials in {:?}", server.stdout));
+    login(&config, &server.url, password, "dev");
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--target-org", "dev"]);
+        eca(&config, &all, "")
+    };
+
+    // A client-credentials token for the integration user shows in usage.
+    let token = client_credentials(&server.url, &key, &secret).unwrap();
+    let apps = run(&["usage", "list", "--json"]).ok().json();
+    assert_eq!(apps[0]["developerName"], "Demo_App", "{apps}");
+    assert!(apps[0]["identifier"].as_str().unwrap().starts_with("0xI"));
+    let table = run(&["usage", "list"]).ok().stdout;
+    assert!(
+        table.contains("APP") && table.contains("Demo_App"),
+        "{table}"
+    );
+    let users = run(&["usage", "users", "Demo_App", "--json"]).ok().json();
+    assert_eq!(users[0]["username"], "integration@demo.example", "{users}");
+    assert_eq!(users[0]["useCount"], 1);
+    let table = run(&["usage", "users", "Demo_App"]).ok().stdout;
+    assert!(table.contains("integration@demo.example"), "{table}");
+    let tokens = run(&[
+        "usage",
+        "tokens",
+        "Demo_App",
+        "integration@demo.example",
+        "--json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(tokens, serde_json::json!([]));
+
+    // Revoke needs exactly one of --user, --token, --all.
+    assert_eq!(run(&["usage", "revoke", "Demo_App"]).code, 2);
+    assert_eq!(
+        run(&["usage", "revoke", "Demo_App", "--all", "--user", "x"]).code,
+        2
+    );
+    assert_eq!(userinfo_status(&server.url, &token), 200);
+    let out = run(&[
+        "usage",
+        "revoke",
+        "Demo_App",
+        "--user",
+        "integration@demo.example",
+    ])
+    .ok()
+    .stdout;
+    assert!(out.contains("Revoked every token"), "{out}");
+    assert_eq!(userinfo_status(&server.url, &token), 401);
+    let again = client_credentials(&server.url, &key, &secret).unwrap();
+    run(&["usage", "revoke", "Demo_App", "--all", "--json"]).ok();
+    assert_eq!(userinfo_status(&server.url, &again), 401);
+    let missing = run(&["usage", "users", "No_Such_App"]);
+    assert_eq!(missing.code, 1);
+    assert!(missing.stderr.contains("NOT_FOUND"), "{}", missing.stderr);
+
+    // Credentials: keys for developers; secrets need the org setting.
+    let shown = run(&["creds", "show", "Demo_App", "--json"]).ok().json();
+    assert_eq!(shown[0]["key"], key.as_str(), "{shown}");
+    assert!(shown[0].get("secret").is_none());
+    let refused = run(&["creds", "show", "Demo_App", "--secret"]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("enableClientSecretInRestApiAccess"),
+        "{}",
+        refused.stderr
+    );
+    let out_dir = tmp.path().to_str().unwrap().to_owned();
+    eca(
+        &config,
+        &["project", "init", "proj", "--output-dir", &out_dir],
+        "",
+    )
+    .ok();
+    let project = tmp.path().join("proj");
+    let settings = project.join("force-app/main/default/settings");
+    std::fs::create_dir_all(&settings).unwrap();
+    std::fs::write(
+        settings.join("ExternalClientApp.settings-meta.xml"),
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ExternalClientAppSettings xmlns=\"http://soap.sforce.com/2006/04/metadata\">\n    <enableClientSecretInRestApiAccess>true</enableClientSecretInRestApiAccess>\n</ExternalClientAppSettings>\n",
+    )
+    .unwrap();
+    run(&["deploy", "--source-dir", project.to_str().unwrap()]).ok();
+    let shown = run(&["creds", "show", "Demo_App", "--secret", "--json"])
+        .ok()
+        .json();
+    assert_eq!(shown[0]["secret"], secret.as_str(), "{shown}");
+
+    // Stage, use both, rotate, delete the old pair.
+    let staged = run(&["creds", "stage", "Demo_App", "--json"]).ok().json();
+    let key2 = staged["key"].as_str().unwrap().to_owned();
+    let secret2 = staged["secret"].as_str().unwrap().to_owned();
+    assert_eq!(staged["state"], "Active");
+    assert!(client_credentials(&server.url, &key2, &secret2).is_ok());
+    assert!(client_credentials(&server.url, &key, &secret).is_ok());
+    let second = run(&["creds", "stage", "Demo_App"]);
+    assert_eq!(second.code, 1);
+    assert!(
+        second.stderr.contains("DUPLICATE_VALUE"),
+        "{}",
+        second.stderr
+    );
+    let rotated = run(&["creds", "rotate", "Demo_App", "--json"]).ok().json();
+    assert_eq!(rotated["state"], "Rotated", "{rotated}");
+    assert_eq!(rotated["key"], key.as_str());
+    let table = run(&["creds", "show", "Demo_App"]).ok().stdout;
+    assert!(
+        table.contains("Rotated") && table.contains(&key2),
+        "{table}"
+    );
+    assert!(client_credentials(&server.url, &key, &secret).is_ok());
+    let out = run(&["creds", "delete-staged", "Demo_App"]).ok().stdout;
+    assert!(out.contains("no longer authenticates"), "{out}");
+    assert_eq!(client_credentials(&server.url, &key, &secret), Err(400));
+    assert!(client_credentials(&server.url, &key2, &secret2).is_ok());
+    let nothing = run(&["creds", "rotate", "Demo_App"]);
+    assert_eq!(nothing.code, 1);
+    assert!(
+        nothing.stderr.contains("eca creds stage"),
+        "{}",
+        nothing.stderr
+    );
+}

@@ -181,6 +181,39 @@ record_id!(
     DeployRequestId, "0Af", "deploy request"
 );
 
+record_id!(
+    /// An External Client App (`0xI`, `spec/oauth-and-connect.md` §1.11), the Connect REST
+    /// API's `identifier` of an app. The store keeps no id for an app: it is derived from the
+    /// org and the app's name by [`ExternalClientAppId::of_app`], so every node computes the
+    /// same one without a lookup.
+    ExternalClientAppId, "0xI", "External Client App"
+);
+record_id!(
+    /// A staged or rotated consumer credential of the Connect credentials API
+    /// (`spec/oauth-and-connect.md` §3). Salesforce's prefix is not documented; `0Cs` is
+    /// OpenECA's.
+    StagedCredentialId, "0Cs", "staged credential"
+);
+
+impl ExternalClientAppId {
+    /// The id of app `app_name` (matched case-insensitively) of `org`: twelve base-62
+    /// characters of SHA-256(`eca-app:<org18>:<lower-case name>`) after the prefix. Stable across
+    /// nodes and restarts; an app deleted and deployed again under the same name gets the
+    /// same id.
+    pub fn of_app(org: &crate::OrgId, app_name: &str) -> Self {
+        let digest = aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            format!("eca-app:{}:{}", org.as_str(), app_name.to_lowercase()).as_bytes(),
+        );
+        let body: String = digest.as_ref()[..12]
+            .iter()
+            .map(|b| char::from(BASE62[usize::from(*b) % BASE62.len()]))
+            .collect();
+        let id15 = format!("{}{body}", Self::PREFIX);
+        Self(format!("{id15}{}", checksum(&id15)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +235,22 @@ mod tests {
                 "18-char ids ignore case"
             );
         }
+    }
+
+    #[test]
+    fn app_ids_are_derived_stably_and_parse_in_both_forms() {
+        let org = OrgId::parse("00D50000000IZ3Z").unwrap();
+        let id = ExternalClientAppId::of_app(&org, "My_App");
+        assert_eq!(id, ExternalClientAppId::of_app(&org, "my_app"));
+        assert_ne!(id, ExternalClientAppId::of_app(&org, "Other"));
+        assert!(id.as_str().starts_with("0xI") && id.as_str().len() == 18);
+        assert_eq!(ExternalClientAppId::parse(id.as_15()).unwrap(), id);
+        assert_eq!(
+            ExternalClientAppId::parse(&id.as_str().to_ascii_lowercase()).unwrap(),
+            id
+        );
+        let other = OrgId::parse("00D50000000IZ4Z").unwrap();
+        assert_ne!(id, ExternalClientAppId::of_app(&other, "My_App"));
     }
 
     #[test]

@@ -43,6 +43,7 @@ fn org_routes(state: &AppState) -> Router<AppState> {
         .merge(crate::oauth::routes())
         .merge(crate::web::routes())
         .merge(crate::saml::routes(state))
+        .merge(crate::connect::routes())
         .merge(metadata_routes(state))
 }
 

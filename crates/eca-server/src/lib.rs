@@ -8,13 +8,15 @@
 //! it until a shutdown future completes. The server reads no environment and no wall clock of
 //! its own: configuration, clock and randomness are passed in.
 //!
-//! Layout: thin handlers in `rest/`, `soap/` and `ops`; the HTTP-free logic they call in
+//! Layout: thin handlers in `rest/`, `soap/`, `connect/` (the Connect REST API's OAuth usage
+//! and credentials) and `ops`; the HTTP-free logic they call in
 //! `login` and `session`; one error type and its one rendering in `error`.
 
 pub mod access;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;
+pub mod connect;
 pub mod demo_app;
 pub mod error;
 mod http;

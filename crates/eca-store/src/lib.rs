@@ -1,7 +1,7 @@
 //! Storage for the OpenECA server, behind narrow traits named for their role
 //! ([`OrgStore`], [`UserStore`], [`AccessStore`], [`SessionStore`], [`SettingsStore`],
 //! [`MetadataStore`], [`TokenStore`], [`AuthorizationCodeStore`], [`DeviceCodeStore`],
-//! [`SamlStore`]). Two
+//! [`ConnectStore`], [`SamlStore`]). Two
 //! implementations pass one shared test suite: [`SqliteStore`] (embedded, the default) and
 //! [`PostgresStore`] (many stateless server nodes on one database). The backend is chosen once, by [`open`]; nothing else in the
 //! server knows which one it has, and nothing outside this crate writes SQL.
@@ -19,6 +19,7 @@
 //! both dialects, with the same tables and columns, so the shared queries keep working.
 
 pub mod authorization;
+pub mod connect;
 pub mod metadata;
 mod migrate;
 pub mod oauth;
@@ -31,11 +32,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use eca_core::domain::{Org, PermissionSet, Profile, Session, User};
+use eca_core::ids::StagedCredentialId;
 use eca_core::{OrgId, PermissionSetId, ProfileId, Timestamp, UserId};
 
 pub use crate::authorization::{
     AuthorizationCodeRecord, CodeRedemption, DeviceCodeRecord, DeviceStatus,
 };
+pub use crate::connect::{AppUserUsage, CredentialState, Page, StagedCredential};
 pub use crate::metadata::{
     AuditAction, AuditEntry, AuditRecord, CancelOutcome, ChangeSet, ComponentChange,
     ConsumerChange, ConsumerId, DeployFinish, DeployRequest, DeployRequestId, DeployStatus,
@@ -391,6 +394,90 @@ pub trait SamlStore: Send + Sync {
     async fn saml_keys(&self, org: &OrgId) -> StoreResult<Vec<SamlKeyRecord>>;
 }
 
+/// The Connect REST API's OAuth usage, revocation and credential queries (issue 6,
+/// `spec/oauth-and-connect.md` §2, §3). App names match case-insensitively. Each revocation
+/// is one transaction; the listings read indexes of live tokens only, so they stay fast with
+/// millions of revoked and expired rows.
+#[async_trait]
+pub trait ConnectStore: Send + Sync {
+    /// The deployed apps (`ExternalClientApplication` headers) of `org` with at least one live
+    /// token at `now`, by name.
+    async fn apps_with_usage(
+        &self,
+        org: &OrgId,
+        now: Timestamp,
+        page: Page,
+    ) -> StoreResult<Vec<String>>;
+    /// The users of an app with live tokens at `now` and their usage, by user id.
+    async fn app_users(
+        &self,
+        org: &OrgId,
+        app: &str,
+        now: Timestamp,
+        page: Page,
+    ) -> StoreResult<Vec<AppUserUsage>>;
+    /// A user's live refresh tokens of an app at `now`, oldest first.
+    async fn user_refresh_tokens(
+        &self,
+        org: &OrgId,
+        app: &str,
+        user: &UserId,
+        now: Timestamp,
+    ) -> StoreResult<Vec<RefreshTokenRecord>>;
+    /// Revokes, in one transaction, every live refresh and access token of `user` through
+    /// the app. Returns how many were live.
+    async fn revoke_user_app_tokens(
+        &self,
+        org: &OrgId,
+        app: &str,
+        user: &UserId,
+        at: Timestamp,
+    ) -> StoreResult<u64>;
+    /// Appends entries to the org's audit trail (the same trail deploys write).
+    async fn record_audit(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        at: Timestamp,
+        entries: &[AuditEntry],
+    ) -> StoreResult<()>;
+    /// Records a staged credential, first removing the consumer's expired one if any, in one
+    /// transaction. `Conflict` when the consumer has an unexpired one at `now` or the key is
+    /// taken; `Missing` when the consumer or user is not the org's.
+    async fn stage_credential(
+        &self,
+        credential: &StagedCredential,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// The staged credential of a consumer, if any, whatever its state.
+    async fn staged_credential_of(
+        &self,
+        consumer: &ConsumerId,
+    ) -> StoreResult<Option<StagedCredential>>;
+    async fn staged_credential(
+        &self,
+        id: &StagedCredentialId,
+    ) -> StoreResult<Option<StagedCredential>>;
+    /// The staged credential with this key, in any org, whatever its state.
+    async fn staged_credential_by_key(
+        &self,
+        consumer_key: &str,
+    ) -> StoreResult<Option<StagedCredential>>;
+    /// Rotates an `Active` staged credential in, in one transaction: the consumer takes its
+    /// key and secret, and the staged row takes the consumer's former ones, becoming `Rotated`
+    /// until `expires_at`. `Ok(false)`, writing nothing, when either row changed since it was
+    /// read (`credential` and `consumer` are what the caller read).
+    async fn rotate_credential(
+        &self,
+        credential: &StagedCredential,
+        consumer: &OauthConsumer,
+        at: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Deletes a staged credential; `Ok(false)` when there is none.
+    async fn delete_staged_credential(&self, id: &StagedCredentialId) -> StoreResult<bool>;
+}
+
 /// Everything the server stores.
 #[async_trait]
 pub trait Store:
@@ -404,6 +491,7 @@ pub trait Store:
     + AuthorizationCodeStore
     + DeviceCodeStore
     + SamlStore
+    + ConnectStore
 {
     /// Checks the database answers (`/readyz`).
     async fn ping(&self) -> StoreResult<()>;

@@ -113,6 +113,17 @@ pub enum AuditAction {
     ConsumerKeyRotated,
     ConsumerSecretRotated,
     ConsumerDeleted,
+    /// A Connect REST API call (`spec/oauth-and-connect.md` §2, §3): the type name is
+    /// `ConnectApi`, the full name the resource, the after text what was done.
+    UsageViewed,
+    TokensRevoked,
+    CredentialsViewed,
+    SecretViewed,
+    CredentialStaged,
+    CredentialRotated,
+    StagedCredentialDeleted,
+    /// A Connect REST API call refused for want of a permission or setting.
+    AccessRefused,
 }
 
 impl AuditAction {
@@ -124,6 +135,14 @@ impl AuditAction {
         AuditAction::ConsumerKeyRotated,
         AuditAction::ConsumerSecretRotated,
         AuditAction::ConsumerDeleted,
+        AuditAction::UsageViewed,
+        AuditAction::TokensRevoked,
+        AuditAction::CredentialsViewed,
+        AuditAction::SecretViewed,
+        AuditAction::CredentialStaged,
+        AuditAction::CredentialRotated,
+        AuditAction::StagedCredentialDeleted,
+        AuditAction::AccessRefused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -135,6 +154,14 @@ impl AuditAction {
             AuditAction::ConsumerKeyRotated => "ConsumerKeyRotated",
             AuditAction::ConsumerSecretRotated => "ConsumerSecretRotated",
             AuditAction::ConsumerDeleted => "ConsumerDeleted",
+            AuditAction::UsageViewed => "UsageViewed",
+            AuditAction::TokensRevoked => "TokensRevoked",
+            AuditAction::CredentialsViewed => "CredentialsViewed",
+            AuditAction::SecretViewed => "SecretViewed",
+            AuditAction::CredentialStaged => "CredentialStaged",
+            AuditAction::CredentialRotated => "CredentialRotated",
+            AuditAction::StagedCredentialDeleted => "StagedCredentialDeleted",
+            AuditAction::AccessRefused => "AccessRefused",
         }
     }
 

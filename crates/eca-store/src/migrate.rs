@@ -32,6 +32,10 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0004_authorization.sql"),
     },
     Migration {
+        version: 5,
+        sql: include_str!("../migrations/sqlite/0005_credentials.sql"),
+    },
+    Migration {
         version: 6,
         sql: include_str!("../migrations/sqlite/0006_saml.sql"),
     },
@@ -57,6 +61,10 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration {
         version: 4,
         sql: include_str!("../migrations/postgres/0004_authorization.sql"),
+    },
+    Migration {
+        version: 5,
+        sql: include_str!("../migrations/postgres/0005_credentials.sql"),
     },
     Migration {
         version: 6,

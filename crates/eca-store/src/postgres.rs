@@ -71,6 +71,32 @@ impl PostgresStore {
         PostgresStore::connect(options.options([("search_path", schema)])).await
     }
 
+    /// Drops a schema made by [`PostgresStore::open_in_schema`] and everything in it. **For
+    /// tests and benchmarks**, to clean up after themselves; same rules on `schema`.
+    pub async fn drop_schema(url: &str, schema: &str) -> StoreResult<()> {
+        let valid = schema.len() <= 63
+            && schema.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            && schema
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            return Err(StoreError::Database(format!(
+                "invalid schema name `{schema}`"
+            )));
+        }
+        let mut conn = PgConnection::connect_with(&parse(url)?)
+            .await
+            .map_err(database)?;
+        // The name was checked above: it cannot close the quotes.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+        )))
+        .execute(&mut conn)
+        .await
+        .map_err(database)?;
+        conn.close().await.map_err(database)
+    }
+
     async fn connect(options: PgConnectOptions) -> StoreResult<PostgresStore> {
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
@@ -192,5 +218,20 @@ impl Db for PostgresStore {
         }
         // Dropping `tx` on an early return rolls it back.
         tx.commit().await.map_err(BatchError::Transaction)
+    }
+
+    async fn write_counted(
+        &self,
+        statements: &[(&'static str, Vec<Arg<'_>>)],
+    ) -> Result<Vec<u64>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let mut counts = Vec::with_capacity(statements.len());
+        for (sql, args) in statements {
+            let done = bind(sqlx::query(*sql), args).execute(&mut *tx).await?;
+            counts.push(done.rows_affected());
+        }
+        // Dropping `tx` on an early return rolls it back.
+        tx.commit().await?;
+        Ok(counts)
     }
 }

@@ -230,4 +230,21 @@ impl Db for SqliteStore {
         // Dropping `tx` on an early return rolls it back.
         tx.commit().await.map_err(BatchError::Transaction)
     }
+
+    async fn write_counted(
+        &self,
+        statements: &[(&'static str, Vec<Arg<'_>>)],
+    ) -> Result<Vec<u64>, sqlx::Error> {
+        let mut conn = self.write.acquire().await?;
+        // IMMEDIATE: take the write lock first (see `write_batch`).
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut counts = Vec::with_capacity(statements.len());
+        for (sql, args) in statements {
+            let done = bind(sqlx::query(*sql), args).execute(&mut *tx).await?;
+            counts.push(done.rows_affected());
+        }
+        // Dropping `tx` on an early return rolls it back.
+        tx.commit().await?;
+        Ok(counts)
+    }
 }

@@ -52,6 +52,8 @@ macro_rules! on_every_backend {
 
 #[path = "store/authorization.rs"]
 mod authorization;
+#[path = "store/connect.rs"]
+mod connect;
 #[path = "store/metadata.rs"]
 mod metadata;
 #[path = "store/oauth.rs"]

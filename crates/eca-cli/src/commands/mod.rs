@@ -3,6 +3,7 @@
 
 mod app_new;
 mod cert_new;
+mod creds;
 mod delete_app;
 mod deploy;
 mod list_metadata;
@@ -18,6 +19,7 @@ mod project_convert;
 mod project_init;
 mod retrieve;
 mod serve;
+mod usage;
 mod user;
 mod validate;
 
@@ -68,6 +70,12 @@ pub enum Command {
     /// Delete things from an org.
     #[command(subcommand)]
     Delete(DeleteCommand),
+    /// OAuth usage of an org's apps, and revoking tokens (Connect REST API).
+    #[command(subcommand)]
+    Usage(usage::Command),
+    /// Consumer keys and secrets of an app, and staged rotation (Connect REST API).
+    #[command(subcommand)]
+    Creds(creds::Command),
 }
 
 #[derive(Debug, Subcommand)]
@@ -139,5 +147,7 @@ pub fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         Command::Retrieve(args) => retrieve::run(&args, ctx),
         Command::List(ListCommand::Metadata(args)) => list_metadata::run(&args, ctx),
         Command::Delete(DeleteCommand::App(args)) => delete_app::run(&args, ctx),
+        Command::Usage(command) => usage::run(&command, ctx),
+        Command::Creds(command) => creds::run(&command, ctx),
     }
 }

@@ -24,7 +24,9 @@ pub enum SecretRule {
 
 /// The app of the credentials, in `org`, authenticated and switched on.
 ///
-/// An unknown consumer key, or one of another org, is `invalid_client_id`; a wrong or missing
+/// The key may be a consumer's primary key or an unexpired staged or rotated one
+/// ([`registry::by_client_id`]). An unknown consumer key, or one of another org, is
+/// `invalid_client_id`; a wrong or missing
 /// secret `invalid_client`; a disabled app or OAuth plugin `OAUTH_APP_BLOCKED`. The secret is
 /// checked before the switches, so an unauthenticated caller learns nothing of the app.
 pub async fn authenticate(
@@ -34,7 +36,7 @@ pub async fn authenticate(
     rule: SecretRule,
 ) -> Result<Arc<ClientApp>, GrantError> {
     let credentials = credentials.ok_or(OAuthError::InvalidClientId)?;
-    let app = registry::by_consumer_key(state, &credentials.client_id)
+    let app = registry::by_client_id(state, &credentials.client_id, state.clock().now())
         .await?
         .filter(|app| app.org_id == *org)
         .ok_or(OAuthError::InvalidClientId)?;

@@ -23,7 +23,8 @@ pub async fn grant(
 ) -> Result<TokenResponse, GrantError> {
     let org = &ctx.org.org;
     let issuer = jwt_bearer::issuer_unverified(assertion.expose())?;
-    let app = registry::by_consumer_key(ctx.state, &issuer)
+    // The `iss` may be a staged or rotated key too (`spec/oauth-and-connect.md` §3).
+    let app = registry::by_client_id(ctx.state, &issuer, ctx.now)
         .await?
         .filter(|app| app.org_id == org.id)
         .ok_or(OAuthError::InvalidClientId)?;

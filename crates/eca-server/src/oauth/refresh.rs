@@ -34,13 +34,17 @@ pub async fn grant(
     let credentials = credentials.ok_or(OAuthError::InvalidClientId)?;
     let hash = TokenHash::of(refresh_token.expose());
     let record = store.refresh_token(hash.as_str()).await?;
-    let app = match &record {
-        Some(r) => registry::by_consumer_id(ctx.state, &r.consumer_id).await?,
-        None => registry::by_consumer_key(ctx.state, &credentials.client_id).await?,
-    };
+    // The client may present its consumer's primary key or a live staged or rotated one
+    // (`spec/oauth-and-connect.md` §3): tokens issued under the old key keep working.
+    let app = registry::by_client_id(ctx.state, &credentials.client_id, ctx.now).await?;
     // The client must exist in this org and be the token's app.
     let app = app
-        .filter(|a| a.org_id == org.id && a.consumer_key == credentials.client_id)
+        .filter(|a| {
+            a.org_id == org.id
+                && record
+                    .as_ref()
+                    .is_none_or(|r| r.consumer_id == a.consumer_id)
+        })
         .ok_or(OAuthError::InvalidClientId)?;
     let rule = if app.global.secret_required_for_refresh_token() {
         SecretRule::Required

@@ -243,6 +243,43 @@ pub async fn by_consumer_key(
     }
 }
 
+/// The app whose `client_id` is `key` at `now`: the consumer's primary key, else a staged or
+/// rotated credential of a consumer that has not expired (`spec/oauth-and-connect.md` §3:
+/// "both primary and staged credentials authenticate while both exist"). The app then carries
+/// that credential's key and secret, so the secret check and the response `signature` use the
+/// secret the client holds; its `consumer_id` is the consumer's, so tokens stay bound to it.
+///
+/// Only primary keys are cached: a staged or rotated credential is read from the store on each
+/// use, so its expiry and deletion take effect at once on every node.
+pub async fn by_client_id(
+    state: &AppState,
+    key: &str,
+    now: Timestamp,
+) -> Result<Option<Arc<ClientApp>>, ApiError> {
+    if let Some(app) = by_consumer_key(state, key).await? {
+        return Ok(Some(app));
+    }
+    let Some(staged) = state.store().staged_credential_by_key(key).await? else {
+        return Ok(None);
+    };
+    if staged.state_at(now) == eca_store::CredentialState::Expired {
+        return Ok(None);
+    }
+    let Some(consumer) = state.store().consumer(&staged.consumer_id).await? else {
+        return Ok(None);
+    };
+    let app = read(
+        state,
+        OauthConsumer {
+            consumer_key: staged.consumer_key,
+            encrypted_secret: staged.encrypted_secret,
+            ..consumer
+        },
+    )
+    .await?;
+    Ok(app.map(Arc::new))
+}
+
 /// The app of consumer `id` (the one a stored token names).
 pub async fn by_consumer_id(
     state: &AppState,

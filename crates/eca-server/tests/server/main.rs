@@ -3,6 +3,7 @@
 
 mod authorize;
 mod browser;
+mod connect;
 mod demo;
 mod metadata;
 mod oauth;

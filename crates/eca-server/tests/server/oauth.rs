@@ -37,7 +37,9 @@ pub(crate) const FORM: &str = "application/x-www-form-urlencoded";
 /// A server with a known master key, so tests can deploy apps into it.
 pub(crate) struct World {
     pub(crate) h: Harness,
-    key: MasterKey,
+    pub(crate) key: MasterKey,
+    /// The master key's text, to start more nodes on the same store.
+    key_text: String,
     pub(crate) org: Org,
     pub(crate) admin: User,
     pub(crate) run_as: User,
@@ -47,6 +49,11 @@ pub(crate) async fn world() -> World {
     let store = eca_store::open("sqlite::memory:")
         .await
         .expect("in-memory store");
+    world_on(store).await
+}
+
+/// A world on `store` (an empty database).
+pub(crate) async fn world_on(store: Arc<dyn eca_store::Store>) -> World {
     let clock = Arc::new(ManualClock::new(START));
     let rng: Arc<dyn Rng> = Arc::new(DeterministicRng::new(11));
     let options = BootstrapOptions {
@@ -90,13 +97,14 @@ pub(crate) async fn world() -> World {
     World {
         h,
         key,
+        key_text: text,
         org,
         admin,
         run_as,
     }
 }
 
-async fn user(store: &Arc<dyn eca_store::Store>, username: &str) -> User {
+pub(crate) async fn user(store: &Arc<dyn eca_store::Store>, username: &str) -> User {
     store
         .user_by_username(username)
         .await
@@ -105,13 +113,13 @@ async fn user(store: &Arc<dyn eca_store::Store>, username: &str) -> User {
 }
 
 /// One metadata file of a package.
-struct File {
+pub(crate) struct File {
     ty: MetadataType,
     name: String,
     xml: String,
 }
 
-fn file(ty: MetadataType, name: &str, body: &str) -> File {
+pub(crate) fn file(ty: MetadataType, name: &str, body: &str) -> File {
     File {
         ty,
         name: name.to_owned(),
@@ -137,6 +145,20 @@ pub(crate) struct AppSpec<'a> {
 }
 
 impl World {
+    /// Another server node on the same store, master key and clock (as a second process on
+    /// one PostgreSQL database would be).
+    pub(crate) fn node(&self) -> axum::Router {
+        let mut settings = Settings::new(PublicUrl::parse(PUBLIC_URL).expect("a public URL"));
+        settings.body_limit = 64 * 1024;
+        app(AppState::new(
+            Arc::clone(&self.h.store),
+            self.h.clock.clone(),
+            Arc::new(DeterministicRng::new(97)),
+            MasterKey::parse(&self.key_text).expect("the key"),
+            settings,
+        ))
+    }
+
     /// The app `Ci` with client credentials enabled everywhere, run as the integration user.
     pub(crate) fn ci(&self) -> AppSpec<'static> {
         AppSpec {
@@ -212,7 +234,7 @@ impl World {
 
     /// Deploys the files and extra zip entries (destructive manifests), then drops the org's
     /// cached apps, as the server's deploy endpoints do.
-    async fn deploy_files(&self, files: &[File], extra: &[(String, String)]) {
+    pub(crate) async fn deploy_files(&self, files: &[File], extra: &[(String, String)]) {
         self.deploy_elsewhere(files, extra).await;
         self.h.state.apps().forget_org(&self.org.id);
     }
@@ -265,7 +287,7 @@ impl World {
     }
 
     /// A client-credentials token of `Ci` (body authentication).
-    async fn cc_token(&self) -> String {
+    pub(crate) async fn cc_token(&self) -> String {
         let reply = self
             .token(&format!(
                 "grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}"
@@ -295,7 +317,7 @@ fn zip_of(entries: &[(String, String)]) -> Vec<u8> {
     w.finish().expect("a zip").into_inner()
 }
 
-fn basic(id: &str, secret: &str) -> String {
+pub(crate) fn basic(id: &str, secret: &str) -> String {
     format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
@@ -1170,7 +1192,7 @@ async fn password_grant_checks_the_client_then_the_user() {
 // ---------------------------------------------------------------------------------------------
 
 /// Stores a refresh token for the run-as user through `Ci` and returns its value.
-async fn stored_refresh(w: &World, value: &str, family: &str) -> String {
+pub(crate) async fn stored_refresh(w: &World, value: &str, family: &str) -> String {
     let consumer =
         w.h.store
             .consumer_by_key(KEY)
@@ -1199,7 +1221,7 @@ async fn stored_refresh(w: &World, value: &str, family: &str) -> String {
     value.to_owned()
 }
 
-fn refresh_body(token: &str, secret: Option<&str>) -> String {
+pub(crate) fn refresh_body(token: &str, secret: Option<&str>) -> String {
     let mut body = format!("grant_type=refresh_token&client_id={KEY}&refresh_token={token}");
     if let Some(secret) = secret {
         body.push_str(&format!("&client_secret={secret}"));

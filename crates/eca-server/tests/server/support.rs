@@ -170,6 +170,23 @@ pub fn post(uri: &str, content_type: &str, body: impl Into<Body>) -> Call {
     }
 }
 
+/// A request of any method with an optional JSON body.
+pub fn request(method: &str, uri: &str, json: Option<&str>) -> Call {
+    let mut request = Request::builder().method(method).uri(uri);
+    let body = match json {
+        Some(text) => {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+            Body::from(text.to_owned())
+        }
+        None => Body::empty(),
+    };
+    Call {
+        request,
+        body,
+        peer: "192.0.2.10:5000".parse().expect("an address"),
+    }
+}
+
 impl Call {
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.request = self.request.header(name, value);
@@ -190,9 +207,14 @@ impl Call {
     }
 
     pub async fn send(self, h: &Harness) -> Reply {
+        self.send_to(&h.app).await
+    }
+
+    /// Sends to a router of its own (another server node).
+    pub async fn send_to(self, app: &Router) -> Reply {
         let mut request = self.request.body(self.body).expect("a request");
         request.extensions_mut().insert(ConnectInfo(self.peer));
-        let response = h.app.clone().oneshot(request).await.expect("a response");
+        let response = app.clone().oneshot(request).await.expect("a response");
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)

@@ -9,6 +9,7 @@
 
 mod access;
 mod authorization;
+mod connect;
 mod metadata;
 mod oauth;
 mod orgs;
@@ -96,6 +97,13 @@ pub(crate) trait Db: Send + Sync {
     /// Runs the steps in order in one transaction, committed only when every step ran and
     /// changed the rows it expects; otherwise nothing is written.
     async fn write_batch(&self, steps: &[Step<'_>]) -> Result<(), BatchError>;
+    /// Runs the statements in order in one transaction and returns how many rows each
+    /// changed; any failure writes nothing. For writes whose row counts are not known in
+    /// advance (revoking every token of an app and the access tokens issued from them).
+    async fn write_counted(
+        &self,
+        statements: &[(&'static str, Vec<Arg<'_>>)],
+    ) -> Result<Vec<u64>, sqlx::Error>;
 }
 
 /// Typed access to the columns of a result row. A value that cannot be decoded is

@@ -32,7 +32,7 @@ fn access_from(row: &impl Columns) -> StoreResult<AccessTokenRecord> {
     })
 }
 
-fn refresh_from(row: &impl Columns) -> StoreResult<RefreshTokenRecord> {
+pub(super) fn refresh_from(row: &impl Columns) -> StoreResult<RefreshTokenRecord> {
     Ok(RefreshTokenRecord {
         token_hash: row.text("token_hash")?,
         org_id: row.id("org_id", OrgId::parse)?,
@@ -229,52 +229,74 @@ impl<D: Db> TokenStore for D {
     }
 
     async fn revoke_refresh_token(&self, token_hash: &str, at: Timestamp) -> StoreResult<bool> {
-        let sql = "UPDATE oauth_refresh_tokens SET revoked_at = $2 \
-                   WHERE token_hash = $1 AND revoked_at IS NULL";
-        let n = self
-            .write(sql, &[Arg::Text(token_hash), Arg::Int(at.millis())])
+        // One transaction: the access tokens go with their refresh token or neither does.
+        let args = vec![Arg::Text(token_hash), Arg::Int(at.millis())];
+        let counts = self
+            .write_counted(&[
+                (
+                    "UPDATE oauth_refresh_tokens SET revoked_at = $2 \
+                     WHERE token_hash = $1 AND revoked_at IS NULL",
+                    args.clone(),
+                ),
+                (
+                    "UPDATE oauth_access_tokens SET revoked_at = $2 \
+                     WHERE refresh_hash = $1 AND revoked_at IS NULL",
+                    args,
+                ),
+            ])
             .await
             .map_err(database)?;
-        // Run whatever `n` is, so that a retry after a failure here still revokes them.
-        let sql = "UPDATE oauth_access_tokens SET revoked_at = $2 \
-                   WHERE refresh_hash = $1 AND revoked_at IS NULL";
-        self.write(sql, &[Arg::Text(token_hash), Arg::Int(at.millis())])
-            .await
-            .map_err(database)?;
-        Ok(n > 0)
+        Ok(counts.first().is_some_and(|n| *n > 0))
     }
 
     async fn revoke_refresh_family(&self, family_id: &str, at: Timestamp) -> StoreResult<u64> {
-        let sql = "UPDATE oauth_refresh_tokens SET revoked_at = $2 \
-                   WHERE family_id = $1 AND revoked_at IS NULL";
-        let n = self
-            .write(sql, &[Arg::Text(family_id), Arg::Int(at.millis())])
+        // Access tokens first, while the family's refresh tokens still name them; both in one
+        // transaction.
+        let args = vec![Arg::Text(family_id), Arg::Int(at.millis())];
+        let counts = self
+            .write_counted(&[
+                (
+                    "UPDATE oauth_access_tokens SET revoked_at = $2 \
+                     WHERE revoked_at IS NULL AND refresh_hash IN \
+                     (SELECT token_hash FROM oauth_refresh_tokens WHERE family_id = $1)",
+                    args.clone(),
+                ),
+                (
+                    "UPDATE oauth_refresh_tokens SET revoked_at = $2 \
+                     WHERE family_id = $1 AND revoked_at IS NULL",
+                    args,
+                ),
+            ])
             .await
             .map_err(database)?;
-        let sql = "UPDATE oauth_access_tokens SET revoked_at = $2 \
-                   WHERE revoked_at IS NULL AND refresh_hash IN \
-                   (SELECT token_hash FROM oauth_refresh_tokens WHERE family_id = $1)";
-        self.write(sql, &[Arg::Text(family_id), Arg::Int(at.millis())])
-            .await
-            .map_err(database)?;
-        Ok(n)
+        Ok(counts.get(1).copied().unwrap_or(0))
     }
 
     async fn revoke_app_tokens(&self, org: &OrgId, app: &str, at: Timestamp) -> StoreResult<u64> {
-        let app_lower = app.to_lowercase();
-        let args = [
+        let app_lower = fold(app);
+        let args = vec![
             Arg::Text(org.as_str()),
             Arg::Text(&app_lower),
             Arg::Int(at.millis()),
         ];
-        // Refresh tokens first: an access token refreshed in between is caught by the second.
-        let refresh = "UPDATE oauth_refresh_tokens SET revoked_at = $3 \
-                       WHERE org_id = $1 AND app_name_lower = $2 AND revoked_at IS NULL";
-        let access = "UPDATE oauth_access_tokens SET revoked_at = $3 \
-                      WHERE org_id = $1 AND app_name_lower = $2 AND revoked_at IS NULL";
-        let mut live = self.write(refresh, &args).await.map_err(database)?;
-        live += self.write(access, &args).await.map_err(database)?;
-        Ok(live)
+        // One transaction: a refresh racing with it either finished before (its access token
+        // is caught here) or finds its refresh token revoked.
+        let counts = self
+            .write_counted(&[
+                (
+                    "UPDATE oauth_refresh_tokens SET revoked_at = $3 \
+                     WHERE org_id = $1 AND app_name_lower = $2 AND revoked_at IS NULL",
+                    args.clone(),
+                ),
+                (
+                    "UPDATE oauth_access_tokens SET revoked_at = $3 \
+                     WHERE org_id = $1 AND app_name_lower = $2 AND revoked_at IS NULL",
+                    args,
+                ),
+            ])
+            .await
+            .map_err(database)?;
+        Ok(counts.iter().sum())
     }
 
     async fn record_approval(
