@@ -1,8 +1,9 @@
 // jsforce's OAuth2 class against a real `eca serve`: getAuthorizationUrl (jsforce's own PKCE
 // verifier, 171 characters, beyond RFC 7636's 128), requestToken with the code, refreshToken,
-// and a Connection using the tokens (identity URL, then jsforce's automatic refresh after the
-// access token is revoked). The login and consent pages are walked with plain HTTP by the
-// shared harness in ../oauth/harness.mjs. Exits non-zero on any failure.
+// a Connection using the tokens (identity URL, then jsforce's automatic refresh after the
+// access token is revoked), and Connection.login with OAuth2 (the username-password grant).
+// The login and consent pages are walked with plain HTTP by the shared harness in
+// ../oauth/harness.mjs. Exits non-zero on any failure.
 'use strict';
 
 const assert = require('node:assert/strict');
@@ -21,7 +22,7 @@ const APP = {
 };
 
 async function main() {
-  const { ADMIN, logInAndDecide, runTests, startServer } = await import(path.join(__dirname, '../oauth/harness.mjs'));
+  const { ADMIN, PASSWORD, logInAndDecide, runTests, startServer } = await import(path.join(__dirname, '../oauth/harness.mjs'));
   const server = await startServer([APP]);
   const oauth2 = () =>
     new jsforce.OAuth2({
@@ -79,6 +80,15 @@ async function main() {
       const again = await conn.identity({ headers: {} });
       assert.equal(again.username, ADMIN);
       assert.ok(refreshedTo && refreshedTo !== token.access_token, 'jsforce refreshed the access token');
+    },
+
+    async 'username-password login through OAuth2 (Connection.login)'() {
+      const conn = new jsforce.Connection({ oauth2: oauth2(), version: '66.0' });
+      const user = await conn.login(ADMIN, PASSWORD);
+      assert.ok(user.organizationId.startsWith('00D'), JSON.stringify(user));
+      assert.ok(conn.accessToken.startsWith(user.organizationId.slice(0, 15)), conn.accessToken);
+      assert.equal((await conn.identity()).username, ADMIN);
+      await assert.rejects(new jsforce.Connection({ oauth2: oauth2() }).login(ADMIN, 'wrong-password'), /authentication failure/);
     },
 
     async 'a wrong client secret is refused'() {

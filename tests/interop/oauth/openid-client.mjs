@@ -105,6 +105,49 @@ await runTests('openid-client', server, {
     await assert.rejects(client.fetchUserInfo(config, refreshed.access_token, client.skipSubjectCheck));
   },
 
+  async 'hybrid flow (code id_token): ID token and c_hash from the fragment'() {
+    // openid-client checks the front-channel ID token: signature, nonce, c_hash.
+    const hybrid = await client.discovery(new URL(server.url), APP.clientId, APP.clientSecret, undefined, {
+      execute: [client.allowInsecureRequests, client.useCodeIdTokenResponseType],
+    });
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const nonce = client.randomNonce();
+    const url = client.buildAuthorizationUrl(hybrid, {
+      redirect_uri: CALLBACK,
+      scope: 'openid api',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+      nonce,
+    });
+    assert.equal(url.searchParams.get('response_type'), 'code id_token');
+    const location = new URL(await logInAndDecide(url.href));
+    assert.ok(location.hash.includes('id_token='), location.href);
+    const tokens = await client.authorizationCodeGrant(hybrid, location, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+      expectedNonce: nonce,
+    });
+    // Only `openid api` were asked for: the identity claims, no `profile` ones.
+    const claims = tokens.claims();
+    assert.ok(claims.sub.startsWith(`${server.url}/id/00D`), claims.sub);
+    assert.equal(claims.preferred_username, undefined);
+  },
+
+  async 'client_secret_basic authentication'() {
+    const basic = await client.discovery(
+      new URL(server.url),
+      APP.clientId,
+      undefined,
+      client.ClientSecretBasic(APP.clientSecret),
+      { execute: [client.allowInsecureRequests] },
+    );
+    const tokens = await codeFlow(basic);
+    const info = await client.fetchUserInfo(basic, tokens.access_token, tokens.claims().sub);
+    assert.equal(info.preferred_username, ADMIN);
+  },
+
   async 'a wrong code verifier is refused'() {
     const state = client.randomState();
     const url = client.buildAuthorizationUrl(config, {

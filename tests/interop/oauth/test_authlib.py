@@ -9,6 +9,8 @@ import requests
 from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
+from authlib.jose import JsonWebKey, jwt
+from authlib.oidc.core import CodeIDToken
 
 from conftest import ADMIN, API_USER, CALLBACK, CC, ROTATING, WEB, log_in_and_decide
 
@@ -27,13 +29,15 @@ def web_session(app, auth_method="client_secret_basic"):
 def authorize_and_fetch(server, app, auth_method="client_secret_basic"):
     client = web_session(app, auth_method)
     verifier = generate_token(64)
-    url, state = client.create_authorization_url(server.authorize_url, code_verifier=verifier)
+    nonce = generate_token(20)
+    url, state = client.create_authorization_url(server.authorize_url, code_verifier=verifier, nonce=nonce)
     location = log_in_and_decide(requests.Session(), url)
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
     assert query["state"] == state, query
     # RFC 9207: the authorization response names the issuer, the discovery `issuer`.
     assert query["iss"] == server.url, query
     token = client.fetch_token(server.token_url, authorization_response=location, code_verifier=verifier)
+    token["nonce"] = nonce
     return client, token
 
 
@@ -46,12 +50,42 @@ def test_web_server_flow_with_pkce(server):
     assert token["instance_url"] == server.url, token
     assert set(token["scope"].split()) == {"api", "refresh_token", "openid", "profile", "email"}, token
 
+    # The ID token, checked by authlib's OIDC claims class against the JWKS of discovery:
+    # signature, iss, aud, exp, iat, nonce and at_hash (OIDC Core §3.1.3.7).
+    discovery = requests.get(f"{server.url}/.well-known/openid-configuration").json()
+    keys = JsonWebKey.import_key_set(requests.get(discovery["jwks_uri"]).json())
+    claims = jwt.decode(
+        token["id_token"],
+        keys,
+        claims_cls=CodeIDToken,
+        claims_options={"iss": {"essential": True, "value": discovery["issuer"]}},
+        claims_params={"nonce": token["nonce"], "client_id": WEB.client_id, "access_token": token["access_token"]},
+    )
+    claims.validate()
+    assert claims["preferred_username"] == ADMIN, claims
+
     info = client.get(server.userinfo_url)
     assert info.status_code == 200, info.text
     assert info.json()["preferred_username"] == ADMIN, info.json()
+    assert info.json()["sub"] == claims["sub"], (info.json(), claims)
     identity = client.get(token["id"])
     assert identity.status_code == 200, identity.text
     assert identity.json()["username"] == ADMIN, identity.json()
+
+
+def test_revocation_and_introspection(server):
+    client, token = authorize_and_fetch(server, WEB)
+    active = client.introspect_token(f"{server.url}/services/oauth2/introspect", token=token["access_token"])
+    assert active.status_code == 200 and active.json()["active"] is True, active.text
+    revoked = client.revoke_token(f"{server.url}/services/oauth2/revoke", token=token["refresh_token"],
+                                  token_type_hint="refresh_token")
+    assert revoked.status_code == 200, revoked.text
+    # Revoking the refresh token revokes the access tokens issued from it.
+    after = client.introspect_token(f"{server.url}/services/oauth2/introspect", token=token["access_token"])
+    assert after.json() == {"active": False}, after.text
+    with pytest.raises(OAuthError) as refused:
+        client.refresh_token(server.token_url, refresh_token=token["refresh_token"])
+    assert refused.value.error == "invalid_grant", refused.value
 
 
 def test_code_cannot_be_redeemed_twice(server):
