@@ -149,10 +149,10 @@ function unescape(s) {
  * Walks login and consent for `authorizeUrl` as a browser without JavaScript would and
  * returns the Location of the redirect to the client's callback (`button`: oaapprove/oadeny).
  * A user who approved the app before sees no consent page; add `prompt=consent` to ask again.
+ * `walker` keeps the browser's cookies, for a test that goes on with the same session.
  */
-export async function logInAndDecide(authorizeUrl, button = 'oaapprove') {
+export async function logInAndDecide(authorizeUrl, button = 'oaapprove', walker = new FormWalker()) {
   const origin = new URL(authorizeUrl).origin;
-  const walker = new FormWalker();
   const loginPage = await walker.follow(authorizeUrl, origin);
   if (loginPage.res.status !== 200) throw new Error(`login page: ${loginPage.res.status} ${loginPage.body}`);
   const login = onlyForm(loginPage.body, loginPage.url);

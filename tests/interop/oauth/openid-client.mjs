@@ -5,7 +5,7 @@
 // Exits non-zero on any failure.
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
-import { ADMIN, logInAndDecide, runTests, startServer } from './harness.mjs';
+import { ADMIN, FormWalker, logInAndDecide, runTests, startServer } from './harness.mjs';
 
 const CALLBACK = 'http://127.0.0.1:1717/OauthRedirect';
 const APP = {
@@ -42,7 +42,7 @@ tampering[client.customFetch] = async (url, options) => {
   return new Response(JSON.stringify(body), { status: res.status, headers: res.headers });
 };
 
-async function codeFlow(cfg = config) {
+async function codeFlow(cfg = config, walker = undefined) {
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const nonce = client.randomNonce();
@@ -54,7 +54,7 @@ async function codeFlow(cfg = config) {
     state,
     nonce,
   });
-  const location = await logInAndDecide(url.href);
+  const location = await logInAndDecide(url.href, 'oaapprove', walker);
   // Checks `state`, `iss` (RFC 9207, announced in discovery), the code exchange, and the ID
   // token: signature against the JWKS, iss, aud, exp, iat, nonce.
   const tokens = await client.authorizationCodeGrant(cfg, new URL(location), {
@@ -146,6 +146,25 @@ await runTests('openid-client', server, {
     const tokens = await codeFlow(basic);
     const info = await client.fetchUserInfo(basic, tokens.access_token, tokens.claims().sub);
     assert.equal(info.preferred_username, ADMIN);
+  },
+
+  async 'RP-initiated logout through the end_session_endpoint (buildEndSessionUrl)'() {
+    const walker = new FormWalker();
+    const tokens = await codeFlow(config, walker);
+    const state = client.randomState();
+    const logout = client.buildEndSessionUrl(config, {
+      id_token_hint: tokens.id_token,
+      post_logout_redirect_uri: CALLBACK,
+      state,
+    });
+    const back = await walker.follow(logout.href, new URL(server.url).origin);
+    assert.equal(back.url, `${CALLBACK}?state=${state}`);
+    // The web session is over: authorize asks for the login page again.
+    const again = await walker.follow(
+      client.buildAuthorizationUrl(config, { redirect_uri: CALLBACK, scope: 'openid api', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' }).href,
+      new URL(server.url).origin,
+    );
+    assert.ok(new URL(again.url).pathname.endsWith('/login'), again.url);
   },
 
   async 'a wrong code verifier is refused'() {
