@@ -10,6 +10,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`authorize`] | authorization requests, response types, redirect responses |
+//! | [`device`] | device authorization responses, poll outcomes (RFC 8628) |
 //! | [`id_token`] | ID token claims, `at_hash`/`c_hash`, audiences, validity |
 //! | [`error`] | [`OAuthError`] with Salesforce's codes and texts, [`ErrorBody`] |
 //! | [`request`] | token-endpoint parameters → closed [`TokenRequest`] |
@@ -86,9 +87,14 @@
 //!     outside 1–720 minutes falls back to the default 2. `OAUTH_APP_ACCESS_DENIED`,
 //!     `login_required` and `consent_required` are the authorize errors of admin approval
 //!     and `prompt=none`.
+//! 15. **Device flow** ([`device`]): codes live 10 minutes, the interval is 5 seconds, a
+//!     poll within the interval is `slow_down`; Salesforce's form answers four keys, the RFC
+//!     8628 endpoint adds `expires_in` and `verification_uri_complete`; a spent code is
+//!     `invalid_grant`.
 
 pub mod authorize;
 pub mod client_auth;
+pub mod device;
 pub mod error;
 pub mod id_token;
 pub mod jose;

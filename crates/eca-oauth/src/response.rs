@@ -264,7 +264,7 @@ fn form_encode(value: &str, out: &mut String) {
     }
 }
 
-fn render_xml(fields: &[(&str, &str)]) -> String {
+pub(crate) fn render_xml(fields: &[(&str, &str)]) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><OAuth>");
     for (name, value) in fields {
         out.push('<');

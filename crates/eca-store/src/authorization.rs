@@ -52,3 +52,57 @@ pub enum CodeRedemption {
     /// No such code.
     Unknown,
 }
+
+/// Where a device code stands (RFC 8628 §3.3, §3.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceStatus {
+    /// Waiting for the user on the activation page.
+    Pending,
+    Approved,
+    Denied,
+    /// Approved and exchanged for tokens.
+    Consumed,
+}
+
+impl DeviceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceStatus::Pending => "pending",
+            DeviceStatus::Approved => "approved",
+            DeviceStatus::Denied => "denied",
+            DeviceStatus::Consumed => "consumed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(DeviceStatus::Pending),
+            "approved" => Some(DeviceStatus::Approved),
+            "denied" => Some(DeviceStatus::Denied),
+            "consumed" => Some(DeviceStatus::Consumed),
+            _ => None,
+        }
+    }
+}
+
+/// An issued device code (RFC 8628 §3.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceCodeRecord {
+    /// SHA-256 (hex) of the device code.
+    pub device_hash: String,
+    /// SHA-256 (hex) of the user code in canonical form.
+    pub user_code_hash: String,
+    pub org_id: OrgId,
+    pub app_name: String,
+    pub consumer_id: ConsumerId,
+    pub scopes: String,
+    pub issued_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// The polling interval the client was given, in seconds.
+    pub interval_secs: i64,
+    pub last_polled_at: Option<Timestamp>,
+    pub status: DeviceStatus,
+    /// Who approved or denied it.
+    pub user_id: Option<UserId>,
+    pub decided_at: Option<Timestamp>,
+}

@@ -1,6 +1,6 @@
 //! Storage for the OpenECA server, behind narrow traits named for their role
 //! ([`OrgStore`], [`UserStore`], [`AccessStore`], [`SessionStore`], [`SettingsStore`],
-//! [`MetadataStore`], [`TokenStore`], [`AuthorizationCodeStore`]). Two
+//! [`MetadataStore`], [`TokenStore`], [`AuthorizationCodeStore`], [`DeviceCodeStore`]). Two
 //! implementations pass one shared test suite: [`SqliteStore`] (embedded, the default) and
 //! [`PostgresStore`] (many stateless server nodes on one database). The backend is chosen once, by [`open`]; nothing else in the
 //! server knows which one it has, and nothing outside this crate writes SQL.
@@ -31,7 +31,9 @@ use async_trait::async_trait;
 use eca_core::domain::{Org, PermissionSet, Profile, Session, User};
 use eca_core::{OrgId, PermissionSetId, ProfileId, Timestamp, UserId};
 
-pub use crate::authorization::{AuthorizationCodeRecord, CodeRedemption};
+pub use crate::authorization::{
+    AuthorizationCodeRecord, CodeRedemption, DeviceCodeRecord, DeviceStatus,
+};
 pub use crate::metadata::{
     AuditAction, AuditEntry, AuditRecord, ChangeSet, ComponentChange, ConsumerChange, ConsumerId,
     DeployFinish, DeployRequest, DeployRequestId, DeployStatus, OauthConsumer, StoredComponent,
@@ -322,6 +324,40 @@ pub trait AuthorizationCodeStore: Send + Sync {
     async fn delete_expired_authorization_codes(&self, before: Timestamp) -> StoreResult<u64>;
 }
 
+/// Device codes of the device flow (RFC 8628), by the SHA-256 (hex) of the device code and
+/// of the user code.
+#[async_trait]
+pub trait DeviceCodeStore: Send + Sync {
+    /// Records an issued device code. `Conflict` when the device or user code is taken.
+    async fn create_device_code(&self, code: &DeviceCodeRecord) -> StoreResult<()>;
+    /// The device code with this user code, whatever its state.
+    async fn device_code_by_user_code(
+        &self,
+        user_code_hash: &str,
+    ) -> StoreResult<Option<DeviceCodeRecord>>;
+    /// The device code as it was before this poll, and records the poll's time (for
+    /// `slow_down`).
+    async fn poll_device_code(
+        &self,
+        device_hash: &str,
+        at: Timestamp,
+    ) -> StoreResult<Option<DeviceCodeRecord>>;
+    /// Approves or denies a pending, unexpired code for `user`; `Ok(false)` when it is not
+    /// pending any more or has expired.
+    async fn decide_device_code(
+        &self,
+        user_code_hash: &str,
+        user: &UserId,
+        approve: bool,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Marks an approved code consumed; `Ok(false)` when it was not approved (or already
+    /// consumed by a concurrent poll).
+    async fn consume_device_code(&self, device_hash: &str) -> StoreResult<bool>;
+    /// Deletes codes that expired before `before`; returns how many.
+    async fn delete_expired_device_codes(&self, before: Timestamp) -> StoreResult<u64>;
+}
+
 /// Everything the server stores.
 #[async_trait]
 pub trait Store:
@@ -333,6 +369,7 @@ pub trait Store:
     + MetadataStore
     + TokenStore
     + AuthorizationCodeStore
+    + DeviceCodeStore
 {
     /// Checks the database answers (`/readyz`).
     async fn ping(&self) -> StoreResult<()>;

@@ -17,7 +17,7 @@
 //!    `Zero`, an ID token when `openid` was granted (with the request's `nonce`,
 //!    `auth_time` and `at_hash`), `issued_at` and `signature`.
 
-use eca_core::Secret;
+use eca_core::{Secret, UserId};
 use eca_oauth::{
     ClientCredentials, CodeChallenge, GrantedScopes, OAuthError, RedirectUri, RefreshPolicy,
     TokenHash, TokenResponse, pkce, redirect, tokens,
@@ -99,7 +99,7 @@ pub async fn grant(
         return Err(OAuthError::InactiveUser.into());
     }
     let scopes = GrantedScopes::from_wire(&record.scopes);
-    let refresh = refresh_token(ctx, &app, &record, &scopes).await?;
+    let refresh = refresh_token(ctx, &app, &record.user_id, &scopes).await?;
     let mut response = issue::access_token(
         ctx,
         &app,
@@ -146,11 +146,12 @@ pub async fn grant(
     Ok(response)
 }
 
-/// A new refresh token (value, hash, family) when the scopes and the policy allow one.
-async fn refresh_token(
+/// A new refresh token (value, hash, family) for `user` when the scopes and the policy allow
+/// one (also used by the device flow).
+pub(super) async fn refresh_token(
     ctx: &GrantContext<'_>,
     app: &ClientApp,
-    code: &AuthorizationCodeRecord,
+    user: &UserId,
     scopes: &GrantedScopes,
 ) -> Result<Option<(Secret, TokenHash, String)>, GrantError> {
     let policy = RefreshPolicy::from_policies(app.policies.as_ref());
@@ -168,10 +169,10 @@ async fn refresh_token(
         .store()
         .create_refresh_token(&RefreshTokenRecord {
             token_hash: issued.hash.as_str().to_owned(),
-            org_id: code.org_id.clone(),
+            org_id: app.org_id.clone(),
             app_name: app.name.clone(),
             consumer_id: app.consumer_id.clone(),
-            user_id: code.user_id.clone(),
+            user_id: user.clone(),
             scopes: scopes.to_wire(),
             family_id: family.clone(),
             issued_at: ctx.now,

@@ -18,6 +18,8 @@ pub struct Discovery {
     pub issuer: String,
     pub authorization_endpoint: String,
     pub token_endpoint: String,
+    /// RFC 8628 §4.
+    pub device_authorization_endpoint: String,
     pub revocation_endpoint: String,
     pub userinfo_endpoint: String,
     pub jwks_uri: String,
@@ -46,6 +48,7 @@ pub async fn openid_configuration(org: OrgContext) -> Json<Discovery> {
         issuer: base.clone(),
         authorization_endpoint: format!("{oauth}/authorize"),
         token_endpoint: format!("{oauth}/token"),
+        device_authorization_endpoint: format!("{oauth}/device/authorize"),
         revocation_endpoint: format!("{oauth}/revoke"),
         userinfo_endpoint: format!("{oauth}/userinfo"),
         jwks_uri: format!("{base}/id/keys"),
@@ -59,6 +62,7 @@ pub async fn openid_configuration(org: OrgContext) -> Json<Discovery> {
         grant_types_supported: [
             GrantType::AuthorizationCode,
             GrantType::ClientCredentials,
+            GrantType::DeviceCode,
             GrantType::JwtBearer,
             GrantType::Password,
             GrantType::RefreshToken,

@@ -11,6 +11,7 @@
 //! | `client_credentials`, `jwt_bearer`, `password`, `refresh`, `authorization_code` | one file per grant |
 //! | `authorize` | `GET|POST /services/oauth2/authorize`: web-server and user-agent flows |
 //! | `consent` | the consent page (`oaapprove` / `oadeny`) |
+//! | `device`, `activate` | the device flow (both forms) and its activation page `/setup/connect` |
 //! | `id_token` | ID tokens signed with the org's keys |
 //! | `bearer` | opaque access tokens as REST sessions (`auth.rs` asks here) |
 //! | `userinfo`, `revoke`, `introspect` | one file per endpoint |
@@ -24,6 +25,7 @@
 //! or server failure, rendered by the server's one mapping in `error.rs`). [`reply`] is the
 //! only place OAuth errors become HTTP responses.
 
+mod activate;
 mod attributes;
 mod authorization_code;
 mod authorize;
@@ -31,6 +33,7 @@ pub mod bearer;
 mod client;
 mod client_credentials;
 mod consent;
+mod device;
 mod discovery;
 mod end_session;
 mod form;
@@ -68,6 +71,13 @@ pub fn routes() -> Router<AppState> {
                 .layer(DefaultBodyLimit::max(crate::web::FORM_LIMIT)),
         )
         .route("/services/oauth2/token", post(token::token))
+        .route("/services/oauth2/device/authorize", post(device::endpoint))
+        .route(
+            device::ACTIVATION_PATH,
+            get(activate::get)
+                .post(activate::post)
+                .layer(DefaultBodyLimit::max(crate::web::FORM_LIMIT)),
+        )
         .route(
             "/services/oauth2/revoke",
             post(revoke::post).get(revoke::get),

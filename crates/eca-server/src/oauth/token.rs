@@ -7,15 +7,17 @@ use axum::extract::State;
 use axum::http::header::{ACCEPT, AUTHORIZATION};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use eca_oauth::device::DeviceAuthorization;
 use eca_oauth::response::format_param;
 use eca_oauth::{
-    ClientAuthMethod, OAuthError, ResponseFormat, TokenRequest, TokenResponse, client_auth,
+    ClientAuthMethod, ResponseFormat, TokenRequest, TokenResponse, client_auth,
     request::parse_token_request,
 };
 
 use super::issue::GrantContext;
 use super::{
-    GrantError, authorization_code, client_credentials, form, jwt_bearer, password, refresh, reply,
+    GrantError, authorization_code, client_credentials, device, form, jwt_bearer, password,
+    refresh, reply,
 };
 use crate::org::OrgContext;
 use crate::state::AppState;
@@ -36,9 +38,16 @@ pub async fn token(
     };
     let mut method = None;
     match run(&ctx, &headers, &pairs, &mut method).await {
-        Ok(response) => reply::body(StatusCode::OK, format, response.render(format)),
+        Ok(Answer::Token(response)) => reply::body(StatusCode::OK, format, response.render(format)),
+        Ok(Answer::Device(answer)) => reply::body(StatusCode::OK, format, answer.render(format)),
         Err(e) => reply::error(e, method, format),
     }
+}
+
+/// What the token endpoint answers: tokens, or (Salesforce's device flow) a device code.
+enum Answer {
+    Token(TokenResponse),
+    Device(DeviceAuthorization),
 }
 
 async fn run(
@@ -46,7 +55,7 @@ async fn run(
     headers: &HeaderMap,
     pairs: &[(String, String)],
     method: &mut Option<ClientAuthMethod>,
-) -> Result<TokenResponse, GrantError> {
+) -> Result<Answer, GrantError> {
     let parsed = parse_token_request(pairs)?;
     let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
     let credentials = client_auth::extract(
@@ -55,7 +64,7 @@ async fn run(
         parsed.client_secret.as_ref().map(|s| s.expose()),
     )?;
     *method = credentials.as_ref().map(|c| c.method);
-    match parsed.request {
+    let token = match parsed.request {
         TokenRequest::ClientCredentials { scope } => {
             client_credentials::grant(ctx, credentials.as_ref(), scope.as_deref()).await
         }
@@ -92,9 +101,14 @@ async fn run(
             )
             .await
         }
-        // The device flow is not built yet.
-        TokenRequest::DeviceCode { .. } | TokenRequest::DeviceAuthorization { .. } => {
-            Err(OAuthError::UnsupportedGrantType.into())
+        TokenRequest::DeviceCode { device_code, .. } => {
+            device::poll(ctx, credentials.as_ref(), &device_code).await
         }
-    }
+        TokenRequest::DeviceAuthorization { scope } => {
+            return device::authorize(ctx, credentials.as_ref(), scope.as_deref(), false)
+                .await
+                .map(Answer::Device);
+        }
+    };
+    token.map(Answer::Token)
 }

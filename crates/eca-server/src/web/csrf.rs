@@ -7,7 +7,7 @@
 //!   short-lived `csrf` pre-session cookie (set with the form); once logged in, the hash of
 //!   the web session id (`Session::id_hash`). An attacker's page can neither read the cookie
 //!   nor compute the HMAC, so it cannot build a valid form;
-//! - `form` names the form (`login`, `consent`, `logout`), so a token of one form is not
+//! - `form` names the form (`login`, `consent`, `logout`, `device`), so a token of one form is not
 //!   accepted by another;
 //! - tokens older than [`LIFETIME_SECS`] are refused.
 //!
@@ -30,6 +30,8 @@ pub enum Form {
     Login,
     Consent,
     Logout,
+    /// The device activation page.
+    Device,
 }
 
 impl Form {
@@ -38,6 +40,7 @@ impl Form {
             Form::Login => "login",
             Form::Consent => "consent",
             Form::Logout => "logout",
+            Form::Device => "device",
         }
     }
 }

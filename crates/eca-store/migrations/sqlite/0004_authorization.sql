@@ -1,4 +1,5 @@
--- Authorization codes of the web-server flow (issue 5; RFC 6749 §4.1).
+-- Authorization codes of the web-server flow (issue 5; RFC 6749 §4.1) and device codes of the
+-- device flow (RFC 8628).
 --
 -- Same conventions as 0001–0003 (and kept identical in migrations/postgres): ids are
 -- 18-character text, times INTEGER milliseconds. Only the SHA-256 (hex) of a code is stored.
@@ -35,3 +36,27 @@ CREATE TABLE oauth_authorization_codes (
 
 CREATE INDEX oauth_authorization_codes_expires_at ON oauth_authorization_codes (expires_at);
 CREATE INDEX oauth_authorization_codes_user_id ON oauth_authorization_codes (user_id);
+
+-- Device codes (RFC 8628 §3.2): the device code and the user code are stored only as SHA-256
+-- (hex). status moves pending -> approved | denied on the activation page, and approved ->
+-- consumed at the one successful poll (one UPDATE ... WHERE status = 'approved').
+CREATE TABLE oauth_device_codes (
+    device_hash TEXT NOT NULL PRIMARY KEY,
+    user_code_hash TEXT NOT NULL UNIQUE,
+    org_id TEXT NOT NULL REFERENCES orgs (id),
+    app_name TEXT NOT NULL,
+    consumer_id TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    issued_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    interval_secs INTEGER NOT NULL,
+    last_polled_at INTEGER,
+    -- pending, approved, denied or consumed.
+    status TEXT NOT NULL,
+    -- Who approved or denied it on the activation page.
+    user_id TEXT,
+    decided_at INTEGER,
+    FOREIGN KEY (org_id, user_id) REFERENCES users (org_id, id)
+) STRICT;
+
+CREATE INDEX oauth_device_codes_expires_at ON oauth_device_codes (expires_at);

@@ -1,12 +1,15 @@
-//! [`AuthorizationCodeStore`] over [`Db`]: authorization codes, redeemed atomically.
+//! [`AuthorizationCodeStore`] and [`DeviceCodeStore`] over [`Db`]: authorization codes,
+//! redeemed atomically, and device codes.
 
 use async_trait::async_trait;
 use eca_core::{OrgId, Timestamp, UserId};
 
 use super::{Arg, Columns, Db, Failure, database, short_hash};
-use crate::authorization::{AuthorizationCodeRecord, CodeRedemption};
+use crate::authorization::{
+    AuthorizationCodeRecord, CodeRedemption, DeviceCodeRecord, DeviceStatus,
+};
 use crate::metadata::ConsumerId;
-use crate::{AuthorizationCodeStore, StoreError, StoreResult};
+use crate::{AuthorizationCodeStore, DeviceCodeStore, StoreError, StoreResult};
 
 /// The columns every read returns, in [`code_from`]'s terms.
 macro_rules! columns {
@@ -143,6 +146,170 @@ impl<D: Db> AuthorizationCodeStore for D {
 
     async fn delete_expired_authorization_codes(&self, before: Timestamp) -> StoreResult<u64> {
         let sql = "DELETE FROM oauth_authorization_codes WHERE expires_at < $1";
+        self.write(sql, &[Arg::Int(before.millis())])
+            .await
+            .map_err(database)
+    }
+}
+
+/// The columns of a device code, in [`device_from`]'s terms.
+macro_rules! device_columns {
+    () => {
+        "device_hash, user_code_hash, org_id, app_name, consumer_id, scopes, issued_at, \
+         expires_at, interval_secs, last_polled_at, status, user_id, decided_at"
+    };
+}
+
+fn device_from(row: &impl Columns) -> StoreResult<DeviceCodeRecord> {
+    let status = row.text("status")?;
+    Ok(DeviceCodeRecord {
+        device_hash: row.text("device_hash")?,
+        user_code_hash: row.text("user_code_hash")?,
+        org_id: row.id("org_id", OrgId::parse)?,
+        app_name: row.text("app_name")?,
+        consumer_id: row.id("consumer_id", ConsumerId::parse)?,
+        scopes: row.text("scopes")?,
+        issued_at: Timestamp(row.int("issued_at")?),
+        expires_at: Timestamp(row.int("expires_at")?),
+        interval_secs: row.int("interval_secs")?,
+        last_polled_at: row.opt_int("last_polled_at")?.map(Timestamp),
+        status: DeviceStatus::parse(&status).ok_or_else(|| {
+            StoreError::Corrupt(format!("column `status`: unknown device status `{status}`"))
+        })?,
+        user_id: row
+            .opt_text("user_id")?
+            .map(|u| {
+                UserId::parse(&u).map_err(|e| StoreError::Corrupt(format!("column `user_id`: {e}")))
+            })
+            .transpose()?,
+        decided_at: row.opt_int("decided_at")?.map(Timestamp),
+    })
+}
+
+#[async_trait]
+impl<D: Db> DeviceCodeStore for D {
+    async fn create_device_code(&self, c: &DeviceCodeRecord) -> StoreResult<()> {
+        let sql = concat!(
+            "INSERT INTO oauth_device_codes (",
+            device_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        );
+        let args = [
+            Arg::Text(&c.device_hash),
+            Arg::Text(&c.user_code_hash),
+            Arg::Text(c.org_id.as_str()),
+            Arg::Text(&c.app_name),
+            Arg::Text(c.consumer_id.as_str()),
+            Arg::Text(&c.scopes),
+            Arg::Int(c.issued_at.millis()),
+            Arg::Int(c.expires_at.millis()),
+            Arg::Int(c.interval_secs),
+            Arg::OptInt(c.last_polled_at.map(Timestamp::millis)),
+            Arg::Text(c.status.as_str()),
+            Arg::OptText(c.user_id.as_ref().map(UserId::as_str)),
+            Arg::OptInt(c.decided_at.map(Timestamp::millis)),
+        ];
+        match self.write(sql, &args).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(match Failure::of(e) {
+                Failure::Unique(_) => StoreError::Conflict {
+                    what: "device or user code",
+                    value: short_hash(&c.user_code_hash),
+                },
+                Failure::ForeignKey => StoreError::Missing {
+                    what: "org or user of the device code",
+                    value: c.org_id.to_string(),
+                },
+                Failure::Other(e) => e,
+            }),
+        }
+    }
+
+    async fn device_code_by_user_code(
+        &self,
+        user_code_hash: &str,
+    ) -> StoreResult<Option<DeviceCodeRecord>> {
+        let sql = concat!(
+            "SELECT ",
+            device_columns!(),
+            " FROM oauth_device_codes WHERE user_code_hash = $1"
+        );
+        let row = self
+            .read_optional(sql, &[Arg::Text(user_code_hash)])
+            .await
+            .map_err(database)?;
+        row.as_ref().map(device_from).transpose()
+    }
+
+    async fn poll_device_code(
+        &self,
+        device_hash: &str,
+        at: Timestamp,
+    ) -> StoreResult<Option<DeviceCodeRecord>> {
+        let sql = concat!(
+            "SELECT ",
+            device_columns!(),
+            " FROM oauth_device_codes WHERE device_hash = $1"
+        );
+        let row = self
+            .read_optional(sql, &[Arg::Text(device_hash)])
+            .await
+            .map_err(database)?;
+        let Some(record) = row.as_ref().map(device_from).transpose()? else {
+            return Ok(None);
+        };
+        let touch = "UPDATE oauth_device_codes SET last_polled_at = $2 WHERE device_hash = $1";
+        self.write(touch, &[Arg::Text(device_hash), Arg::Int(at.millis())])
+            .await
+            .map_err(database)?;
+        Ok(Some(record))
+    }
+
+    async fn decide_device_code(
+        &self,
+        user_code_hash: &str,
+        user: &UserId,
+        approve: bool,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let sql = "UPDATE oauth_device_codes SET status = $2, user_id = $3, decided_at = $4 \
+                   WHERE user_code_hash = $1 AND status = 'pending' AND expires_at > $4";
+        let status = if approve {
+            DeviceStatus::Approved
+        } else {
+            DeviceStatus::Denied
+        };
+        let args = [
+            Arg::Text(user_code_hash),
+            Arg::Text(status.as_str()),
+            Arg::Text(user.as_str()),
+            Arg::Int(at.millis()),
+        ];
+        match self.write(sql, &args).await {
+            Ok(n) => Ok(n > 0),
+            Err(e) => Err(match Failure::of(e) {
+                Failure::ForeignKey => StoreError::Missing {
+                    what: "user in the device code's org",
+                    value: user.to_string(),
+                },
+                Failure::Unique(c) => StoreError::Database(format!("unexpected conflict on {c}")),
+                Failure::Other(e) => e,
+            }),
+        }
+    }
+
+    async fn consume_device_code(&self, device_hash: &str) -> StoreResult<bool> {
+        let sql = "UPDATE oauth_device_codes SET status = 'consumed' \
+                   WHERE device_hash = $1 AND status = 'approved'";
+        let n = self
+            .write(sql, &[Arg::Text(device_hash)])
+            .await
+            .map_err(database)?;
+        Ok(n > 0)
+    }
+
+    async fn delete_expired_device_codes(&self, before: Timestamp) -> StoreResult<u64> {
+        let sql = "DELETE FROM oauth_device_codes WHERE expires_at < $1";
         self.write(sql, &[Arg::Int(before.millis())])
             .await
             .map_err(database)

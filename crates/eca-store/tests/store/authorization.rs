@@ -1,10 +1,14 @@
 //! The [`AuthorizationCodeStore`] contract: a code is redeemed once, atomically; later
 //! presentations are replays that find the tokens it gave; codes name only users of their org.
+//! The [`DeviceCodeStore`] contract: a device code is decided once while pending and
+//! unexpired, and consumed once after approval.
 
 use std::sync::Arc;
 
 use eca_core::{OrgId, SystemRng, Timestamp, UserId};
-use eca_store::{AuthorizationCodeRecord, CodeRedemption, ConsumerId};
+use eca_store::{
+    AuthorizationCodeRecord, CodeRedemption, ConsumerId, DeviceCodeRecord, DeviceStatus,
+};
 
 use crate::{Env, T0, assert_conflict, assert_missing, seed};
 
@@ -13,6 +17,7 @@ on_every_backend!(
     concurrent_redemptions_let_exactly_one_through,
     codes_name_only_users_of_their_org,
     expired_codes_are_deleted,
+    device_codes_are_decided_once_and_consumed_once,
 );
 
 fn at(secs: i64) -> Timestamp {
@@ -186,4 +191,96 @@ async fn expired_codes_are_deleted(env: Env) {
         store.redeem_authorization_code("new", at(2)).await.unwrap(),
         CodeRedemption::Redeemed(_)
     ));
+}
+
+fn device(org: &OrgId, hash: &str, user_code: &str) -> DeviceCodeRecord {
+    DeviceCodeRecord {
+        device_hash: hash.to_owned(),
+        user_code_hash: user_code.to_owned(),
+        org_id: org.clone(),
+        app_name: "Ci".to_owned(),
+        consumer_id: ConsumerId::generate(&SystemRng),
+        scopes: "api refresh_token".to_owned(),
+        issued_at: T0,
+        expires_at: at(600),
+        interval_secs: 5,
+        last_polled_at: None,
+        status: DeviceStatus::Pending,
+        user_id: None,
+        decided_at: None,
+    }
+}
+
+async fn device_codes_are_decided_once_and_consumed_once(env: Env) {
+    let store = env.store.as_ref();
+    let (org, _, user) = seed(store, "acme", "a@acme.example").await;
+    let (_, _, stranger) = seed(store, "other", "b@other.example").await;
+    let issued = device(&org.id, "d1", "u1");
+    store.create_device_code(&issued).await.unwrap();
+    assert_conflict(
+        store.create_device_code(&device(&org.id, "d2", "u1")).await,
+        "device or user code",
+    );
+    assert_eq!(
+        store.device_code_by_user_code("u1").await.unwrap(),
+        Some(issued.clone())
+    );
+    assert_eq!(store.device_code_by_user_code("nope").await.unwrap(), None);
+
+    // Polling returns the state before the poll and records its time.
+    assert_eq!(
+        store.poll_device_code("d1", at(5)).await.unwrap(),
+        Some(issued.clone())
+    );
+    let polled = store.poll_device_code("d1", at(10)).await.unwrap().unwrap();
+    assert_eq!(polled.last_polled_at, Some(at(5)));
+    assert_eq!(store.poll_device_code("nope", at(10)).await.unwrap(), None);
+    assert!(
+        !store.consume_device_code("d1").await.unwrap(),
+        "not approved yet"
+    );
+
+    // A user of another org cannot decide it.
+    assert_missing(
+        store
+            .decide_device_code("u1", &stranger.id, true, at(20))
+            .await,
+        "user in the device code's org",
+    );
+    assert!(
+        store
+            .decide_device_code("u1", &user.id, true, at(20))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .decide_device_code("u1", &user.id, false, at(21))
+            .await
+            .unwrap(),
+        "decided once"
+    );
+    let decided = store.device_code_by_user_code("u1").await.unwrap().unwrap();
+    assert_eq!(decided.status, DeviceStatus::Approved);
+    assert_eq!(decided.user_id, Some(user.id.clone()));
+    assert_eq!(decided.decided_at, Some(at(20)));
+    assert!(store.consume_device_code("d1").await.unwrap());
+    assert!(
+        !store.consume_device_code("d1").await.unwrap(),
+        "consumed once"
+    );
+
+    // An expired code cannot be decided; expired codes are deleted.
+    store
+        .create_device_code(&device(&org.id, "d3", "u3"))
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .decide_device_code("u3", &user.id, false, at(600))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.delete_expired_device_codes(at(601)).await.unwrap(), 2);
+    assert_eq!(store.device_code_by_user_code("u3").await.unwrap(), None);
 }
