@@ -1,6 +1,7 @@
 // A real headless Chromium (Debian's, driven by playwright-core over CDP) walks the login and
 // consent pages of a real `eca serve` by Salesforce's element ids (#username, #password,
-// #Login, #oaapprove, #oadeny), as browser automation written for Salesforce does. The app's
+// #Login, #oaapprove, #oadeny), as browser automation written for Salesforce does, and the
+// device activation page (#user_code, #connect, then the same buttons). The app's
 // callback is a small local HTTP server (playwright's routing does not see redirect targets)
 // that records what the browser brought; the code is then exchanged at the token endpoint.
 // `CHROMIUM` overrides /usr/bin/chromium.
@@ -29,7 +30,16 @@ const APP = {
   clientSecret: 'ChromiumSecret0123456789abcdef0123456789abcd',
 };
 
-const server = await startServer([APP]);
+const DEVICE_APP = {
+  name: 'Browser_Device_App',
+  flows: 'device',
+  scopes: 'Api,RefreshToken',
+  callback: CALLBACK,
+  clientId: '3MVG9Interop.Chromium.Device.Key',
+  clientSecret: 'ChromiumDeviceSecret0123456789abcdef01234567',
+};
+
+const server = await startServer([APP, DEVICE_APP]);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
@@ -106,6 +116,42 @@ try {
       const info = await fetch(`${server.url}/services/oauth2/userinfo`, { headers: { authorization: `Bearer ${token.access_token}` } });
       assert.equal(info.status, 200);
       assert.equal((await info.json()).preferred_username, ADMIN);
+    },
+
+    async 'device activation page: log in, type the code, approve'() {
+      const started = await fetch(`${server.url}/services/oauth2/device/authorize`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ client_id: DEVICE_APP.clientId, scope: 'api refresh_token' }),
+      });
+      const device = await started.json();
+      assert.equal(started.status, 200, JSON.stringify(device));
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        await page.goto(device.verification_uri);
+        await page.fill('#username', ADMIN);
+        await page.fill('#password', PASSWORD);
+        await Promise.all([page.waitForSelector('#user_code'), page.click('#Login')]);
+        await page.fill('#user_code', device.user_code);
+        await Promise.all([page.waitForSelector('#oaapprove'), page.click('#connect')]);
+        await Promise.all([page.waitForSelector('#result'), page.click('#oaapprove')]);
+        assert.equal(await page.textContent('#result'), 'You can go back to your device now.');
+      } finally {
+        await context.close();
+      }
+      const res = await fetch(`${server.url}/services/oauth2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+          device_code: device.device_code,
+          client_id: DEVICE_APP.clientId,
+        }),
+      });
+      const token = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(token));
+      assert.ok(token.access_token && token.refresh_token, JSON.stringify(token));
     },
   });
 } finally {

@@ -9,10 +9,11 @@ OAuth settings (accepted on the first deploy, spec/metadata.md §2.3) and deploy
 import html.parser
 import os
 import re
-import select
+import queue
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ class App:
 WEB = App("Py_Web_App", "3MVG9Interop.Python.Web.App.Key", "PyWebSecret0123456789abcdef0123456789abcdef")
 ROTATING = App("Py_Rotating_App", "3MVG9Interop.Python.Rotating.Key", "PyRotSecret0123456789abcdef0123456789abcdef")
 CC = App("Py_Cc_App", "3MVG9Interop.Python.ClientCreds.Key", "PyCcSecret0123456789abcdef0123456789abcdef0")
+DEVICE = App("Py_Device_App", "3MVG9Interop.Python.Device.Key", "PyDevSecret0123456789abcdef0123456789abcdef")
 JWT = App("Py_Jwt_App", "3MVG9Interop.Python.JwtBearer.Key", "PyJwtSecret0123456789abcdef0123456789abcdef")
 
 
@@ -99,16 +101,20 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen, str]:
         stderr=log,
         text=True,
     )
+    # Read stdout on a thread: select() on a buffered pipe misses lines already buffered.
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in child.stdout], daemon=True).start()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([child.stdout], [], [], 1)
-        if ready:
-            line = child.stdout.readline()
-            if not line:
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            if child.poll() is not None:
                 break
-            found = re.match(r"^listening on (\S+)", line)
-            if found:
-                return child, found.group(1)
+            continue
+        found = re.match(r"^listening on (\S+)", line)
+        if found:
+            return child, found.group(1)
     child.kill()
     raise RuntimeError(f"eca serve did not start; see {tmp / 'server.log'}")
 
@@ -131,7 +137,8 @@ def server():
         new(ROTATING.name, "--flows", "web", "--scopes", scopes, "--callback", CALLBACK)
         new(CC.name, "--flows", "client-credentials", "--run-as", API_USER, "--scopes", "Api")
         new(JWT.name, "--flows", "jwt-bearer", "--scopes", "Api,OpenID,Profile")
-        for app in (WEB, CC, JWT):
+        new(DEVICE.name, "--flows", "device", "--scopes", "Api,RefreshToken")
+        for app in (WEB, CC, JWT, DEVICE):
             set_credentials(project, app)
         set_credentials(
             project, ROTATING, "    <isRefreshTokenRotationEnabled>true</isRefreshTokenRotationEnabled>\n"
@@ -205,3 +212,34 @@ def log_in_and_decide(session: requests.Session, authorize_url: str, button: str
     location = decided.headers["Location"]
     assert location.startswith(CALLBACK + "?"), location
     return location
+
+
+def activate_device(session: requests.Session, url: str, button: str = "oaapprove", user_code: str | None = None) -> str:
+    """Walks the device activation page as a user would: `url` (the verification URI, or the
+    complete one) leads to the login form, then back to the page with the code field; the code
+    is submitted (typed in when `user_code` is given), then `button` pressed on the consent
+    form. Returns the text of the result page."""
+    page = _follow(session, session.get(url, allow_redirects=False))
+    login = only_form(page)
+    assert {"username", "password", "Login"} <= login["ids"], login
+    page = _follow(
+        session,
+        session.post(login["url"], data={**login["inputs"], "username": ADMIN, "password": PASSWORD}, allow_redirects=False),
+    )
+    assert page.status_code == 200, page.text
+    form = only_form(page)
+    assert {"user_code", "connect"} <= form["ids"], form
+    fields = dict(form["inputs"])
+    if user_code is not None:
+        fields["user_code"] = user_code
+    assert fields["user_code"], f"no code filled in: {page.text}"
+    page = session.post(form["url"], data={**fields, "connect": "Connect"})
+    assert page.status_code == 200, page.text
+    consent = only_form(page)
+    assert {"oaapprove", "oadeny"} <= consent["ids"], page.text
+    label = "Allow" if button == "oaapprove" else "Deny"
+    done = session.post(consent["url"], data={**consent["inputs"], button: label})
+    assert done.status_code == 200, done.text
+    found = re.search(r'<p id="result">([^<]*)</p>', done.text)
+    assert found, done.text
+    return found.group(1)
