@@ -19,6 +19,7 @@
 //! | `permitted` | permitted users: pre-authorization, earlier approval, permissions |
 //! | `attributes` | custom attributes evaluated for userinfo |
 //! | `discovery`, `keys` | OpenID discovery, `/id/keys` and the org's signing keys |
+//! | `end_session` | `GET|POST /services/auth/idp/oidc/logout`: RP-initiated logout |
 //!
 //! Errors: a grant fails with an [`OAuthError`] (the client's fault, rendered here as the OAuth
 //! error body in the negotiated format, never logged as an error) or an [`ApiError`] (a store
@@ -35,6 +36,7 @@ mod client_credentials;
 mod consent;
 mod device;
 mod discovery;
+mod end_session;
 mod form;
 mod id_token;
 mod introspect;
@@ -89,6 +91,12 @@ pub fn routes() -> Router<AppState> {
             get(discovery::openid_configuration),
         )
         .route("/id/keys", get(discovery::jwks))
+        .route(
+            "/services/auth/idp/oidc/logout",
+            get(end_session::get)
+                .post(end_session::post)
+                .layer(DefaultBodyLimit::max(crate::web::FORM_LIMIT)),
+        )
 }
 
 /// Why an OAuth request failed.

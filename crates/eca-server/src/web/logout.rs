@@ -44,39 +44,62 @@ async fn log_out(
     ret_url: Option<&str>,
     csrf_token: Option<&str>,
 ) -> Response {
-    let current = match session::current_with_id(state, ctx, headers).await {
-        Ok(current) => current,
-        Err(e) => return api_error_page(&e),
-    };
-    if let Some((id, active)) = current {
-        if let Some(token) = csrf_token {
-            let now = state.clock().now();
-            if !csrf::verify(state, Form::Logout, &active.session.id_hash, token, now) {
-                return error_page(
-                    StatusCode::FORBIDDEN,
-                    "Logout refused",
-                    "This logout request did not come from this site. Use the Log Out button.",
-                );
+    if let Some(token) = csrf_token {
+        match session::current_with_id(state, ctx, headers).await {
+            Ok(Some((_, active))) => {
+                let now = state.clock().now();
+                if !csrf::verify(state, Form::Logout, &active.session.id_hash, token, now) {
+                    return error_page(
+                        StatusCode::FORBIDDEN,
+                        "Logout refused",
+                        "This logout request did not come from this site. Use the Log Out button.",
+                    );
+                }
             }
+            Ok(None) => {}
+            Err(e) => return api_error_page(&e),
         }
-        if let Err(e) = crate::session::end(state.store(), &id).await {
-            return api_error_page(&e.into());
-        }
-        tracing::info!(user = %active.user.id, org = %ctx.org.id, "web logout");
     }
     let target = ret_url.and_then(|r| start_url::local_path(ctx, r));
-    let mut response = match target.and_then(|t| html::see_other(&t)) {
+    let response = match target.and_then(|t| html::see_other(&t)) {
         Some(redirect) => redirect,
-        None => html::page(
-            StatusCode::OK,
-            "You are logged out",
-            &format!(
-                "<p>You are logged out of {}.</p>\n<p><a href=\"{}/login\">Log in again</a></p>",
-                escape(&ctx.org.name),
-                escape(&cookie::base_path(ctx)),
-            ),
-        ),
+        None => logged_out_page(ctx),
     };
+    end_session_then(state, ctx, headers, response).await
+}
+
+/// Ends the browser's web session of this org, if it has one, with no CSRF check (as
+/// `GET /secur/logout.jsp`), and answers `response` with the session cookie cleared. The
+/// OpenID Connect end-session endpoint (`oauth/end_session.rs`) logs out through it too.
+pub(crate) async fn end_session_then(
+    state: &AppState,
+    ctx: &OrgContext,
+    headers: &HeaderMap,
+    mut response: Response,
+) -> Response {
+    match session::current_with_id(state, ctx, headers).await {
+        Ok(Some((id, active))) => {
+            if let Err(e) = crate::session::end(state.store(), &id).await {
+                return api_error_page(&e.into());
+            }
+            tracing::info!(user = %active.user.id, org = %ctx.org.id, "web logout");
+        }
+        Ok(None) => {}
+        Err(e) => return api_error_page(&e),
+    }
     cookie::clear(&mut response, ctx, cookie::SESSION);
     response
+}
+
+/// "You are logged out", with a link to the login page.
+pub(crate) fn logged_out_page(ctx: &OrgContext) -> Response {
+    html::page(
+        StatusCode::OK,
+        "You are logged out",
+        &format!(
+            "<p>You are logged out of {}.</p>\n<p><a href=\"{}/login\">Log in again</a></p>",
+            escape(&ctx.org.name),
+            escape(&cookie::base_path(ctx)),
+        ),
+    )
 }

@@ -28,6 +28,7 @@ pub mod csrf;
 pub mod html;
 mod login;
 mod logout;
+pub(crate) use logout::{end_session_then, logged_out_page};
 pub mod session;
 pub mod start_url;
 

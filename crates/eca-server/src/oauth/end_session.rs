@@ -1,0 +1,179 @@
+//! `GET|POST {base}/services/auth/idp/oidc/logout`: the `end_session_endpoint` of discovery
+//! (`spec/oauth-and-connect.md` §1 and §1.1), as OpenID Connect RP-Initiated Logout 1.0
+//! defines it.
+//!
+//! - The browser's web session of the org is ended, like `GET /secur/logout.jsp` (no CSRF
+//!   token and no confirmation page: Salesforce's logout URL is a plain GET link too).
+//! - `post_logout_redirect_uri` (§2) is followed only when it is, byte for byte, one of the
+//!   callback URLs of the client, which `client_id` names or, failing that, the `aud` of
+//!   `id_token_hint`: an ID token this org signed (verified against its keys; it may have
+//!   expired, §2). `state` is added to the redirect (§3). The spec gives no Salesforce rule for
+//!   which URIs are allowed; matching the app's callback URLs keeps this from being an open
+//!   redirector (RFC 9700 §4.11) without new metadata.
+//! - A redirect URI that cannot be checked (no client, unknown or switched-off client, a
+//!   `client_id` that is not an audience of the hint, an unverifiable hint, an unregistered
+//!   URI) is an error page, never a redirect (§3: "the OP MUST NOT perform post-logout
+//!   redirection"); the user is logged out all the same. Without one, the logged-out page.
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use eca_oauth::jose::{self, VerifyingKey};
+use eca_oauth::{RedirectUri, RegisteredRedirects};
+use serde_json::Value;
+
+use super::{keys, registry};
+use crate::error::ApiError;
+use crate::org::OrgContext;
+use crate::state::AppState;
+use crate::web::{self, html};
+
+/// `GET`: the parameters in the query.
+pub async fn get(
+    State(state): State<AppState>,
+    ctx: OrgContext,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let params = web::pairs(query.unwrap_or_default().as_bytes());
+    end_session(&state, &ctx, &headers, &params).await
+}
+
+/// `POST`: the parameters in an urlencoded form body (RP-Initiated Logout §2).
+pub async fn post(
+    State(state): State<AppState>,
+    ctx: OrgContext,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = web::pairs(&body);
+    end_session(&state, &ctx, &headers, &params).await
+}
+
+async fn end_session(
+    state: &AppState,
+    ctx: &OrgContext,
+    headers: &HeaderMap,
+    params: &[(String, String)],
+) -> Response {
+    let response = match web::param(params, "post_logout_redirect_uri") {
+        None => web::logged_out_page(ctx),
+        Some(uri) => match redirect_target(state, ctx, params, uri).await {
+            Ok(location) => html::see_other(&location).unwrap_or_else(|| {
+                refused("the post_logout_redirect_uri cannot be used as a redirect")
+            }),
+            Err(Refusal::Page(response)) => response,
+            Err(Refusal::Api(e)) => return web::api_error_page(&e),
+        },
+    };
+    web::end_session_then(state, ctx, headers, response).await
+}
+
+enum Refusal {
+    Page(Response),
+    Api(ApiError),
+}
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Self {
+        Refusal::Api(e)
+    }
+}
+
+fn refused(why: &str) -> Response {
+    web::error_page(
+        StatusCode::BAD_REQUEST,
+        "Logged out",
+        &format!("You are logged out, but cannot be sent back to the application: {why}."),
+    )
+}
+
+/// `uri` with `state`, when the client named by the request registered it.
+async fn redirect_target(
+    state: &AppState,
+    ctx: &OrgContext,
+    params: &[(String, String)],
+    uri: &str,
+) -> Result<String, Refusal> {
+    let page = |why: &str| Refusal::Page(refused(why));
+    let audiences = match web::param(params, "id_token_hint") {
+        Some(hint) => Some(
+            hint_audiences(state, ctx, hint)
+                .await?
+                .ok_or_else(|| page("the id_token_hint is not a valid ID token of this org"))?,
+        ),
+        None => None,
+    };
+    let client_id = match (web::param(params, "client_id"), &audiences) {
+        (Some(id), Some(aud)) if !aud.iter().any(|a| a == id) => {
+            return Err(page(
+                "the client_id is not an audience of the id_token_hint",
+            ));
+        }
+        (Some(id), _) => id.to_owned(),
+        // The ID token's audiences: the consumer key, then any `idTokenAudience` values.
+        (None, Some(aud)) => aud
+            .first()
+            .cloned()
+            .ok_or_else(|| page("the id_token_hint names no client"))?,
+        (None, None) => {
+            return Err(page(
+                "post_logout_redirect_uri needs a client_id or an id_token_hint",
+            ));
+        }
+    };
+    let app = match registry::by_consumer_key(state, &client_id).await? {
+        Some(app) if app.org_id == ctx.org.id && app.is_enabled() => app,
+        _ => return Err(page("the client_id is not an application of this org")),
+    };
+    let registered = RedirectUri::parse(uri)
+        .ok()
+        .filter(|u| RegisteredRedirects::from_settings(&app.global).contains(u))
+        .ok_or_else(|| {
+            page("the post_logout_redirect_uri is not one of the application's callback URLs")
+        })?;
+    let mut location = registered.as_str().to_owned();
+    if let Some(value) = web::param(params, "state") {
+        location.push(if location.contains('?') { '&' } else { '?' });
+        location.push_str(
+            &form_urlencoded::Serializer::new(String::new())
+                .append_pair("state", value)
+                .finish(),
+        );
+    }
+    Ok(location)
+}
+
+/// The `aud` values of `hint` when it is an RS256 JWT signed by one of the org's keys (its
+/// expiry is not checked, RP-Initiated Logout §2); `None` when it is not.
+async fn hint_audiences(
+    state: &AppState,
+    ctx: &OrgContext,
+    hint: &str,
+) -> Result<Option<Vec<String>>, ApiError> {
+    let Ok(unverified) = jose::decode_unverified(hint) else {
+        return Ok(None);
+    };
+    let kid = unverified.header.get("kid").and_then(Value::as_str);
+    let keys = keys::org_keys(state, &ctx.org.id).await?;
+    let Some(key) = keys.iter().find(|k| Some(k.kid()) == kid) else {
+        return Ok(None);
+    };
+    let key: &VerifyingKey = key.verifying_key();
+    let Ok(verified) = jose::verify_rs256(hint, key) else {
+        return Ok(None);
+    };
+    if verified.claims.get("iss").and_then(Value::as_str) != Some(ctx.base_url.as_str()) {
+        return Ok(None);
+    }
+    let audiences = match verified.claims.get("aud") {
+        Some(Value::String(one)) => vec![one.clone()],
+        Some(Value::Array(many)) => many
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(Some(audiences))
+}
