@@ -85,7 +85,11 @@ pub fn routes() -> Router<AppState> {
             post(revoke::post).get(revoke::get),
         )
         .route("/services/oauth2/introspect", post(introspect::introspect))
-        .route("/services/oauth2/userinfo", get(userinfo::userinfo))
+        // OpenID Connect Core §5.3.1: the UserInfo endpoint answers GET and POST.
+        .route(
+            "/services/oauth2/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
         .route(
             "/.well-known/openid-configuration",
             get(discovery::openid_configuration),

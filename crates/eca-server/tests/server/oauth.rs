@@ -910,6 +910,13 @@ async fn userinfo_has_the_oidc_and_salesforce_claims_and_custom_attributes() {
             "profile": "API Only",
         })
     );
+    // OpenID Connect Core §5.3.1: POST is answered like GET.
+    let posted = post("/services/oauth2/userinfo", FORM, String::new())
+        .bearer(&token)
+        .send(&w.h)
+        .await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
+    assert_eq!(posted.json(), json);
     // A SOAP session gets the claims without the app's attributes.
     let sid = admin_session(&w.h).await;
     let reply = get("/services/oauth2/userinfo")
