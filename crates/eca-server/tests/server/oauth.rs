@@ -24,6 +24,9 @@ use serde_json::json;
 
 use crate::support::*;
 
+mod jwt_access;
+mod measure;
+
 const NS: &str = "http://soap.sforce.com/2006/04/metadata";
 pub(crate) const KEY: &str = "3MVG9OpenEcaTestConsumerKeyForTheOAuthSuite";
 pub(crate) const SECRET: &str = "0penEcaTestConsumerSecret0123456789abcdefABCDEF";
@@ -1434,71 +1437,6 @@ async fn each_org_gets_one_stable_signing_key_stored_encrypted() {
     assert_ne!(theirs["keys"][0]["n"], jwks["keys"][0]["n"]);
 }
 
-// ---------------------------------------------------------------------------------------------
-// A quick measurement (not a benchmark: in-process, no sockets, in-memory SQLite)
-// ---------------------------------------------------------------------------------------------
-
-/// `cargo test --release -p eca-server --test server -- --ignored --nocapture measure_`
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "a measurement, run by hand in release mode"]
-#[allow(clippy::print_stderr, clippy::disallowed_methods)]
-async fn measure_client_credentials_in_process() {
-    let w = Arc::new(world().await);
-    w.deploy(&w.ci()).await;
-    let body = format!("grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}");
-    for _ in 0..200 {
-        assert_eq!(w.token(&body).await.status, StatusCode::OK);
-    }
-    let n = 2000;
-    let started = std::time::Instant::now();
-    let mut latencies = Vec::with_capacity(n);
-    for _ in 0..n {
-        let t = std::time::Instant::now();
-        assert_eq!(w.token(&body).await.status, StatusCode::OK);
-        latencies.push(t.elapsed());
-    }
-    let elapsed = started.elapsed();
-    latencies.sort();
-    eprintln!(
-        "client_credentials, sequential: {n} in {elapsed:?} = {:.0}/s, p50 {:?}, p99 {:?}",
-        n as f64 / elapsed.as_secs_f64(),
-        latencies[n / 2],
-        latencies[n * 99 / 100]
-    );
-    let token = w.cc_token().await;
-    let started = std::time::Instant::now();
-    for _ in 0..n {
-        let reply = get_bearer(&w, "/services/data/v66.0", &token).await;
-        assert_eq!(reply.status, StatusCode::OK);
-    }
-    let elapsed = started.elapsed();
-    eprintln!(
-        "bearer REST call, sequential: {n} in {elapsed:?} = {:.0}/s",
-        n as f64 / elapsed.as_secs_f64()
-    );
-    let tasks = 16;
-    let started = std::time::Instant::now();
-    let handles: Vec<_> = (0..tasks)
-        .map(|_| {
-            let w = Arc::clone(&w);
-            let body = body.clone();
-            tokio::spawn(async move {
-                for _ in 0..n / tasks {
-                    assert_eq!(w.token(&body).await.status, StatusCode::OK);
-                }
-            })
-        })
-        .collect();
-    for h in handles {
-        h.await.expect("a task");
-    }
-    let elapsed = started.elapsed();
-    eprintln!(
-        "client_credentials, {tasks} concurrent: {n} in {elapsed:?} = {:.0}/s",
-        n as f64 / elapsed.as_secs_f64()
-    );
-}
-
 #[tokio::test]
 async fn a_deleted_apps_tokens_stop_working_and_its_client_is_unknown() {
     let w = world().await;
@@ -1539,105 +1477,4 @@ async fn a_deleted_apps_tokens_stop_working_and_its_client_is_unknown() {
         "invalid_client_id",
         "client identifier invalid",
     );
-}
-
-// ---------------------------------------------------------------------------------------------
-// JWT access tokens (isNamedUserJwtEnabled)
-// ---------------------------------------------------------------------------------------------
-
-#[tokio::test]
-async fn jwt_access_tokens_verify_with_the_jwks_work_on_rest_and_are_revocable() {
-    let w = world().await;
-    let mut spec = w.ci();
-    spec.global
-        .push_str("<isNamedUserJwtEnabled>true</isNamedUserJwtEnabled>");
-    spec.policies
-        .push_str("<namedUserJwtTimeout>5</namedUserJwtTimeout>");
-    w.deploy(&spec).await;
-    let reply = w
-        .token(&format!(
-            "grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}"
-        ))
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let body = reply.json();
-    assert_eq!(body["token_format"], "jwt", "{}", reply.body);
-    let token = body["access_token"].as_str().expect("a token").to_owned();
-
-    // It verifies against the org's published keys, with RFC 9068 claims.
-    let jwks = get("/id/keys").send(&w.h).await.json();
-    let jwk: eca_oauth::Jwk = serde_json::from_value(jwks["keys"][0].clone()).expect("a JWK");
-    let key = eca_oauth::VerifyingKey::from_jwk(&jwk).expect("a key");
-    let verified = eca_oauth::jose::verify_rs256(&token, &key).expect("a valid signature");
-    assert_eq!(verified.header["typ"], "at+jwt");
-    assert_eq!(verified.header["kid"].as_str(), jwk.kid.as_deref());
-    let claims = &verified.claims;
-    let start = START.millis() / 1000;
-    assert_eq!(claims["iss"], PUBLIC_URL);
-    assert_eq!(claims["aud"], PUBLIC_URL);
-    assert_eq!(claims["sub"], w.run_as.id.to_string());
-    assert_eq!(claims["client_id"], KEY);
-    assert_eq!(claims["iat"], start);
-    // The policies' namedUserJwtTimeout (minutes), not the session timeout.
-    assert_eq!(claims["exp"], start + 5 * 60);
-
-    // It works on the REST API and userinfo, and introspection sees it.
-    let reply = get_bearer(&w, "/services/data/v66.0", &token).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let reply = get_bearer(&w, "/services/oauth2/userinfo", &token).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let encoded: String = form_urlencoded::byte_serialize(token.as_bytes()).collect();
-    let reply = post(
-        "/services/oauth2/introspect",
-        FORM,
-        format!("token={encoded}"),
-    )
-    .header("authorization", &basic(KEY, SECRET))
-    .send(&w.h)
-    .await;
-    assert_eq!(reply.json()["active"], true, "{}", reply.body);
-
-    // Only REST: the SOAP APIs refuse it as a session id.
-    let envelope = format!(
-        "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" \
-         xmlns:met=\"http://soap.sforce.com/2006/04/metadata\"><soapenv:Header><met:SessionHeader>\
-         <met:sessionId>{token}</met:sessionId></met:SessionHeader></soapenv:Header><soapenv:Body>\
-         <met:listMetadata><met:queries><met:type>ExternalClientApplication</met:type></met:queries>\
-         </met:listMetadata></soapenv:Body></soapenv:Envelope>"
-    );
-    let reply = post("/services/Soap/m/66.0", "text/xml", envelope)
-        .header("soapaction", "\"\"")
-        .send(&w.h)
-        .await;
-    assert_eq!(
-        reply.status,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "{}",
-        reply.body
-    );
-    assert!(reply.body.contains("INVALID_SESSION_ID"), "{}", reply.body);
-
-    // Revoked: refused at once, although its signature stays valid until exp.
-    let reply = post("/services/oauth2/revoke", FORM, format!("token={encoded}"))
-        .send(&w.h)
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    get_bearer(&w, "/services/data/v66.0", &token)
-        .await
-        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
-
-    // Expired after the five minutes, even unrevoked.
-    let reply = w
-        .token(&format!(
-            "grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}"
-        ))
-        .await;
-    let fresh = reply.json()["access_token"]
-        .as_str()
-        .expect("a token")
-        .to_owned();
-    w.h.clock.advance_secs(5 * 60);
-    get_bearer(&w, "/services/data/v66.0", &fresh)
-        .await
-        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
 }
