@@ -54,6 +54,43 @@ const ACCESS_INSERT: &str = "INSERT INTO oauth_access_tokens (token_hash, org_id
      app_name_lower, consumer_id, user_id, scopes, format, refresh_hash, issued_at, expires_at, \
      revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
+/// The row counts of the multi-row forms of [`ACCESS_INSERT`], largest first.
+const ACCESS_INSERT_ROWS: [usize; 5] = [128, 32, 8, 2, 1];
+
+/// The multi-row forms of [`ACCESS_INSERT`] with `$N` placeholders (PostgreSQL) and with `?`
+/// placeholders (SQLite: it looks a numbered placeholder's name up by a linear scan, so
+/// binding thousands of them would take quadratic time), in the order of
+/// [`ACCESS_INSERT_ROWS`].
+static ACCESS_INSERTS: std::sync::LazyLock<[[&'static str; 5]; 2]> =
+    std::sync::LazyLock::new(|| {
+        [
+            ACCESS_INSERT_ROWS.map(|rows| multi_row_access_insert(rows, true)),
+            ACCESS_INSERT_ROWS.map(|rows| multi_row_access_insert(rows, false)),
+        ]
+    });
+
+/// `INSERT ... VALUES (...), (...)` with `rows` rows of [`ACCESS_INSERT`]'s twelve columns,
+/// numbered (`$1`...) or positional (`?`). Made once per form for the life of the process
+/// (the database drivers take `&'static str`).
+fn multi_row_access_insert(rows: usize, numbered: bool) -> &'static str {
+    let head = &ACCESS_INSERT[..ACCESS_INSERT.find("VALUES").unwrap_or(0)];
+    let values: Vec<String> = (0..rows)
+        .map(|row| {
+            let params: Vec<String> = (1..=12)
+                .map(|col| {
+                    if numbered {
+                        format!("${}", row * 12 + col)
+                    } else {
+                        "?".to_owned()
+                    }
+                })
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    Box::leak(format!("{head}VALUES {}", values.join(", ")).into_boxed_str())
+}
+
 /// The arguments of [`ACCESS_INSERT`].
 fn access_args<'a>(t: &'a AccessTokenRecord, app_lower: &'a str) -> Vec<Arg<'a>> {
     vec![
@@ -119,23 +156,59 @@ impl<D: Db> TokenStore for D {
 
     async fn create_access_tokens(&self, tokens: &[AccessTokenRecord]) -> StoreResult<()> {
         let lowers: Vec<String> = tokens.iter().map(|t| fold(&t.app_name)).collect();
-        let steps: Vec<Step<'_>> = tokens
-            .iter()
-            .zip(&lowers)
-            .map(|(t, lower)| Step {
-                sql: ACCESS_INSERT,
-                args: access_args(t, lower),
-                expect_rows: 1,
-            })
-            .collect();
+        // Multi-row INSERTs of a few fixed sizes: each statement is one round trip to the
+        // database (for SQLite, to its worker thread), and a handful of distinct statements
+        // stay prepared in the connection's cache.
+        let mut steps = Vec::new();
+        let mut starts = Vec::new();
+        let mut at = 0;
+        while at < tokens.len() {
+            let left = tokens.len() - at;
+            let form = ACCESS_INSERT_ROWS
+                .iter()
+                .position(|rows| *rows <= left)
+                .unwrap_or(ACCESS_INSERT_ROWS.len() - 1);
+            let size = ACCESS_INSERT_ROWS[form];
+            let sql = ACCESS_INSERTS[usize::from(Self::BACKEND == "sqlite")][form];
+            let args = tokens[at..at + size]
+                .iter()
+                .zip(&lowers[at..at + size])
+                .flat_map(|(t, lower)| access_args(t, lower))
+                .collect();
+            steps.push(Step {
+                sql,
+                args,
+                expect_rows: size as u64,
+            });
+            starts.push((at, size));
+            at += size;
+        }
         self.write_batch(&steps).await.map_err(|e| match e {
             BatchError::Sql { step, error } => {
-                let t = &tokens[step];
-                insert_failure(error, "access token", &t.token_hash, &t.user_id)
+                let (start, size) = starts[step];
+                let t = &tokens[start];
+                if size == 1 {
+                    insert_failure(error, "access token", &t.token_hash, &t.user_id)
+                } else {
+                    // Which row of the statement failed is not known: the caller writes the
+                    // tokens again one by one to find it (`token_writer`).
+                    match insert_failure(error, "access token", &t.token_hash, &t.user_id) {
+                        StoreError::Conflict { what, .. } => StoreError::Conflict {
+                            what,
+                            value: format!("one of {size} tokens"),
+                        },
+                        StoreError::Missing { what, .. } => StoreError::Missing {
+                            what,
+                            value: format!("for one of {size} tokens"),
+                        },
+                        other => other,
+                    }
+                }
             }
             BatchError::Unexpected { step } => StoreError::Database(format!(
-                "inserting access token {} changed no row",
-                short_hash(&tokens[step].token_hash)
+                "inserting {} access tokens from {} changed fewer rows",
+                starts[step].1,
+                short_hash(&tokens[starts[step].0].token_hash)
             )),
             BatchError::Transaction(error) => database(error),
         })

@@ -90,8 +90,9 @@ async fn a_batch_of_access_tokens_is_written_whole_or_not_at_all(env: Env) {
     let (org, _, user) = seed(store, "acme", "a@acme.example").await;
     let (_, _, other) = seed(store, "other", "b@other.example").await;
     store.create_access_tokens(&[]).await.unwrap();
-    let batch: Vec<_> = (0..50)
-        .map(|i| access(&org.id, &user.id, &format!("b{i:02}"), None))
+    // 171 = 128 + 32 + 8 + 2 + 1: every statement size the store writes with.
+    let batch: Vec<_> = (0..171)
+        .map(|i| access(&org.id, &user.id, &format!("b{i:03}"), None))
         .collect();
     store.create_access_tokens(&batch).await.unwrap();
     for token in &batch {
@@ -108,12 +109,20 @@ async fn a_batch_of_access_tokens_is_written_whole_or_not_at_all(env: Env) {
     // A taken hash in the middle undoes the whole batch, and the error names the problem.
     let clash = vec![
         access(&org.id, &user.id, "c1", None),
-        access(&org.id, &user.id, "b07", None),
+        access(&org.id, &user.id, "b007", None),
         access(&org.id, &user.id, "c2", None),
     ];
     assert_conflict(store.create_access_tokens(&clash).await, "access token");
     assert_eq!(store.access_token("c1").await.unwrap(), None);
     assert_eq!(store.access_token("c2").await.unwrap(), None);
+    // Also when the clash is in a later statement of a large batch.
+    let mut large: Vec<_> = (0..140)
+        .map(|i| access(&org.id, &user.id, &format!("e{i:02}"), None))
+        .collect();
+    large[133] = access(&org.id, &user.id, "b080", None);
+    assert_conflict(store.create_access_tokens(&large).await, "access token");
+    assert_eq!(store.access_token("e00").await.unwrap(), None);
+    assert_eq!(store.access_token("e139").await.unwrap(), None);
 
     // So does a user of another org.
     let foreign = vec![
