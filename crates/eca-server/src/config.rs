@@ -198,6 +198,8 @@ pub struct ConfigLayer {
     pub body_limit: Option<usize>,
     /// Seconds before a request is answered with 503.
     pub request_timeout_secs: Option<u64>,
+    /// One INFO line per request (method, path, status, latency).
+    pub access_log: Option<bool>,
 }
 
 fn secret_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
@@ -224,6 +226,7 @@ impl ConfigLayer {
             master_key: self.master_key.or(lower.master_key),
             body_limit: self.body_limit.or(lower.body_limit),
             request_timeout_secs: self.request_timeout_secs.or(lower.request_timeout_secs),
+            access_log: self.access_log.or(lower.access_log),
         }
     }
 }
@@ -245,6 +248,8 @@ pub struct Config {
     pub master_key: Option<Secret>,
     pub body_limit: usize,
     pub request_timeout: Duration,
+    /// One INFO line per request; off by default (the line is then at DEBUG).
+    pub access_log: bool,
 }
 
 impl Config {
@@ -295,6 +300,7 @@ impl Config {
             master_key: layer.master_key.filter(|k| !k.is_empty()),
             body_limit,
             request_timeout,
+            access_log: layer.access_log.unwrap_or(false),
         })
     }
 

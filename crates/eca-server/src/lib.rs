@@ -15,9 +15,11 @@
 pub mod access;
 pub mod auth;
 pub mod bootstrap;
+pub mod cache;
 pub mod config;
 pub mod connect;
 pub mod demo_app;
+pub mod directory;
 pub mod error;
 mod http;
 pub mod login;

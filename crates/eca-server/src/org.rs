@@ -16,6 +16,7 @@ use axum::http::request::Parts;
 use eca_core::domain::Org;
 
 use crate::config::{host_of, is_authority};
+use crate::directory;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -63,15 +64,11 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<OrgContext, ApiError
             if !is_domain(domain) {
                 return Err(unknown_org(domain));
             }
-            state
-                .store()
-                .org_by_domain(domain)
+            directory::org_by_domain(state, domain)
                 .await?
                 .ok_or_else(|| unknown_org(domain))?
         }
-        Named::Default => state
-            .store()
-            .default_org()
+        Named::Default => directory::default_org(state)
             .await?
             .ok_or_else(|| ApiError::NotFound("This server has no default org".to_owned()))?,
     };
@@ -82,7 +79,7 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<OrgContext, ApiError
     };
     Ok(OrgContext {
         base_url: format!("{}://{authority}{}{prefix}", public.scheme(), public.path()),
-        org,
+        org: Org::clone(&org),
     })
 }
 

@@ -13,12 +13,13 @@ use eca_store::Store;
 use tokio::sync::Semaphore;
 
 use crate::config::{Config, DEFAULT_BODY_LIMIT, DEFAULT_REQUEST_TIMEOUT, PublicUrl};
+use crate::directory::Directory;
 use crate::error::ApiError;
 use crate::login::limiter::LoginLimiter;
 use crate::metrics::Metrics;
 use crate::oauth::keys::KeyCache;
 use crate::oauth::registry::AppCache;
-use crate::oauth::token_writer::TokenWriter;
+use crate::oauth::token_writer::{TokenWriter, TokenWrites};
 
 /// Failed-login policy.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +50,8 @@ pub struct Settings {
     pub body_limit: usize,
     pub request_timeout: Duration,
     pub login: LoginPolicy,
+    /// Log every request at INFO (else at DEBUG, which the default level filters out).
+    pub access_log: bool,
 }
 
 impl Settings {
@@ -58,6 +61,7 @@ impl Settings {
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             login: LoginPolicy::default(),
+            access_log: false,
         }
     }
 
@@ -68,6 +72,7 @@ impl Settings {
             body_limit: config.body_limit,
             request_timeout: config.request_timeout,
             login: LoginPolicy::default(),
+            access_log: config.access_log,
         }
     }
 }
@@ -99,6 +104,8 @@ struct Inner {
     apps: AppCache,
     /// Each org's current token signing key, parsed (`oauth::keys`).
     signing_keys: KeyCache,
+    /// Orgs, users and user access, kept for a few seconds (`directory`).
+    directory: Directory,
 }
 
 impl std::fmt::Debug for AppState {
@@ -119,6 +126,7 @@ impl AppState {
         settings: Settings,
     ) -> Self {
         let metrics = Metrics::new(store.backend());
+        let token_writes = TokenWrites::for_backend(store.backend());
         let limiter = LoginLimiter::new(settings.login.failures_per_ip_per_minute, 60_000);
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
         let digester = SecretDigester::random(rng.as_ref());
@@ -133,9 +141,10 @@ impl AppState {
             hashing: Arc::new(Semaphore::new(threads)),
             digester,
             deploy_locks: Arc::new(OrgLocks::new()),
-            token_writer: TokenWriter::default(),
+            token_writer: TokenWriter::new(token_writes),
             apps: AppCache::default(),
             signing_keys: KeyCache::default(),
+            directory: Directory::default(),
         }))
     }
 
@@ -196,6 +205,11 @@ impl AppState {
     /// The deployed apps recently read from the store.
     pub fn apps(&self) -> &AppCache {
         &self.0.apps
+    }
+
+    /// The orgs, users and user access recently read from the store.
+    pub fn directory(&self) -> &Directory {
+        &self.0.directory
     }
 
     /// The orgs' current signing keys, parsed.

@@ -31,7 +31,7 @@ pub struct Args {
     #[arg(long)]
     public_url: Option<String>,
     /// A TOML file with the same settings (listen, data_dir, database_url, public_url,
-    /// log_format, demo, admin_password, master_key, body_limit, request_timeout_secs).
+    /// log_format, demo, admin_password, master_key, body_limit, request_timeout_secs, access_log).
     #[arg(long)]
     config: Option<PathBuf>,
     /// Also create the API-only user integration@demo.example.
@@ -40,6 +40,9 @@ pub struct Args {
     /// `text` or `json` [env: ECA_LOG_FORMAT] [default: text].
     #[arg(long)]
     log_format: Option<String>,
+    /// Log one line per request: method, path, status, latency [env: ECA_ACCESS_LOG=1].
+    #[arg(long)]
+    access_log: bool,
 }
 
 impl Args {
@@ -51,6 +54,7 @@ impl Args {
             public_url: self.public_url.clone(),
             log_format: self.log_format.clone(),
             demo: self.demo.then_some(true),
+            access_log: self.access_log.then_some(true),
             ..ConfigLayer::default()
         }
     }
@@ -69,6 +73,7 @@ fn env_layer() -> ConfigLayer {
         log_format: var("ECA_LOG_FORMAT"),
         admin_password: var("ECA_ADMIN_PASSWORD").map(Secret::new),
         master_key: var("ECA_MASTER_KEY").map(Secret::new),
+        access_log: var("ECA_ACCESS_LOG").map(|v| matches!(v.as_str(), "1" | "true" | "yes")),
         ..ConfigLayer::default()
     }
 }

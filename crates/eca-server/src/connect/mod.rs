@@ -124,6 +124,9 @@ impl Ctx {
     ) -> Result<Ctx, ApiError> {
         let prefix = path_of(&auth.org.base_url).to_owned();
         let caller = Caller::load(state, auth).await?;
+        // Usage listings and revocations see every token issued before the request, including
+        // those still being written behind (`oauth::token_writer`).
+        state.token_writer().sync().await;
         Ok(Ctx {
             caller,
             base: format!("{prefix}/services/data/v{version}/apps/oauth"),

@@ -132,6 +132,9 @@ async fn spawn_deploy(
         locks,
         version,
     };
+    // A deploy that deletes an app revokes its tokens: those still being written behind
+    // (`oauth::token_writer`) are in the store first.
+    state.token_writer().sync().await;
     let id = eca_deploy::submit(&ctx, options)
         .await
         .map_err(deploy_error)?;

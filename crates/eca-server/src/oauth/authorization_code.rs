@@ -115,7 +115,8 @@ pub async fn grant(
         .record_code_tokens(hash.as_str(), access_hash.as_str(), family)
         .await?
     {
-        // Replayed while we were issuing: take back what we just made.
+        // Replayed while we were issuing: take back what we just made (once it is written).
+        ctx.state.token_writer().sync().await;
         store
             .revoke_access_token(access_hash.as_str(), ctx.now)
             .await?;
@@ -192,6 +193,8 @@ async fn revoke_issued(
     record: &AuthorizationCodeRecord,
 ) -> Result<(), GrantError> {
     let store = ctx.state.store();
+    // Tokens still being written behind are revoked too (`oauth::token_writer`).
+    ctx.state.token_writer().sync().await;
     if let Some(access) = &record.access_hash {
         store.revoke_access_token(access, ctx.now).await?;
     }

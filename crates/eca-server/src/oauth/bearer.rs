@@ -12,6 +12,7 @@ use eca_oauth::tokens::access_token_org;
 use eca_store::AccessTokenRecord;
 
 use super::registry::{self, ClientApp};
+use crate::directory;
 use crate::error::ApiError;
 use crate::session::Active;
 use crate::state::AppState;
@@ -64,7 +65,13 @@ pub async fn authenticate(
         return Ok(None);
     }
     let hash = TokenHash::of(token);
-    let Some(record) = state.store().access_token(hash.as_str()).await? else {
+    // A token written behind is in the writer's pending set until it is committed
+    // (`oauth::token_writer`).
+    let record = match state.token_writer().pending(hash.as_str()) {
+        Some(pending) => Some(pending),
+        None => state.store().access_token(hash.as_str()).await?,
+    };
+    let Some(record) = record else {
         return Ok(None);
     };
     if record.org_id != org.id || record.revoked_at.is_some() || record.expires_at <= now {
@@ -78,7 +85,9 @@ pub async fn live(
     state: &AppState,
     record: AccessTokenRecord,
 ) -> Result<Option<TokenUse>, ApiError> {
-    let Some(user) = state.store().user(&record.user_id).await? else {
+    // The user as of at most two seconds ago (`crate::directory`); the token record itself
+    // was read from the store, so revocation is seen at once.
+    let Some(user) = directory::user(state, &record.user_id).await? else {
         return Ok(None);
     };
     if !user.is_active || user.is_frozen || user.org_id != record.org_id {
@@ -92,7 +101,7 @@ pub async fn live(
     }
     Ok(Some(TokenUse {
         token: record,
-        user,
+        user: User::clone(&user),
         app,
     }))
 }

@@ -12,6 +12,7 @@ use eca_oauth::{ClientCredentials, GrantType, GrantedScopes, OAuthError, TokenRe
 use super::GrantError;
 use super::client::{self, SecretRule};
 use super::issue::{self, GrantContext};
+use crate::directory;
 
 pub async fn grant(
     ctx: &GrantContext<'_>,
@@ -33,18 +34,18 @@ pub async fn grant(
         .and_then(|p| p.client_credentials_flow_user.as_deref())
         .filter(|u| !u.trim().is_empty())
         .ok_or(OAuthError::NoClientCredentialsUser)?;
-    // The run-as user must be one of this org's: usernames are unique across the server.
-    let user = ctx
-        .state
-        .store()
-        .user_by_username(username.trim())
+    // The run-as user must be one of this org's: usernames are unique across the server. The
+    // user and their access come from the directory cache (`crate::directory`): a change made
+    // on this node is seen at once, one made on another node within two seconds.
+    let user = directory::user_by_username(ctx.state, username.trim())
         .await?
         .filter(|u| u.org_id == org.id)
         .ok_or(OAuthError::NoClientCredentialsUser)?;
     if !user.is_active || user.is_frozen {
         return Err(OAuthError::InactiveUser.into());
     }
-    if !crate::access::has_permission(ctx.state.store(), &user, Permission::ApiOnly).await? {
+    let access = directory::access(ctx.state, &user).await?;
+    if !access.permissions().contains(Permission::ApiOnly) {
         tracing::info!(user = %user.id, app = %app.name, "client credentials run-as user is not API Only");
         return Err(OAuthError::NoClientCredentialsUser.into());
     }

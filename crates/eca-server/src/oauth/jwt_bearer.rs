@@ -15,6 +15,7 @@ use eca_oauth::{GrantType, GrantedScopes, OAuthError, TokenResponse, VerifyingKe
 
 use super::issue::{self, GrantContext};
 use super::{GrantError, permitted, registry};
+use crate::directory;
 use crate::error::ApiError;
 
 pub async fn grant(
@@ -53,10 +54,8 @@ pub async fn grant(
         &audiences,
         ctx.now,
     )?;
-    let user = ctx
-        .state
-        .store()
-        .user_by_username(&claims.subject)
+    // From the directory cache, as for client credentials (`crate::directory`).
+    let user = directory::user_by_username(ctx.state, &claims.subject)
         .await?
         .filter(|u| u.org_id == org.id)
         .ok_or(OAuthError::NotApproved)?;

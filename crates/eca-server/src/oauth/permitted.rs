@@ -6,6 +6,7 @@ use eca_metadata::model::PermittedUsers;
 
 use super::GrantError;
 use super::registry::ClientApp;
+use crate::directory;
 use crate::state::AppState;
 
 /// Whether the user's profile or one of their permission sets is among the app policies'
@@ -19,22 +20,21 @@ pub async fn is_preauthorized(
         return Ok(false);
     };
     let profiles = policies.profiles();
-    if !profiles.is_empty()
-        && let Some(profile) = state.store().profile(&user.profile_id).await?
-        && profiles
-            .iter()
-            .any(|p| p.eq_ignore_ascii_case(&profile.name))
-    {
-        return Ok(true);
-    }
     let sets = policies.permission_sets();
-    if sets.is_empty() {
+    if profiles.is_empty() && sets.is_empty() {
         return Ok(false);
     }
-    let assigned = state.store().permission_sets_of(&user.id).await?;
-    Ok(assigned
+    let access = directory::access(state, user).await?;
+    let by_profile = access.profile.as_ref().is_some_and(|profile| {
+        profiles
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(&profile.name))
+    });
+    let by_set = access
+        .permission_sets
         .iter()
-        .any(|a| sets.iter().any(|s| s.eq_ignore_ascii_case(&a.name))))
+        .any(|a| sets.iter().any(|s| s.eq_ignore_ascii_case(&a.name)));
+    Ok(by_profile || by_set)
 }
 
 /// Whether `user` may get a token without a consent page (JWT bearer): pre-authorized when

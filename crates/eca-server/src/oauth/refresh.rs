@@ -62,6 +62,8 @@ pub async fn grant(
         return Err(expired());
     }
     if record.rotated_at.is_some() {
+        // The family's access tokens still being written behind are revoked too.
+        ctx.state.token_writer().sync().await;
         let n = store
             .revoke_refresh_family(&record.family_id, ctx.now)
             .await?;
@@ -105,6 +107,7 @@ pub async fn grant(
             .await?
         {
             // A concurrent refresh rotated it first: this is a second use.
+            ctx.state.token_writer().sync().await;
             store
                 .revoke_refresh_family(&record.family_id, ctx.now)
                 .await?;

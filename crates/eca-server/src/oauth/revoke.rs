@@ -67,6 +67,9 @@ async fn revoke(
     let store = state.store();
     let now = state.clock().now();
     let hash = TokenHash::of(token);
+    // A token still being written behind is revoked once it is in the store
+    // (`oauth::token_writer`), so revocation is never lost.
+    state.token_writer().sync().await;
     if access_token_org(token).is_some() || access_jwt::looks_like_jwt(token) {
         let record = store.access_token(hash.as_str()).await?;
         if record.is_some_and(|r| r.org_id == org.org.id) {

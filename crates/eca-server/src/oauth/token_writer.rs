@@ -1,109 +1,272 @@
-//! Group commit of issued access tokens: concurrent grants share one transaction.
+//! Writing issued access tokens: group commit, and on SQLite, write-behind.
 //!
-//! Every opaque access token must be in the store before its response leaves (another node may
-//! see it next; revocation and usage read it), and a write that returns `Ok` is durable
-//! (`synchronous=FULL` on SQLite). One transaction per token makes the token endpoint as fast as
-//! the disk can sync. Instead, a grant queues its record and waits; whichever waiting grant
-//! holds the flush lock writes everything queued so far in one transaction
-//! ([`TokenStore::create_access_tokens`]) and hands each grant its own result. Under load a
-//! transaction carries as many tokens as arrived during the previous one; alone, a token is
-//! written at once, as before. Nothing is acknowledged before it is committed.
+//! **Group commit.** One transaction per token makes the token endpoint as fast as the disk
+//! can sync. Instead, grants send their records to one writer task, which takes everything
+//! queued (up to [`MAX_BATCH`]), writes it in one transaction
+//! ([`TokenStore::create_access_tokens`]) and reports back. Under load a transaction carries
+//! as many tokens as arrived during the previous one; alone, a token is written at once. When
+//! a batch fails (a hash clash, a user deleted meanwhile), each of its tokens is written again
+//! alone, so one bad record fails only its own grant.
 //!
-//! The flush runs in its own task holding the lock, so a grant whose client went away (its
-//! future dropped) cannot abandon the records of the others. When a batch fails (a hash
-//! clash, a user deleted meanwhile), each of its tokens is written again alone, so one bad
-//! record fails only its own grant.
+//! **When a grant answers** ([`TokenWrites`]):
+//! - `Commit` (PostgreSQL, where many nodes share the database): after the token is committed,
+//!   so any node finds it as soon as the client has it.
+//! - `Behind` (SQLite, one node): as soon as the token is queued. Until it is committed it is
+//!   in this process's pending set, where every lookup ([`TokenWriter::pending`]) finds it, so
+//!   the client sees no difference. Revocation, usage listings and deploys first wait for the
+//!   queue to drain ([`TokenWriter::sync`]), so they see and revoke every token issued before
+//!   them: revocation stays immediate. What a crash or power cut can lose is the tokens of the
+//!   last few milliseconds; their clients get `401` and authenticate again (a lost token never
+//!   grants anything). `eca serve` drains the queue before it exits.
+//!
+//! The queue holds at most [`MAX_PENDING`] tokens: beyond that a grant waits for room, so a
+//! writer slower than the load slows the grants down instead of growing memory. The writer is
+//! a task of its own, so a grant whose client went away cannot abandon anyone's record. It
+//! starts with the first write, and again if its runtime went away (tests run one runtime
+//! each).
 //!
 //! [`TokenStore::create_access_tokens`]: eca_store::TokenStore::create_access_tokens
 
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use eca_store::{AccessTokenRecord, Store, StoreError, StoreResult};
-use tokio::sync::oneshot;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 /// At most this many tokens per transaction; the rest wait for the next one.
-const MAX_BATCH: usize = 256;
+const MAX_BATCH: usize = 512;
+/// At most this many tokens queued or being written at once.
+pub const MAX_PENDING: usize = 2_048;
 
-type Waiter = (AccessTokenRecord, oneshot::Sender<StoreResult<()>>);
+/// When a grant that issued an access token answers its client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenWrites {
+    /// Once the token is committed (multi-node PostgreSQL).
+    Commit,
+    /// Once the token is queued; lookups find it in the pending set meanwhile (SQLite).
+    Behind,
+}
 
-/// The queue and the flush lock; one per server process, in `AppState`.
-#[derive(Default)]
+impl TokenWrites {
+    /// The mode for a store backend: `Behind` for `sqlite`, `Commit` otherwise.
+    pub fn for_backend(backend: &str) -> Self {
+        if backend == "sqlite" {
+            TokenWrites::Behind
+        } else {
+            TokenWrites::Commit
+        }
+    }
+}
+
+/// What the writer task is asked to do.
+// Nearly every job is a token: boxing it would cost an allocation per token for the rare sync.
+#[allow(clippy::large_enum_variant)]
+enum Job {
+    /// Write a token, then report to the grant (when it waits) and free its room.
+    Token {
+        record: AccessTokenRecord,
+        done: Option<oneshot::Sender<StoreResult<()>>>,
+        _room: OwnedSemaphorePermit,
+    },
+    /// Report once everything queued before is written.
+    Sync(oneshot::Sender<()>),
+}
+
+/// The way to the writer task; one per server process, in `AppState`.
 pub struct TokenWriter {
-    pending: Mutex<Vec<Waiter>>,
-    flushing: Arc<tokio::sync::Mutex<()>>,
+    mode: TokenWrites,
+    sender: Mutex<Option<mpsc::UnboundedSender<Job>>>,
+    /// Tokens queued or being written (`Behind` only), by hash.
+    pending: Arc<Mutex<HashMap<String, AccessTokenRecord>>>,
+    room: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for TokenWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenWriter").finish_non_exhaustive()
+        f.debug_struct("TokenWriter")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
     }
+}
+
+/// The pending set is only ever changed by whole inserts and removes: a panic elsewhere cannot
+/// leave it half-changed, so a poisoned lock is still usable.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl TokenWriter {
-    /// Records `token`, returning once it is committed (or failed).
-    pub async fn write(&self, store: &Arc<dyn Store>, token: AccessTokenRecord) -> StoreResult<()> {
-        let (done, mut result) = oneshot::channel();
-        self.queue().push((token, done));
-        loop {
-            let guard = Arc::clone(&self.flushing).lock_owned().await;
-            match result.try_recv() {
-                Ok(outcome) => return outcome,
-                Err(oneshot::error::TryRecvError::Closed) => {
-                    return Err(StoreError::Database(
-                        "the access token writer stopped before writing the token".to_owned(),
-                    ));
-                }
-                Err(oneshot::error::TryRecvError::Empty) => {}
-            }
-            let batch = {
-                let mut pending = self.queue();
-                // Oldest first: the tail beyond MAX_BATCH waits for the next flush.
-                let cut = pending.len().min(MAX_BATCH);
-                let rest = pending.split_off(cut);
-                std::mem::replace(&mut *pending, rest)
-            };
-            let store = Arc::clone(store);
-            // Our own record may be beyond this batch: then we wait for the next flush.
-            let flush = tokio::spawn(async move {
-                let _guard = guard;
-                flush(store.as_ref(), batch).await;
-            });
-            // A panic in the flush drops the senders: the waiters get `Closed` above.
-            let _ = flush.await;
+    pub fn new(mode: TokenWrites) -> Self {
+        Self {
+            mode,
+            sender: Mutex::new(None),
+            pending: Arc::new(Mutex::new(HashMap::new())),
+            room: Arc::new(Semaphore::new(MAX_PENDING)),
         }
     }
 
-    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<Waiter>> {
-        // A panic while holding this lock cannot leave the Vec half-changed (push and
-        // split_off/replace do not panic midway), so a poisoned lock is still usable.
-        self.pending
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Records `token`: returns once it is committed (`Commit`) or queued (`Behind`).
+    pub async fn write(&self, store: &Arc<dyn Store>, token: AccessTokenRecord) -> StoreResult<()> {
+        let room = Arc::clone(&self.room)
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Database("the access token queue is closed".to_owned()))?;
+        if self.mode == TokenWrites::Behind {
+            lock(&self.pending).insert(token.token_hash.clone(), token.clone());
+            self.send(
+                Job::Token {
+                    record: token,
+                    done: None,
+                    _room: room,
+                },
+                store,
+            );
+            return Ok(());
+        }
+        let (done, result) = oneshot::channel();
+        self.send(
+            Job::Token {
+                record: token,
+                done: Some(done),
+                _room: room,
+            },
+            store,
+        );
+        // A panic in the writer drops the senders of its batch.
+        result.await.unwrap_or_else(|_| {
+            Err(StoreError::Database(
+                "the access token writer stopped before writing the token".to_owned(),
+            ))
+        })
+    }
+
+    /// The token with this hash if it is queued and not yet committed.
+    pub fn pending(&self, token_hash: &str) -> Option<AccessTokenRecord> {
+        if self.mode == TokenWrites::Commit {
+            return None;
+        }
+        lock(&self.pending).get(token_hash).cloned()
+    }
+
+    /// Returns once every token queued before the call is written (or failed). Call it
+    /// before revoking or listing tokens.
+    pub async fn sync(&self) {
+        let (done, synced) = oneshot::channel();
+        let sent = lock(&self.sender)
+            .as_ref()
+            .is_some_and(|tx| tx.send(Job::Sync(done)).is_ok());
+        if sent {
+            // The writer answers after its batch; if it dies instead, its queue died with it.
+            let _ = synced.await;
+        }
+    }
+
+    /// Queues `job` for the writer task, starting one (on the current runtime) when there is
+    /// none or the last one is gone.
+    fn send(&self, job: Job, store: &Arc<dyn Store>) {
+        let mut sender = lock(&self.sender);
+        let job = match sender.as_ref() {
+            Some(tx) => match tx.send(job) {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(job)) => job,
+            },
+            None => job,
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        // The receiver is alive: this send cannot fail.
+        let _ = tx.send(job);
+        tokio::spawn(run(Arc::clone(store), rx, Arc::clone(&self.pending)));
+        *sender = Some(tx);
     }
 }
 
+/// The writer task: one batch at a time, each everything queued meanwhile (the queue is
+/// bounded by [`MAX_PENDING`]).
+async fn run(
+    store: Arc<dyn Store>,
+    mut queue: mpsc::UnboundedReceiver<Job>,
+    pending: Arc<Mutex<HashMap<String, AccessTokenRecord>>>,
+) {
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let mut batch = Vec::with_capacity(jobs.len());
+        let mut synced = Vec::new();
+        for job in jobs.drain(..) {
+            match job {
+                Job::Token {
+                    record,
+                    done,
+                    _room,
+                } => batch.push((record, done, _room)),
+                Job::Sync(done) => synced.push(done),
+            }
+        }
+        let hashes: Vec<String> = batch.iter().map(|(t, _, _)| t.token_hash.clone()).collect();
+        flush(store.as_ref(), batch).await;
+        // Committed (or failed): lookups read the store from now on.
+        {
+            let mut pending = lock(&pending);
+            for hash in &hashes {
+                pending.remove(hash);
+            }
+        }
+        for done in synced {
+            let _ = done.send(());
+        }
+    }
+}
+
+type Waiter = (
+    AccessTokenRecord,
+    Option<oneshot::Sender<StoreResult<()>>>,
+    OwnedSemaphorePermit,
+);
+
+/// Writes `batch` in one transaction, or one by one when that fails, and reports each
+/// outcome to its grant. A token written behind that fails is lost: its client gets `401`.
 async fn flush(store: &dyn Store, batch: Vec<Waiter>) {
     if batch.is_empty() {
         return;
     }
-    let records: Vec<AccessTokenRecord> = batch.iter().map(|(t, _)| t.clone()).collect();
+    let records: Vec<AccessTokenRecord> = batch.iter().map(|(t, _, _)| t.clone()).collect();
     match store.create_access_tokens(&records).await {
         Ok(()) => {
-            for (_, done) in batch {
-                let _ = done.send(Ok(()));
+            for (token, done, _room) in batch {
+                report(&token, done, Ok(()));
             }
         }
         Err(e) if batch.len() == 1 => {
-            if let Some((_, done)) = batch.into_iter().next() {
-                let _ = done.send(Err(e));
+            if let Some((token, done, _room)) = batch.into_iter().next() {
+                report(&token, done, Err(e));
             }
         }
         Err(e) => {
             tracing::debug!(error = %e, size = batch.len(), "token batch failed: writing one by one");
-            for (token, done) in batch {
-                let _ = done.send(store.create_access_token(&token).await);
+            for (token, done, _room) in batch {
+                let outcome = store.create_access_token(&token).await;
+                report(&token, done, outcome);
             }
         }
+    }
+}
+
+/// Tells a waiting grant how its write went; a write nobody waits for is logged if it failed.
+fn report(
+    token: &AccessTokenRecord,
+    done: Option<oneshot::Sender<StoreResult<()>>>,
+    outcome: StoreResult<()>,
+) {
+    match (done, outcome) {
+        (Some(done), outcome) => {
+            let _ = done.send(outcome);
+        }
+        (None, Err(e)) => tracing::warn!(
+            error = %e,
+            user = %token.user_id,
+            app = %token.app_name,
+            "an access token answered before its write could not be stored; its client will have to authenticate again"
+        ),
+        (None, Ok(())) => {}
     }
 }
 
@@ -165,7 +328,7 @@ mod tests {
             .create_access_token(&token(&admin, "taken".to_owned()))
             .await
             .unwrap();
-        let writer = Arc::new(TokenWriter::default());
+        let writer = Arc::new(TokenWriter::new(TokenWrites::Commit));
         let mut tasks = Vec::new();
         for i in 0..600 {
             let (writer, store) = (Arc::clone(&writer), Arc::clone(&store));
@@ -202,34 +365,96 @@ mod tests {
     #[tokio::test]
     async fn a_dropped_caller_does_not_lose_the_others_tokens() {
         let (store, admin, _) = seeded().await;
-        let writer = Arc::new(TokenWriter::default());
-        // Hold the flush lock so that the writes below queue up.
-        let held = Arc::clone(&writer.flushing).lock_owned().await;
-        let first = {
-            let (writer, store, record) = (
-                Arc::clone(&writer),
-                Arc::clone(&store),
-                token(&admin, "a".to_owned()),
-            );
-            tokio::spawn(async move { writer.write(&store, record).await })
-        };
-        let second = {
-            let (writer, store, record) = (
-                Arc::clone(&writer),
-                Arc::clone(&store),
-                token(&admin, "b".to_owned()),
-            );
-            tokio::spawn(async move { writer.write(&store, record).await })
-        };
-        tokio::task::yield_now().await;
-        while writer.queue().len() < 2 {
-            tokio::task::yield_now().await;
+        let writer = TokenWriter::new(TokenWrites::Commit);
+        {
+            // Polled once (the record is queued), then dropped, as when a client goes away.
+            let first = writer.write(&store, token(&admin, "a".to_owned()));
+            tokio::pin!(first);
+            tokio::select! {
+                biased;
+                _ = &mut first => {}
+                () = std::future::ready(()) => {}
+            }
         }
-        first.abort();
-        drop(held);
-        second.await.unwrap().unwrap();
-        // The aborted grant's token was queued, so it is written with the batch (its client
-        // never sees it; it simply expires unused).
+        writer
+            .write(&store, token(&admin, "b".to_owned()))
+            .await
+            .unwrap();
         assert!(store.access_token("b").await.unwrap().is_some());
+        // The dropped grant's token was queued first, so it was written no later than the
+        // second (its client never sees it; it simply expires unused).
+        assert!(store.access_token("a").await.unwrap().is_some());
+    }
+
+    #[test]
+    fn a_writer_outlives_the_runtime_it_started_on() {
+        let writer = TokenWriter::new(TokenWrites::Commit);
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let (store, admin, _) = seeded().await;
+            writer
+                .write(&store, token(&admin, "first".to_owned()))
+                .await
+                .unwrap();
+        });
+        // The first runtime and its writer task are gone (and the in-memory store with them):
+        // the next write starts another writer.
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let (store, admin, _) = seeded().await;
+            writer
+                .write(&store, token(&admin, "second".to_owned()))
+                .await
+                .unwrap();
+            assert!(store.access_token("second").await.unwrap().is_some());
+        });
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tokens_written_behind_are_found_pending_until_committed_and_sync_waits_for_them() {
+        let (store, admin, _) = seeded().await;
+        store
+            .create_access_token(&token(&admin, "taken".to_owned()))
+            .await
+            .unwrap();
+        let writer = TokenWriter::new(TokenWrites::Behind);
+        for i in 0..300 {
+            let record = token(&admin, format!("w{i}"));
+            writer.write(&store, record.clone()).await.unwrap();
+            // Answered: found at once, in the pending set or (already committed) the store.
+            let found = match writer.pending(&record.token_hash) {
+                Some(pending) => Some(pending),
+                None => store.access_token(&record.token_hash).await.unwrap(),
+            };
+            assert_eq!(found.as_ref(), Some(&record), "token {i}");
+        }
+        // A clash cannot fail a grant that already answered: it is logged and dropped.
+        writer
+            .write(&store, token(&admin, "taken".to_owned()))
+            .await
+            .unwrap();
+        writer.sync().await;
+        for i in 0..300 {
+            let hash = format!("w{i}");
+            assert_eq!(writer.pending(&hash), None);
+            assert!(
+                store.access_token(&hash).await.unwrap().is_some(),
+                "token {i}"
+            );
+        }
+        assert_eq!(writer.pending("taken"), None);
+    }
+
+    #[tokio::test]
+    async fn sync_without_a_writer_returns_at_once_and_commit_mode_has_no_pending_set() {
+        let (store, admin, _) = seeded().await;
+        let writer = TokenWriter::new(TokenWrites::Commit);
+        writer.sync().await;
+        writer
+            .write(&store, token(&admin, "c".to_owned()))
+            .await
+            .unwrap();
+        assert_eq!(writer.pending("c"), None);
+        assert!(store.access_token("c").await.unwrap().is_some());
+        assert_eq!(TokenWrites::for_backend("sqlite"), TokenWrites::Behind);
+        assert_eq!(TokenWrites::for_backend("postgres"), TokenWrites::Commit);
     }
 }

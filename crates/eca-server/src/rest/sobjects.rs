@@ -351,6 +351,7 @@ pub async fn delete(
                 .store()
                 .unassign_permission_set(&assignment.assignee, &assignment.set)
                 .await?;
+            state.directory().forget_people();
             Ok(StatusCode::NO_CONTENT)
         }
         other => Err(cannot("deleted", other)),
@@ -555,6 +556,7 @@ async fn create_assignment(
     store
         .assign_permission_set(&user.id, &set.id, state.clock().now())
         .await?;
+    state.directory().forget_people();
     tracing::info!(user = %user.id, set = %set.id, "assigned permission set");
     Ok(Assignment::new(user.id, set.id).id)
 }

@@ -351,7 +351,8 @@ pub async fn update(
     }
     user.updated_at = state.clock().now();
     match state.store().update_user(&user).await {
-        Ok(()) => {}
+        // The cached copies of users go at once (`crate::directory`).
+        Ok(()) => state.directory().forget_people(),
         Err(StoreError::Conflict {
             what: "username", ..
         }) => return Err(duplicate_username()),
@@ -420,6 +421,7 @@ pub async fn set_password(
     user.locked_until = None;
     user.updated_at = state.clock().now();
     state.store().update_user(&user).await?;
+    state.directory().forget_people();
     let store = state.store();
     let ended = store.delete_user_sessions(&user.id).await?;
     if is_self {

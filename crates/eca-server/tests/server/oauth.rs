@@ -17,6 +17,7 @@ use eca_metadata::project::manifest::Manifest;
 use eca_metadata::{ApiVersion, MetadataType};
 use eca_oauth::{SigningKey, tokens};
 use eca_server::bootstrap::{ADMIN_USERNAME, API_ONLY, BootstrapOptions};
+use eca_server::directory::USER_TTL_MS;
 use eca_server::oauth::registry::APP_TTL_MS;
 use eca_server::{AppState, PublicUrl, Settings, app, bootstrap};
 use eca_store::{DeployStatus, RefreshTokenRecord};
@@ -535,12 +536,19 @@ async fn client_credentials_needs_the_flow_on_both_sides_and_an_api_only_run_as_
         "invalid_grant",
         "no client credentials user enabled",
     );
-    // The API Only user, then deactivated.
+    // The API Only user, then deactivated by an admin: seen at once by this node.
     w.deploy(&w.ci()).await;
     let token = w.cc_token().await;
-    let mut run_as = w.run_as.clone();
-    run_as.is_active = false;
-    w.h.store.update_user(&run_as).await.expect("store");
+    let sid = admin_session(&w.h).await;
+    let reply = request(
+        "PATCH",
+        &format!("/services/data/v66.0/sobjects/User/{}", w.run_as.id),
+        Some(r#"{"IsActive": false}"#),
+    )
+    .bearer(&sid)
+    .send(&w.h)
+    .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
     oauth_error(
         &w.token(&body).await,
         StatusCode::BAD_REQUEST,
@@ -548,6 +556,34 @@ async fn client_credentials_needs_the_flow_on_both_sides_and_an_api_only_run_as_
         "inactive user",
     );
     // Its tokens stop working too.
+    get_bearer(&w, "/services/data/v66.0", &token)
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+}
+
+#[tokio::test]
+async fn another_nodes_change_to_a_user_is_seen_once_the_cached_user_is_older_than_the_ttl() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let token = w.cc_token().await;
+    // Another node (here: the store directly) freezes the run-as user.
+    let mut run_as = w.run_as.clone();
+    run_as.is_frozen = true;
+    w.h.store.update_user(&run_as).await.expect("store");
+    let body = format!("grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}");
+    // Within the TTL this node still uses the user it read.
+    w.h.clock
+        .set(Timestamp(w.h.clock.now().millis() + USER_TTL_MS - 1));
+    let reply = get_bearer(&w, "/services/data/v66.0", &token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    // Then it reads the user again: no new token, and the old one stops working.
+    w.h.clock.set(Timestamp(w.h.clock.now().millis() + 1));
+    oauth_error(
+        &w.token(&body).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "inactive user",
+    );
     get_bearer(&w, "/services/data/v66.0", &token)
         .await
         .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
