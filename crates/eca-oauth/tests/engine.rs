@@ -98,7 +98,7 @@ fn jwt_bearer_login_of_the_salesforce_cli() {
     let scopes =
         GrantedScopes::grant(None, &[OauthScope::Api, OauthScope::RefreshToken], &[]).unwrap();
     let response = TokenResponse::new(
-        tokens::access_token(&org(), &DeterministicRng::new(1)).value,
+        tokens::access_token(&org(), CLI_NOW, &DeterministicRng::new(1)).value,
         BASE_URL.into(),
         identity_url(),
         scopes.to_wire(),
@@ -209,7 +209,7 @@ fn web_server_flow_of_the_salesforce_cli() {
     let now = CLI_NOW;
     let secret = tokens::consumer_secret(&rng);
     let mut response = TokenResponse::new(
-        tokens::access_token(&org(), &rng).value,
+        tokens::access_token(&org(), CLI_NOW, &rng).value,
         BASE_URL.into(),
         identity_url(),
         scopes.to_wire(),

@@ -109,7 +109,7 @@ pub async fn grant(
     )
     .await?
     .signed(app.secret(), ctx.now);
-    let access_hash = TokenHash::of(response.access_token.expose());
+    let access_hash = tokens::access_token_key(response.access_token.expose());
     let family = refresh.as_ref().map(|(_, _, family)| family.as_str());
     if !store
         .record_code_tokens(hash.as_str(), access_hash.as_str(), family)

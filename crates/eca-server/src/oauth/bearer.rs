@@ -6,9 +6,8 @@ use std::sync::Arc;
 
 use eca_core::Timestamp;
 use eca_core::domain::{Org, Session, SessionKind, User};
-use eca_oauth::TokenHash;
 use eca_oauth::access_jwt;
-use eca_oauth::tokens::access_token_org;
+use eca_oauth::tokens::{access_token_key, access_token_org};
 use eca_store::AccessTokenRecord;
 
 use super::registry::{self, ClientApp};
@@ -64,7 +63,7 @@ pub async fn authenticate(
     if token.len() > MAX_TOKEN_LEN || (!jwt && access_token_org(token) != Some(org.id.as_15())) {
         return Ok(None);
     }
-    let hash = TokenHash::of(token);
+    let hash = access_token_key(token);
     // A token written behind is in the writer's pending set until it is committed
     // (`oauth::token_writer`).
     let record = match state.token_writer().pending(hash.as_str()) {

@@ -76,7 +76,7 @@ pub async fn access_token(
         .map_err(|e| ApiError::Internal(format!("signing an access token failed: {e}")))?;
         (issued, AccessTokenFormat::Jwt, expires_at)
     } else {
-        let issued = tokens::access_token(&org.id, state.rng());
+        let issued = tokens::access_token(&org.id, ctx.now, state.rng());
         (
             issued,
             AccessTokenFormat::Opaque,

@@ -13,7 +13,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use eca_oauth::access_jwt;
-use eca_oauth::tokens::access_token_org;
+use eca_oauth::tokens::{access_token_key, access_token_org};
 use eca_oauth::{OAuthError, ResponseFormat, TokenHash};
 
 use super::{GrantError, form, reply};
@@ -71,9 +71,10 @@ async fn revoke(
     // (`oauth::token_writer`), so revocation is never lost.
     state.token_writer().sync().await;
     if access_token_org(token).is_some() || access_jwt::looks_like_jwt(token) {
-        let record = store.access_token(hash.as_str()).await?;
+        let key = access_token_key(token);
+        let record = store.access_token(key.as_str()).await?;
         if record.is_some_and(|r| r.org_id == org.org.id) {
-            store.revoke_access_token(hash.as_str(), now).await?;
+            store.revoke_access_token(key.as_str(), now).await?;
             tracing::info!(org = %org.org.id, "access token revoked");
             return Ok(());
         }

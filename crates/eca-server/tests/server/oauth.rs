@@ -386,14 +386,20 @@ async fn client_credentials_issues_a_salesforce_shaped_token() {
     let stored =
         w.h.store
             .access_token(
-                tokens::access_token(&w.org.id, &DeterministicRng::new(1))
+                tokens::access_token(&w.org.id, START, &DeterministicRng::new(1))
                     .hash
                     .as_str(),
             )
             .await
             .expect("store");
     assert_eq!(stored, None);
-    let hash = eca_oauth::TokenHash::of(token);
+    // Keyed by the issue time the token carries and its hash (`tokens::access_token_key`).
+    let hash = tokens::access_token_key(token);
+    assert!(
+        hash.as_str()
+            .ends_with(eca_oauth::TokenHash::of(token).as_str())
+    );
+    assert!(!hash.as_str().contains(&token[16..]));
     let record =
         w.h.store
             .access_token(hash.as_str())
@@ -1026,7 +1032,7 @@ async fn introspection_shows_an_apps_own_live_tokens() {
     assert_eq!(reply.json()["active"], true, "{}", reply.body);
     // Revoked, unknown: inactive.
     w.h.store
-        .revoke_access_token(eca_oauth::TokenHash::of(&token).as_str(), START)
+        .revoke_access_token(tokens::access_token_key(&token).as_str(), START)
         .await
         .expect("store");
     let reply = post(
@@ -1494,7 +1500,7 @@ async fn a_deleted_apps_tokens_stop_working_and_its_client_is_unknown() {
     // Not only unusable: revoked, so it stays dead if an app of the same name comes back.
     let stored =
         w.h.store
-            .access_token(&eca_core::crypto::token_hash(&token))
+            .access_token(tokens::access_token_key(&token).as_str())
             .await
             .unwrap()
             .unwrap();
