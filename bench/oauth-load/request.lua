@@ -2,6 +2,7 @@
 --   BENCH_METHOD  GET or POST (default POST)
 --   BENCH_BODY    the form body of a POST
 --   BENCH_AUTH    an Authorization header value, if any
+--   BENCH_DELAY_MS  a pause before each request of a connection (a fixed, lower load)
 wrk.method = os.getenv("BENCH_METHOD") or "POST"
 local body = os.getenv("BENCH_BODY")
 if wrk.method == "POST" then
@@ -11,6 +12,11 @@ end
 local auth = os.getenv("BENCH_AUTH")
 if auth and auth ~= "" then
   wrk.headers["Authorization"] = auth
+end
+
+local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "")
+if pause and pause > 0 then
+  delay = function() return pause end
 end
 
 done = function(summary, latency, requests)
