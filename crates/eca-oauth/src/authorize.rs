@@ -191,6 +191,9 @@ pub struct AuthorizeRequest {
     pub prompt: Prompt,
     pub login_hint: Option<String>,
     pub code_challenge: Option<CodeChallenge>,
+    /// `max_age` (OIDC Core §3.1.2.1): the most seconds since the user last logged in; an
+    /// older login must be made again, as with `prompt=login`.
+    pub max_age: Option<i64>,
 }
 
 /// Reads the rest of an authorization request. `pkce_required` is the app's
@@ -210,6 +213,7 @@ pub fn parse(
         "code_challenge",
         "code_challenge_method",
         "display",
+        "max_age",
     ];
     for name in KNOWN {
         if pairs.iter().filter(|(k, _)| k == name).count() > 1 {
@@ -242,6 +246,15 @@ pub fn parse(
         .filter(|h| h.len() <= MAX_LOGIN_HINT_LEN)
         .map(str::to_owned);
     let prompt = Prompt::parse(get("prompt"))?;
+    // Up to ten years, so milliseconds never overflow.
+    let max_age = get("max_age")
+        .map(|v| {
+            v.parse::<i64>()
+                .ok()
+                .filter(|s| (0..=315_360_000).contains(s))
+                .ok_or(OAuthError::InvalidRequest(RequestProblem::InvalidMaxAge))
+        })
+        .transpose()?;
     let code_challenge = if response_type.has_code() {
         pkce::accept_challenge(
             get("code_challenge"),
@@ -259,6 +272,7 @@ pub fn parse(
         prompt,
         login_hint,
         code_challenge,
+        max_age,
     })
 }
 
@@ -452,6 +466,19 @@ mod tests {
             err(&[("response_type", "token id_token")], false),
             OAuthError::InvalidRequest(P::Missing("nonce"))
         );
+        for bad in ["-1", "1.5", "soon", "999999999999"] {
+            assert_eq!(
+                err(&[("response_type", "code"), ("max_age", bad)], false),
+                OAuthError::InvalidRequest(P::InvalidMaxAge),
+                "{bad}"
+            );
+        }
+        let ok = parse(
+            &pairs(&[("response_type", "code"), ("max_age", "0")]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(ok.max_age, Some(0));
         let long = "x".repeat(MAX_STATE_LEN + 1);
         assert_eq!(
             err(&[("response_type", "token"), ("state", &long)], false),

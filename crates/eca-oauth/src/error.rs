@@ -132,6 +132,8 @@ pub enum RequestProblem {
     PromptNoneWithOthers,
     /// A parameter is longer than the server accepts.
     TooLong(&'static str),
+    /// `max_age` is not a whole number of seconds (OIDC Core §3.1.2.1).
+    InvalidMaxAge,
 }
 
 impl RequestProblem {
@@ -170,6 +172,9 @@ impl RequestProblem {
                 "prompt=none must not be combined with other values".into()
             }
             RequestProblem::TooLong(p) => Cow::Owned(format!("parameter too long: {p}")),
+            RequestProblem::InvalidMaxAge => {
+                "max_age must be a whole number of seconds, 0 or more".into()
+            }
         }
     }
 }

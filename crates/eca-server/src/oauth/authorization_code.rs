@@ -26,7 +26,7 @@ use eca_store::{AuthorizationCodeRecord, CodeRedemption, RefreshTokenRecord};
 
 use super::issue::{self, GrantContext};
 use super::registry::{self, ClientApp};
-use super::{GrantError, id_token};
+use super::{GrantError, id_token, permitted};
 
 pub async fn grant(
     ctx: &GrantContext<'_>,
@@ -97,6 +97,12 @@ pub async fn grant(
     };
     if !user.is_active || user.is_frozen {
         return Err(OAuthError::InactiveUser.into());
+    }
+    // An admin-approved app's user must still be pre-authorized: the admin may have taken
+    // them off the app's profiles and permission sets since the code (or the refresh token)
+    // was issued.
+    if !permitted::may_use(ctx.state, &app, &user).await? {
+        return Err(OAuthError::NotAdminApproved.into());
     }
     let scopes = GrantedScopes::from_wire(&record.scopes);
     let refresh = refresh_token(ctx, &app, &record.user_id, &scopes).await?;

@@ -211,8 +211,15 @@ async fn authorize(
         Ok(a) => a,
         Err(e) => return web::api_error_page(&e),
     };
+    // `max_age` (OIDC Core §3.1.2.1): a login older than that many seconds is made again.
+    let now = state.clock().now();
+    let too_old = |a: &crate::session::Active| {
+        request
+            .max_age
+            .is_some_and(|max| (now.millis() - a.session.created_at.millis()) / 1000 > max)
+    };
     let active = match active {
-        Some(a) if !request.prompt.login => a,
+        Some(a) if !request.prompt.login && !too_old(&a) => a,
         _ if request.prompt.none => return target.error(&OAuthError::LoginRequired),
         _ => return to_login(ctx, &pairs, request.login_hint.as_deref()),
     };
@@ -298,12 +305,12 @@ async fn authorize(
     }
 }
 
-/// Sends the browser to the login page, which comes back to this request. `prompt=login` is
-/// taken out of the way back (it has been honoured by then), so the loop ends.
+/// Sends the browser to the login page, which comes back to this request. `prompt=login` and
+/// `max_age` are taken out of the way back (the fresh login honours both), so the loop ends.
 fn to_login(ctx: &OrgContext, pairs: &[(String, String)], hint: Option<&str>) -> Response {
     let kept = pairs
         .iter()
-        .filter(|(k, _)| !CONSENT_FIELDS.contains(&k.as_str()))
+        .filter(|(k, _)| !CONSENT_FIELDS.contains(&k.as_str()) && k != "max_age")
         .filter_map(|(k, v)| {
             if k != "prompt" {
                 return Some((k.as_str(), v.clone()));

@@ -30,7 +30,7 @@ use eca_store::{DeviceCodeRecord, DeviceStatus, StoreError};
 use super::client::{self, SecretRule};
 use super::issue::{self, GrantContext};
 use super::registry::ClientApp;
-use super::{GrantError, authorization_code, form, id_token, reply};
+use super::{GrantError, authorization_code, form, id_token, permitted, reply};
 use crate::org::OrgContext;
 use crate::state::AppState;
 
@@ -156,6 +156,12 @@ pub async fn poll(
     };
     if !user.is_active || user.is_frozen {
         return Err(OAuthError::InactiveUser.into());
+    }
+    // An admin-approved app's user must still be pre-authorized: the admin may have taken
+    // them off the app's profiles and permission sets since the code (or the refresh token)
+    // was issued.
+    if !permitted::may_use(ctx.state, &app, &user).await? {
+        return Err(OAuthError::NotAdminApproved.into());
     }
     let scopes = GrantedScopes::from_wire(&record.scopes);
     let refresh = authorization_code::refresh_token(ctx, &app, &user.id, &scopes).await?;

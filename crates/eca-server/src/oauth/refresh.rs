@@ -20,7 +20,7 @@ use eca_store::RefreshTokenRecord;
 
 use super::client::{self, SecretRule};
 use super::issue::{self, GrantContext};
-use super::{GrantError, id_token, registry};
+use super::{GrantError, id_token, permitted, registry};
 
 pub async fn grant(
     ctx: &GrantContext<'_>,
@@ -86,6 +86,12 @@ pub async fn grant(
     };
     if !user.is_active || user.is_frozen {
         return Err(OAuthError::InactiveUser.into());
+    }
+    // An admin-approved app's user must still be pre-authorized: the admin may have taken
+    // them off the app's profiles and permission sets since the code (or the refresh token)
+    // was issued.
+    if !permitted::may_use(ctx.state, &app, &user).await? {
+        return Err(OAuthError::NotAdminApproved.into());
     }
     let scopes = GrantedScopes::from_wire(&record.scopes).narrow(scope)?;
 

@@ -136,6 +136,17 @@ pub async fn submit(
         }
         Err(other) => return api_error_page(&other),
     };
+    // A new login replaces this browser's earlier session at the org (`prompt=login`,
+    // `max_age`, or another user logging in): the old one ends instead of living on unseen.
+    match session::current_with_id(&state, &ctx, &headers).await {
+        Ok(Some((_, old))) => {
+            if let Err(e) = state.store().delete_session(&old.session.id_hash).await {
+                tracing::warn!(error = %e, "the replaced web session could not be ended");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "the replaced web session could not be read"),
+    }
     let target = start_url::local_path(&ctx, start)
         .unwrap_or_else(|| format!("{}/home", cookie::base_path(&ctx)));
     let Some(mut response) = html::see_other(&target) else {

@@ -829,6 +829,123 @@ async fn prompt_none_answers_login_required_or_consent_required() {
 }
 
 #[tokio::test]
+async fn a_user_taken_off_an_admin_approved_app_gets_no_more_tokens_from_codes_or_refresh() {
+    let w = world().await;
+    let policies = |profile: &str| {
+        format!(
+            "<commaSeparatedProfile>{profile}</commaSeparatedProfile>\
+             <permittedUsersPolicyType>AdminApprovedPreAuthorized</permittedUsersPolicyType>"
+        )
+    };
+    let mut spec = web_app(&w, "");
+    spec.policies = policies("System Administrator");
+    w.deploy(&spec).await;
+    let params = [
+        ("response_type", "code"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("state", "s"),
+        ("code_challenge", CHALLENGE),
+        ("scope", "api refresh_token"),
+    ];
+    let uri = format!("{AUTHORIZE}?{}", query(&params));
+    let mut b = logged_in(&w).await;
+    let first = code_of(&b.get(&w.h, &uri).await, CALLBACK, "s");
+    let second = code_of(&b.get(&w.h, &uri).await, CALLBACK, "s");
+    let redeem = |code: String| {
+        let w = &w;
+        async move {
+            exchange(
+                w,
+                &[
+                    ("code", &code),
+                    ("client_id", KEY),
+                    ("client_secret", SECRET),
+                    ("redirect_uri", CALLBACK),
+                    ("code_verifier", VERIFIER),
+                ],
+            )
+            .await
+        }
+    };
+    let reply = redeem(first).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let refresh = reply.json()["refresh_token"]
+        .as_str()
+        .expect("a refresh token")
+        .to_owned();
+    // The admin pre-authorizes another profile instead.
+    spec.policies = policies("Standard User");
+    w.deploy(&spec).await;
+    oauth_error(
+        &redeem(second).await,
+        StatusCode::BAD_REQUEST,
+        "OAUTH_APP_ACCESS_DENIED",
+        "user is not admin approved to access this app",
+    );
+    let body = format!(
+        "grant_type=refresh_token&refresh_token={refresh}&client_id={KEY}&client_secret={SECRET}"
+    );
+    oauth_error(
+        &w.token(&body).await,
+        StatusCode::BAD_REQUEST,
+        "OAUTH_APP_ACCESS_DENIED",
+        "user is not admin approved to access this app",
+    );
+}
+
+#[tokio::test]
+async fn max_age_sends_an_older_login_back_to_the_login_page_once() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "")).await;
+    let mut b = logged_in(&w).await;
+    w.h.store
+        .record_approval(&w.org.id, "Ci", &w.admin.id, START)
+        .await
+        .unwrap();
+    let with = |max_age: &str, prompt: Option<&str>| {
+        let mut params = vec![
+            ("response_type", "code"),
+            ("client_id", KEY),
+            ("redirect_uri", CALLBACK),
+            ("state", "s"),
+            ("code_challenge", CHALLENGE),
+            ("max_age", max_age),
+        ];
+        params.extend(prompt.map(|p| ("prompt", p)));
+        format!("{AUTHORIZE}?{}", query(&params))
+    };
+    // Logged in just now: within any max_age.
+    code_of(&b.get(&w.h, &with("60", None)).await, CALLBACK, "s");
+    // Two minutes later, a login may be at most 60 seconds old: the login page again, and
+    // the way back no longer carries max_age, so it does not loop.
+    w.h.clock.advance_secs(120);
+    let reply = b.get(&w.h, &with("60", None)).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let login = location(&reply);
+    assert!(login.contains("/login?startURL="), "{login}");
+    let old_sid = b.sid("/").expect("the first session");
+    let reply = b.log_in(&w.h, &login, ADMIN_USERNAME, ADMIN_PASSWORD).await;
+    let back = location(&reply);
+    assert!(!back.contains("max_age"), "{back}");
+    code_of(&b.get(&w.h, &back).await, CALLBACK, "s");
+    // The new login ended the session it replaced.
+    assert_ne!(b.sid("/"), Some(old_sid.clone()));
+    let hash = eca_core::crypto::token_hash(&old_sid);
+    assert_eq!(w.h.store.session(&hash).await.unwrap(), None);
+    // With prompt=none the answer is login_required instead.
+    w.h.clock.advance_secs(120);
+    let back = params_of(
+        &location(&b.get(&w.h, &with("60", Some("none"))).await),
+        '?',
+    );
+    assert_eq!(param(&back, "error"), Some("login_required"));
+    // A max_age that is not a number of seconds is the client's error, back at the client.
+    let back = params_of(&location(&b.get(&w.h, &with("soon", None)).await), '?');
+    assert_eq!(param(&back, "error"), Some("invalid_request"));
+}
+
+#[tokio::test]
 async fn admin_approved_apps_skip_consent_for_pre_authorized_users_only() {
     let w = world().await;
     let mut spec = web_app(&w, "");
