@@ -214,6 +214,7 @@ pub fn parse(
         "code_challenge_method",
         "display",
         "max_age",
+        "id_token_hint",
     ];
     for name in KNOWN {
         if pairs.iter().filter(|(k, _)| k == name).count() > 1 {

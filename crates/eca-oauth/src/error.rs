@@ -134,6 +134,8 @@ pub enum RequestProblem {
     TooLong(&'static str),
     /// `max_age` is not a whole number of seconds (OIDC Core §3.1.2.1).
     InvalidMaxAge,
+    /// `id_token_hint` is not an ID token this org signed (OIDC Core §3.1.2.1).
+    InvalidIdTokenHint,
 }
 
 impl RequestProblem {
@@ -174,6 +176,9 @@ impl RequestProblem {
             RequestProblem::TooLong(p) => Cow::Owned(format!("parameter too long: {p}")),
             RequestProblem::InvalidMaxAge => {
                 "max_age must be a whole number of seconds, 0 or more".into()
+            }
+            RequestProblem::InvalidIdTokenHint => {
+                "id_token_hint is not a valid ID token of this org".into()
             }
         }
     }

@@ -32,7 +32,9 @@ use eca_metadata::model::PermittedUsers;
 use eca_oauth::authorize::{
     self, AuthorizeRequest, PageError, ResponseMode, ResponseType, error_params,
 };
-use eca_oauth::{GrantedScopes, OAuthError, RedirectUri, RegisteredRedirects, tokens};
+use eca_oauth::{
+    GrantedScopes, OAuthError, RedirectUri, RegisteredRedirects, RequestProblem, tokens,
+};
 use eca_store::AuthorizationCodeRecord;
 
 use super::consent;
@@ -206,6 +208,22 @@ async fn authorize(
         return target.error(&OAuthError::InvalidScope);
     }
 
+    // `id_token_hint` (OIDC Core §3.1.2.1): an ID token of this org naming the user the client
+    // expects. One that does not verify (its expiry aside) is the client's error; a session
+    // of another user counts as no session.
+    let hinted = match web::param(&pairs, "id_token_hint") {
+        Some(hint) => match id_token::verify_hint(state, ctx, hint).await {
+            Ok(Some(claims)) => id_token::subject_user(&claims).map(str::to_owned),
+            Ok(None) => {
+                return target.error(&OAuthError::InvalidRequest(
+                    RequestProblem::InvalidIdTokenHint,
+                ));
+            }
+            Err(e) => return web::api_error_page(&e),
+        },
+        None => None,
+    };
+
     // 3. The user.
     let active = match web::session::current(state, ctx, headers).await {
         Ok(a) => a,
@@ -219,7 +237,13 @@ async fn authorize(
             .is_some_and(|max| (now.millis() - a.session.created_at.millis()) / 1000 > max)
     };
     let active = match active {
-        Some(a) if !request.prompt.login && !too_old(&a) => a,
+        Some(a)
+            if !request.prompt.login
+                && !too_old(&a)
+                && hinted.as_ref().is_none_or(|id| a.user.id.as_str() == id) =>
+        {
+            a
+        }
         _ if request.prompt.none => return target.error(&OAuthError::LoginRequired),
         _ => return to_login(ctx, &pairs, request.login_hint.as_deref()),
     };
@@ -305,12 +329,15 @@ async fn authorize(
     }
 }
 
-/// Sends the browser to the login page, which comes back to this request. `prompt=login` and
-/// `max_age` are taken out of the way back (the fresh login honours both), so the loop ends.
+/// Sends the browser to the login page, which comes back to this request. `prompt=login`,
+/// `max_age` and `id_token_hint` are taken out of the way back (the user who logs in is the
+/// one the request gets), so the loop ends.
 fn to_login(ctx: &OrgContext, pairs: &[(String, String)], hint: Option<&str>) -> Response {
     let kept = pairs
         .iter()
-        .filter(|(k, _)| !CONSENT_FIELDS.contains(&k.as_str()) && k != "max_age")
+        .filter(|(k, _)| {
+            !CONSENT_FIELDS.contains(&k.as_str()) && k != "max_age" && k != "id_token_hint"
+        })
         .filter_map(|(k, v)| {
             if k != "prompt" {
                 return Some((k.as_str(), v.clone()));

@@ -19,11 +19,9 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use eca_oauth::jose::{self, VerifyingKey};
 use eca_oauth::{RedirectUri, RegisteredRedirects};
-use serde_json::Value;
 
-use super::{keys, registry};
+use super::{id_token, registry};
 use crate::error::ApiError;
 use crate::org::OrgContext;
 use crate::state::AppState;
@@ -99,8 +97,9 @@ async fn redirect_target(
     let page = |why: &str| Refusal::Page(refused(why));
     let audiences = match web::param(params, "id_token_hint") {
         Some(hint) => Some(
-            hint_audiences(state, ctx, hint)
+            id_token::verify_hint(state, ctx, hint)
                 .await?
+                .map(|claims| id_token::audiences(&claims))
                 .ok_or_else(|| page("the id_token_hint is not a valid ID token of this org"))?,
         ),
         None => None,
@@ -143,37 +142,4 @@ async fn redirect_target(
         );
     }
     Ok(location)
-}
-
-/// The `aud` values of `hint` when it is an RS256 JWT signed by one of the org's keys (its
-/// expiry is not checked, RP-Initiated Logout §2); `None` when it is not.
-async fn hint_audiences(
-    state: &AppState,
-    ctx: &OrgContext,
-    hint: &str,
-) -> Result<Option<Vec<String>>, ApiError> {
-    let Ok(unverified) = jose::decode_unverified(hint) else {
-        return Ok(None);
-    };
-    let kid = unverified.header.get("kid").and_then(Value::as_str);
-    let keys = keys::org_keys(state, &ctx.org.id).await?;
-    let Some(key) = keys.iter().find(|k| Some(k.kid()) == kid) else {
-        return Ok(None);
-    };
-    let key: &VerifyingKey = key.verifying_key();
-    let Ok(verified) = jose::verify_rs256(hint, key) else {
-        return Ok(None);
-    };
-    if verified.claims.get("iss").and_then(Value::as_str) != Some(ctx.base_url.as_str()) {
-        return Ok(None);
-    }
-    let audiences = match verified.claims.get("aud") {
-        Some(Value::String(one)) => vec![one.clone()],
-        Some(Value::Array(many)) => many
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
-    };
-    Ok(Some(audiences))
 }

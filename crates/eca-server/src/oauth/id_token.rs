@@ -17,6 +17,7 @@ use eca_core::domain::User;
 use eca_metadata::model::OauthScope;
 use eca_oauth::GrantedScopes;
 use eca_oauth::id_token::{self, Audience, IdTokenClaims};
+use eca_oauth::jose::{self, VerifyingKey};
 use serde_json::{Map, Value, json};
 
 use super::GrantError;
@@ -25,7 +26,9 @@ use super::issue::{GrantContext, identity_url};
 use super::keys;
 use super::registry::ClientApp;
 use crate::error::ApiError;
+use crate::org::OrgContext;
 use crate::rest::identity;
+use crate::state::AppState;
 
 /// What an ID token is about, besides the app and the user.
 #[derive(Debug, Default)]
@@ -148,4 +151,48 @@ fn standard_claims(base: &str, user: &User, scopes: &GrantedScopes) -> Map<Strin
         );
     }
     out
+}
+
+/// The claims of `hint` when it is an ID token this org signed: RS256 under one of the org's
+/// keys, with the org's base URL as `iss`. Its expiry is not checked: an expired ID token
+/// still names its user and client (OIDC Core §3.1.2.1, RP-Initiated Logout §2). `None` when
+/// it is anything else.
+pub async fn verify_hint(
+    state: &AppState,
+    ctx: &OrgContext,
+    hint: &str,
+) -> Result<Option<Map<String, Value>>, ApiError> {
+    let Ok(unverified) = jose::decode_unverified(hint) else {
+        return Ok(None);
+    };
+    let kid = unverified.header.get("kid").and_then(Value::as_str);
+    let keys = keys::org_keys(state, &ctx.org.id).await?;
+    let Some(key) = keys.iter().find(|k| Some(k.kid()) == kid) else {
+        return Ok(None);
+    };
+    let key: &VerifyingKey = key.verifying_key();
+    let Ok(verified) = jose::verify_rs256(hint, key) else {
+        return Ok(None);
+    };
+    if verified.claims.get("iss").and_then(Value::as_str) != Some(ctx.base_url.as_str()) {
+        return Ok(None);
+    }
+    Ok(Some(verified.claims))
+}
+
+/// The `aud` values of verified ID token claims.
+pub fn audiences(claims: &Map<String, Value>) -> Vec<String> {
+    match claims.get("aud") {
+        Some(Value::String(one)) => vec![one.clone()],
+        Some(Value::Array(many)) => many
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The user id at the end of verified ID token claims' `sub` (`<base>/id/<org>/<user>`).
+pub fn subject_user(claims: &Map<String, Value>) -> Option<&str> {
+    claims.get("sub")?.as_str()?.rsplit('/').next()
 }

@@ -895,6 +895,89 @@ async fn a_user_taken_off_an_admin_approved_app_gets_no_more_tokens_from_codes_o
 }
 
 #[tokio::test]
+async fn id_token_hint_names_the_user_the_client_expects() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "")).await;
+    let standard =
+        w.h.store
+            .profile_by_name(&w.org.id, "Standard User")
+            .await
+            .unwrap()
+            .expect("the Standard User profile");
+    let other = add_user(&w.h, &w.org, &standard, "std@demo.example").await;
+    for user in [&w.admin.id, &other.id] {
+        w.h.store
+            .record_approval(&w.org.id, "Ci", user, START)
+            .await
+            .unwrap();
+    }
+    let with = |extra: &[(&'static str, &str)]| {
+        let mut params = vec![
+            ("response_type", "code"),
+            ("client_id", KEY),
+            ("redirect_uri", CALLBACK),
+            ("state", "s"),
+            ("code_challenge", CHALLENGE),
+            ("scope", "openid api"),
+        ];
+        params.extend_from_slice(extra);
+        format!("{AUTHORIZE}?{}", query(&params))
+    };
+    // The admin's ID token.
+    let mut admin = logged_in(&w).await;
+    let code = code_of(&admin.get(&w.h, &with(&[])).await, CALLBACK, "s");
+    let reply = exchange(
+        &w,
+        &[
+            ("code", &code),
+            ("client_id", KEY),
+            ("client_secret", SECRET),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    let hint = reply.json()["id_token"]
+        .as_str()
+        .expect("an ID token")
+        .to_owned();
+    // The hinted user is logged in: a code, even once the ID token has expired.
+    w.h.clock.advance_secs(3 * 3600);
+    let mut admin = logged_in(&w).await;
+    let silent = [("id_token_hint", hint.as_str()), ("prompt", "none")];
+    code_of(&admin.get(&w.h, &with(&silent)).await, CALLBACK, "s");
+    // Someone else is logged in: login_required with prompt=none...
+    let mut b = Browser::new();
+    b.log_in(&w.h, "/login", &other.username, ADMIN_PASSWORD)
+        .await;
+    let back = params_of(&location(&b.get(&w.h, &with(&silent)).await), '?');
+    assert_eq!(param(&back, "error"), Some("login_required"));
+    // ...else the login page, whose way back drops the hint: whoever logs in gets the code.
+    let reply = b
+        .get(&w.h, &with(&[("id_token_hint", hint.as_str())]))
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let login = location(&reply);
+    assert!(login.contains("/login?startURL="), "{login}");
+    let back = location(
+        &b.log_in(&w.h, &login, &other.username, ADMIN_PASSWORD)
+            .await,
+    );
+    assert!(!back.contains("id_token_hint"), "{back}");
+    code_of(&b.get(&w.h, &back).await, CALLBACK, "s");
+    // A hint that is not this org's ID token is the client's error.
+    let last = if hint.ends_with('x') { 'y' } else { 'x' };
+    let tampered = format!("{}{last}", &hint[..hint.len() - 1]);
+    for bad in ["not-a-jwt", tampered.as_str()] {
+        let back = params_of(
+            &location(&admin.get(&w.h, &with(&[("id_token_hint", bad)])).await),
+            '?',
+        );
+        assert_eq!(param(&back, "error"), Some("invalid_request"), "{bad}");
+    }
+}
+
+#[tokio::test]
 async fn max_age_sends_an_older_login_back_to_the_login_page_once() {
     let w = world().await;
     w.deploy(&web_app(&w, "")).await;
