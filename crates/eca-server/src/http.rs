@@ -157,12 +157,24 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Latencies are folded into the metrics' histograms every few seconds, scraped or not.
+    let upkeep = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(crate::metrics::UPKEEP_EVERY);
+            loop {
+                every.tick().await;
+                state.metrics().upkeep();
+            }
+        })
+    };
     let served = axum::serve(
         listener,
         app(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await;
+    upkeep.abort();
     state.token_writer().sync().await;
     served
 }

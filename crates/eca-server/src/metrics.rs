@@ -76,4 +76,41 @@ impl Metrics {
         self.handle.run_upkeep();
         self.handle.render()
     }
+
+    /// Folds the latencies recorded since the last upkeep into the histograms. The exporter
+    /// keeps every recorded value until then: without a scrape, memory would grow by about 20
+    /// bytes a request (over 2 GB an hour at 30,000 requests a second), so the server runs
+    /// this every [`UPKEEP_EVERY`] (`http::run`).
+    pub fn upkeep(&self) {
+        self.handle.run_upkeep();
+    }
+}
+
+/// How often a serving server folds recorded latencies into its histograms.
+pub const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upkeep_folds_recorded_latencies_into_the_histogram() {
+        let metrics = Metrics::new("sqlite");
+        for _ in 0..1_000 {
+            metrics.record_request(
+                "POST",
+                "/services/oauth2/token",
+                200,
+                Duration::from_micros(300),
+            );
+        }
+        metrics.upkeep();
+        let text = metrics.handle.render();
+        assert!(
+            text.contains(
+                "eca_http_request_duration_seconds_bucket{method=\"POST\",route=\"/services/oauth2/token\",status=\"200\",le=\"0.001\"} 1000"
+            ),
+            "{text}"
+        );
+    }
 }
