@@ -92,21 +92,28 @@ pub async fn check_for(
     }
 }
 
-/// The peer's address. Forwarding headers are not trusted: behind a proxy every client
-/// shares the proxy's address (see `docs/server.md`). In-process tests without connection
+/// The client's address: the peer's, or behind a configured trusted proxy the one its
+/// `X-Forwarded-For` names (`proxy`, `docs/server.md`). In-process tests without connection
 /// info count as `0.0.0.0`.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
         Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
+            state
+                .settings()
+                .trusted_proxies
+                .client_address(peer, &parts.headers),
         ))
     }
 }

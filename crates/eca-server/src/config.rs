@@ -2,6 +2,7 @@
 //! TOML file (in that order of precedence) and hands it in; this crate never reads the
 //! environment itself (`clippy.toml`, `STYLE.md` "No globals").
 
+use crate::proxy::TrustedProxies;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -200,6 +201,8 @@ pub struct ConfigLayer {
     pub request_timeout_secs: Option<u64>,
     /// One INFO line per request (method, path, status, latency).
     pub access_log: Option<bool>,
+    /// Addresses or CIDR blocks of reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 fn secret_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
@@ -227,6 +230,7 @@ impl ConfigLayer {
             body_limit: self.body_limit.or(lower.body_limit),
             request_timeout_secs: self.request_timeout_secs.or(lower.request_timeout_secs),
             access_log: self.access_log.or(lower.access_log),
+            trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
         }
     }
 }
@@ -250,6 +254,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// One INFO line per request; off by default (the line is then at DEBUG).
     pub access_log: bool,
+    /// Proxies whose `X-Forwarded-For` names the client (`proxy`); none by default.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Config {
@@ -289,6 +295,9 @@ impl Config {
         if request_timeout.is_zero() {
             return Err(invalid("request_timeout_secs", "must be at least 1"));
         }
+        let trusted_proxies =
+            TrustedProxies::parse(layer.trusted_proxies.as_deref().unwrap_or_default())
+                .map_err(|e| invalid("trusted_proxies", e))?;
         Ok(Config {
             listen,
             data_dir,
@@ -301,6 +310,7 @@ impl Config {
             body_limit,
             request_timeout,
             access_log: layer.access_log.unwrap_or(false),
+            trusted_proxies,
         })
     }
 
@@ -346,6 +356,17 @@ mod tests {
                 ..ConfigLayer::default()
             })
             .is_err()
+        );
+        assert!(config.trusted_proxies.is_empty());
+        let proxied =
+            ConfigLayer::from_toml("trusted_proxies = [\"10.0.0.0/8\", \"::1\"]").unwrap();
+        let config = Config::resolve(proxied).unwrap();
+        assert!(config.trusted_proxies.contains("10.2.3.4".parse().unwrap()));
+        let wrong = ConfigLayer::from_toml("trusted_proxies = [\"lb.internal\"]").unwrap();
+        let message = Config::resolve(wrong).unwrap_err().to_string();
+        assert!(
+            message.contains("trusted_proxies") && message.contains("lb.internal"),
+            "{message}"
         );
     }
 

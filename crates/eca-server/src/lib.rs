@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod oauth;
 pub mod ops;
 pub mod org;
+pub mod proxy;
 pub mod rest;
 pub mod saml;
 pub mod session;

@@ -20,6 +20,7 @@ use crate::metrics::Metrics;
 use crate::oauth::keys::KeyCache;
 use crate::oauth::registry::AppCache;
 use crate::oauth::token_writer::{TokenWriter, TokenWrites};
+use crate::proxy::TrustedProxies;
 
 /// Failed-login policy.
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +53,8 @@ pub struct Settings {
     pub login: LoginPolicy,
     /// Log every request at INFO (else at DEBUG, which the default level filters out).
     pub access_log: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Settings {
@@ -62,6 +65,7 @@ impl Settings {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             login: LoginPolicy::default(),
             access_log: false,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 
@@ -73,6 +77,7 @@ impl Settings {
             request_timeout: config.request_timeout,
             login: LoginPolicy::default(),
             access_log: config.access_log,
+            trusted_proxies: config.trusted_proxies.clone(),
         }
     }
 }

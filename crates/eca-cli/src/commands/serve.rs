@@ -31,7 +31,8 @@ pub struct Args {
     #[arg(long)]
     public_url: Option<String>,
     /// A TOML file with the same settings (listen, data_dir, database_url, public_url,
-    /// log_format, demo, admin_password, master_key, body_limit, request_timeout_secs, access_log).
+    /// log_format, demo, admin_password, master_key, body_limit, request_timeout_secs, access_log,
+    /// trusted_proxies).
     #[arg(long)]
     config: Option<PathBuf>,
     /// Also create the API-only user integration@demo.example.
@@ -43,6 +44,10 @@ pub struct Args {
     /// Log one line per request: method, path, status, latency [env: ECA_ACCESS_LOG=1].
     #[arg(long)]
     access_log: bool,
+    /// A reverse proxy (address or CIDR block) whose X-Forwarded-For names the client;
+    /// repeatable [env: ECA_TRUSTED_PROXIES, comma-separated].
+    #[arg(long = "trusted-proxy")]
+    trusted_proxies: Vec<String>,
 }
 
 impl Args {
@@ -55,6 +60,8 @@ impl Args {
             log_format: self.log_format.clone(),
             demo: self.demo.then_some(true),
             access_log: self.access_log.then_some(true),
+            trusted_proxies: (!self.trusted_proxies.is_empty())
+                .then(|| self.trusted_proxies.clone()),
             ..ConfigLayer::default()
         }
     }
@@ -74,6 +81,8 @@ fn env_layer() -> ConfigLayer {
         admin_password: var("ECA_ADMIN_PASSWORD").map(Secret::new),
         master_key: var("ECA_MASTER_KEY").map(Secret::new),
         access_log: var("ECA_ACCESS_LOG").map(|v| matches!(v.as_str(), "1" | "true" | "yes")),
+        trusted_proxies: var("ECA_TRUSTED_PROXIES")
+            .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect()),
         ..ConfigLayer::default()
     }
 }

@@ -197,6 +197,53 @@ async fn one_address_with_many_failures_is_refused() {
 }
 
 #[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_counted() {
+    let h = harness_with(|s| {
+        s.login.failures_per_ip_per_minute = 2;
+        s.trusted_proxies = eca_server::proxy::TrustedProxies::parse(&["10.0.0.0/8"]).unwrap();
+    })
+    .await;
+    let via_proxy = |client: &str| {
+        login_call("", "guess@demo.example", "x")
+            .with_peer("10.0.0.1")
+            .header("x-forwarded-for", client)
+    };
+    // Two clients behind the same proxy: each has its own budget.
+    for _ in 0..2 {
+        via_proxy("203.0.113.7")
+            .send(&h)
+            .await
+            .fault(StatusCode::INTERNAL_SERVER_ERROR, "sf:INVALID_LOGIN");
+    }
+    via_proxy("203.0.113.7").send(&h).await.fault(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "sf:REQUEST_LIMIT_EXCEEDED",
+    );
+    via_proxy("203.0.113.8")
+        .send(&h)
+        .await
+        .fault(StatusCode::INTERNAL_SERVER_ERROR, "sf:INVALID_LOGIN");
+    // A client that is not a trusted proxy cannot pick its address with the header.
+    for _ in 0..2 {
+        login_call("", "guess@demo.example", "x")
+            .with_peer("198.51.100.9")
+            .header("x-forwarded-for", "203.0.113.99")
+            .send(&h)
+            .await
+            .fault(StatusCode::INTERNAL_SERVER_ERROR, "sf:INVALID_LOGIN");
+    }
+    login_call("", "guess@demo.example", "x")
+        .with_peer("198.51.100.9")
+        .header("x-forwarded-for", "203.0.113.100")
+        .send(&h)
+        .await
+        .fault(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "sf:REQUEST_LIMIT_EXCEEDED",
+        );
+}
+
+#[tokio::test]
 async fn users_who_may_not_use_the_api_are_refused() {
     let h = harness().await;
     let (org, user) = second_org(&h, vec![Permission::ExternalClientAppViewer]).await;

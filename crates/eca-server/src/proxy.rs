@@ -1,0 +1,166 @@
+//! The client's address behind trusted reverse proxies.
+//!
+//! By default the address is the TCP peer's, and `X-Forwarded-For` is ignored: any client can
+//! write that header. With `trusted_proxies` set (addresses or CIDR blocks of the load
+//! balancers in front of the server), a request whose peer is one of them is attributed to
+//! the address that proxy saw: `X-Forwarded-For` is read from the right, skipping the trusted
+//! proxies, and the first other address is the client's. The login limits per address
+//! (`docs/server.md`) then count each client, not the proxy.
+
+use std::net::IpAddr;
+
+use axum::http::HeaderMap;
+
+/// Addresses and CIDR blocks of trusted proxies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<(IpAddr, u8)>);
+
+impl TrustedProxies {
+    /// Reads `10.0.0.0/8`, `192.168.1.10`, `::1`, `fd00::/8`... one per entry.
+    pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<Self, String> {
+        let mut blocks = Vec::new();
+        for entry in entries {
+            let entry = entry.as_ref().trim();
+            if entry.is_empty() {
+                continue;
+            }
+            let (addr, bits) = match entry.split_once('/') {
+                Some((addr, bits)) => (addr, Some(bits)),
+                None => (entry, None),
+            };
+            let addr: IpAddr = addr
+                .parse()
+                .map_err(|_| format!("`{entry}` is not an IP address or CIDR block"))?;
+            let max = if addr.is_ipv4() { 32 } else { 128 };
+            let bits = match bits {
+                Some(b) => b
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|b| *b <= max)
+                    .ok_or_else(|| format!("`{entry}` has a prefix length over {max}"))?,
+                None => max,
+            };
+            blocks.push((addr, bits));
+        }
+        Ok(Self(blocks))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `ip` is in one of the blocks (an IPv4-mapped IPv6 address counts as IPv4).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        self.0
+            .iter()
+            .any(|(block, bits)| in_block(ip, *block, *bits))
+    }
+
+    /// The client's address: `peer`, or, when `peer` is a trusted proxy, the rightmost
+    /// `X-Forwarded-For` address that is not one (or the leftmost, if all are).
+    pub fn client_address(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        if self.is_empty() || !self.contains(peer) {
+            return peer;
+        }
+        let forwarded: Vec<IpAddr> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|a| a.trim().parse::<IpAddr>())
+            .collect::<Result<_, _>>()
+            // A header that does not parse is not believed at all.
+            .unwrap_or_default();
+        forwarded
+            .iter()
+            .rev()
+            .find(|a| !self.contains(**a))
+            .or(forwarded.first())
+            .copied()
+            .unwrap_or(peer)
+    }
+}
+
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+fn in_block(ip: IpAddr, block: IpAddr, bits: u8) -> bool {
+    match (ip, canonical(block)) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
+            u32::from(a) & mask == u32::from(b) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
+            u128::from(a) & mask == u128::from(b) & mask
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn forwarded(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append("x-forwarded-for", v.parse().unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn parses_addresses_and_blocks_and_refuses_the_rest() {
+        let t = TrustedProxies::parse(&["10.0.0.0/8", "192.168.1.10", "fd00::/8", " "]).unwrap();
+        assert!(t.contains(ip("10.1.2.3")));
+        assert!(t.contains(ip("::ffff:10.9.9.9")));
+        assert!(t.contains(ip("192.168.1.10")));
+        assert!(!t.contains(ip("192.168.1.11")));
+        assert!(t.contains(ip("fd12::1")));
+        assert!(!t.contains(ip("fe80::1")));
+        assert!(
+            TrustedProxies::parse(&["0.0.0.0/0"])
+                .unwrap()
+                .contains(ip("8.8.8.8"))
+        );
+        for bad in ["10.0.0.0/33", "proxy.local", "10.0.0/8", "::1/129"] {
+            assert!(TrustedProxies::parse(&[bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_forwarded_address_counts_only_behind_a_trusted_proxy() {
+        let t = TrustedProxies::parse(&["10.0.0.0/8"]).unwrap();
+        let h = forwarded(&["203.0.113.7, 10.0.0.2"]);
+        // From the proxy: the rightmost address that is not a trusted proxy.
+        assert_eq!(t.client_address(ip("10.0.0.1"), &h), ip("203.0.113.7"));
+        // A client's own claim in front of it is skipped: only what the proxy appended counts.
+        let h = forwarded(&["198.51.100.1", "203.0.113.7"]);
+        assert_eq!(t.client_address(ip("10.0.0.1"), &h), ip("203.0.113.7"));
+        // Directly from a client: the header is ignored.
+        assert_eq!(t.client_address(ip("203.0.113.9"), &h), ip("203.0.113.9"));
+        // Nothing trusted configured: the peer, always.
+        let none = TrustedProxies::default();
+        assert_eq!(none.client_address(ip("10.0.0.1"), &h), ip("10.0.0.1"));
+        // Garbage or nothing from the proxy: the proxy's own address.
+        let junk = forwarded(&["not-an-address"]);
+        assert_eq!(t.client_address(ip("10.0.0.1"), &junk), ip("10.0.0.1"));
+        assert_eq!(
+            t.client_address(ip("10.0.0.1"), &HeaderMap::new()),
+            ip("10.0.0.1")
+        );
+        // Every hop trusted: the leftmost.
+        let inner = forwarded(&["10.0.0.5, 10.0.0.6"]);
+        assert_eq!(t.client_address(ip("10.0.0.1"), &inner), ip("10.0.0.5"));
+    }
+}
