@@ -12,8 +12,7 @@
 //! not remembered (a flood of made-up keys cannot grow the cache), and the cache is emptied
 //! when it reaches [`APP_CACHE_MAX`] entries.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use eca_core::{OrgId, Secret, Timestamp};
 use eca_metadata::MetadataType;
@@ -25,6 +24,7 @@ use eca_metadata::xml;
 use eca_oauth::{SecretDigest, SecretDigester};
 use eca_store::{ConsumerId, OauthConsumer};
 
+use crate::cache::TtlCache;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -152,21 +152,18 @@ pub const APP_TTL_MS: i64 = 2_000;
 pub const APP_CACHE_MAX: usize = 10_000;
 
 /// Recently loaded apps, by consumer key and by consumer id.
-#[derive(Default)]
 pub struct AppCache {
-    entries: RwLock<Entries>,
+    by_key: TtlCache<String, Arc<ClientApp>>,
+    by_id: TtlCache<ConsumerId, Arc<ClientApp>>,
 }
 
-#[derive(Default)]
-struct Entries {
-    by_key: HashMap<String, Cached>,
-    by_id: HashMap<ConsumerId, Cached>,
-}
-
-#[derive(Clone)]
-struct Cached {
-    app: Arc<ClientApp>,
-    loaded_at: Timestamp,
+impl Default for AppCache {
+    fn default() -> Self {
+        Self {
+            by_key: TtlCache::new(APP_TTL_MS, APP_CACHE_MAX),
+            by_id: TtlCache::new(APP_TTL_MS, APP_CACHE_MAX),
+        }
+    }
 }
 
 impl std::fmt::Debug for AppCache {
@@ -176,54 +173,17 @@ impl std::fmt::Debug for AppCache {
 }
 
 impl AppCache {
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Entries> {
-        // Entries are replaced whole under the write lock: a panic cannot leave one half-made.
-        self.entries
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Entries> {
-        self.entries
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn fresh(cached: Option<&Cached>, now: Timestamp) -> Option<Arc<ClientApp>> {
-        cached
-            .filter(|c| now.millis() - c.loaded_at.millis() < APP_TTL_MS && c.loaded_at <= now)
-            .map(|c| Arc::clone(&c.app))
-    }
-
-    fn by_key(&self, key: &str, now: Timestamp) -> Option<Arc<ClientApp>> {
-        Self::fresh(self.read().by_key.get(key), now)
-    }
-
-    fn by_id(&self, id: &ConsumerId, now: Timestamp) -> Option<Arc<ClientApp>> {
-        Self::fresh(self.read().by_id.get(id), now)
-    }
-
     fn keep(&self, app: &Arc<ClientApp>, now: Timestamp) {
-        let cached = Cached {
-            app: Arc::clone(app),
-            loaded_at: now,
-        };
-        let mut entries = self.write();
-        if entries.by_key.len() >= APP_CACHE_MAX {
-            entries.by_key.clear();
-            entries.by_id.clear();
-        }
-        entries
-            .by_key
-            .insert(app.consumer_key.clone(), cached.clone());
-        entries.by_id.insert(app.consumer_id.clone(), cached);
+        self.by_key
+            .put(app.consumer_key.clone(), Arc::clone(app), now);
+        self.by_id
+            .put(app.consumer_id.clone(), Arc::clone(app), now);
     }
 
     /// Drops every app of `org`: its metadata or credentials changed on this node.
     pub fn forget_org(&self, org: &OrgId) {
-        let mut entries = self.write();
-        entries.by_key.retain(|_, c| c.app.org_id != *org);
-        entries.by_id.retain(|_, c| c.app.org_id != *org);
+        self.by_key.retain(|app| app.org_id != *org);
+        self.by_id.retain(|app| app.org_id != *org);
     }
 }
 
@@ -234,7 +194,7 @@ pub async fn by_consumer_key(
     key: &str,
 ) -> Result<Option<Arc<ClientApp>>, ApiError> {
     let now = state.clock().now();
-    if let Some(app) = state.apps().by_key(key, now) {
+    if let Some(app) = state.apps().by_key.get(key, now) {
         return Ok(Some(app));
     }
     match state.store().consumer_by_key(key).await? {
@@ -286,7 +246,7 @@ pub async fn by_consumer_id(
     id: &ConsumerId,
 ) -> Result<Option<Arc<ClientApp>>, ApiError> {
     let now = state.clock().now();
-    if let Some(app) = state.apps().by_id(id, now) {
+    if let Some(app) = state.apps().by_id.get(id, now) {
         return Ok(Some(app));
     }
     match state.store().consumer(id).await? {
