@@ -45,7 +45,7 @@ pub use crate::metadata::{
     OauthConsumer, StoredComponent, StoredRetrieve,
 };
 pub use crate::oauth::{
-    AccessTokenFormat, AccessTokenRecord, RefreshTokenRecord, SigningKeyRecord,
+    AccessTokenFormat, AccessTokenRecord, RefreshTokenRecord, RefreshUse, SigningKeyRecord,
 };
 pub use crate::postgres::PostgresStore;
 pub use crate::saml::SamlKeyRecord;
@@ -286,6 +286,10 @@ pub trait TokenStore: Send + Sync {
     /// Counts a use of a live (neither rotated nor revoked) refresh token and records its time;
     /// `Ok(false)` when it is not live.
     async fn use_refresh_token(&self, token_hash: &str, at: Timestamp) -> StoreResult<bool>;
+    /// Counts many uses of live refresh tokens in one transaction (the token writer batches
+    /// them); `last_used_at` only moves forward. Tokens that are unknown or no longer live are
+    /// skipped.
+    async fn record_refresh_uses(&self, uses: &[RefreshUse]) -> StoreResult<()>;
     /// Replaces a live refresh token by `next` in one transaction: the old one is marked
     /// rotated (and its use counted), `next` is created. `Ok(false)`, writing nothing, when the
     /// old one is not live any more (a concurrent refresh rotated it first).

@@ -55,6 +55,15 @@ pub struct AccessTokenRecord {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// Uses of one refresh token to count at once ([`crate::TokenStore::record_refresh_uses`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshUse {
+    pub token_hash: String,
+    pub count: i64,
+    /// The latest of the uses.
+    pub last_used_at: Timestamp,
+}
+
 /// An issued refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshTokenRecord {

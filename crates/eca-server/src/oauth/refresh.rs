@@ -21,6 +21,7 @@ use eca_store::RefreshTokenRecord;
 use super::client::{self, SecretRule};
 use super::issue::{self, GrantContext};
 use super::{GrantError, id_token, permitted, registry};
+use crate::directory;
 
 pub async fn grant(
     ctx: &GrantContext<'_>,
@@ -77,8 +78,7 @@ pub async fn grant(
     {
         return Err(expired());
     }
-    let Some(user) = store
-        .user(&record.user_id)
+    let Some(user) = directory::user(ctx.state, &record.user_id)
         .await?
         .filter(|u| u.org_id == org.id)
     else {
@@ -120,8 +120,12 @@ pub async fn grant(
             return Err(expired());
         }
         next = Some(issued.value);
-    } else if !store.use_refresh_token(hash.as_str(), ctx.now).await? {
-        return Err(expired());
+    } else {
+        // Live as read above; the use is counted with the writer's next batch.
+        ctx.state
+            .token_writer()
+            .count_refresh_use(ctx.state.shared_store(), hash.as_str(), ctx.now)
+            .await;
     }
     let mut response = issue::access_token(ctx, &app, &user, &scopes, Some(hash.as_str()))
         .await?

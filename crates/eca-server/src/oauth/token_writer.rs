@@ -30,7 +30,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use eca_store::{AccessTokenRecord, Store, StoreError, StoreResult};
+use eca_core::Timestamp;
+use eca_store::{AccessTokenRecord, RefreshUse, Store, StoreError, StoreResult};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 /// At most this many tokens per transaction; the rest wait for the next one.
@@ -66,6 +67,13 @@ enum Job {
     Token {
         record: AccessTokenRecord,
         done: Option<oneshot::Sender<StoreResult<()>>>,
+        _room: OwnedSemaphorePermit,
+    },
+    /// Count a use of a refresh token (its use count and last use, for the Connect usage API
+    /// and inactivity policies), with the batch.
+    RefreshUse {
+        token_hash: String,
+        at: Timestamp,
         _room: OwnedSemaphorePermit,
     },
     /// Report once everything queued before is written.
@@ -140,6 +148,24 @@ impl TokenWriter {
         })
     }
 
+    /// Queues a use of the refresh token with this hash, to be counted with the next batch
+    /// (one UPDATE per token and batch instead of one transaction per use; the issue's
+    /// "usage counters and last-use times can be batched"). Whether the token is live was
+    /// checked by the caller; revocation never waits for this.
+    pub async fn count_refresh_use(&self, store: &Arc<dyn Store>, token_hash: &str, at: Timestamp) {
+        let Ok(room) = Arc::clone(&self.room).acquire_owned().await else {
+            return;
+        };
+        self.send(
+            Job::RefreshUse {
+                token_hash: token_hash.to_owned(),
+                at,
+                _room: room,
+            },
+            store,
+        );
+    }
+
     /// The token with this hash if it is queued and not yet committed.
     pub fn pending(&self, token_hash: &str) -> Option<AccessTokenRecord> {
         if self.mode == TokenWrites::Commit {
@@ -191,6 +217,8 @@ async fn run(
     while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let mut batch = Vec::with_capacity(jobs.len());
         let mut synced = Vec::new();
+        let mut uses: HashMap<String, RefreshUse> = HashMap::new();
+        let mut rooms = Vec::new();
         for job in jobs.drain(..) {
             match job {
                 Job::Token {
@@ -198,11 +226,32 @@ async fn run(
                     done,
                     _room,
                 } => batch.push((record, done, _room)),
+                Job::RefreshUse {
+                    token_hash,
+                    at,
+                    _room,
+                } => {
+                    let entry = uses.entry(token_hash.clone()).or_insert(RefreshUse {
+                        token_hash,
+                        count: 0,
+                        last_used_at: at,
+                    });
+                    entry.count += 1;
+                    entry.last_used_at = entry.last_used_at.max(at);
+                    rooms.push(_room);
+                }
                 Job::Sync(done) => synced.push(done),
             }
         }
         let hashes: Vec<String> = batch.iter().map(|(t, _, _)| t.token_hash.clone()).collect();
         flush(store.as_ref(), batch).await;
+        if !uses.is_empty() {
+            let uses: Vec<RefreshUse> = uses.into_values().collect();
+            if let Err(e) = store.record_refresh_uses(&uses).await {
+                tracing::warn!(error = %e, tokens = uses.len(), "refresh token uses could not be counted");
+            }
+        }
+        drop(rooms);
         // Committed (or failed): lookups read the store from now on.
         {
             let mut pending = lock(&pending);
@@ -456,5 +505,46 @@ mod tests {
         assert!(store.access_token("c").await.unwrap().is_some());
         assert_eq!(TokenWrites::for_backend("sqlite"), TokenWrites::Behind);
         assert_eq!(TokenWrites::for_backend("postgres"), TokenWrites::Commit);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn refresh_uses_are_summed_per_token_and_counted_by_the_next_batch() {
+        let (store, admin, _) = seeded().await;
+        let base = token(&admin, String::new());
+        let record = eca_store::RefreshTokenRecord {
+            token_hash: "r".to_owned(),
+            org_id: base.org_id,
+            app_name: base.app_name,
+            consumer_id: base.consumer_id,
+            user_id: base.user_id,
+            scopes: base.scopes,
+            family_id: "f".to_owned(),
+            issued_at: base.issued_at,
+            expires_at: None,
+            last_used_at: base.issued_at,
+            use_count: 0,
+            rotated_at: None,
+            revoked_at: None,
+        };
+        store.create_refresh_token(&record).await.unwrap();
+        let writer = Arc::new(TokenWriter::new(TokenWrites::Behind));
+        let mut tasks = Vec::new();
+        for i in 0..100 {
+            let (writer, store) = (Arc::clone(&writer), Arc::clone(&store));
+            let at = Timestamp(base.issued_at.millis() + i);
+            tasks.push(tokio::spawn(async move {
+                writer.count_refresh_use(&store, "r", at).await;
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        writer.sync().await;
+        let counted = store.refresh_token("r").await.unwrap().unwrap();
+        assert_eq!(counted.use_count, 100);
+        assert_eq!(
+            counted.last_used_at,
+            Timestamp(base.issued_at.millis() + 99)
+        );
     }
 }

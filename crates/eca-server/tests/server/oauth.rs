@@ -1292,6 +1292,8 @@ async fn refresh_without_rotation_keeps_the_token_and_counts_uses() {
     assert_eq!(json["scope"], "api refresh_token");
     assert!(json.get("refresh_token").is_none() && json["signature"].is_string());
     let access = json["access_token"].as_str().expect("a token").to_owned();
+    // Uses are counted with the token writer's next batch: once it has run, the count is there.
+    w.h.state.token_writer().sync().await;
     let record =
         w.h.store
             .refresh_token(eca_oauth::TokenHash::of(&rt).as_str())
@@ -1299,6 +1301,7 @@ async fn refresh_without_rotation_keeps_the_token_and_counts_uses() {
             .expect("store")
             .expect("the row");
     assert_eq!(record.use_count, 1);
+    assert_eq!(record.last_used_at, w.h.clock.now());
     // A narrower scope is fine, a wider one is not.
     let reply = w
         .token(&format!("{}&scope=api", refresh_body(&rt, Some(SECRET))))

@@ -5,7 +5,9 @@ use eca_core::{OrgId, Timestamp, UserId};
 
 use super::{Arg, BatchError, Columns, Db, Failure, Step, database, fold, short_hash};
 use crate::metadata::ConsumerId;
-use crate::oauth::{AccessTokenFormat, AccessTokenRecord, RefreshTokenRecord, SigningKeyRecord};
+use crate::oauth::{
+    AccessTokenFormat, AccessTokenRecord, RefreshTokenRecord, RefreshUse, SigningKeyRecord,
+};
 use crate::{StoreError, StoreResult, TokenStore};
 
 const REFRESH_INSERT: &str = "INSERT INTO oauth_refresh_tokens (token_hash, org_id, app_name, \
@@ -262,6 +264,39 @@ impl<D: Db> TokenStore for D {
             .await
             .map_err(database)?;
         Ok(n > 0)
+    }
+
+    async fn record_refresh_uses(&self, uses: &[RefreshUse]) -> StoreResult<()> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        // SQLite's two-argument max() is PostgreSQL's GREATEST().
+        let sql = if Self::BACKEND == "sqlite" {
+            "UPDATE oauth_refresh_tokens SET use_count = use_count + $2, \
+             last_used_at = max(last_used_at, $3) \
+             WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL"
+        } else {
+            "UPDATE oauth_refresh_tokens SET use_count = use_count + $2, \
+             last_used_at = GREATEST(last_used_at, $3) \
+             WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL"
+        };
+        let statements: Vec<(&'static str, Vec<Arg<'_>>)> = uses
+            .iter()
+            .map(|u| {
+                (
+                    sql,
+                    vec![
+                        Arg::Text(&u.token_hash),
+                        Arg::Int(u.count),
+                        Arg::Int(u.last_used_at.millis()),
+                    ],
+                )
+            })
+            .collect();
+        self.write_counted(&statements)
+            .await
+            .map(drop)
+            .map_err(database)
     }
 
     async fn rotate_refresh_token(

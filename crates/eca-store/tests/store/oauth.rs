@@ -4,7 +4,8 @@
 
 use eca_core::{OrgId, SystemRng, Timestamp, UserId};
 use eca_store::{
-    AccessTokenFormat, AccessTokenRecord, ConsumerId, RefreshTokenRecord, SigningKeyRecord, Store,
+    AccessTokenFormat, AccessTokenRecord, ConsumerId, RefreshTokenRecord, RefreshUse,
+    SigningKeyRecord, Store,
 };
 
 use crate::{Env, T0, assert_conflict, assert_missing, seed};
@@ -18,6 +19,7 @@ on_every_backend!(
     signing_keys_are_per_org_and_unique_by_kid,
     revoking_an_apps_tokens_reaches_only_that_app,
     a_batch_of_access_tokens_is_written_whole_or_not_at_all,
+    refresh_uses_are_counted_in_batches_for_live_tokens_only,
 );
 
 fn at(secs: i64) -> Timestamp {
@@ -350,4 +352,43 @@ async fn revoking_an_apps_tokens_reaches_only_that_app(env: Env) {
             .unwrap(),
         0
     );
+}
+
+async fn refresh_uses_are_counted_in_batches_for_live_tokens_only(env: Env) {
+    let store = env.store.as_ref();
+    let (org, _, user) = seed(store, "acme", "a@acme.example").await;
+    for hash in ["u1", "u2", "u3"] {
+        store
+            .create_refresh_token(&refresh(&org.id, &user.id, hash, hash))
+            .await
+            .unwrap();
+    }
+    assert!(store.revoke_refresh_token("u3", at(1)).await.unwrap());
+    store.record_refresh_uses(&[]).await.unwrap();
+    let uses = |hash: &str, count, secs| RefreshUse {
+        token_hash: hash.to_owned(),
+        count,
+        last_used_at: at(secs),
+    };
+    store
+        .record_refresh_uses(&[
+            uses("u1", 5, 10),
+            uses("u2", 1, 4),
+            uses("u3", 2, 9),
+            uses("nope", 1, 9),
+        ])
+        .await
+        .unwrap();
+    // A later batch whose uses are older does not move last_used_at back.
+    store
+        .record_refresh_uses(&[uses("u1", 2, 7)])
+        .await
+        .unwrap();
+    let read = |hash: &'static str| async move {
+        let t = store.refresh_token(hash).await.unwrap().unwrap();
+        (t.use_count, t.last_used_at)
+    };
+    assert_eq!(read("u1").await, (7, at(10)));
+    assert_eq!(read("u2").await, (1, at(4)));
+    assert_eq!(read("u3").await, (0, T0), "a revoked token is not counted");
 }
