@@ -11,7 +11,7 @@
 
 use eca_core::Secret;
 use eca_oauth::jwt_bearer::{self, Audiences};
-use eca_oauth::{GrantType, GrantedScopes, OAuthError, TokenResponse, VerifyingKey};
+use eca_oauth::{GrantType, GrantedScopes, OAuthError, TokenResponse};
 
 use super::issue::{self, GrantContext};
 use super::{GrantError, permitted, registry};
@@ -32,15 +32,11 @@ pub async fn grant(
     if !app.is_enabled() {
         return Err(OAuthError::AppBlocked.into());
     }
-    let Some(certificate) = app
-        .global
-        .certificate
-        .as_deref()
-        .filter(|_| app.global.jwt_bearer_enabled())
-    else {
+    // Parsed when the app was loaded (`registry`), not on every assertion.
+    let Some(key) = app.bearer_key().filter(|_| app.global.jwt_bearer_enabled()) else {
         return Err(OAuthError::FlowNotEnabled(GrantType::JwtBearer).into());
     };
-    let key = VerifyingKey::from_certificate(certificate).map_err(|e| {
+    let key = key.map_err(|e| {
         ApiError::Internal(format!(
             "app {}: the deployed certificate is unusable: {e}",
             app.name
@@ -49,7 +45,7 @@ pub async fn grant(
     let audiences = Audiences::for_org(&ctx.org.base_url);
     let claims = jwt_bearer::verify(
         assertion.expose(),
-        &key,
+        key,
         &app.consumer_key,
         &audiences,
         ctx.now,

@@ -21,7 +21,7 @@ use eca_metadata::model::{
     OauthPolicies, OauthScope, OauthSettings, PermittedUsers, Plugin,
 };
 use eca_metadata::xml;
-use eca_oauth::{SecretDigest, SecretDigester};
+use eca_oauth::{SecretDigest, SecretDigester, VerifyingKey};
 use eca_store::{ConsumerId, OauthConsumer};
 
 use crate::cache::TtlCache;
@@ -37,6 +37,9 @@ pub struct ClientApp {
     pub consumer_key: String,
     secret: Secret,
     secret_digest: SecretDigest,
+    /// The global settings' certificate, parsed once per load for the JWT bearer flow; the
+    /// error text when it does not parse.
+    bearer_key: Option<Result<VerifyingKey, String>>,
     pub header: Header,
     pub settings: Option<OauthSettings>,
     pub global: GlobalOauthSettings,
@@ -67,6 +70,14 @@ impl ClientApp {
     /// Checks a presented secret against the consumer's, in constant time.
     pub fn verify_secret(&self, digester: &SecretDigester, presented: &Secret) -> bool {
         digester.verify_secret(presented, &self.secret_digest)
+    }
+
+    /// The key JWT bearer assertions are verified with (the global settings' certificate):
+    /// `None` without a certificate, `Err` with the reason when it does not parse.
+    pub fn bearer_key(&self) -> Option<Result<&VerifyingKey, &str>> {
+        self.bearer_key
+            .as_ref()
+            .map(|k| k.as_ref().map_err(String::as_str))
     }
 
     /// The consumer secret, which keys the token response's `signature`.
@@ -326,6 +337,10 @@ async fn read(state: &AppState, consumer: OauthConsumer) -> Result<Option<Client
         ApiError::Internal(format!("consumer {}: the secret is not UTF-8", consumer.id))
     })?);
     let secret_digest = state.digester().digest(&secret);
+    let bearer_key = global
+        .certificate
+        .as_deref()
+        .map(|pem| VerifyingKey::from_certificate(pem).map_err(|e| e.to_string()));
     Ok(Some(ClientApp {
         org_id: consumer.org_id,
         name: header.full_name.clone(),
@@ -333,6 +348,7 @@ async fn read(state: &AppState, consumer: OauthConsumer) -> Result<Option<Client
         consumer_key: consumer.consumer_key,
         secret,
         secret_digest,
+        bearer_key,
         header,
         settings,
         global,
