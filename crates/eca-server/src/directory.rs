@@ -16,9 +16,10 @@
 
 use std::sync::Arc;
 
-use eca_core::domain::{Org, PermissionSet, Permissions, Profile, User};
+use eca_core::domain::{Org, User};
 use eca_core::{Timestamp, UserId};
 
+use crate::access::{UserAccess, access_of};
 use crate::cache::TtlCache;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -36,28 +37,6 @@ enum OrgKey {
     Default,
     /// A My Domain name, lower-cased.
     Domain(String),
-}
-
-/// A user's profile and assigned permission sets: what permission checks and admin
-/// pre-authorization read.
-#[derive(Debug, Clone, Default)]
-pub struct UserAccess {
-    pub profile: Option<Profile>,
-    pub permission_sets: Vec<PermissionSet>,
-}
-
-impl UserAccess {
-    /// The union of the profile's permissions and every permission set's.
-    pub fn permissions(&self) -> Permissions {
-        let base = self
-            .profile
-            .as_ref()
-            .map(|p| p.permissions.clone())
-            .unwrap_or_default();
-        self.permission_sets
-            .iter()
-            .fold(base, |all, set| all.union(&set.permissions))
-    }
 }
 
 /// The process's cache of orgs, users and access; one per server, in `AppState`.
@@ -172,16 +151,7 @@ pub async fn access(state: &AppState, user: &User) -> Result<Arc<UserAccess>, Ap
     if let Some(access) = state.directory().access.get(&user.id, now) {
         return Ok(access);
     }
-    let profile = state
-        .store()
-        .profile(&user.profile_id)
-        .await?
-        .filter(|p| p.org_id == user.org_id);
-    let permission_sets = state.store().permission_sets_of(&user.id).await?;
-    let access = Arc::new(UserAccess {
-        profile,
-        permission_sets,
-    });
+    let access = Arc::new(access_of(state.store(), user).await?);
     state
         .directory()
         .access
