@@ -95,15 +95,7 @@ pub async fn grant(
     else {
         return Err(invalid());
     };
-    if !user.is_active || user.is_frozen {
-        return Err(OAuthError::InactiveUser.into());
-    }
-    // An admin-approved app's user must still be pre-authorized: the admin may have taken
-    // them off the app's profiles and permission sets since the code (or the refresh token)
-    // was issued.
-    if !permitted::may_use(ctx.state, &app, &user).await? {
-        return Err(OAuthError::NotAdminApproved.into());
-    }
+    permitted::check_still_permitted(ctx.state, &app, &user).await?;
     let scopes = GrantedScopes::from_wire(&record.scopes);
     let refresh = refresh_token(ctx, &app, &record.user_id, &scopes).await?;
     let mut response = issue::access_token(

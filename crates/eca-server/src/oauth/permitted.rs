@@ -3,6 +3,7 @@
 
 use eca_core::domain::User;
 use eca_metadata::model::PermittedUsers;
+use eca_oauth::OAuthError;
 
 use super::GrantError;
 use super::registry::ClientApp;
@@ -51,6 +52,24 @@ pub async fn may_skip_consent(
             .has_approved(&app.org_id, &app.name, &user.id)
             .await?),
     }
+}
+
+/// For a grant that redeems something issued earlier (a code, a refresh token, an approved
+/// device code): the user must still be active and unfrozen (`inactive user`) and, for an
+/// admin-approved app, still pre-authorized (`OAUTH_APP_ACCESS_DENIED`): the admin may have
+/// changed the policies or the user since.
+pub async fn check_still_permitted(
+    state: &AppState,
+    app: &ClientApp,
+    user: &User,
+) -> Result<(), GrantError> {
+    if !user.is_active || user.is_frozen {
+        return Err(OAuthError::InactiveUser.into());
+    }
+    if !may_use(state, app, user).await? {
+        return Err(OAuthError::NotAdminApproved.into());
+    }
+    Ok(())
 }
 
 /// Whether `user` may use the app at all (password grant): anyone when self-authorized,
