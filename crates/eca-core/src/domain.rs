@@ -1,6 +1,7 @@
 //! The records of an org: the org itself, its users, profiles, permission sets and sessions.
 
-use crate::ids::{OrgId, PermissionSetId, ProfileId, UserId};
+use crate::ids::{LoginIpRangeId, OrgId, PermissionSetId, ProfileId, UserId};
+use crate::net::AddressRange;
 use crate::time::Timestamp;
 
 /// An organization: a tenant of the server with its own base URL.
@@ -123,6 +124,20 @@ pub struct Profile {
     /// `System Administrator`, `Standard User`, `API Only`...
     pub name: String,
     pub permissions: Permissions,
+}
+
+/// A login IP range of a profile (Salesforce's `LoginIpRange` object): users of the profile
+/// may log in only from an address in one of its profile's ranges. A profile without ranges
+/// restricts nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginIpRange {
+    pub id: LoginIpRangeId,
+    pub org_id: OrgId,
+    pub profile_id: ProfileId,
+    pub range: AddressRange,
+    pub description: Option<String>,
+    pub created_at: Timestamp,
+    pub last_modified_at: Timestamp,
 }
 
 /// A permission set: extra permissions assigned to users.

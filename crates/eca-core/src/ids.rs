@@ -172,6 +172,10 @@ record_id!(
     PermissionSetId, "0PS", "permission set"
 );
 record_id!(
+    /// A profile's login IP range (`02w`, the `LoginIpRange` object).
+    LoginIpRangeId, "02w", "login IP range"
+);
+record_id!(
     /// An OAuth consumer (`888`), the record behind an app's global OAuth settings
     /// (`spec/metadata.md` §1, §4.2).
     ConsumerId, "888", "OAuth consumer"

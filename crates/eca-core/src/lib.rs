@@ -8,11 +8,12 @@
 pub mod crypto;
 pub mod domain;
 pub mod ids;
+pub mod net;
 pub mod rng;
 pub mod secret;
 pub mod time;
 
-pub use ids::{IdError, OrgId, PermissionSetId, ProfileId, UserId};
+pub use ids::{IdError, LoginIpRangeId, OrgId, PermissionSetId, ProfileId, UserId};
 pub use rng::{Rng, SystemRng};
 pub use secret::Secret;
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

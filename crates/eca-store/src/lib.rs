@@ -31,9 +31,9 @@ mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use eca_core::domain::{Org, PermissionSet, Profile, Session, User};
+use eca_core::domain::{LoginIpRange, Org, PermissionSet, Profile, Session, User};
 use eca_core::ids::StagedCredentialId;
-use eca_core::{OrgId, PermissionSetId, ProfileId, Timestamp, UserId};
+use eca_core::{LoginIpRangeId, OrgId, PermissionSetId, ProfileId, Timestamp, UserId};
 
 pub use crate::authorization::{
     AuthorizationCodeRecord, CodeRedemption, DeviceCodeRecord, DeviceStatus,
@@ -144,6 +144,18 @@ pub trait AccessStore: Send + Sync {
     ) -> StoreResult<bool>;
     /// The permission sets assigned to a user, by name.
     async fn permission_sets_of(&self, user: &UserId) -> StoreResult<Vec<PermissionSet>>;
+    /// `Missing` when the profile is not one of the range's org; `Conflict` on a taken id.
+    async fn create_login_ip_range(&self, range: &LoginIpRange) -> StoreResult<()>;
+    async fn login_ip_range(&self, id: &LoginIpRangeId) -> StoreResult<Option<LoginIpRange>>;
+    /// The ranges of one profile, oldest first.
+    async fn login_ip_ranges_of(&self, profile: &ProfileId) -> StoreResult<Vec<LoginIpRange>>;
+    /// Every range of an org's profiles, oldest first.
+    async fn login_ip_ranges(&self, org: &OrgId) -> StoreResult<Vec<LoginIpRange>>;
+    /// Replaces the addresses and description of an existing range (by id; its profile and
+    /// org stay); `Missing` if there is none.
+    async fn update_login_ip_range(&self, range: &LoginIpRange) -> StoreResult<()>;
+    /// `Ok(false)` when there was no such range.
+    async fn delete_login_ip_range(&self, id: &LoginIpRangeId) -> StoreResult<bool>;
 }
 
 #[async_trait]

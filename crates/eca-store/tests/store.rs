@@ -54,6 +54,8 @@ macro_rules! on_every_backend {
 mod authorization;
 #[path = "store/connect.rs"]
 mod connect;
+#[path = "store/ip_ranges.rs"]
+mod ip_ranges;
 #[path = "store/metadata.rs"]
 mod metadata;
 #[path = "store/oauth.rs"]

@@ -1,8 +1,10 @@
-//! [`AccessStore`] over [`Db`]: profiles, permission sets and their assignment to users.
+//! [`AccessStore`] over [`Db`]: profiles, their login IP ranges, permission sets and their
+//! assignment to users.
 
 use async_trait::async_trait;
-use eca_core::domain::{PermissionSet, Permissions, Profile};
-use eca_core::{OrgId, PermissionSetId, ProfileId, Timestamp, UserId};
+use eca_core::domain::{LoginIpRange, PermissionSet, Permissions, Profile};
+use eca_core::net::AddressRange;
+use eca_core::{LoginIpRangeId, OrgId, PermissionSetId, ProfileId, Timestamp, UserId};
 
 use super::{Arg, Columns, Db, Failure, database, exists, fold};
 use crate::{AccessStore, StoreError, StoreResult};
@@ -23,6 +25,32 @@ fn permission_set_from(row: &impl Columns) -> StoreResult<PermissionSet> {
         name: row.text("name")?,
         label: row.text("label")?,
         permissions: Permissions::from_csv(&row.text("permissions")?),
+    })
+}
+
+/// A SELECT of every column of `login_ip_ranges`, followed by `$rest`.
+macro_rules! select_ranges {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, org_id, profile_id, start_address, end_address, description, ",
+            "created_at, last_modified_at FROM login_ip_ranges ",
+            $rest
+        )
+    };
+}
+
+fn login_ip_range_from(row: &impl Columns) -> StoreResult<LoginIpRange> {
+    let (start, end) = (row.text("start_address")?, row.text("end_address")?);
+    let range = AddressRange::parse(&start, &end)
+        .map_err(|e| StoreError::Corrupt(format!("login IP range: {e}")))?;
+    Ok(LoginIpRange {
+        id: row.id("id", LoginIpRangeId::parse)?,
+        org_id: row.id("org_id", OrgId::parse)?,
+        profile_id: row.id("profile_id", ProfileId::parse)?,
+        range,
+        description: row.opt_text("description")?,
+        created_at: Timestamp(row.int("created_at")?),
+        last_modified_at: Timestamp(row.int("last_modified_at")?),
     })
 }
 
@@ -214,5 +242,98 @@ impl<D: Db> AccessStore for D {
             .await
             .map_err(database)?;
         rows.iter().map(permission_set_from).collect()
+    }
+
+    async fn create_login_ip_range(&self, range: &LoginIpRange) -> StoreResult<()> {
+        let sql = "INSERT INTO login_ip_ranges (id, org_id, profile_id, start_address, \
+                   end_address, description, created_at, last_modified_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+        let (start, end) = (
+            range.range.start().to_string(),
+            range.range.end().to_string(),
+        );
+        let args = [
+            Arg::Text(range.id.as_str()),
+            Arg::Text(range.org_id.as_str()),
+            Arg::Text(range.profile_id.as_str()),
+            Arg::Text(&start),
+            Arg::Text(&end),
+            Arg::OptText(range.description.as_deref()),
+            Arg::Int(range.created_at.millis()),
+            Arg::Int(range.last_modified_at.millis()),
+        ];
+        self.write(sql, &args)
+            .await
+            .map(drop)
+            .map_err(|e| match Failure::of(e) {
+                Failure::Unique(_) => StoreError::Conflict {
+                    what: "login IP range",
+                    value: range.id.to_string(),
+                },
+                Failure::ForeignKey => StoreError::Missing {
+                    what: "profile in the range's org",
+                    value: range.profile_id.to_string(),
+                },
+                Failure::Other(e) => e,
+            })
+    }
+
+    async fn login_ip_range(&self, id: &LoginIpRangeId) -> StoreResult<Option<LoginIpRange>> {
+        let sql = select_ranges!("WHERE id = $1");
+        let row = self
+            .read_optional(sql, &[Arg::Text(id.as_str())])
+            .await
+            .map_err(database)?;
+        row.as_ref().map(login_ip_range_from).transpose()
+    }
+
+    async fn login_ip_ranges_of(&self, profile: &ProfileId) -> StoreResult<Vec<LoginIpRange>> {
+        let sql = select_ranges!("WHERE profile_id = $1 ORDER BY created_at, id");
+        let rows = self
+            .read_all(sql, &[Arg::Text(profile.as_str())])
+            .await
+            .map_err(database)?;
+        rows.iter().map(login_ip_range_from).collect()
+    }
+
+    async fn login_ip_ranges(&self, org: &OrgId) -> StoreResult<Vec<LoginIpRange>> {
+        let sql = select_ranges!("WHERE org_id = $1 ORDER BY created_at, id");
+        let rows = self
+            .read_all(sql, &[Arg::Text(org.as_str())])
+            .await
+            .map_err(database)?;
+        rows.iter().map(login_ip_range_from).collect()
+    }
+
+    async fn update_login_ip_range(&self, range: &LoginIpRange) -> StoreResult<()> {
+        let sql = "UPDATE login_ip_ranges SET start_address = $2, end_address = $3, \
+                   description = $4, last_modified_at = $5 WHERE id = $1";
+        let (start, end) = (
+            range.range.start().to_string(),
+            range.range.end().to_string(),
+        );
+        let args = [
+            Arg::Text(range.id.as_str()),
+            Arg::Text(&start),
+            Arg::Text(&end),
+            Arg::OptText(range.description.as_deref()),
+            Arg::Int(range.last_modified_at.millis()),
+        ];
+        match self.write(sql, &args).await.map_err(database)? {
+            0 => Err(StoreError::Missing {
+                what: "login IP range",
+                value: range.id.to_string(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    async fn delete_login_ip_range(&self, id: &LoginIpRangeId) -> StoreResult<bool> {
+        let sql = "DELETE FROM login_ip_ranges WHERE id = $1";
+        let n = self
+            .write(sql, &[Arg::Text(id.as_str())])
+            .await
+            .map_err(database)?;
+        Ok(n > 0)
     }
 }
