@@ -216,6 +216,10 @@ pub enum SessionKind {
     SoapLogin,
     /// The browser login page.
     Web,
+    /// The browser login page, for a user whose address is outside their profile's login IP
+    /// ranges, continuing an OAuth authorization: good only for the authorize and device
+    /// activation pages, where the app's IP relaxation decides.
+    OAuthLogin,
 }
 
 impl SessionKind {
@@ -223,6 +227,7 @@ impl SessionKind {
         match self {
             SessionKind::SoapLogin => "soap",
             SessionKind::Web => "web",
+            SessionKind::OAuthLogin => "oauth",
         }
     }
 
@@ -230,6 +235,7 @@ impl SessionKind {
         match s {
             "soap" => Some(SessionKind::SoapLogin),
             "web" => Some(SessionKind::Web),
+            "oauth" => Some(SessionKind::OAuthLogin),
             _ => None,
         }
     }

@@ -301,7 +301,13 @@ pub fn error_params<'a>(
     state: Option<&'a str>,
     issuer: &'a str,
 ) -> Vec<(&'a str, &'a str)> {
-    let mut out = vec![("error", error.code()), ("error_description", description)];
+    // RFC 6749 §4.1.2.1 and §4.2.2.1 define no `invalid_grant` at the authorization
+    // endpoint: a user refused for their address is `access_denied`, with Salesforce's text.
+    let code = match error {
+        OAuthError::IpRestricted => "access_denied",
+        other => other.code(),
+    };
+    let mut out = vec![("error", code), ("error_description", description)];
     if let Some(state) = state {
         out.push(("state", state));
     }

@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts, Query};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use eca_core::domain::SessionKind;
 use serde::Deserialize;
 
 use crate::error::ApiError;
@@ -78,6 +79,11 @@ pub async fn check_for(
 ) -> Result<Active, ApiError> {
     let now = state.clock().now();
     match session::authenticate(state.store(), &org.org, token, now).await {
+        // A login page session made only to finish an OAuth authorization (outside the
+        // user's login IP ranges) is no API session.
+        Ok(active) if active.session.kind == SessionKind::OAuthLogin => {
+            Err(ApiError::InvalidSession)
+        }
         Ok(active) => Ok(active),
         Err(SessionError::Invalid) => {
             crate::oauth::bearer::authenticate(state, &org.org, token, now)

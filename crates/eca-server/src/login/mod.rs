@@ -14,6 +14,11 @@
 //! 6. The login's [`Purpose`] decides the permission rule: the SOAP login needs API Enabled
 //!    from the profile or a permission set (`API_DISABLED_FOR_ORG`); the browser login page
 //!    (`web/`) refuses API Only users and does not need API Enabled.
+//! 7. The client address must be in one of the profile's login IP ranges, when the profile
+//!    has any; a user outside them is refused like a wrong password, without counting a
+//!    failure. The one exception is a browser login that continues an OAuth authorization
+//!    ([`Purpose::WEB_FOR_OAUTH`]): it gets a session good only for the authorize and device
+//!    activation pages, where the app's IP relaxation decides (`oauth::ip_relaxation`).
 //!
 //! The password is compared exactly as given. Salesforce clients append the security token
 //! to the password for logins from untrusted networks; OpenECA has no security tokens, so a
@@ -43,11 +48,21 @@ pub enum PermissionRule {
     Refuses(Permission),
 }
 
-/// What a login is for: the kind of session it creates and the permission rule it checks.
+/// What a login outside the profile's login IP ranges gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutsideRanges {
+    Refuse,
+    /// A session for OAuth authorizations only (`SessionKind::OAuthLogin`).
+    OAuthOnly,
+}
+
+/// What a login is for: the kind of session it creates, the permission rule it checks and
+/// what happens outside the login IP ranges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Purpose {
     pub session: SessionKind,
     pub rule: PermissionRule,
+    pub outside_ranges: OutsideRanges,
 }
 
 impl Purpose {
@@ -55,11 +70,19 @@ impl Purpose {
     pub const API: Purpose = Purpose {
         session: SessionKind::SoapLogin,
         rule: PermissionRule::Requires(Permission::ApiEnabled),
+        outside_ranges: OutsideRanges::Refuse,
     };
     /// The browser login page: API Only users may not use the user interface.
     pub const WEB: Purpose = Purpose {
         session: SessionKind::Web,
         rule: PermissionRule::Refuses(Permission::ApiOnly),
+        outside_ranges: OutsideRanges::Refuse,
+    };
+    /// The browser login page continuing an OAuth authorization (its start URL is the
+    /// authorize or device activation page).
+    pub const WEB_FOR_OAUTH: Purpose = Purpose {
+        outside_ranges: OutsideRanges::OAuthOnly,
+        ..Purpose::WEB
     };
 }
 
@@ -131,7 +154,8 @@ pub async fn password_login(
         .profile(&user.profile_id)
         .await?
         .ok_or_else(|| ApiError::Internal(format!("user {} has no profile", user.id)))?;
-    let permissions = crate::access::permissions_of(store, &user).await?;
+    let access = crate::access::access_of(store, &user).await?;
+    let permissions = access.permissions();
     match purpose.rule {
         PermissionRule::Requires(p) if !permissions.contains(p) => {
             return Err(match p {
@@ -150,11 +174,21 @@ pub async fn password_login(
         }
         _ => {}
     }
+    let mut kind = purpose.session;
+    if !access.allows_address(client) {
+        match purpose.outside_ranges {
+            OutsideRanges::Refuse => {
+                tracing::info!(user = %user.id, %client, "login refused: outside the profile's login IP ranges");
+                return Err(ApiError::InvalidLogin);
+            }
+            OutsideRanges::OAuthOnly => kind = SessionKind::OAuthLogin,
+        }
+    }
     if user.failed_logins > 0 || user.locked_until.is_some() {
         store.record_successful_login(&user.id).await?;
     }
-    let issued = session::issue(store, org, &user, purpose.session, now, state.rng()).await?;
-    tracing::info!(user = %user.id, org = %org.id, kind = purpose.session.as_str(), "login");
+    let issued = session::issue(store, org, &user, kind, now, state.rng()).await?;
+    tracing::info!(user = %user.id, org = %org.id, kind = kind.as_str(), "login");
     Ok(LoggedIn {
         user,
         profile,

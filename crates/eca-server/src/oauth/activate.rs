@@ -10,6 +10,8 @@
 //!   a minute for codes as for passwords; codes expire after ten minutes.
 //! - Admin-approved apps need the user pre-authorized; self-authorized apps record the
 //!   approval (the device flow's consent).
+//! - The browser's address must pass the user's login IP ranges as the app's IP relaxation
+//!   allows (`super::ip_relaxation`).
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -20,6 +22,7 @@ use eca_oauth::{GrantedScopes, UserCode};
 use eca_store::{DeviceCodeRecord, DeviceStatus};
 
 use super::device::ACTIVATION_PATH;
+use super::ip_relaxation::{self, Step};
 use super::{permitted, registry};
 use crate::auth::ClientIp;
 use crate::org::OrgContext;
@@ -41,7 +44,7 @@ pub async fn get(
 ) -> Response {
     let query = web::pairs(query.unwrap_or_default().as_bytes());
     let code = web::param(&query, "user_code").unwrap_or("");
-    let active = match web::session::current(&state, &ctx, &headers).await {
+    let active = match web::session::current_for_oauth(&state, &ctx, &headers).await {
         Ok(Some(a)) => a,
         Ok(None) => return to_login(&ctx, code),
         Err(e) => return web::api_error_page(&e),
@@ -60,7 +63,7 @@ pub async fn post(
 ) -> Response {
     let form = web::pairs(&body);
     let typed = web::param(&form, "user_code").unwrap_or("");
-    let active = match web::session::current(&state, &ctx, &headers).await {
+    let active = match web::session::current_for_oauth(&state, &ctx, &headers).await {
         Ok(Some(a)) => a,
         Ok(None) => return to_login(&ctx, typed),
         Err(e) => return web::api_error_page(&e),
@@ -117,6 +120,22 @@ pub async fn post(
         }
         Err(e) => return web::api_error_page(&e),
     };
+    // The browser's address against the user's login IP ranges, as the app's IP relaxation
+    // allows (`ip_relaxation`); the device's own polls are checked again at the token endpoint.
+    match ip_relaxation::check(&state, &app, &active.user, Step::Device, client).await {
+        Ok(()) => {}
+        Err(super::GrantError::Api(e)) => return web::api_error_page(&e),
+        Err(super::GrantError::OAuth(e)) => {
+            return web::error_page(
+                StatusCode::FORBIDDEN,
+                "Connection refused",
+                &format!(
+                    "You can't connect this app from your address: {}.",
+                    e.description()
+                ),
+            );
+        }
+    }
     let permitted = match app.permitted() {
         PermittedUsers::AdminApprovedPreAuthorized => {
             permitted::is_preauthorized(&state, &app, &active.user).await

@@ -24,6 +24,7 @@ use eca_oauth::{
 };
 use eca_store::{AuthorizationCodeRecord, CodeRedemption, RefreshTokenRecord};
 
+use super::ip_relaxation::{self, Step};
 use super::issue::{self, GrantContext};
 use super::registry::{self, ClientApp};
 use super::{GrantError, id_token, permitted};
@@ -96,6 +97,7 @@ pub async fn grant(
         return Err(invalid());
     };
     permitted::check_still_permitted(ctx.state, &app, &user).await?;
+    ip_relaxation::check(ctx.state, &app, &user, Step::CodeExchange, ctx.client).await?;
     let scopes = GrantedScopes::from_wire(&record.scopes);
     let refresh = refresh_token(ctx, &app, &record.user_id, &scopes).await?;
     let mut response = issue::access_token(

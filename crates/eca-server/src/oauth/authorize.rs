@@ -23,6 +23,8 @@
 //! POST takes the same parameters in a form body. The consent page posts back here with the
 //! request's parameters, a CSRF token and `oaapprove` or `oadeny`.
 
+use std::net::IpAddr;
+
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -39,9 +41,11 @@ use eca_store::AuthorizationCodeRecord;
 
 use super::consent;
 use super::id_token;
+use super::ip_relaxation::{self, Step};
 use super::issue::{self, GrantContext};
 use super::registry::{self, ClientApp};
 use super::{GrantError, permitted};
+use crate::auth::ClientIp;
 use crate::org::OrgContext;
 use crate::session::Active;
 use crate::state::AppState;
@@ -60,16 +64,18 @@ pub(super) const CONSENT_FIELDS: &[&str] = &["oaapprove", "oadeny", "csrf_token"
 pub async fn get(
     State(state): State<AppState>,
     ctx: OrgContext,
+    ClientIp(address): ClientIp,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
     let pairs = web::pairs(query.unwrap_or_default().as_bytes());
-    authorize(&state, &ctx, &headers, pairs, false).await
+    authorize(&state, &ctx, address, &headers, pairs, false).await
 }
 
 pub async fn post(
     State(state): State<AppState>,
     ctx: OrgContext,
+    ClientIp(address): ClientIp,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
@@ -78,7 +84,7 @@ pub async fn post(
     if pairs.is_empty() {
         pairs = web::pairs(query.unwrap_or_default().as_bytes());
     }
-    authorize(&state, &ctx, &headers, pairs, true).await
+    authorize(&state, &ctx, address, &headers, pairs, true).await
 }
 
 /// Where an answer goes once the redirect URI is trusted.
@@ -150,6 +156,7 @@ fn page_error(err: PageError) -> Response {
 async fn authorize(
     state: &AppState,
     ctx: &OrgContext,
+    address: IpAddr,
     headers: &HeaderMap,
     pairs: Vec<(String, String)>,
     after_post: bool,
@@ -225,7 +232,7 @@ async fn authorize(
     };
 
     // 3. The user.
-    let active = match web::session::current(state, ctx, headers).await {
+    let active = match web::session::current_for_oauth(state, ctx, headers).await {
         Ok(a) => a,
         Err(e) => return web::api_error_page(&e),
     };
@@ -247,6 +254,17 @@ async fn authorize(
         _ if request.prompt.none => return target.error(&OAuthError::LoginRequired),
         _ => return to_login(ctx, &pairs, request.login_hint.as_deref()),
     };
+
+    // The browser's address against the user's login IP ranges, as this app's IP relaxation
+    // allows (`ip_relaxation`).
+    let step = Step::Authorize {
+        code: request.response_type.has_code(),
+    };
+    match ip_relaxation::check(state, &app, &active.user, step, address).await {
+        Ok(()) => {}
+        Err(GrantError::OAuth(e)) => return target.error(&e),
+        Err(GrantError::Api(e)) => return web::api_error_page(&e),
+    }
 
     // 4. Permitted users and consent.
     // Only the consent form's POST decides; a decision in a GET query is ignored (the page is
@@ -310,6 +328,7 @@ async fn authorize(
         state,
         org: ctx,
         now: state.clock().now(),
+        client: address,
     };
     let answer = respond(
         &gc,

@@ -11,6 +11,7 @@ use eca_oauth::{ClientCredentials, GrantType, GrantedScopes, OAuthError, TokenRe
 
 use super::GrantError;
 use super::client::{self, SecretRule};
+use super::ip_relaxation::{self, Step};
 use super::issue::{self, GrantContext};
 use crate::directory;
 
@@ -48,6 +49,10 @@ pub async fn grant(
     if !access.permissions().contains(Permission::ApiOnly) {
         tracing::info!(user = %user.id, app = %app.name, "client credentials run-as user is not API Only");
         return Err(OAuthError::NoClientCredentialsUser.into());
+    }
+    if !ip_relaxation::allows(&access, &app, Step::ClientCredentials, ctx.client) {
+        tracing::info!(user = %user.id, app = %app.name, client = %ctx.client, "client credentials refused: address outside the run-as user's login IP ranges");
+        return Err(OAuthError::IpRestricted.into());
     }
     let scopes = GrantedScopes::grant(scope, app.scopes(), &app.custom_scopes())?
         .for_client_credentials()?;

@@ -28,9 +28,11 @@ use eca_oauth::{
 use eca_store::{DeviceCodeRecord, DeviceStatus, StoreError};
 
 use super::client::{self, SecretRule};
+use super::ip_relaxation::{self, Step};
 use super::issue::{self, GrantContext};
 use super::registry::ClientApp;
 use super::{GrantError, authorization_code, form, id_token, permitted, reply};
+use crate::auth::ClientIp;
 use crate::org::OrgContext;
 use crate::state::AppState;
 
@@ -143,10 +145,6 @@ pub async fn poll(
         record.interval_secs,
         ctx.now,
     )?;
-    // Approved: exactly one poll gets the tokens.
-    if !store.consume_device_code(hash.as_str()).await? {
-        return Err(OAuthError::InvalidAuthorizationCode.into());
-    }
     let user = match &record.user_id {
         Some(id) => store.user(id).await?.filter(|u| u.org_id == app.org_id),
         None => None,
@@ -154,7 +152,14 @@ pub async fn poll(
     let Some(user) = user else {
         return Err(OAuthError::InvalidAuthorizationCode.into());
     };
+    // Checked before the code is used up: a poll refused for its address (or while the user
+    // is not permitted) leaves the approval for a later poll until the code expires.
     permitted::check_still_permitted(ctx.state, &app, &user).await?;
+    ip_relaxation::check(ctx.state, &app, &user, Step::Device, ctx.client).await?;
+    // Approved: exactly one poll gets the tokens.
+    if !store.consume_device_code(hash.as_str()).await? {
+        return Err(OAuthError::InvalidAuthorizationCode.into());
+    }
     let scopes = GrantedScopes::from_wire(&record.scopes);
     let refresh = authorization_code::refresh_token(ctx, &app, &user.id, &scopes).await?;
     let mut response = issue::access_token(
@@ -191,6 +196,7 @@ pub async fn poll(
 pub async fn endpoint(
     State(state): State<AppState>,
     org: OrgContext,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -201,6 +207,7 @@ pub async fn endpoint(
         state: &state,
         org: &org,
         now: state.clock().now(),
+        client,
     };
     let mut method = None;
     let outcome = async {

@@ -1,6 +1,8 @@
 //! Issuing an opaque access token: recorded by hash, answered in Salesforce's shape
 //! (`spec/oauth-and-connect.md` §1.8, §1.11).
 
+use std::net::IpAddr;
+
 use eca_core::Timestamp;
 use eca_core::domain::User;
 use eca_oauth::{GrantedScopes, TokenResponse, access_jwt, tokens};
@@ -18,6 +20,8 @@ pub struct GrantContext<'a> {
     pub state: &'a AppState,
     pub org: &'a OrgContext,
     pub now: Timestamp,
+    /// The client's address (`crate::auth::ClientIp`), for IP restrictions.
+    pub client: IpAddr,
 }
 
 /// The identity URL of `user` (the response's `id`): `<base>/id/<org18>/<user18>`.

@@ -13,6 +13,7 @@ use eca_core::Secret;
 use eca_oauth::jwt_bearer::{self, Audiences};
 use eca_oauth::{GrantType, GrantedScopes, OAuthError, TokenResponse};
 
+use super::ip_relaxation::{self, Step};
 use super::issue::{self, GrantContext};
 use super::{GrantError, permitted, registry};
 use crate::directory;
@@ -61,6 +62,7 @@ pub async fn grant(
     if !permitted::may_skip_consent(ctx.state, &app, &user).await? {
         return Err(OAuthError::NotApproved.into());
     }
+    ip_relaxation::check(ctx.state, &app, &user, Step::JwtBearer, ctx.client).await?;
     let scopes = GrantedScopes::grant(None, app.scopes(), &app.custom_scopes())?;
     issue::access_token(ctx, &app, &user, &scopes, None).await
 }

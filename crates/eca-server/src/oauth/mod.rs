@@ -40,6 +40,7 @@ mod end_session;
 mod form;
 mod id_token;
 mod introspect;
+pub mod ip_relaxation;
 mod issue;
 mod jwt_bearer;
 pub mod keys;
@@ -62,6 +63,13 @@ use eca_store::StoreError;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// Whether `path` (relative to the org's base path, query allowed) is one of the browser
+/// pages that finish an OAuth authorization: authorize and device activation.
+pub fn is_authorization_page(path: &str) -> bool {
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    path == "/services/oauth2/authorize" || path == device::ACTIVATION_PATH
+}
 
 /// The OAuth routes of an org (mounted at the root and under `/orgs/{domain}`).
 pub fn routes() -> Router<AppState> {

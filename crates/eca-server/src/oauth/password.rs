@@ -10,6 +10,7 @@ use eca_core::domain::Permission;
 use eca_oauth::{ClientCredentials, GrantedScopes, OAuthError, TokenResponse};
 
 use super::client::{self, SecretRule};
+use super::ip_relaxation::{self, Step};
 use super::issue::{self, GrantContext};
 use super::{GrantError, permitted};
 
@@ -54,6 +55,8 @@ pub async fn grant(
     {
         return Err(failure());
     }
+    // After the password, as Salesforce: a wrong password is a failure wherever it comes from.
+    ip_relaxation::check(state, &app, &user, Step::Password, ctx.client).await?;
     Ok(issue::access_token(ctx, &app, &user, &scopes, None)
         .await?
         .signed(app.secret(), ctx.now))

@@ -19,6 +19,7 @@ use eca_oauth::{
 use eca_store::RefreshTokenRecord;
 
 use super::client::{self, SecretRule};
+use super::ip_relaxation::{self, Step};
 use super::issue::{self, GrantContext};
 use super::{GrantError, id_token, permitted, registry};
 use crate::directory;
@@ -85,6 +86,7 @@ pub async fn grant(
         return Err(expired());
     };
     permitted::check_still_permitted(ctx.state, &app, &user).await?;
+    ip_relaxation::check(ctx.state, &app, &user, Step::Refresh, ctx.client).await?;
     let scopes = GrantedScopes::from_wire(&record.scopes).narrow(scope)?;
 
     let mut next = None;

@@ -14,11 +14,12 @@
 
 use std::sync::Arc;
 
+use eca_core::net::AddressRange;
 use eca_core::{OrgId, Secret, Timestamp};
 use eca_metadata::MetadataType;
 use eca_metadata::model::{
-    AppPolicies, Component, CustomAttribute, GlobalOauthSettings, Header, JwtSessionTimeoutType,
-    OauthPolicies, OauthScope, OauthSettings, PermittedUsers, Plugin,
+    AppPolicies, Component, CustomAttribute, GlobalOauthSettings, Header, IpRange, IpRelaxation,
+    JwtSessionTimeoutType, OauthPolicies, OauthScope, OauthSettings, PermittedUsers, Plugin,
 };
 use eca_metadata::xml;
 use eca_oauth::{SecretDigest, SecretDigester, VerifyingKey};
@@ -40,6 +41,9 @@ pub struct ClientApp {
     /// The global settings' certificate, parsed once per load for the JWT bearer flow; the
     /// error text when it does not parse.
     bearer_key: Option<Result<VerifyingKey, String>>,
+    /// The settings' `trustedIpRanges`, parsed once per load (deploy validation refuses bad
+    /// ones; one that still does not parse is left out, so it trusts nothing).
+    pub trusted_ranges: Vec<AddressRange>,
     pub header: Header,
     pub settings: Option<OauthSettings>,
     pub global: GlobalOauthSettings,
@@ -96,6 +100,14 @@ impl ClientApp {
             .as_ref()
             .map(OauthSettings::custom_scope_names)
             .unwrap_or_default()
+    }
+
+    /// The admin's IP relaxation (`ipRelaxationPolicyType`); without one, `Enforce`.
+    pub fn ip_relaxation(&self) -> IpRelaxation {
+        self.policies
+            .as_ref()
+            .and_then(|p| p.ip_relaxation)
+            .unwrap_or(IpRelaxation::Enforce)
     }
 
     /// Who may use the app; without policies, everyone (self-authorized).
@@ -341,6 +353,10 @@ async fn read(state: &AppState, consumer: OauthConsumer) -> Result<Option<Client
         .certificate
         .as_deref()
         .map(|pem| VerifyingKey::from_certificate(pem).map_err(|e| e.to_string()));
+    let trusted_ranges = settings
+        .as_ref()
+        .map(|s| trusted_ranges(&header.full_name, &s.trusted_ip_ranges))
+        .unwrap_or_default();
     Ok(Some(ClientApp {
         org_id: consumer.org_id,
         name: header.full_name.clone(),
@@ -349,10 +365,25 @@ async fn read(state: &AppState, consumer: OauthConsumer) -> Result<Option<Client
         secret,
         secret_digest,
         bearer_key,
+        trusted_ranges,
         header,
         settings,
         global,
         policies,
         app_policies,
     }))
+}
+
+/// The app's trusted IP ranges that parse; the others are logged and left out.
+fn trusted_ranges(app: &str, ranges: &[IpRange]) -> Vec<AddressRange> {
+    ranges
+        .iter()
+        .filter_map(|r| match AddressRange::parse(&r.start, &r.end) {
+            Ok(range) => Some(range),
+            Err(e) => {
+                tracing::warn!(app, error = %e, "a trusted IP range of the app is ignored");
+                None
+            }
+        })
+        .collect()
 }

@@ -19,12 +19,14 @@ use super::{
     GrantError, authorization_code, client_credentials, device, form, jwt_bearer, password,
     refresh, reply,
 };
+use crate::auth::ClientIp;
 use crate::org::OrgContext;
 use crate::state::AppState;
 
 pub async fn token(
     State(state): State<AppState>,
     org: OrgContext,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -35,6 +37,7 @@ pub async fn token(
         state: &state,
         org: &org,
         now: state.clock().now(),
+        client,
     };
     let mut method = None;
     match run(&ctx, &headers, &pairs, &mut method).await {

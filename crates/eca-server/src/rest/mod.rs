@@ -2,6 +2,7 @@
 //! of a version, and the identity URL. Errors are the REST error array.
 
 pub mod identity;
+pub mod ip_ranges;
 pub mod orgs;
 pub mod query;
 pub mod saml_keys;

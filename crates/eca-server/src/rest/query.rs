@@ -1,12 +1,13 @@
 //! `GET /services/data/vXX.X/query?q=SOQL` and `GET .../tooling/query?q=SOQL`: the
-//! [`soql`](super::soql) subset over User, Profile, PermissionSet, PermissionSetAssignment and
-//! Organization, and (tooling only) an always-empty SandboxProcess. This answers the probes
+//! [`soql`](super::soql) subset over User, Profile, PermissionSet, PermissionSetAssignment,
+//! LoginIpRange and Organization, and (tooling only) an always-empty SandboxProcess. This answers the probes
 //! the Salesforce CLI makes after a login (`spec/oauth-and-connect.md` §5.1): `ScratchOrgInfo`
 //! gets `INVALID_TYPE` (not a Dev Hub), `Organization` one record, `SandboxProcess` none.
 //!
 //! Rows are those the caller may read (see [`sobjects`](super::sobjects)): without Manage
 //! Users or an External Client App admin or viewer permission, a User query sees only the
-//! caller and an assignment query only the caller's assignments. All rows come in one answer
+//! caller, an assignment query only the caller's assignments and a LoginIpRange query only
+//! the ranges of the caller's profile. All rows come in one answer
 //! (`done: true`); there is no `nextRecordsUrl`.
 
 use std::cmp::Ordering;
@@ -312,6 +313,7 @@ enum Loaded {
     Profiles(Vec<eca_core::domain::Profile>),
     PermissionSets(Vec<eca_core::domain::PermissionSet>),
     Assignments(Vec<Assignment>),
+    LoginIpRanges(Vec<eca_core::domain::LoginIpRange>),
     Organization(eca_core::domain::Org),
     Nothing,
 }
@@ -323,6 +325,7 @@ impl Loaded {
             Loaded::Profiles(v) => v.iter().map(Row::Profile).collect(),
             Loaded::PermissionSets(v) => v.iter().map(Row::PermissionSet).collect(),
             Loaded::Assignments(v) => v.iter().map(Row::Assignment).collect(),
+            Loaded::LoginIpRanges(v) => v.iter().map(Row::LoginIpRange).collect(),
             Loaded::Organization(o) => vec![Row::Organization(o)],
             Loaded::Nothing => Vec::new(),
         }
@@ -349,6 +352,12 @@ async fn load(state: &AppState, caller: &Caller, object: SObject) -> Result<Load
                 .map(|set| Assignment::new(me.clone(), set.id))
                 .collect(),
         ),
+        SObject::LoginIpRange if caller.can_read_users() => {
+            Loaded::LoginIpRanges(store.login_ip_ranges(&org.id).await?)
+        }
+        SObject::LoginIpRange => {
+            Loaded::LoginIpRanges(store.login_ip_ranges_of(&caller.user().profile_id).await?)
+        }
         SObject::Organization => Loaded::Organization(org.clone()),
         SObject::SandboxProcess => Loaded::Nothing,
     })

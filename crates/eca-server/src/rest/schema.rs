@@ -6,7 +6,7 @@
 //! `PermissionSetAssignment` rows have no id of their own in the store; their id is derived
 //! from the user and permission set (see [`assignment_id`]), so it is stable across nodes.
 
-use eca_core::domain::{Org, Permission, PermissionSet, Profile, User};
+use eca_core::domain::{LoginIpRange, Org, Permission, PermissionSet, Profile, User};
 use eca_core::{PermissionSetId, UserId};
 use serde::Serialize;
 use serde::ser::SerializeMap as _;
@@ -20,6 +20,8 @@ pub enum SObject {
     Profile,
     PermissionSet,
     PermissionSetAssignment,
+    /// A profile's login IP range.
+    LoginIpRange,
     Organization,
     /// Tooling API only, and always empty: the Salesforce CLI asks whether the org is a
     /// sandbox (`spec/oauth-and-connect.md` §5.1 step 5).
@@ -27,11 +29,12 @@ pub enum SObject {
 }
 
 impl SObject {
-    const ALL: [SObject; 6] = [
+    const ALL: [SObject; 7] = [
         SObject::User,
         SObject::Profile,
         SObject::PermissionSet,
         SObject::PermissionSetAssignment,
+        SObject::LoginIpRange,
         SObject::Organization,
         SObject::SandboxProcess,
     ];
@@ -49,6 +52,7 @@ impl SObject {
             SObject::Profile => "Profile",
             SObject::PermissionSet => "PermissionSet",
             SObject::PermissionSetAssignment => "PermissionSetAssignment",
+            SObject::LoginIpRange => "LoginIpRange",
             SObject::Organization => "Organization",
             SObject::SandboxProcess => "SandboxProcess",
         }
@@ -75,6 +79,15 @@ impl SObject {
             SObject::PermissionSetAssignment => {
                 vec![Field::Id, Field::AssigneeId, Field::PermissionSetId]
             }
+            SObject::LoginIpRange => vec![
+                Field::Id,
+                Field::ProfileId,
+                Field::StartAddress,
+                Field::EndAddress,
+                Field::Description,
+                Field::CreatedDate,
+                Field::LastModifiedDate,
+            ],
             SObject::Organization => vec![
                 Field::Id,
                 Field::Name,
@@ -145,6 +158,10 @@ pub enum Field {
     // PermissionSetAssignment.
     AssigneeId,
     PermissionSetId,
+    // LoginIpRange.
+    StartAddress,
+    EndAddress,
+    Description,
     // Organization.
     InstanceName,
     IsSandbox,
@@ -262,6 +279,9 @@ impl Field {
             Field::Permission(p) => permission_field(p),
             Field::AssigneeId => "AssigneeId",
             Field::PermissionSetId => "PermissionSetId",
+            Field::StartAddress => "StartAddress",
+            Field::EndAddress => "EndAddress",
+            Field::Description => "Description",
             Field::InstanceName => "InstanceName",
             Field::IsSandbox => "IsSandbox",
             Field::TrialExpirationDate => "TrialExpirationDate",
@@ -349,6 +369,7 @@ pub enum Row<'a> {
     Profile(&'a Profile),
     PermissionSet(&'a PermissionSet),
     Assignment(&'a Assignment),
+    LoginIpRange(&'a LoginIpRange),
     Organization(&'a Org),
 }
 
@@ -385,6 +406,7 @@ impl Row<'_> {
             Row::Profile(_) => SObject::Profile,
             Row::PermissionSet(_) => SObject::PermissionSet,
             Row::Assignment(_) => SObject::PermissionSetAssignment,
+            Row::LoginIpRange(_) => SObject::LoginIpRange,
             Row::Organization(_) => SObject::Organization,
         }
     }
@@ -395,6 +417,7 @@ impl Row<'_> {
             Row::Profile(p) => p.id.as_str(),
             Row::PermissionSet(s) => s.id.as_str(),
             Row::Assignment(a) => &a.id,
+            Row::LoginIpRange(r) => r.id.as_str(),
             Row::Organization(o) => o.id.as_str(),
         }
     }
@@ -421,6 +444,15 @@ impl Row<'_> {
             Row::Assignment(a) => match field {
                 Field::AssigneeId => text(a.assignee.as_str()),
                 Field::PermissionSetId => text(a.set.as_str()),
+                _ => Value::Null,
+            },
+            Row::LoginIpRange(r) => match field {
+                Field::ProfileId => text(r.profile_id.as_str()),
+                Field::StartAddress => Value::Text(r.range.start().to_string()),
+                Field::EndAddress => Value::Text(r.range.end().to_string()),
+                Field::Description => opt(&r.description),
+                Field::CreatedDate => Value::Text(rest_datetime(r.created_at)),
+                Field::LastModifiedDate => Value::Text(rest_datetime(r.last_modified_at)),
                 _ => Value::Null,
             },
             Row::Organization(o) => match field {

@@ -1,7 +1,8 @@
 //! The sObject resources, `/services/data/vXX.X/sobjects/{Object}[/{id}]`: create, read,
 //! update and delete records of the objects in [`schema`](super::schema), with Salesforce's
 //! request and answer shapes (REST API Developer Guide, "Working with Records"). User records
-//! are in [`users`](super::users); permission sets and their assignments are here.
+//! are in [`users`](super::users), login IP ranges in [`ip_ranges`](super::ip_ranges);
+//! permission sets and their assignments are here.
 //!
 //! Who may do what (see `docs/users-and-orgs.md`):
 //! - writing users, permission sets and assignments needs **Manage Users** in the org;
@@ -23,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as JsonValue};
 
 use super::schema::{Assignment, Field, Record, Row, SObject};
-use super::users;
 use super::versions::path_version;
+use super::{ip_ranges, users};
 use crate::auth::Authenticated;
 use crate::error::{ApiError, RequestCode, RestError};
 use crate::state::AppState;
@@ -254,6 +255,7 @@ pub async fn create(
         SObject::User => users::create(&state, &caller, body).await?,
         SObject::PermissionSet => create_permission_set(&state, &caller, body).await?,
         SObject::PermissionSetAssignment => create_assignment(&state, &caller, body).await?,
+        SObject::LoginIpRange => ip_ranges::create(&state, &caller, body).await?,
         other => return Err(cannot("inserted", other)),
     };
     Ok(SaveResult::created(&id))
@@ -303,6 +305,10 @@ pub async fn read(
             }
             Record::of(&Row::Assignment(&assignment), &fields, &sobjects)
         }
+        SObject::LoginIpRange => {
+            let range = ip_ranges::find(&state, &caller, &path.id).await?;
+            Record::of(&Row::LoginIpRange(&range), &fields, &sobjects)
+        }
         SObject::Organization => {
             let id = eca_core::OrgId::parse(&path.id).map_err(|_| not_found())?;
             if id != org.id {
@@ -330,12 +336,17 @@ pub async fn update(
             users::update(&state, &caller, &path.id, body).await?;
             Ok(StatusCode::NO_CONTENT)
         }
+        SObject::LoginIpRange => {
+            let body = json_object(&state, body)?;
+            ip_ranges::update(&state, &caller, &path.id, body).await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
         other => Err(cannot("updated", other)),
     }
 }
 
-/// `DELETE /services/data/vXX.X/sobjects/{Object}/{id}`: only assignments can be deleted
-/// (users are deactivated, as on Salesforce).
+/// `DELETE /services/data/vXX.X/sobjects/{Object}/{id}`: only assignments and login IP
+/// ranges can be deleted (users are deactivated, as on Salesforce).
 pub async fn delete(
     State(state): State<AppState>,
     Path(path): Path<RecordPath>,
@@ -352,6 +363,10 @@ pub async fn delete(
                 .unassign_permission_set(&assignment.assignee, &assignment.set)
                 .await?;
             state.directory().forget_people();
+            Ok(StatusCode::NO_CONTENT)
+        }
+        SObject::LoginIpRange => {
+            ip_ranges::delete(&state, &caller, &path.id).await?;
             Ok(StatusCode::NO_CONTENT)
         }
         other => Err(cannot("deleted", other)),

@@ -101,13 +101,18 @@ pub async fn submit(
             Some(FAILED_MESSAGE),
         );
     }
+    let purpose = if start_url::continues_oauth(&ctx, start) {
+        Purpose::WEB_FOR_OAUTH
+    } else {
+        Purpose::WEB
+    };
     let outcome = login::password_login(
         &state,
         &ctx.org,
         username,
         Secret::new(password),
         client,
-        Purpose::WEB,
+        purpose,
     )
     .await;
     let issued = match outcome {

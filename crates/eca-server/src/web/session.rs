@@ -1,6 +1,8 @@
 //! The logged-in web user of a request: the `sid` cookies it carries, checked as sessions of
-//! the org whose URL was used. Only sessions made by the login page (`SessionKind::Web`)
-//! count: an API session id planted in a cookie does not log a browser in.
+//! the org whose URL was used. Only sessions made by the login page count: an API session id
+//! planted in a cookie does not log a browser in. A login page session made for an OAuth
+//! authorization only (`SessionKind::OAuthLogin`, a user outside their login IP ranges) counts
+//! only where [`current_for_oauth`] asks.
 
 use axum::http::HeaderMap;
 use eca_core::domain::SessionKind;
@@ -19,21 +21,47 @@ pub async fn current(
     ctx: &OrgContext,
     headers: &HeaderMap,
 ) -> Result<Option<Active>, ApiError> {
-    Ok(current_with_id(state, ctx, headers)
+    Ok(find(state, ctx, headers, |k| k == SessionKind::Web)
         .await?
         .map(|(_, active)| active))
 }
 
-/// [`current`], with the session id (to end it at logout).
+/// [`current`], also taking a session made for OAuth authorizations only: for the authorize
+/// and device activation pages, which check the app's IP relaxation themselves.
+pub async fn current_for_oauth(
+    state: &AppState,
+    ctx: &OrgContext,
+    headers: &HeaderMap,
+) -> Result<Option<Active>, ApiError> {
+    Ok(find(state, ctx, headers, is_login_page_session)
+        .await?
+        .map(|(_, active)| active))
+}
+
+/// Any login page session of the browser, with its id (to end it at logout or at a new
+/// login).
 pub(crate) async fn current_with_id(
     state: &AppState,
     ctx: &OrgContext,
     headers: &HeaderMap,
 ) -> Result<Option<(String, Active)>, ApiError> {
+    find(state, ctx, headers, is_login_page_session).await
+}
+
+fn is_login_page_session(kind: SessionKind) -> bool {
+    matches!(kind, SessionKind::Web | SessionKind::OAuthLogin)
+}
+
+async fn find(
+    state: &AppState,
+    ctx: &OrgContext,
+    headers: &HeaderMap,
+    accept: fn(SessionKind) -> bool,
+) -> Result<Option<(String, Active)>, ApiError> {
     let now = state.clock().now();
     for id in cookie::values(headers, cookie::SESSION) {
         match session::authenticate(state.store(), &ctx.org, id, now).await {
-            Ok(active) if active.session.kind == SessionKind::Web => {
+            Ok(active) if accept(active.session.kind) => {
                 return Ok(Some((id.to_owned(), active)));
             }
             Ok(_) | Err(SessionError::Invalid) => {}

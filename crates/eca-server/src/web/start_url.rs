@@ -38,6 +38,15 @@ pub fn local_path(ctx: &OrgContext, candidate: &str) -> Option<String> {
     Some(path)
 }
 
+/// Whether `candidate` is a path on this org to an OAuth authorization page (authorize or
+/// device activation): a login going there may get an OAuth-only session (`crate::login`).
+pub fn continues_oauth(ctx: &OrgContext, candidate: &str) -> bool {
+    local_path(ctx, candidate).is_some_and(|path| {
+        let base = base_path(ctx);
+        crate::oauth::is_authorization_page(&path[base.len()..])
+    })
+}
+
 fn is_plain_path(s: &str) -> bool {
     if s.len() > MAX_LEN || !s.starts_with('/') || s.starts_with("//") {
         return false;

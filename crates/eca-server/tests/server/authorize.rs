@@ -14,6 +14,7 @@ use crate::oauth::{AppSpec, KEY, SECRET, World, oauth_error, world};
 use crate::support::*;
 
 mod device;
+mod ip_restrictions;
 
 const CALLBACK: &str = "https://app.example.com/callback";
 const CLI_CALLBACK: &str = "http://localhost:1717/OauthRedirect";

@@ -26,6 +26,7 @@ use serde_json::json;
 use crate::support::*;
 
 mod caches;
+pub(crate) mod ip_restrictions;
 mod jwt_access;
 mod measure;
 

@@ -201,8 +201,10 @@ impl Call {
         self.header("host", host)
     }
 
+    /// The TCP peer's address (IPv4 or IPv6), port 5000.
     pub fn with_peer(mut self, ip: &str) -> Self {
-        self.peer = format!("{ip}:5000").parse().expect("an IP address");
+        let ip: std::net::IpAddr = ip.parse().expect("an IP address");
+        self.peer = SocketAddr::new(ip, 5000);
         self
     }
 

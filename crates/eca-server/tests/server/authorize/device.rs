@@ -286,3 +286,61 @@ async fn the_device_flow_needs_to_be_switched_on() {
         "client identifier invalid",
     );
 }
+
+#[tokio::test]
+async fn device_approval_and_polls_check_the_users_login_ip_ranges() {
+    use crate::oauth::ip_restrictions::{INSIDE, OUTSIDE, RESTRICTED, restrict};
+    let w = world().await;
+    let sid = admin_session(&w.h).await;
+    restrict(&w, &sid, "System Administrator").await;
+    w.deploy(&device_app(&w)).await;
+    let json = w
+        .token(&query(&[
+            ("response_type", "device_code"),
+            ("client_id", KEY),
+        ]))
+        .await
+        .json();
+    let device_code = json["device_code"].as_str().unwrap().to_owned();
+    let user_code = json["user_code"].as_str().unwrap().to_owned();
+
+    // Outside the ranges the login goes through (it continues an authorization), but the app
+    // enforces IP restrictions: the code is refused, and stays pending.
+    let mut b = Browser::new();
+    b.peer = Some(OUTSIDE.to_owned());
+    let reply = b.get(&w.h, ACTIVATE).await;
+    b.log_in(&w.h, &location(&reply), ADMIN_USERNAME, ADMIN_PASSWORD)
+        .await;
+    let page = enter_code(&w, &mut b, &user_code).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    assert!(page.body.contains(RESTRICTED), "{}", page.body);
+
+    let mut b = Browser::new();
+    b.peer = Some(INSIDE.to_owned());
+    let reply = b.get(&w.h, ACTIVATE).await;
+    b.log_in(&w.h, &location(&reply), ADMIN_USERNAME, ADMIN_PASSWORD)
+        .await;
+    let page = enter_code(&w, &mut b, &user_code).await;
+    let done = decide(&w, &mut b, &page, "oaapprove").await;
+    assert!(done.body.contains("Device connected"), "{}", done.body);
+
+    // The device's poll is checked too.
+    let poll_from = |peer: &'static str| {
+        let body = query(&[
+            ("grant_type", "device"),
+            ("client_id", KEY),
+            ("code", &device_code),
+        ]);
+        post(crate::oauth::TOKEN, crate::oauth::FORM, body).with_peer(peer)
+    };
+    w.h.clock.advance_secs(5);
+    oauth_error(
+        &poll_from(OUTSIDE).send(&w.h).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        RESTRICTED,
+    );
+    w.h.clock.advance_secs(5);
+    let reply = poll_from(INSIDE).send(&w.h).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
