@@ -782,6 +782,80 @@ fn orgs_users_permission_sets_and_profiles_over_the_api() {
     let table = run(&["profile", "list", "--target-org", "acme"]).ok();
     assert!(table.stdout.starts_with("NAME"), "{}", table.stdout);
 
+    // Login IP ranges of a profile: added, listed, refused when wrong, removed.
+    let range = |more: &[&str]| {
+        let mut args = vec!["profile", "ip-range", "add", "--profile", "Standard User"];
+        args.extend_from_slice(more);
+        args.extend_from_slice(&["--target-org", "acme"]);
+        run(&args)
+    };
+    let added = range(&[
+        "--start",
+        "10.0.0.0",
+        "--end",
+        "10.0.0.255",
+        "--description",
+        "Office",
+        "--json",
+    ])
+    .ok()
+    .json();
+    let id = added["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("02w"), "{added}");
+    let listed = run(&[
+        "profile",
+        "ip-range",
+        "list",
+        "--profile",
+        "Standard User",
+        "--target-org",
+        "acme",
+        "--json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(listed[0]["startAddress"], "10.0.0.0", "{listed}");
+    assert_eq!(listed[0]["endAddress"], "10.0.0.255");
+    assert_eq!(listed[0]["profile"], "Standard User");
+    assert_eq!(listed[0]["description"], "Office");
+    let reversed = range(&["--start", "10.0.0.9", "--end", "10.0.0.1"]);
+    assert_eq!(reversed.code, 1, "{}", reversed.stderr);
+    assert!(
+        reversed.stderr.contains("after its end"),
+        "{}",
+        reversed.stderr
+    );
+    let unknown = run(&[
+        "profile",
+        "ip-range",
+        "add",
+        "--profile",
+        "Nobody",
+        "--start",
+        "10.0.0.1",
+        "--end",
+        "10.0.0.1",
+        "--target-org",
+        "acme",
+    ]);
+    assert!(
+        unknown.stderr.contains("Standard User"),
+        "{}",
+        unknown.stderr
+    );
+    run(&["profile", "ip-range", "remove", &id, "--target-org", "acme"]).ok();
+    let listed = run(&[
+        "profile",
+        "ip-range",
+        "list",
+        "--target-org",
+        "acme",
+        "--json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(listed, serde_json::json!([]));
+
     let log = server.terminate();
     for secret in [password, admin_password.as_str(), "Ops-Password-1"] {
         assert!(!log.contains(secret), "a password reached the log:\n{log}");
