@@ -54,6 +54,7 @@ pub struct RangeAddArgs {
     /// The last address of the range, of the same family; the start again for one address.
     #[arg(long)]
     end: String,
+    /// A note on the range (at most 255 characters).
     #[arg(long)]
     description: Option<String>,
     #[command(flatten)]
