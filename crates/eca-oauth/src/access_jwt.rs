@@ -69,7 +69,7 @@ impl AccessJwt<'_> {
     /// Signs the token with `key` (RS256, `kid` in the header).
     pub fn sign(&self, key: &SigningKey, rng: &dyn Rng) -> Result<IssuedToken, JoseError> {
         let value = key.sign_with_typ(ACCESS_TOKEN_TYP, &self.claims(rng))?;
-        Ok(IssuedToken::new(value))
+        Ok(crate::tokens::keyed_access_token(value))
     }
 }
 
@@ -104,7 +104,15 @@ mod tests {
         };
         let issued = jwt.sign(&key, &rng).unwrap();
         assert!(looks_like_jwt(issued.value.expose()));
-        assert_eq!(issued.hash, TokenHash::of(issued.value.expose()));
+        // Keyed by `iat` in milliseconds, then the hash (`tokens::access_token_key`).
+        assert_eq!(
+            issued.hash.as_str(),
+            format!(
+                "{:011x}{}",
+                1_764_000_000_000_i64,
+                TokenHash::of(issued.value.expose()).as_str()
+            )
+        );
         let verifying = VerifyingKey::from_jwk(key.public_jwk()).unwrap();
         let verified = verify_rs256(issued.value.expose(), &verifying).unwrap();
         assert_eq!(verified.header["typ"], "at+jwt");

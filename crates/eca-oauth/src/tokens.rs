@@ -112,14 +112,57 @@ pub fn access_token(org: &OrgId, now: Timestamp, rng: &dyn Rng) -> IssuedToken {
 /// The largest issue time an access token carries: 11 hex digits.
 const MAX_KEY_TIME: i64 = 0xfff_ffff_ffff;
 
-/// The store key of an opaque access token presented by a client: the issue time it carries
-/// (11 hex digits) followed by its SHA-256, so keys are in issue order. Tokens without the
-/// time (issued before it was added) and JWT access tokens are keyed by their hash alone, as
-/// every other bearer value.
+/// The store key of an access token presented by a client: its issue time (11 hex digits of
+/// milliseconds) followed by its SHA-256, so keys are in issue order and new rows append to
+/// the index. An opaque token carries the time in its text; a JWT access token in its `iat`
+/// claim (seconds). Tokens without a readable time (opaque ones issued before it was added,
+/// anything malformed) are keyed by their hash alone, as every other bearer value.
 pub fn access_token_key(token: &str) -> TokenHash {
-    match issue_time_of(token) {
-        Some(time) => TokenHash(format!("{time}{}", token_hash(token))),
+    if let Some(time) = issue_time_of(token) {
+        return TokenHash(format!("{time}{}", token_hash(token)));
+    }
+    match jwt_issued_at_millis(token) {
+        Some(millis) => TokenHash(format!("{millis:011x}{}", token_hash(token))),
         None => TokenHash::of(token),
+    }
+}
+
+/// The key a JWT access token had before JWT keys began with the issue time: its hash alone.
+/// `None` for anything else (whose key never changed). Lookups of a JWT fall back to it, so
+/// tokens issued by an older server keep working until they expire.
+pub fn earlier_access_token_key(token: &str) -> Option<TokenHash> {
+    jwt_issued_at_millis(token).map(|_| TokenHash::of(token))
+}
+
+/// The largest JWT read for its issue time.
+const MAX_JWT_LEN: usize = 8192;
+
+/// The `iat` of a JWT's payload, in milliseconds that fit the key's 11 digits. The signature
+/// is not checked: the key only decides where to look, and the record found is what makes the
+/// token valid.
+fn jwt_issued_at_millis(token: &str) -> Option<i64> {
+    use base64::Engine as _;
+    #[derive(serde::Deserialize)]
+    struct Issued {
+        iat: i64,
+    }
+    if token.len() > MAX_JWT_LEN || !crate::access_jwt::looks_like_jwt(token) {
+        return None;
+    }
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let issued: Issued = serde_json::from_slice(&bytes).ok()?;
+    Some(issued.iat.checked_mul(1000)?.clamp(0, MAX_KEY_TIME))
+}
+
+/// A token keyed by [`access_token_key`] (JWT access tokens; opaque ones are made here).
+pub(crate) fn keyed_access_token(value: String) -> IssuedToken {
+    let hash = access_token_key(&value);
+    IssuedToken {
+        value: Secret::new(value),
+        hash,
     }
 }
 
@@ -387,11 +430,25 @@ mod tests {
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(keys, sorted);
-        // A token of the shape before the issue time, a JWT, or anything else: the plain hash.
+        // A token of the shape before the issue time, a JWT without `iat`, or anything else:
+        // the plain hash.
         let old = format!("00D50000000IZ3Z!AQ{}", "a".repeat(ACCESS_TOKEN_RANDOM));
         assert_eq!(access_token_key(&old), TokenHash::of(&old));
+        assert_eq!(earlier_access_token_key(&old), None);
         let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
         assert_eq!(access_token_key(jwt), TokenHash::of(jwt));
+        // A JWT with `iat` (seconds): keyed by it in milliseconds, earlier by its hash alone.
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJpYXQiOjE3NjQwMDAwMDB9.c2ln"; // {"iat":1764000000}
+        let key = access_token_key(jwt);
+        assert_eq!(
+            key.as_str(),
+            format!(
+                "{:011x}{}",
+                1_764_000_000_000_i64,
+                TokenHash::of(jwt).as_str()
+            )
+        );
+        assert_eq!(earlier_access_token_key(jwt), Some(TokenHash::of(jwt)));
         // A time part that is not lower-case hex is not a time.
         let odd = format!(
             "00D50000000IZ3Z!AQ{}{}",

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use eca_core::Timestamp;
 use eca_core::domain::{Org, Session, SessionKind, User};
 use eca_oauth::access_jwt;
-use eca_oauth::tokens::{access_token_key, access_token_org};
+use eca_oauth::tokens::{access_token_key, access_token_org, earlier_access_token_key};
 use eca_store::AccessTokenRecord;
 
 use super::registry::{self, ClientApp};
@@ -66,10 +66,16 @@ pub async fn authenticate(
     let hash = access_token_key(token);
     // A token written behind is in the writer's pending set until it is committed
     // (`oauth::token_writer`).
-    let record = match state.token_writer().pending(hash.as_str()) {
+    let mut record = match state.token_writer().pending(hash.as_str()) {
         Some(pending) => Some(pending),
         None => state.store().access_token(hash.as_str()).await?,
     };
+    // A JWT issued before JWT keys carried the issue time is stored under its hash alone.
+    if record.is_none()
+        && let Some(earlier) = earlier_access_token_key(token)
+    {
+        record = state.store().access_token(earlier.as_str()).await?;
+    }
     let Some(record) = record else {
         return Ok(None);
     };

@@ -102,3 +102,65 @@ async fn jwt_access_tokens_verify_with_the_jwks_work_on_rest_and_are_revocable()
         .await
         .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
 }
+
+#[tokio::test]
+async fn jwt_access_tokens_are_keyed_by_issue_time_and_older_keys_still_work() {
+    let w = world().await;
+    let mut spec = w.ci();
+    spec.global
+        .push_str("<isNamedUserJwtEnabled>true</isNamedUserJwtEnabled>");
+    w.deploy(&spec).await;
+    let token = w.cc_token().await;
+    w.h.state.token_writer().sync().await;
+    // Stored under the issue time (`iat`, in ms, 11 hex digits) and the hash.
+    let key = tokens::access_token_key(&token);
+    assert!(
+        key.as_str()
+            .starts_with(&format!("{:011x}", START.millis() / 1000 * 1000)),
+        "{}",
+        key.as_str()
+    );
+    assert!(
+        key.as_str()
+            .ends_with(eca_oauth::TokenHash::of(&token).as_str())
+    );
+    assert!(
+        w.h.store
+            .access_token(key.as_str())
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // A JWT an older server stored under its hash alone still works, and is revocable.
+    let stored = w.h.store.access_token(key.as_str()).await.unwrap().unwrap();
+    let signing = eca_server::oauth::keys::current_key(&w.h.state, &w.org.id)
+        .await
+        .unwrap();
+    let older = eca_oauth::access_jwt::AccessJwt {
+        base_url: PUBLIC_URL,
+        user_id: w.run_as.id.as_str(),
+        client_id: KEY,
+        scope: "api",
+        issued_at: START,
+        expires_at: START.plus_minutes(60),
+    }
+    .sign(&signing, w.h.rng.as_ref())
+    .unwrap();
+    let older = older.value.expose().to_owned();
+    let legacy = eca_store::AccessTokenRecord {
+        token_hash: eca_oauth::TokenHash::of(&older).as_str().to_owned(),
+        ..stored
+    };
+    w.h.store.create_access_token(&legacy).await.unwrap();
+    let reply = get_bearer(&w, "/services/data/v66.0", &older).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let encoded: String = form_urlencoded::byte_serialize(older.as_bytes()).collect();
+    let reply = post("/services/oauth2/revoke", FORM, format!("token={encoded}"))
+        .send(&w.h)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    get_bearer(&w, "/services/data/v66.0", &older)
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+}
