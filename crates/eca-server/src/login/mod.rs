@@ -150,11 +150,12 @@ pub async fn password_login(
     if !user.is_active || user.is_frozen {
         return Err(failed(state, client, now, "inactive or frozen user"));
     }
-    let profile = store
-        .profile(&user.profile_id)
-        .await?
-        .ok_or_else(|| ApiError::Internal(format!("user {} has no profile", user.id)))?;
+    // One read of the profile, its login IP ranges and the permission sets.
     let access = crate::access::access_of(store, &user).await?;
+    let profile = access
+        .profile
+        .clone()
+        .ok_or_else(|| ApiError::Internal(format!("user {} has no profile", user.id)))?;
     let permissions = access.permissions();
     match purpose.rule {
         PermissionRule::Requires(p) if !permissions.contains(p) => {
