@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use eca_core::crypto::MasterKey;
-use eca_core::{Clock, Rng, Secret};
+use eca_core::{Clock, Rng, Secret, Timestamp};
 use eca_deploy::OrgLocks;
 use eca_oauth::SecretDigester;
-use eca_store::Store;
+use eca_store::{Lockout, Store};
 use tokio::sync::Semaphore;
 
 use crate::config::{Config, DEFAULT_BODY_LIMIT, DEFAULT_REQUEST_TIMEOUT, PublicUrl};
@@ -31,6 +31,16 @@ pub struct LoginPolicy {
     pub lockout_minutes: i64,
     /// Failed logins one client address may make per minute before it is refused outright.
     pub failures_per_ip_per_minute: u32,
+}
+
+impl LoginPolicy {
+    /// The lock a failed login at `now` sets, should it be the `max_failures`-th in a row.
+    pub fn lockout(&self, now: Timestamp) -> Lockout {
+        Lockout {
+            after: self.max_failures,
+            until: now.plus_minutes(self.lockout_minutes),
+        }
+    }
 }
 
 impl Default for LoginPolicy {

@@ -99,15 +99,20 @@ pub trait UserStore: Send + Sync {
     /// Replaces every field of an existing user (by id); `Missing` if there is none,
     /// `Conflict` if a changed username is taken.
     async fn update_user(&self, user: &User) -> StoreResult<()>;
-    /// Atomically counts a failed login; sets `locked_until` when given. Returns the new
-    /// count of consecutive failures.
-    async fn record_failed_login(
-        &self,
-        id: &UserId,
-        locked_until: Option<Timestamp>,
-    ) -> StoreResult<i64>;
+    /// Atomically counts a failed login and, when the new count reaches `lockout.after`,
+    /// sets `locked_until` to `lockout.until`. The comparison is made on the stored count in
+    /// the same statement, so failures on several nodes at once still lock the user. Returns
+    /// the new count of consecutive failures.
+    async fn record_failed_login(&self, id: &UserId, lockout: Lockout) -> StoreResult<i64>;
     /// Clears the failure count and any lock after a successful login.
     async fn record_successful_login(&self, id: &UserId) -> StoreResult<()>;
+}
+
+/// When a failed login locks its user: from the `after`-th consecutive failure, until `until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lockout {
+    pub after: i64,
+    pub until: Timestamp,
 }
 
 #[async_trait]

@@ -14,7 +14,7 @@ use eca_core::domain::{
 };
 use eca_core::{OrgId, PermissionSetId, ProfileId, SystemRng, Timestamp, UserId};
 use eca_store::{
-    PostgresStore, SettingsStore, SqliteStore, Store, StoreError, UserStore, open,
+    Lockout, PostgresStore, SettingsStore, SqliteStore, Store, StoreError, UserStore, open,
     open_postgres_in_schema,
 };
 
@@ -552,21 +552,29 @@ async fn update_user_refuses_a_taken_username(env: Env) {
 async fn failed_logins_count_lock_and_reset(env: Env) {
     let s = env.store;
     let (_, _, alice) = seed(&*s, "a", "alice@example.com").await;
-
-    assert_eq!(s.record_failed_login(&alice.id, None).await.unwrap(), 1);
-    assert_eq!(s.record_failed_login(&alice.id, None).await.unwrap(), 2);
     let lock = T0.plus_minutes(15);
-    assert_eq!(
-        s.record_failed_login(&alice.id, Some(lock)).await.unwrap(),
-        3
-    );
+    let lockout = Lockout {
+        after: 3,
+        until: lock,
+    };
+
+    assert_eq!(s.record_failed_login(&alice.id, lockout).await.unwrap(), 1);
+    assert_eq!(s.record_failed_login(&alice.id, lockout).await.unwrap(), 2);
+    let stored = s.user(&alice.id).await.unwrap().unwrap();
+    assert_eq!((stored.failed_logins, stored.locked_until), (2, None));
+    // The third failure reaches the limit: the user is locked.
+    assert_eq!(s.record_failed_login(&alice.id, lockout).await.unwrap(), 3);
     let stored = s.user(&alice.id).await.unwrap().unwrap();
     assert_eq!((stored.failed_logins, stored.locked_until), (3, Some(lock)));
-    // No new lock given: the existing one stays.
-    assert_eq!(s.record_failed_login(&alice.id, None).await.unwrap(), 4);
+    // A later failure past the limit locks until its own `until`.
+    let later = Lockout {
+        after: 3,
+        until: lock.plus_minutes(1),
+    };
+    assert_eq!(s.record_failed_login(&alice.id, later).await.unwrap(), 4);
     assert_eq!(
         s.user(&alice.id).await.unwrap().unwrap().locked_until,
-        Some(lock)
+        Some(later.until)
     );
 
     s.record_successful_login(&alice.id).await.unwrap();
@@ -575,7 +583,7 @@ async fn failed_logins_count_lock_and_reset(env: Env) {
     assert_eq!(stored.updated_at, alice.updated_at, "logins are not edits");
 
     let ghost = UserId::generate(&SystemRng);
-    assert_missing(s.record_failed_login(&ghost, None).await, "user");
+    assert_missing(s.record_failed_login(&ghost, lockout).await, "user");
     assert_missing(s.record_successful_login(&ghost).await, "user");
 }
 
@@ -888,11 +896,15 @@ async fn concurrent_opens_both_succeed(env: Env) {
 async fn concurrent_failed_logins_all_count(env: Env) {
     let s = env.store;
     let (_, _, alice) = seed(&*s, "a", "alice@example.com").await;
+    let lockout = Lockout {
+        after: 20,
+        until: T0.plus_minutes(15),
+    };
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let s = s.clone();
             let id = alice.id.clone();
-            tokio::spawn(async move { s.record_failed_login(&id, None).await.unwrap() })
+            tokio::spawn(async move { s.record_failed_login(&id, lockout).await.unwrap() })
         })
         .collect();
     let mut counts = Vec::new();
@@ -905,7 +917,13 @@ async fn concurrent_failed_logins_all_count(env: Env) {
         (1..=50).collect::<Vec<i64>>(),
         "each failure saw its own count"
     );
-    assert_eq!(s.user(&alice.id).await.unwrap().unwrap().failed_logins, 50);
+    let stored = s.user(&alice.id).await.unwrap().unwrap();
+    assert_eq!(stored.failed_logins, 50);
+    assert_eq!(
+        stored.locked_until,
+        Some(lockout.until),
+        "the 20th failure locked"
+    );
 }
 
 async fn closed_store_reports_errors_not_absence(env: Env) {

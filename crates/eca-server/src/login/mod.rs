@@ -138,11 +138,9 @@ pub async fn password_login(
         None => false,
     };
     if !matches {
-        let policy = state.settings().login;
-        let lock = (user.failed_logins + 1 >= policy.max_failures)
-            .then(|| now.plus_minutes(policy.lockout_minutes));
-        let count = store.record_failed_login(&user.id, lock).await?;
-        if lock.is_some() {
+        let lockout = state.settings().login.lockout(now);
+        let count = store.record_failed_login(&user.id, lockout).await?;
+        if count >= lockout.after {
             tracing::warn!(user = %user.id, failures = count, "user locked out after failed logins");
         }
         return Err(failed(state, client, now, "wrong password"));

@@ -41,10 +41,8 @@ pub async fn grant(
         return Err(failure());
     }
     if !state.verify_password(password, phc).await? {
-        let policy = state.settings().login;
-        let lock = (user.failed_logins + 1 >= policy.max_failures)
-            .then(|| ctx.now.plus_minutes(policy.lockout_minutes));
-        state.store().record_failed_login(&user.id, lock).await?;
+        let lockout = state.settings().login.lockout(ctx.now);
+        state.store().record_failed_login(&user.id, lockout).await?;
         return Err(failure());
     }
     if user.failed_logins > 0 || user.locked_until.is_some() {

@@ -160,6 +160,26 @@ async fn five_failures_lock_the_user_for_fifteen_minutes() {
     admin_session(&h).await;
 }
 
+/// Failures that run at the same time (on one node or many) each count, and the one that reaches
+/// the limit locks the user: the decision is made on the stored count, not on a copy read
+/// before the password check.
+#[tokio::test]
+async fn concurrent_failures_still_lock_the_user() {
+    let h = harness().await;
+    let calls = (0..8).map(|_| login_call("", ADMIN_USERNAME, "wrong").send(&h));
+    for reply in futures_util::future::join_all(calls).await {
+        reply.fault(StatusCode::INTERNAL_SERVER_ERROR, "sf:INVALID_LOGIN");
+    }
+    let user = h
+        .store
+        .user_by_username(ADMIN_USERNAME)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.failed_logins, 8);
+    assert_eq!(user.locked_until, Some(START.plus_minutes(15)));
+}
+
 #[tokio::test]
 async fn one_address_with_many_failures_is_refused() {
     let h = harness_with(|s| s.login.failures_per_ip_per_minute = 3).await;

@@ -5,7 +5,7 @@ use eca_core::domain::{User, UserFields};
 use eca_core::{OrgId, ProfileId, Timestamp, UserId};
 
 use super::{Arg, Columns, Db, Failure, database, exists, fold};
-use crate::{StoreError, StoreResult, UserStore};
+use crate::{Lockout, StoreError, StoreResult, UserStore};
 
 /// `SELECT <every column> FROM users <tail>`, as one `&'static str`.
 macro_rules! select_users {
@@ -202,18 +202,18 @@ impl<D: Db> UserStore for D {
         }
     }
 
-    async fn record_failed_login(
-        &self,
-        id: &UserId,
-        locked_until: Option<Timestamp>,
-    ) -> StoreResult<i64> {
-        // One statement, so concurrent failures each count: the increment happens under the
-        // row lock (PostgreSQL) or the database write lock (SQLite), never as read-then-write.
+    async fn record_failed_login(&self, id: &UserId, lockout: Lockout) -> StoreResult<i64> {
+        // One statement, so concurrent failures each count and the lock is decided on the
+        // stored count: the increment and the comparison happen under the row lock
+        // (PostgreSQL) or the database write lock (SQLite), never as read-then-write. The
+        // right-hand sides of SET all see the row as it was before the update.
         let sql = "UPDATE users SET failed_logins = failed_logins + 1, \
-                   locked_until = COALESCE($2, locked_until) WHERE id = $1 RETURNING failed_logins";
+                   locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END \
+                   WHERE id = $1 RETURNING failed_logins";
         let args = [
             Arg::Text(id.as_str()),
-            Arg::OptInt(locked_until.map(Timestamp::millis)),
+            Arg::Int(lockout.after),
+            Arg::Int(lockout.until.millis()),
         ];
         match self.write_returning(sql, &args).await.map_err(database)? {
             Some(row) => row.int("failed_logins"),
