@@ -1182,6 +1182,46 @@ async fn password_grant_checks_the_client_then_the_user() {
     );
 }
 
+/// As on Salesforce, a new password ends the user's web and SOAP sessions but not the OAuth
+/// tokens apps already hold: those are revoked on their own (usage API, `/revoke`), or stop
+/// when the user is deactivated or frozen. docs/oauth.md says so.
+#[tokio::test]
+async fn a_new_password_leaves_oauth_tokens_working() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let reply = w
+        .token(&format!(
+            "grant_type=password&client_id={KEY}&client_secret={SECRET}&username={}&password={ADMIN_PASSWORD}",
+            form_urlencoded::byte_serialize(ADMIN_USERNAME.as_bytes()).collect::<String>()
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let token = reply.json()["access_token"].as_str().unwrap().to_owned();
+    let other_session = admin_session(&w.h).await;
+    let session = admin_session(&w.h).await;
+    let admin = user(&w.h.store, ADMIN_USERNAME).await;
+
+    let changed = post(
+        &format!("/services/data/v66.0/sobjects/User/{}/password", admin.id),
+        "application/json",
+        r#"{"NewPassword": "Another-Password-9"}"#.to_owned(),
+    )
+    .bearer(&session)
+    .send(&w.h)
+    .await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.body);
+
+    assert_eq!(
+        get_bearer(&w, "/services/data/v66.0", &other_session)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED,
+        "the other SOAP session ended"
+    );
+    let api = get_bearer(&w, "/services/data/v66.0", &token).await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Refresh tokens (issued here through the store: the browser flows are not built yet)
 // ---------------------------------------------------------------------------------------------
