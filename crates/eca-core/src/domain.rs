@@ -16,6 +16,9 @@ pub struct Org {
     pub is_default: bool,
     /// How long an idle session stays valid.
     pub session_timeout_minutes: i64,
+    /// Salesforce's "Enforce login IP ranges on every request" session setting: the user's
+    /// login IP ranges are checked on every API call, not only at login and token issue.
+    pub enforce_ip_ranges_every_request: bool,
     pub created_at: Timestamp,
 }
 

@@ -126,6 +126,7 @@ async fn seed(store: &dyn Store) -> (OrgId, UserId) {
         ),
         is_default: false,
         session_timeout_minutes: 120,
+        enforce_ip_ranges_every_request: false,
         created_at: Timestamp::from_secs(0),
     };
     store.create_org(&org).await.unwrap();

@@ -145,6 +145,7 @@ impl World {
             my_domain: domain.to_owned(),
             is_default: false,
             session_timeout_minutes: 120,
+            enforce_ip_ranges_every_request: false,
             created_at: T0,
         };
         s.create_org(&org).await.unwrap();

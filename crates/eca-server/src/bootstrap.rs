@@ -229,6 +229,7 @@ async fn create_default_org(
         my_domain: DEFAULT_DOMAIN.to_owned(),
         is_default: true,
         session_timeout_minutes: 120,
+        enforce_ip_ranges_every_request: false,
         created_at: now,
     };
     match store.create_org(&org).await {

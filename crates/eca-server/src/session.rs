@@ -126,6 +126,7 @@ mod tests {
             my_domain: "x".into(),
             is_default: true,
             session_timeout_minutes: 120,
+            enforce_ip_ranges_every_request: false,
             created_at: Timestamp(0),
         };
         let id = new_id(&org, &rng);

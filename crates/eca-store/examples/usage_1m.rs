@@ -75,6 +75,7 @@ async fn main() {
         my_domain: "bench".into(),
         is_default: true,
         session_timeout_minutes: 120,
+        enforce_ip_ranges_every_request: false,
         created_at: Timestamp(T0),
     };
     store.create_org(&org).await.unwrap();

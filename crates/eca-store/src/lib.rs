@@ -84,6 +84,13 @@ pub trait OrgStore: Send + Sync {
     async fn default_org(&self) -> StoreResult<Option<Org>>;
     /// All orgs, oldest first.
     async fn orgs(&self) -> StoreResult<Vec<Org>>;
+    /// Sets the org's session settings; `Missing` when there is no such org.
+    async fn update_org_settings(
+        &self,
+        id: &OrgId,
+        session_timeout_minutes: i64,
+        enforce_ip_ranges_every_request: bool,
+    ) -> StoreResult<()>;
 }
 
 #[async_trait]

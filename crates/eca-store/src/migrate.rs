@@ -51,6 +51,10 @@ pub(crate) const SQLITE: &[Migration] = &[
         version: 9,
         sql: include_str!("../migrations/sqlite/0009_access_token_indexes.sql"),
     },
+    Migration {
+        version: 10,
+        sql: include_str!("../migrations/sqlite/0010_org_settings.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -89,6 +93,10 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration {
         version: 9,
         sql: include_str!("../migrations/postgres/0009_access_token_indexes.sql"),
+    },
+    Migration {
+        version: 10,
+        sql: include_str!("../migrations/postgres/0010_org_settings.sql"),
     },
 ];
 

@@ -65,6 +65,7 @@ mod saml;
 
 on_every_backend!(
     orgs_are_found_by_id_and_domain,
+    org_settings_are_updated,
     org_conflicts_on_domain_and_second_default,
     users_are_found_by_id_and_username_across_orgs,
     user_conflicts_and_missing_references,
@@ -240,6 +241,7 @@ fn new_org(my_domain: &str, is_default: bool, created_at: Timestamp) -> Org {
         my_domain: my_domain.to_owned(),
         is_default,
         session_timeout_minutes: 120,
+        enforce_ip_ranges_every_request: false,
         created_at,
     }
 }
@@ -356,6 +358,42 @@ async fn orgs_are_found_by_id_and_domain(env: Env) {
     assert_eq!(s.org(&OrgId::generate(&SystemRng)).await.unwrap(), None);
     assert_eq!(s.default_org().await.unwrap().as_ref(), Some(&first));
     assert_eq!(s.orgs().await.unwrap(), vec![first, later], "oldest first");
+}
+
+async fn org_settings_are_updated(env: Env) {
+    let s = env.store;
+    let acme = new_org("acme", true, T0);
+    let beta = new_org("beta", false, T0);
+    s.create_org(&acme).await.unwrap();
+    s.create_org(&beta).await.unwrap();
+    assert!(!acme.enforce_ip_ranges_every_request);
+
+    s.update_org_settings(&acme.id, 30, true).await.unwrap();
+    let stored = s.org(&acme.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            stored.session_timeout_minutes,
+            stored.enforce_ip_ranges_every_request
+        ),
+        (30, true)
+    );
+    assert_eq!(
+        Org {
+            session_timeout_minutes: acme.session_timeout_minutes,
+            enforce_ip_ranges_every_request: false,
+            ..stored
+        },
+        acme,
+        "nothing else changed"
+    );
+    assert_eq!(
+        s.org(&beta.id).await.unwrap(),
+        Some(beta),
+        "other orgs untouched"
+    );
+
+    let ghost = OrgId::generate(&SystemRng);
+    assert_missing(s.update_org_settings(&ghost, 30, true).await, "org");
 }
 
 async fn org_conflicts_on_domain_and_second_default(env: Env) {

@@ -231,6 +231,7 @@ pub async fn create(
             my_domain: domain,
             is_default: false,
             session_timeout_minutes: SESSION_TIMEOUT_MINUTES,
+            enforce_ip_ranges_every_request: false,
             created_at: now,
         };
         match store.create_org(&org).await {

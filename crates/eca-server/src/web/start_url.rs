@@ -79,6 +79,7 @@ mod tests {
                 my_domain: "acme".into(),
                 is_default: false,
                 session_timeout_minutes: 60,
+                enforce_ip_ranges_every_request: false,
                 created_at: Timestamp(0),
             },
             base_url: base_url.into(),

@@ -289,6 +289,7 @@ pub async fn second_org(h: &Harness, permissions: Vec<Permission>) -> (Org, User
         my_domain: "acme".into(),
         is_default: false,
         session_timeout_minutes: 60,
+        enforce_ip_ranges_every_request: false,
         created_at: START,
     };
     h.store.create_org(&org).await.expect("org created");

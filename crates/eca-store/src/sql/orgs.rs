@@ -11,7 +11,8 @@ use crate::{OrgStore, StoreError, StoreResult};
 macro_rules! select_orgs {
     ($tail:literal) => {
         concat!(
-            "SELECT id, name, my_domain, is_default, session_timeout_minutes, created_at FROM orgs ",
+            "SELECT id, name, my_domain, is_default, session_timeout_minutes, \
+             enforce_ip_ranges_every_request, created_at FROM orgs ",
             $tail
         )
     };
@@ -24,6 +25,7 @@ fn org_from(row: &impl Columns) -> StoreResult<Org> {
         my_domain: row.text("my_domain")?,
         is_default: row.flag("is_default")?,
         session_timeout_minutes: row.int("session_timeout_minutes")?,
+        enforce_ip_ranges_every_request: row.flag("enforce_ip_ranges_every_request")?,
         created_at: Timestamp(row.int("created_at")?),
     })
 }
@@ -33,7 +35,8 @@ impl<D: Db> OrgStore for D {
     async fn create_org(&self, org: &Org) -> StoreResult<()> {
         let domain = fold(&org.my_domain);
         let sql = "INSERT INTO orgs (id, name, my_domain, my_domain_lower, is_default, \
-                   session_timeout_minutes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+                   session_timeout_minutes, enforce_ip_ranges_every_request, created_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
         let args = [
             Arg::Text(org.id.as_str()),
             Arg::Text(&org.name),
@@ -41,6 +44,7 @@ impl<D: Db> OrgStore for D {
             Arg::Text(&domain),
             Arg::Bool(org.is_default),
             Arg::Int(org.session_timeout_minutes),
+            Arg::Bool(org.enforce_ip_ranges_every_request),
             Arg::Int(org.created_at.millis()),
         ];
         match self.write(sql, &args).await {
@@ -100,5 +104,27 @@ impl<D: Db> OrgStore for D {
             .await
             .map_err(database)?;
         rows.iter().map(org_from).collect()
+    }
+
+    async fn update_org_settings(
+        &self,
+        id: &OrgId,
+        session_timeout_minutes: i64,
+        enforce_ip_ranges_every_request: bool,
+    ) -> StoreResult<()> {
+        let sql = "UPDATE orgs SET session_timeout_minutes = $2, \
+                   enforce_ip_ranges_every_request = $3 WHERE id = $1";
+        let args = [
+            Arg::Text(id.as_str()),
+            Arg::Int(session_timeout_minutes),
+            Arg::Bool(enforce_ip_ranges_every_request),
+        ];
+        match self.write(sql, &args).await.map_err(database)? {
+            0 => Err(StoreError::Missing {
+                what: "org",
+                value: id.to_string(),
+            }),
+            _ => Ok(()),
+        }
     }
 }

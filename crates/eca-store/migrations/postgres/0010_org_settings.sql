@@ -1,0 +1,3 @@
+-- The org's "Enforce login IP ranges on every request" session setting (Salesforce's
+-- SessionSettings.enforceIpRangesEveryRequest): off by default, as on Salesforce.
+ALTER TABLE orgs ADD COLUMN enforce_ip_ranges_every_request BOOLEAN NOT NULL DEFAULT FALSE;
