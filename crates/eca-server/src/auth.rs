@@ -6,10 +6,13 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts, Query};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use eca_core::domain::SessionKind;
+use eca_core::domain::{Org, SessionKind, User};
 use serde::Deserialize;
 
+use crate::directory;
 use crate::error::ApiError;
+use crate::oauth::ip_relaxation::{self, Step};
+use crate::oauth::registry::ClientApp;
 use crate::org::OrgContext;
 use crate::session::{self, Active, SessionError};
 use crate::state::AppState;
@@ -50,15 +53,22 @@ impl FromRequestParts<AppState> for Authenticated {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let org = OrgContext::from_request_parts(parts, state).await?;
         let token = presented_token(parts).ok_or(ApiError::InvalidSession)?;
-        let active = check(state, &org, &token).await?;
+        let Ok(ClientIp(client)) = ClientIp::from_request_parts(parts, state).await;
+        let active = check(state, &org, &token, client).await?;
         Ok(Authenticated { org, active })
     }
 }
 
 /// Checks a session id, or else an opaque OAuth access token (`oauth::bearer`), presented on
-/// `org`'s URL. Both have the shape `<org15>!<opaque>`, so both tables may be asked.
-pub async fn check(state: &AppState, org: &OrgContext, token: &str) -> Result<Active, ApiError> {
-    check_for(state, org, token, Api::Rest).await
+/// `org`'s URL from `client`. Both have the shape `<org15>!<opaque>`, so both tables may be
+/// asked.
+pub async fn check(
+    state: &AppState,
+    org: &OrgContext,
+    token: &str,
+    client: IpAddr,
+) -> Result<Active, ApiError> {
+    check_for(state, org, token, Api::Rest, client).await
 }
 
 /// Which API a session or token is presented to.
@@ -76,6 +86,7 @@ pub async fn check_for(
     org: &OrgContext,
     token: &str,
     api: Api,
+    client: IpAddr,
 ) -> Result<Active, ApiError> {
     let now = state.clock().now();
     match session::authenticate(state.store(), &org.org, token, now).await {
@@ -84,18 +95,56 @@ pub async fn check_for(
         Ok(active) if active.session.kind == SessionKind::OAuthLogin => {
             Err(ApiError::InvalidSession)
         }
-        Ok(active) => Ok(active),
+        Ok(active) => {
+            check_address(state, &org.org, &active.user, None, client).await?;
+            Ok(active)
+        }
         Err(SessionError::Invalid) => {
-            crate::oauth::bearer::authenticate(state, &org.org, token, now)
+            let used = crate::oauth::bearer::authenticate(state, &org.org, token, now)
                 .await?
                 .filter(|used| {
                     api == Api::Rest || used.token.format != eca_store::AccessTokenFormat::Jwt
                 })
-                .map(|used| used.active())
-                .ok_or(ApiError::InvalidSession)
+                .ok_or(ApiError::InvalidSession)?;
+            check_address(state, &org.org, &used.user, Some(&used.app), client).await?;
+            Ok(used.active())
         }
         Err(SessionError::Store(e)) => Err(e.into()),
     }
+}
+
+/// Continuous IP enforcement: when `org` has "Enforce login IP ranges on every request", a
+/// session works only from inside its user's login IP ranges, and an access token too unless
+/// its app's IP relaxation lets `client` through (`oauth::ip_relaxation`, [`Step::Use`]).
+/// Refused calls get `INVALID_SESSION_ID`, as an IP-locked session does on Salesforce; the
+/// session or token is not ended, and works again from an allowed address.
+///
+/// [`Step::Use`]: crate::oauth::ip_relaxation::Step::Use
+pub async fn check_address(
+    state: &AppState,
+    org: &Org,
+    user: &User,
+    app: Option<&ClientApp>,
+    client: IpAddr,
+) -> Result<(), ApiError> {
+    if !org.enforce_ip_ranges_every_request {
+        return Ok(());
+    }
+    let access = directory::access(state, user).await?;
+    let allowed = match app {
+        Some(app) => ip_relaxation::allows(&access, app, Step::Use, client),
+        None => access.allows_address(client),
+    };
+    if allowed {
+        return Ok(());
+    }
+    tracing::info!(
+        user = %user.id,
+        app = app.map(|a| a.name.as_str()),
+        %client,
+        "refused: the address is outside the user's login IP ranges (enforced on every request)"
+    );
+    Err(ApiError::InvalidSession)
 }
 
 /// The client's address: the peer's, or behind a configured trusted proxy the one its

@@ -100,6 +100,12 @@ fn people_routes(state: &AppState) -> Router<AppState> {
             get(orgs::list).post(orgs::create).layer(json_limit),
         )
         .route(
+            "/services/data/{version}/eca/session-settings",
+            get(rest::session_settings::read)
+                .patch(rest::session_settings::update)
+                .layer(json_limit),
+        )
+        .route(
             "/services/data/{version}/eca/saml/keys",
             get(rest::saml_keys::list),
         )

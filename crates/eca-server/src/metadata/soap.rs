@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::envelope::{self, Operation};
 use super::{deploy_error, deploy_version, render};
-use crate::auth;
+use crate::auth::{self, ClientIp};
 use crate::error::ApiError;
 use crate::org::OrgContext;
 use crate::rest::versions::is_soap_version;
@@ -38,6 +38,7 @@ pub async fn handle(
     State(state): State<AppState>,
     Path(path): Path<MetadataPath>,
     org: OrgContext,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -60,7 +61,7 @@ pub async fn handle(
     let call = envelope::parse(&body)?;
     drop(body);
     let session = call.session_id.ok_or(ApiError::InvalidSession)?;
-    let active = auth::check_for(&state, &org, session.expose(), auth::Api::Soap).await?;
+    let active = auth::check_for(&state, &org, session.expose(), auth::Api::Soap, client).await?;
     let org_id = &org.org.id;
     let version = deploy_version(&path.version);
     let xml = match call.operation {

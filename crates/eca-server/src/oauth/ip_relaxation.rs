@@ -16,7 +16,11 @@
 //!   SAML bearer flows).
 //!
 //! Checks happen when something is issued to the user (the authorize request, every token
-//! grant, the device approval), not on each API call with a token already issued.
+//! grant, the device approval). When the org has "Enforce login IP ranges on every request"
+//! (continuous IP enforcement), each call with an access token already issued is checked too
+//! ([`Step::Use`], from `crate::auth`): `Bypass` lets it through, `Bypass_2factor` from one of
+//! the app's trusted ranges, and `Enforce` and `Enforce_RelaxRefresh` check the profile's
+//! ranges.
 
 use std::net::IpAddr;
 
@@ -46,6 +50,8 @@ pub enum Step {
     JwtBearer,
     /// The device flow: the user's approval on the activation page, and the device's poll.
     Device,
+    /// A call with an access token, when the org enforces login IP ranges on every request.
+    Use,
 }
 
 impl Step {
@@ -63,7 +69,8 @@ fn relaxed(app: &ClientApp, step: Step, client: IpAddr) -> bool {
         IpRelaxation::Bypass => true,
         IpRelaxation::EnforceRelaxRefresh => step == Step::Refresh,
         IpRelaxation::Bypass2Factor => {
-            step.is_web_server_flow() && any_contains(&app.trusted_ranges, client)
+            (step.is_web_server_flow() || step == Step::Use)
+                && any_contains(&app.trusted_ranges, client)
         }
         IpRelaxation::Enforce => false,
     }

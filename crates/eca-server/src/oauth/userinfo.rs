@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::attributes::{self, Subject};
 use super::bearer;
-use crate::auth;
+use crate::auth::{self, ClientIp};
 use crate::error::ApiError;
 use crate::org::OrgContext;
 use crate::rest::identity::{self, Photos, Urls};
@@ -67,6 +67,7 @@ pub struct UserInfo {
 pub async fn userinfo(
     State(state): State<AppState>,
     org: OrgContext,
+    ClientIp(client): ClientIp,
     parts: Parts,
 ) -> Result<Json<UserInfo>, ApiError> {
     let token = auth::presented_token(&parts).ok_or(ApiError::InvalidSession)?;
@@ -74,6 +75,7 @@ pub async fn userinfo(
     let (user, custom_attributes) =
         match bearer::authenticate(&state, &org.org, &token, now).await? {
             Some(used) => {
+                auth::check_address(&state, &org.org, &used.user, Some(&used.app), client).await?;
                 let attributes = used.app.custom_attributes();
                 let custom = if attributes.is_empty() {
                     None
@@ -90,7 +92,7 @@ pub async fn userinfo(
                 };
                 (used.user, custom)
             }
-            None => (auth::check(&state, &org, &token).await?.user, None),
+            None => (auth::check(&state, &org, &token, client).await?.user, None),
         };
     let id = identity::build(&org.base_url, &user);
     Ok(Json(UserInfo {

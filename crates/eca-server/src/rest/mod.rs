@@ -7,6 +7,7 @@ pub mod orgs;
 pub mod query;
 pub mod saml_keys;
 pub mod schema;
+pub mod session_settings;
 pub mod sobjects;
 pub mod soql;
 pub mod users;

@@ -2,6 +2,8 @@
 //! `GET {base}/idp/login?app=<API name or orgScopedExternalApp id>[&RelayState=…]`. The
 //! Response has no `InResponseTo` and goes to the app's registered ACS URL.
 
+use std::net::IpAddr;
+
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -11,6 +13,7 @@ use super::registry;
 use super::respond::{self, Failure, ReplyTo};
 use super::ticket::MAX_RELAY_STATE;
 use super::{base_path, form_pairs, param};
+use crate::auth::ClientIp;
 use crate::org::OrgContext;
 use crate::state::AppState;
 
@@ -19,11 +22,12 @@ pub const PATH: &str = "/idp/login";
 pub async fn login(
     State(state): State<AppState>,
     ctx: OrgContext,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = query.unwrap_or_default();
-    match run(&state, &ctx, &headers, &query).await {
+    match run(&state, &ctx, &headers, client, &query).await {
         Ok(r) => r,
         Err(f) => f.render(&state, &ctx).await,
     }
@@ -33,6 +37,7 @@ async fn run(
     state: &AppState,
     ctx: &OrgContext,
     headers: &HeaderMap,
+    client: IpAddr,
     query: &str,
 ) -> Result<Response, Failure> {
     let pairs = form_pairs(query.as_bytes());
@@ -67,7 +72,7 @@ async fn run(
     };
     app.check_enabled()
         .map_err(|e| Failure::saml(e, Some(&to)))?;
-    match crate::web::session::current(state, ctx, headers).await? {
+    match crate::web::session::current(state, ctx, headers, client).await? {
         Some(active) => respond::success(state, ctx, &app, &to, &active).await,
         // The login page comes back here, to the same address.
         None => Ok(crate::web::login_redirect(

@@ -96,7 +96,7 @@ async fn run(
         .and_then(|()| app.check_enabled())
     {
         Err(e) => e.status(),
-        Ok(()) => match crate::web::session::current(state, ctx, headers).await? {
+        Ok(()) => match crate::web::session::current_from_anywhere(state, ctx, headers).await? {
             None => logout::SUCCESS,
             Some(active) => end_session(state, ctx, &sp, &request, &active).await?,
         },

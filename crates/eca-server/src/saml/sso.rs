@@ -10,6 +10,8 @@
 //! known, every error is a page; after that, errors go back to the ACS URL as SAML status
 //! codes where [`eca_saml::SamlError::disposition`] allows.
 
+use std::net::IpAddr;
+
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -22,6 +24,7 @@ use super::registry::{self, SamlApp};
 use super::respond::{self, Failure, ReplyTo};
 use super::ticket::{self, MAX_RELAY_STATE, Pending};
 use super::{base_path, form_pairs, param};
+use crate::auth::ClientIp;
 use crate::org::OrgContext;
 use crate::state::AppState;
 
@@ -34,6 +37,7 @@ pub const RESUME_PATH: &str = "/idp/endpoint/resume";
 pub async fn redirect(
     State(state): State<AppState>,
     ctx: OrgContext,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -42,7 +46,7 @@ pub async fn redirect(
     finish(
         &state,
         &ctx,
-        start(&state, &ctx, &headers, decoded, &endpoint).await,
+        start(&state, &ctx, &headers, client, decoded, &endpoint).await,
     )
     .await
 }
@@ -51,6 +55,7 @@ pub async fn redirect(
 pub async fn post(
     State(state): State<AppState>,
     ctx: OrgContext,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -63,7 +68,7 @@ pub async fn post(
     finish(
         &state,
         &ctx,
-        start(&state, &ctx, &headers, decoded, &endpoint).await,
+        start(&state, &ctx, &headers, client, decoded, &endpoint).await,
     )
     .await
 }
@@ -72,12 +77,13 @@ pub async fn post(
 pub async fn resume(
     State(state): State<AppState>,
     ctx: OrgContext,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let pairs = form_pairs(query.as_deref().unwrap_or("").as_bytes());
     let outcome = match param(&pairs, "ticket") {
-        Some(t) => resume_ticket(&state, &ctx, &headers, t).await,
+        Some(t) => resume_ticket(&state, &ctx, &headers, client, t).await,
         None => Err(page(
             StatusCode::BAD_REQUEST,
             "The ticket parameter is missing.",
@@ -108,6 +114,7 @@ async fn start(
     state: &AppState,
     ctx: &OrgContext,
     headers: &HeaderMap,
+    client: IpAddr,
     decoded: Result<IncomingRequest, SamlError>,
     endpoint: &str,
 ) -> Result<Response, Failure> {
@@ -146,7 +153,7 @@ async fn start(
         .map_err(|e| Failure::saml(e, Some(&to)))?;
     app.check_enabled()
         .map_err(|e| Failure::saml(e, Some(&to)))?;
-    let session = crate::web::session::current(state, ctx, headers).await?;
+    let session = crate::web::session::current(state, ctx, headers, client).await?;
     let action = request
         .login_action(session.is_some())
         .map_err(|e| Failure::saml(e, Some(&to)))?;
@@ -183,6 +190,7 @@ async fn resume_ticket(
     state: &AppState,
     ctx: &OrgContext,
     headers: &HeaderMap,
+    client: IpAddr,
     ticket: &str,
 ) -> Result<Response, Failure> {
     let now = state.clock().now();
@@ -209,7 +217,7 @@ async fn resume_ticket(
     };
     app.check_enabled()
         .map_err(|e| Failure::saml(e, Some(&to)))?;
-    let Some(active) = crate::web::session::current(state, ctx, headers).await? else {
+    let Some(active) = crate::web::session::current(state, ctx, headers, client).await? else {
         // Not logged in yet (the login page was left): back to it, same ticket.
         let start_url = format!("{}{RESUME_PATH}?ticket={ticket}", base_path(ctx));
         return Ok(crate::web::login_redirect(ctx, &start_url));

@@ -71,7 +71,7 @@ pub async fn handle(
         }
         Operation::Logout => {
             let id = call.session_id.ok_or(ApiError::InvalidSession)?;
-            auth::check_for(&state, &org, id.expose(), auth::Api::Soap).await?;
+            auth::check_for(&state, &org, id.expose(), auth::Api::Soap, client).await?;
             session::end(state.store(), id.expose()).await?;
             let mut w = Writer::default();
             w.empty("logoutResponse");

@@ -221,8 +221,13 @@ fn render(
 }
 
 /// `GET {base}/home`: who is logged in, and a logout button.
-pub async fn home(State(state): State<AppState>, ctx: OrgContext, headers: HeaderMap) -> Response {
-    let active = match session::current(&state, &ctx, &headers).await {
+pub async fn home(
+    State(state): State<AppState>,
+    ctx: OrgContext,
+    ClientIp(client): ClientIp,
+    headers: HeaderMap,
+) -> Response {
+    let active = match session::current(&state, &ctx, &headers, client).await {
         Ok(Some(active)) => active,
         Ok(None) => {
             return login_redirect(&ctx, &format!("{}/home", cookie::base_path(&ctx)));

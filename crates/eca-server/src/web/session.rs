@@ -4,19 +4,41 @@
 //! authorization only (`SessionKind::OAuthLogin`, a user outside their login IP ranges) counts
 //! only where [`current_for_oauth`] asks.
 
+use std::net::IpAddr;
+
 use axum::http::HeaderMap;
 use eca_core::domain::SessionKind;
 
 use super::cookie;
+use crate::auth;
 use crate::error::ApiError;
 use crate::org::OrgContext;
 use crate::session::{self, Active, SessionError};
 use crate::state::AppState;
 
-/// The logged-in web user of this org, if any. Several `sid` cookies may be sent (the root
-/// org's and a path-prefixed org's); each is tried. Expired sessions and sessions of other
-/// orgs are `None`; only store failures are errors.
+/// The logged-in web user of this org, if any, for a request from `client`. Several `sid`
+/// cookies may be sent (the root org's and a path-prefixed org's); each is tried. Expired
+/// sessions, sessions of other orgs, and (when the org enforces login IP ranges on every
+/// request) sessions used from outside their user's ranges are `None`, so the page sends the
+/// browser to the login page; only store failures are errors.
 pub async fn current(
+    state: &AppState,
+    ctx: &OrgContext,
+    headers: &HeaderMap,
+    client: IpAddr,
+) -> Result<Option<Active>, ApiError> {
+    let Some(active) = current_from_anywhere(state, ctx, headers).await? else {
+        return Ok(None);
+    };
+    match auth::check_address(state, &ctx.org, &active.user, None, client).await {
+        Ok(()) => Ok(Some(active)),
+        Err(ApiError::InvalidSession) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// [`current`] wherever the request comes from: for logouts, which end the session.
+pub async fn current_from_anywhere(
     state: &AppState,
     ctx: &OrgContext,
     headers: &HeaderMap,

@@ -3,6 +3,7 @@
 //! page, authorize, trusted IP ranges) is in `authorize/ip_restrictions.rs`.
 
 use super::*;
+use crate::browser::{Browser, location};
 
 /// In the range [`restrict`] adds.
 pub(crate) const INSIDE: &str = "10.1.2.3";
@@ -278,4 +279,186 @@ async fn password_grant_and_soap_login_check_the_ranges_after_the_password() {
         .send(&w.h)
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Continuous IP enforcement: "Enforce login IP ranges on every request"
+// ---------------------------------------------------------------------------------------------
+
+const SESSION_SETTINGS: &str = "/services/data/v66.0/eca/session-settings";
+
+fn patch_settings(body: serde_json::Value) -> Call {
+    request("PATCH", SESSION_SETTINGS, Some(&body.to_string()))
+}
+
+#[tokio::test]
+async fn session_settings_are_read_by_users_and_changed_by_user_managers() {
+    let w = world().await;
+    let sid = admin_session(&w.h).await;
+    let read = get(SESSION_SETTINGS).bearer(&sid).send(&w.h).await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    assert_eq!(
+        read.json(),
+        json!({
+            "sessionTimeoutMinutes": w.org.session_timeout_minutes,
+            "enforceIpRangesEveryRequest": false,
+        })
+    );
+
+    // The run-as user (API Only, no Manage Users) reads but may not change them.
+    w.deploy(&ci_relaxed(&w, "Bypass")).await;
+    let token = w.cc_token().await;
+    let read = get(SESSION_SETTINGS).bearer(&token).send(&w.h).await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    patch_settings(json!({"enforceIpRangesEveryRequest": true}))
+        .bearer(&token)
+        .send(&w.h)
+        .await
+        .rest_error(StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS");
+
+    // Bad input says which field and why, and changes nothing.
+    for (body, code) in [
+        (json!({"sessionTimeout": 30}), "INVALID_FIELD"),
+        (
+            json!({"sessionTimeoutMinutes": 45}),
+            "FIELD_INTEGRITY_EXCEPTION",
+        ),
+        (
+            json!({"sessionTimeoutMinutes": "30"}),
+            "FIELD_INTEGRITY_EXCEPTION",
+        ),
+        (
+            json!({"enforceIpRangesEveryRequest": "yes"}),
+            "JSON_PARSER_ERROR",
+        ),
+        (json!(["enforceIpRangesEveryRequest"]), "JSON_PARSER_ERROR"),
+    ] {
+        let reply = patch_settings(body.clone()).bearer(&sid).send(&w.h).await;
+        reply.rest_error(StatusCode::BAD_REQUEST, code);
+        assert!(
+            code == "JSON_PARSER_ERROR" || reply.body.contains("session"),
+            "{body}: {}",
+            reply.body
+        );
+    }
+    let org = w.h.store.org(&w.org.id).await.unwrap().unwrap();
+    assert_eq!(org, w.org, "nothing changed");
+
+    // The admin's own profile restricted: turning enforcement on from outside it would lock
+    // the admin out, so it is refused; from inside it is done.
+    restrict(&w, &sid, "System Administrator").await;
+    let reply = patch_settings(json!({"enforceIpRangesEveryRequest": true}))
+        .bearer(&sid)
+        .with_peer(OUTSIDE)
+        .send(&w.h)
+        .await;
+    reply.rest_error(StatusCode::BAD_REQUEST, "FIELD_INTEGRITY_EXCEPTION");
+    assert!(reply.body.contains(OUTSIDE), "{}", reply.body);
+    let reply =
+        patch_settings(json!({"enforceIpRangesEveryRequest": true, "sessionTimeoutMinutes": 30}))
+            .bearer(&sid)
+            .with_peer(INSIDE)
+            .send(&w.h)
+            .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        reply.json(),
+        json!({"sessionTimeoutMinutes": 30, "enforceIpRangesEveryRequest": true})
+    );
+    let org = w.h.store.org(&w.org.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            org.session_timeout_minutes,
+            org.enforce_ip_ranges_every_request
+        ),
+        (30, true)
+    );
+}
+
+#[tokio::test]
+async fn with_continuous_enforcement_every_call_is_checked() {
+    let w = world().await;
+    let sid = admin_session(&w.h).await;
+    let mut browser = Browser::new();
+    browser
+        .log_in(&w.h, "/login", ADMIN_USERNAME, ADMIN_PASSWORD)
+        .await;
+    let cookie = format!("sid={}", browser.sid("/").expect("a web session"));
+    let home = |peer: &str| {
+        get("/home")
+            .header("cookie", &cookie)
+            .with_peer(peer)
+            .send(&w.h)
+    };
+    restrict(&w, &sid, "API Only").await;
+    restrict(&w, &sid, "System Administrator").await;
+    w.deploy(&ci_relaxed(&w, "Enforce")).await;
+    let token = token_from(&w, INSIDE, &cc_body()).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let api = |credential: &str, peer: &str| {
+        get("/services/data/v66.0")
+            .bearer(credential)
+            .with_peer(peer)
+            .send(&w.h)
+    };
+    let userinfo = |peer: &str| {
+        get("/services/oauth2/userinfo")
+            .bearer(&token)
+            .with_peer(peer)
+            .send(&w.h)
+    };
+    // Off (the default): what was issued works from anywhere.
+    assert_eq!(home(OUTSIDE).await.status, StatusCode::OK);
+    assert_eq!(api(&token, OUTSIDE).await.status, StatusCode::OK);
+    assert_eq!(api(&sid, OUTSIDE).await.status, StatusCode::OK);
+    assert_eq!(userinfo(OUTSIDE).await.status, StatusCode::OK);
+
+    let reply = patch_settings(json!({"enforceIpRangesEveryRequest": true}))
+        .bearer(&sid)
+        .with_peer(INSIDE)
+        .send(&w.h)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+
+    // On: an Enforce app's token and a SOAP session work only from inside the ranges, and
+    // are not ended by a refused call.
+    api(&token, OUTSIDE)
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+    assert_eq!(userinfo(OUTSIDE).await.status, StatusCode::UNAUTHORIZED);
+    api(&sid, OUTSIDE)
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+    assert_eq!(api(&token, INSIDE).await.status, StatusCode::OK);
+    assert_eq!(userinfo(INSIDE).await.status, StatusCode::OK);
+    assert_eq!(api(&sid, INSIDE).await.status, StatusCode::OK);
+    // A web session from outside is as good as none: to the login page, which refuses there.
+    let page = home(OUTSIDE).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(
+        location(&page).contains("/login?startURL=%2Fhome"),
+        "{:?}",
+        page.headers
+    );
+    assert_eq!(home(INSIDE).await.status, StatusCode::OK);
+
+    // Relaxing the app lets its tokens through; the session stays restricted.
+    w.deploy(&ci_relaxed(&w, "Enforce_RelaxRefresh")).await;
+    assert_eq!(api(&token, OUTSIDE).await.status, StatusCode::UNAUTHORIZED);
+    w.deploy(&ci_relaxed(&w, "Bypass")).await;
+    assert_eq!(api(&token, OUTSIDE).await.status, StatusCode::OK);
+    assert_eq!(api(&sid, OUTSIDE).await.status, StatusCode::UNAUTHORIZED);
+
+    // Off again: everything works from anywhere.
+    let reply = patch_settings(json!({"enforceIpRangesEveryRequest": false}))
+        .bearer(&sid)
+        .with_peer(INSIDE)
+        .send(&w.h)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    w.deploy(&ci_relaxed(&w, "Enforce")).await;
+    assert_eq!(api(&token, OUTSIDE).await.status, StatusCode::OK);
+    assert_eq!(api(&sid, OUTSIDE).await.status, StatusCode::OK);
 }

@@ -1,0 +1,147 @@
+//! OpenECA's session settings of an org, `GET` and `PATCH
+//! /services/data/vXX.X/eca/session-settings`. On Salesforce they are Setup's Session Settings
+//! (the `sessionSettings` of the `SecuritySettings` metadata type); OpenECA deploys no
+//! Settings metadata, so they have this extension path, answered at each org's own address.
+//!
+//! - `sessionTimeoutMinutes`: how long an idle web or SOAP session, and an opaque access
+//!   token of an app without its own session policy, stays valid. One of Salesforce's values:
+//!   15, 30, 60, 120, 240, 480, 720 or 1440 minutes.
+//! - `enforceIpRangesEveryRequest`: "Enforce login IP ranges on every request" (continuous IP
+//!   enforcement, `auth::check_address`).
+//!
+//! Any user of the org may read them; changing them needs Manage Users. Turning enforcement on
+//! from an address outside the caller's own login IP ranges is refused: the caller would lose
+//! access with the answer.
+
+use std::net::IpAddr;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as JsonValue;
+
+use super::sobjects::{Caller, bool_value, json_object};
+use super::versions::path_version;
+use crate::auth::{Authenticated, ClientIp};
+use crate::error::{ApiError, RequestCode};
+use crate::state::AppState;
+
+/// Salesforce's session timeout values, in minutes.
+const TIMEOUTS: [i64; 8] = [15, 30, 60, 120, 240, 480, 720, 1440];
+
+#[derive(Debug, Deserialize)]
+pub struct SettingsPath {
+    version: String,
+}
+
+/// The settings as read and as answered after a change.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionSettings {
+    pub session_timeout_minutes: i64,
+    pub enforce_ip_ranges_every_request: bool,
+}
+
+/// `GET /services/data/vXX.X/eca/session-settings`.
+pub async fn read(
+    Path(path): Path<SettingsPath>,
+    auth: Authenticated,
+) -> Result<Json<SessionSettings>, ApiError> {
+    path_version(&path.version)?;
+    let org = &auth.org.org;
+    Ok(Json(SessionSettings {
+        session_timeout_minutes: org.session_timeout_minutes,
+        enforce_ip_ranges_every_request: org.enforce_ip_ranges_every_request,
+    }))
+}
+
+/// `PATCH /services/data/vXX.X/eca/session-settings` with any of the two fields.
+pub async fn update(
+    State(state): State<AppState>,
+    Path(path): Path<SettingsPath>,
+    ClientIp(client): ClientIp,
+    auth: Authenticated,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<SessionSettings>, ApiError> {
+    path_version(&path.version)?;
+    let caller = Caller::load(&state, auth).await?;
+    caller.require_manage_users()?;
+    let org = caller.org();
+    let mut settings = SessionSettings {
+        session_timeout_minutes: org.session_timeout_minutes,
+        enforce_ip_ranges_every_request: org.enforce_ip_ranges_every_request,
+    };
+    for (key, value) in json_object(&state, body)? {
+        match key.as_str() {
+            "sessionTimeoutMinutes" => settings.session_timeout_minutes = timeout(&value)?,
+            "enforceIpRangesEveryRequest" => {
+                settings.enforce_ip_ranges_every_request = bool_value(&key, &value)?;
+            }
+            _ => {
+                return Err(ApiError::request(
+                    RequestCode::InvalidField,
+                    format!(
+                        "No such field '{key}': the session settings are sessionTimeoutMinutes and enforceIpRangesEveryRequest"
+                    ),
+                ));
+            }
+        }
+    }
+    if settings.enforce_ip_ranges_every_request && !org.enforce_ip_ranges_every_request {
+        check_caller_keeps_access(&state, &caller, client).await?;
+    }
+    state
+        .store()
+        .update_org_settings(
+            &org.id,
+            settings.session_timeout_minutes,
+            settings.enforce_ip_ranges_every_request,
+        )
+        .await?;
+    state.directory().forget_orgs();
+    tracing::info!(
+        org = %org.id,
+        by = %caller.user().id,
+        timeout = settings.session_timeout_minutes,
+        enforce_ip = settings.enforce_ip_ranges_every_request,
+        "session settings changed"
+    );
+    Ok(Json(settings))
+}
+
+fn timeout(value: &JsonValue) -> Result<i64, ApiError> {
+    value
+        .as_i64()
+        .filter(|minutes| TIMEOUTS.contains(minutes))
+        .ok_or_else(|| {
+            ApiError::record(
+                RequestCode::FieldIntegrityException,
+                format!(
+                    "sessionTimeoutMinutes: {value} is not a session timeout: use one of 15, 30, 60, 120, 240, 480, 720 or 1440 (minutes)"
+                ),
+                &["sessionTimeoutMinutes"],
+            )
+        })
+}
+
+/// Refuses to enforce the ranges on every request when the caller's own address is outside
+/// their ranges: the change would lock them out of the org with its own answer.
+async fn check_caller_keeps_access(
+    state: &AppState,
+    caller: &Caller,
+    client: IpAddr,
+) -> Result<(), ApiError> {
+    let access = crate::directory::access(state, caller.user()).await?;
+    if access.allows_address(client) {
+        return Ok(());
+    }
+    Err(ApiError::record(
+        RequestCode::FieldIntegrityException,
+        format!(
+            "enforceIpRangesEveryRequest: your address {client} is outside your profile's login IP ranges, so enforcing them on every request would end your own access; add a range that holds it first"
+        ),
+        &["enforceIpRangesEveryRequest"],
+    ))
+}
