@@ -856,6 +856,49 @@ fn orgs_users_permission_sets_and_profiles_over_the_api() {
     .json();
     assert_eq!(listed, serde_json::json!([]));
 
+    // Session settings: shown, changed, refused when wrong.
+    let settings = run(&["org", "settings", "--target-org", "acme", "--json"])
+        .ok()
+        .json();
+    assert_eq!(
+        settings,
+        serde_json::json!({"sessionTimeoutMinutes": 120, "enforceIpRangesEveryRequest": false})
+    );
+    let changed = run(&[
+        "org",
+        "settings",
+        "--session-timeout",
+        "30",
+        "--enforce-ip-ranges-every-request",
+        "true",
+        "--target-org",
+        "acme",
+    ])
+    .ok();
+    assert!(
+        changed.stdout.contains("30 minutes") && changed.stdout.contains("true"),
+        "{}",
+        changed.stdout
+    );
+    let wrong = run(&[
+        "org",
+        "settings",
+        "--session-timeout",
+        "45",
+        "--target-org",
+        "acme",
+    ]);
+    assert_eq!(wrong.code, 2, "{}", wrong.stderr);
+    assert!(
+        wrong.stderr.contains("not a session timeout"),
+        "{}",
+        wrong.stderr
+    );
+    let settings = run(&["org", "settings", "--target-org", "acme", "--json"])
+        .ok()
+        .json();
+    assert_eq!(settings["sessionTimeoutMinutes"], 30, "{settings}");
+
     let log = server.terminate();
     for secret in [password, admin_password.as_str(), "Ops-Password-1"] {
         assert!(!log.contains(secret), "a password reached the log:\n{log}");
