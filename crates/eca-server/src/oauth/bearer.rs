@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use eca_core::Timestamp;
 use eca_core::domain::{Org, Session, SessionKind, User};
+use eca_oauth::TokenHash;
 use eca_oauth::access_jwt;
 use eca_oauth::tokens::{access_token_key, access_token_org, earlier_access_token_key};
-use eca_store::AccessTokenRecord;
+use eca_store::{AccessTokenRecord, Store, StoreResult};
 
 use super::registry::{self, ClientApp};
 use crate::directory;
@@ -63,19 +64,15 @@ pub async fn authenticate(
     if token.len() > MAX_TOKEN_LEN || (!jwt && access_token_org(token) != Some(org.id.as_15())) {
         return Ok(None);
     }
-    let hash = access_token_key(token);
     // A token written behind is in the writer's pending set until it is committed
     // (`oauth::token_writer`).
-    let mut record = match state.token_writer().pending(hash.as_str()) {
+    let key = access_token_key(token);
+    let record = match state.token_writer().pending(key.as_str()) {
         Some(pending) => Some(pending),
-        None => state.store().access_token(hash.as_str()).await?,
+        None => stored(state.store(), token, key)
+            .await?
+            .map(|(_, record)| record),
     };
-    // A JWT issued before JWT keys carried the issue time is stored under its hash alone.
-    if record.is_none()
-        && let Some(earlier) = earlier_access_token_key(token)
-    {
-        record = state.store().access_token(earlier.as_str()).await?;
-    }
     let Some(record) = record else {
         return Ok(None);
     };
@@ -83,6 +80,26 @@ pub async fn authenticate(
         return Ok(None);
     }
     live(state, record).await
+}
+
+/// The stored record of access token `token`, with the key it is stored under: `key` (its
+/// [`access_token_key`]), or for a JWT issued before JWT keys carried the issue time, its hash
+/// alone ([`earlier_access_token_key`]). Tokens still pending in the writer are not seen.
+pub(crate) async fn stored(
+    store: &dyn Store,
+    token: &str,
+    key: TokenHash,
+) -> StoreResult<Option<(TokenHash, AccessTokenRecord)>> {
+    if let Some(record) = store.access_token(key.as_str()).await? {
+        return Ok(Some((key, record)));
+    }
+    match earlier_access_token_key(token) {
+        Some(earlier) => Ok(store
+            .access_token(earlier.as_str())
+            .await?
+            .map(|record| (earlier, record))),
+        None => Ok(None),
+    }
 }
 
 /// The token's user and app, if both may still use it.

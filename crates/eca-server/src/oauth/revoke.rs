@@ -13,7 +13,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use eca_oauth::access_jwt;
-use eca_oauth::tokens::{access_token_key, access_token_org, earlier_access_token_key};
+use eca_oauth::tokens::{access_token_key, access_token_org};
 use eca_oauth::{OAuthError, ResponseFormat, TokenHash};
 
 use super::{GrantError, form, reply};
@@ -71,16 +71,10 @@ async fn revoke(
     // (`oauth::token_writer`), so revocation is never lost.
     state.token_writer().sync().await;
     if access_token_org(token).is_some() || access_jwt::looks_like_jwt(token) {
-        let mut key = access_token_key(token);
-        let mut record = store.access_token(key.as_str()).await?;
-        // A JWT issued before JWT keys carried the issue time: stored under its hash alone.
-        if record.is_none()
-            && let Some(earlier) = earlier_access_token_key(token)
+        if let Some((key, record)) =
+            super::bearer::stored(store, token, access_token_key(token)).await?
+            && record.org_id == org.org.id
         {
-            record = store.access_token(earlier.as_str()).await?;
-            key = earlier;
-        }
-        if record.is_some_and(|r| r.org_id == org.org.id) {
             store.revoke_access_token(key.as_str(), now).await?;
             tracing::info!(org = %org.org.id, "access token revoked");
             return Ok(());
