@@ -181,6 +181,44 @@ impl Prompt {
     }
 }
 
+/// `display`: how the login and consent pages are laid out (Salesforce's authorize
+/// parameter; OIDC Core §3.1.2.1 defines `page`, `popup`, `touch` and `wap`). A value it does
+/// not know, or none, is `Page`, as Salesforce's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Display {
+    /// A full browser page.
+    #[default]
+    Page,
+    /// A compact page for a popup window.
+    Popup,
+    /// Mobile-optimized, for touch screens.
+    Touch,
+    /// Mobile-optimized, for phones without touch screens (Salesforce's `mobile`; OIDC's
+    /// `wap`).
+    Mobile,
+}
+
+impl Display {
+    pub fn parse(raw: Option<&str>) -> Self {
+        match raw {
+            Some("popup") => Display::Popup,
+            Some("touch") => Display::Touch,
+            Some("mobile" | "wap") => Display::Mobile,
+            _ => Display::Page,
+        }
+    }
+
+    /// The value in the `display` parameter, as parsed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Display::Page => "page",
+            Display::Popup => "popup",
+            Display::Touch => "touch",
+            Display::Mobile => "mobile",
+        }
+    }
+}
+
 /// A checked authorization request (apart from `client_id` and `redirect_uri`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizeRequest {
@@ -194,6 +232,7 @@ pub struct AuthorizeRequest {
     /// `max_age` (OIDC Core §3.1.2.1): the most seconds since the user last logged in; an
     /// older login must be made again, as with `prompt=login`.
     pub max_age: Option<i64>,
+    pub display: Display,
 }
 
 /// Reads the rest of an authorization request. `pkce_required` is the app's
@@ -274,6 +313,7 @@ pub fn parse(
         login_hint,
         code_challenge,
         max_age,
+        display: Display::parse(get("display")),
     })
 }
 
@@ -420,6 +460,7 @@ mod tests {
         assert_eq!(ok.response_type, ResponseType::Code);
         assert_eq!(ok.state.as_deref(), Some("xyz"));
         assert_eq!(ok.login_hint.as_deref(), Some("a@b.c"));
+        assert_eq!(ok.display, Display::Popup);
         assert_eq!(
             ok.prompt,
             Prompt {
@@ -495,6 +536,23 @@ mod tests {
         let token = parse(&pairs(&[("response_type", "token")]), true).unwrap();
         assert_eq!(token.code_challenge, None);
         assert_eq!(token.prompt, Prompt::default());
+    }
+
+    #[test]
+    fn display_values_default_to_page() {
+        for (raw, display) in [
+            (Some("page"), Display::Page),
+            (Some("popup"), Display::Popup),
+            (Some("touch"), Display::Touch),
+            (Some("mobile"), Display::Mobile),
+            (Some("wap"), Display::Mobile),
+            (Some("POPUP"), Display::Page),
+            (Some("bogus"), Display::Page),
+            (None, Display::Page),
+        ] {
+            assert_eq!(Display::parse(raw), display, "{raw:?}");
+        }
+        assert_eq!(Display::Mobile.as_str(), "mobile");
     }
 
     #[test]

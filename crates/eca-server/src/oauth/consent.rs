@@ -16,6 +16,7 @@ use crate::web::csrf::{self, Form};
 use crate::web::html::{self, escape};
 use crate::web::{self};
 use eca_oauth::GrantedScopes;
+use eca_oauth::authorize::Display;
 
 /// What the user chose on the consent page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,5 +111,11 @@ pub fn page(
         base = escape(&base),
         token = escape(&token),
     );
-    html::page(StatusCode::OK, "Allow Access?", &body)
+    let display = Display::parse(
+        pairs
+            .iter()
+            .find(|(k, _)| k == "display")
+            .map(|(_, v)| v.as_str()),
+    );
+    html::page_for(StatusCode::OK, "Allow Access?", &body, display)
 }

@@ -12,6 +12,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use eca_core::Secret;
+use eca_oauth::authorize::Display;
 
 use super::csrf::{self, Form};
 use super::html::{self, escape};
@@ -209,7 +210,21 @@ fn render(
         start = escape(start),
         username = escape(username),
     );
-    let mut response = html::page(status, &format!("Log in to {}", ctx.org.name), &body);
+    // A login on the way to an authorization is laid out as that request's `display` asks.
+    let display = start
+        .split_once('?')
+        .and_then(|(_, query)| {
+            form_urlencoded::parse(query.split('#').next().unwrap_or("").as_bytes())
+                .find(|(k, _)| k == "display")
+                .map(|(_, v)| Display::parse(Some(&v)))
+        })
+        .unwrap_or_default();
+    let mut response = html::page_for(
+        status,
+        &format!("Log in to {}", ctx.org.name),
+        &body,
+        display,
+    );
     cookie::set(
         &mut response,
         ctx,
