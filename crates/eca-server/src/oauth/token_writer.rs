@@ -259,7 +259,8 @@ async fn run(
                 }
             }
         }
-        let mut batch = Vec::with_capacity(jobs.len());
+        let mut records = Vec::with_capacity(jobs.len());
+        let mut waiters = Vec::with_capacity(jobs.len());
         let mut synced = Vec::new();
         let mut uses: HashMap<String, RefreshUse> = HashMap::new();
         let mut rooms = Vec::new();
@@ -269,7 +270,10 @@ async fn run(
                     record,
                     done,
                     _room,
-                } => batch.push((record, done, _room)),
+                } => {
+                    records.push(record);
+                    waiters.push((done, _room));
+                }
                 Job::RefreshUse {
                     token_hash,
                     at,
@@ -287,9 +291,8 @@ async fn run(
                 Job::Sync(done) => synced.push(done),
             }
         }
-        last_batch = batch.len();
-        let hashes: Vec<String> = batch.iter().map(|(t, _, _)| t.token_hash.clone()).collect();
-        flush(store.as_ref(), batch).await;
+        last_batch = records.len();
+        flush(store.as_ref(), &records, waiters).await;
         if !uses.is_empty() {
             let uses: Vec<RefreshUse> = uses.into_values().collect();
             if let Err(e) = store.record_refresh_uses(&uses).await {
@@ -300,8 +303,8 @@ async fn run(
         // Committed (or failed): lookups read the store from now on.
         {
             let mut pending = lock(&pending);
-            for hash in &hashes {
-                pending.remove(hash);
+            for record in &records {
+                pending.remove(&record.token_hash);
             }
         }
         for done in synced {
@@ -310,35 +313,36 @@ async fn run(
     }
 }
 
+/// Who waits for a token's write (its grant, in `Commit` mode), and the token's room in the
+/// queue, freed once the write is done.
 type Waiter = (
-    AccessTokenRecord,
     Option<oneshot::Sender<StoreResult<()>>>,
     OwnedSemaphorePermit,
 );
 
-/// Writes `batch` in one transaction, or one by one when that fails, and reports each
-/// outcome to its grant. A token written behind that fails is lost: its client gets `401`.
-async fn flush(store: &dyn Store, batch: Vec<Waiter>) {
-    if batch.is_empty() {
+/// Writes `records` in one transaction, or one by one when that fails, and reports each
+/// outcome to its grant (`waiters`, in the same order). A token written behind that fails is
+/// lost: its client gets `401`.
+async fn flush(store: &dyn Store, records: &[AccessTokenRecord], waiters: Vec<Waiter>) {
+    if records.is_empty() {
         return;
     }
-    let records: Vec<AccessTokenRecord> = batch.iter().map(|(t, _, _)| t.clone()).collect();
-    match store.create_access_tokens(&records).await {
+    match store.create_access_tokens(records).await {
         Ok(()) => {
-            for (token, done, _room) in batch {
-                report(&token, done, Ok(()));
+            for (token, (done, _room)) in records.iter().zip(waiters) {
+                report(token, done, Ok(()));
             }
         }
-        Err(e) if batch.len() == 1 => {
-            if let Some((token, done, _room)) = batch.into_iter().next() {
-                report(&token, done, Err(e));
+        Err(e) if records.len() == 1 => {
+            if let Some((done, _room)) = waiters.into_iter().next() {
+                report(&records[0], done, Err(e));
             }
         }
         Err(e) => {
-            tracing::debug!(error = %e, size = batch.len(), "token batch failed: writing one by one");
-            for (token, done, _room) in batch {
-                let outcome = store.create_access_token(&token).await;
-                report(&token, done, outcome);
+            tracing::debug!(error = %e, size = records.len(), "token batch failed: writing one by one");
+            for (token, (done, _room)) in records.iter().zip(waiters) {
+                let outcome = store.create_access_token(token).await;
+                report(token, done, outcome);
             }
         }
     }
