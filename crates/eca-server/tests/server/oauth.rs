@@ -1182,9 +1182,9 @@ async fn password_grant_checks_the_client_then_the_user() {
     );
 }
 
-/// As on Salesforce, a new password ends the user's web and SOAP sessions but not the OAuth
-/// tokens apps already hold: those are revoked on their own (usage API, `/revoke`), or stop
-/// when the user is deactivated or frozen. docs/oauth.md says so.
+/// A new password ends the user's web and SOAP sessions but not the OAuth tokens apps already
+/// hold (a choice, docs/oauth.md): those are revoked on their own (usage API, `/revoke`), or
+/// stop when the user is deactivated or frozen.
 #[tokio::test]
 async fn a_new_password_leaves_oauth_tokens_working() {
     let w = world().await;
