@@ -29,6 +29,7 @@ mod caches;
 pub(crate) mod ip_restrictions;
 mod jwt_access;
 mod measure;
+mod password;
 
 const NS: &str = "http://soap.sforce.com/2006/04/metadata";
 pub(crate) const KEY: &str = "3MVG9OpenEcaTestConsumerKeyForTheOAuthSuite";
@@ -1140,87 +1141,6 @@ async fn jwt_bearer_needs_a_certificate() {
 // ---------------------------------------------------------------------------------------------
 // Username-password
 // ---------------------------------------------------------------------------------------------
-
-#[tokio::test]
-async fn password_grant_checks_the_client_then_the_user() {
-    let w = world().await;
-    w.deploy(&w.ci()).await;
-    let body = |secret: &str, password: &str| {
-        format!(
-            "grant_type=password&client_id={KEY}&client_secret={secret}&username={}&password={password}",
-            form_urlencoded::byte_serialize(ADMIN_USERNAME.as_bytes()).collect::<String>()
-        )
-    };
-    let reply = w.token(&body(SECRET, ADMIN_PASSWORD)).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let json = reply.json();
-    let admin = user(&w.h.store, ADMIN_USERNAME).await;
-    assert_eq!(json["id"], w.identity(&admin).as_str());
-    assert!(json["signature"].is_string() && json.get("refresh_token").is_none());
-
-    oauth_error(
-        &w.token(&body(SECRET, "wrong")).await,
-        StatusCode::BAD_REQUEST,
-        "invalid_grant",
-        "authentication failure",
-    );
-    assert_eq!(user(&w.h.store, ADMIN_USERNAME).await.failed_logins, 1);
-    oauth_error(
-        &w.token(&body("wrong", ADMIN_PASSWORD)).await,
-        StatusCode::BAD_REQUEST,
-        "invalid_client",
-        "invalid client credentials",
-    );
-    oauth_error(
-        &w.token(&format!(
-            "grant_type=password&client_id={KEY}&client_secret={SECRET}&username=ghost%40x.example&password=x"
-        ))
-        .await,
-        StatusCode::BAD_REQUEST,
-        "invalid_grant",
-        "authentication failure",
-    );
-}
-
-/// A new password ends the user's web and SOAP sessions but not the OAuth tokens apps already
-/// hold (a choice, docs/oauth.md): those are revoked on their own (usage API, `/revoke`), or
-/// stop when the user is deactivated or frozen.
-#[tokio::test]
-async fn a_new_password_leaves_oauth_tokens_working() {
-    let w = world().await;
-    w.deploy(&w.ci()).await;
-    let reply = w
-        .token(&format!(
-            "grant_type=password&client_id={KEY}&client_secret={SECRET}&username={}&password={ADMIN_PASSWORD}",
-            form_urlencoded::byte_serialize(ADMIN_USERNAME.as_bytes()).collect::<String>()
-        ))
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let token = reply.json()["access_token"].as_str().unwrap().to_owned();
-    let other_session = admin_session(&w.h).await;
-    let session = admin_session(&w.h).await;
-    let admin = user(&w.h.store, ADMIN_USERNAME).await;
-
-    let changed = post(
-        &format!("/services/data/v66.0/sobjects/User/{}/password", admin.id),
-        "application/json",
-        r#"{"NewPassword": "Another-Password-9"}"#.to_owned(),
-    )
-    .bearer(&session)
-    .send(&w.h)
-    .await;
-    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.body);
-
-    assert_eq!(
-        get_bearer(&w, "/services/data/v66.0", &other_session)
-            .await
-            .status,
-        StatusCode::UNAUTHORIZED,
-        "the other SOAP session ended"
-    );
-    let api = get_bearer(&w, "/services/data/v66.0", &token).await;
-    assert_eq!(api.status, StatusCode::OK, "{}", api.body);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Refresh tokens (issued here through the store: the browser flows are not built yet)
