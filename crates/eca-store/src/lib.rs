@@ -84,13 +84,16 @@ pub trait OrgStore: Send + Sync {
     async fn default_org(&self) -> StoreResult<Option<Org>>;
     /// All orgs, oldest first.
     async fn orgs(&self) -> StoreResult<Vec<Org>>;
-    /// Sets the org's session settings; `Missing` when there is no such org.
-    async fn update_org_settings(
-        &self,
-        id: &OrgId,
-        session_timeout_minutes: i64,
-        enforce_ip_ranges_every_request: bool,
-    ) -> StoreResult<()>;
+    /// Sets the session settings `change` gives, in one statement, keeping the others as
+    /// stored; returns the org as changed. `Missing` when there is no such org.
+    async fn update_org_settings(&self, id: &OrgId, change: OrgSettings) -> StoreResult<Org>;
+}
+
+/// A change to an org's session settings: the fields given are set, the others kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OrgSettings {
+    pub session_timeout_minutes: Option<i64>,
+    pub enforce_ip_ranges_every_request: Option<bool>,
 }
 
 #[async_trait]

@@ -14,8 +14,8 @@ use eca_core::domain::{
 };
 use eca_core::{OrgId, PermissionSetId, ProfileId, SystemRng, Timestamp, UserId};
 use eca_store::{
-    Lockout, PostgresStore, SettingsStore, SqliteStore, Store, StoreError, UserStore, open,
-    open_postgres_in_schema,
+    Lockout, OrgSettings, PostgresStore, SettingsStore, SqliteStore, Store, StoreError, UserStore,
+    open, open_postgres_in_schema,
 };
 
 /// Runs each case once per backend, as `sqlite_file::case`, `sqlite_memory::case` and
@@ -368,8 +368,13 @@ async fn org_settings_are_updated(env: Env) {
     s.create_org(&beta).await.unwrap();
     assert!(!acme.enforce_ip_ranges_every_request);
 
-    s.update_org_settings(&acme.id, 30, true).await.unwrap();
+    let both = OrgSettings {
+        session_timeout_minutes: Some(30),
+        enforce_ip_ranges_every_request: Some(true),
+    };
+    let changed = s.update_org_settings(&acme.id, both).await.unwrap();
     let stored = s.org(&acme.id).await.unwrap().unwrap();
+    assert_eq!(changed, stored, "the answer is the stored org");
     assert_eq!(
         (
             stored.session_timeout_minutes,
@@ -392,8 +397,34 @@ async fn org_settings_are_updated(env: Env) {
         "other orgs untouched"
     );
 
+    // A field not given keeps its stored value.
+    let timeout_only = OrgSettings {
+        session_timeout_minutes: Some(60),
+        ..OrgSettings::default()
+    };
+    let changed = s.update_org_settings(&acme.id, timeout_only).await.unwrap();
+    assert_eq!(
+        (
+            changed.session_timeout_minutes,
+            changed.enforce_ip_ranges_every_request
+        ),
+        (60, true)
+    );
+    let enforce_only = OrgSettings {
+        enforce_ip_ranges_every_request: Some(false),
+        ..OrgSettings::default()
+    };
+    let changed = s.update_org_settings(&acme.id, enforce_only).await.unwrap();
+    assert_eq!(
+        (
+            changed.session_timeout_minutes,
+            changed.enforce_ip_ranges_every_request
+        ),
+        (60, false)
+    );
+
     let ghost = OrgId::generate(&SystemRng);
-    assert_missing(s.update_org_settings(&ghost, 30, true).await, "org");
+    assert_missing(s.update_org_settings(&ghost, both).await, "org");
 }
 
 async fn org_conflicts_on_domain_and_second_default(env: Env) {

@@ -19,6 +19,8 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
+use eca_core::domain::Org;
+use eca_store::OrgSettings;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as JsonValue;
 
@@ -44,20 +46,27 @@ pub struct SessionSettings {
     pub enforce_ip_ranges_every_request: bool,
 }
 
+impl SessionSettings {
+    fn of(org: &Org) -> Self {
+        SessionSettings {
+            session_timeout_minutes: org.session_timeout_minutes,
+            enforce_ip_ranges_every_request: org.enforce_ip_ranges_every_request,
+        }
+    }
+}
+
 /// `GET /services/data/vXX.X/eca/session-settings`.
 pub async fn read(
     Path(path): Path<SettingsPath>,
     auth: Authenticated,
 ) -> Result<Json<SessionSettings>, ApiError> {
     path_version(&path.version)?;
-    let org = &auth.org.org;
-    Ok(Json(SessionSettings {
-        session_timeout_minutes: org.session_timeout_minutes,
-        enforce_ip_ranges_every_request: org.enforce_ip_ranges_every_request,
-    }))
+    Ok(Json(SessionSettings::of(&auth.org.org)))
 }
 
-/// `PATCH /services/data/vXX.X/eca/session-settings` with any of the two fields.
+/// `PATCH /services/data/vXX.X/eca/session-settings` with any of the two fields. Only the
+/// fields named are written (the store keeps the others as stored, not as this node's cached
+/// org has them); the answer is the org as stored after the change.
 pub async fn update(
     State(state): State<AppState>,
     Path(path): Path<SettingsPath>,
@@ -68,16 +77,12 @@ pub async fn update(
     path_version(&path.version)?;
     let caller = Caller::load(&state, auth).await?;
     caller.require_manage_users()?;
-    let org = caller.org();
-    let mut settings = SessionSettings {
-        session_timeout_minutes: org.session_timeout_minutes,
-        enforce_ip_ranges_every_request: org.enforce_ip_ranges_every_request,
-    };
+    let mut change = OrgSettings::default();
     for (key, value) in json_object(&state, body)? {
         match key.as_str() {
-            "sessionTimeoutMinutes" => settings.session_timeout_minutes = timeout(&value)?,
+            "sessionTimeoutMinutes" => change.session_timeout_minutes = Some(timeout(&value)?),
             "enforceIpRangesEveryRequest" => {
-                settings.enforce_ip_ranges_every_request = bool_value(&key, &value)?;
+                change.enforce_ip_ranges_every_request = Some(bool_value(&key, &value)?);
             }
             _ => {
                 return Err(ApiError::request(
@@ -89,26 +94,22 @@ pub async fn update(
             }
         }
     }
-    if settings.enforce_ip_ranges_every_request && !org.enforce_ip_ranges_every_request {
+    if change.enforce_ip_ranges_every_request == Some(true) {
         check_caller_keeps_access(&state, &caller, client).await?;
     }
-    state
+    let org = state
         .store()
-        .update_org_settings(
-            &org.id,
-            settings.session_timeout_minutes,
-            settings.enforce_ip_ranges_every_request,
-        )
+        .update_org_settings(&caller.org().id, change)
         .await?;
     state.directory().forget_orgs();
     tracing::info!(
         org = %org.id,
         by = %caller.user().id,
-        timeout = settings.session_timeout_minutes,
-        enforce_ip = settings.enforce_ip_ranges_every_request,
+        timeout = org.session_timeout_minutes,
+        enforce_ip = org.enforce_ip_ranges_every_request,
         "session settings changed"
     );
-    Ok(Json(settings))
+    Ok(Json(SessionSettings::of(&org)))
 }
 
 fn timeout(value: &JsonValue) -> Result<i64, ApiError> {

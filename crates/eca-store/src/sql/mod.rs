@@ -31,6 +31,7 @@ pub(crate) enum Arg<'a> {
     Int(i64),
     OptInt(Option<i64>),
     Bool(bool),
+    OptBool(Option<bool>),
     Bytes(&'a [u8]),
 }
 
@@ -169,6 +170,7 @@ where
     for<'a> i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     for<'a> Option<i64>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     for<'a> bool: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    for<'a> Option<bool>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     for<'a> &'a [u8]: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
     for arg in args {
@@ -178,6 +180,7 @@ where
             Arg::Int(v) => query.bind(v),
             Arg::OptInt(v) => query.bind(v),
             Arg::Bool(v) => query.bind(v),
+            Arg::OptBool(v) => query.bind(v),
             Arg::Bytes(v) => query.bind(v),
         };
     }

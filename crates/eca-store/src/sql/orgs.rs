@@ -5,16 +5,20 @@ use eca_core::domain::Org;
 use eca_core::{OrgId, Timestamp};
 
 use super::{Arg, Columns, Db, Failure, database, fold};
-use crate::{OrgStore, StoreError, StoreResult};
+use crate::{OrgSettings, OrgStore, StoreError, StoreResult};
+
+/// Every column [`org_from`] reads, as one literal.
+macro_rules! org_columns {
+    () => {
+        "id, name, my_domain, is_default, session_timeout_minutes, \
+         enforce_ip_ranges_every_request, created_at"
+    };
+}
 
 /// `SELECT <every column> FROM orgs <tail>`, as one `&'static str`.
 macro_rules! select_orgs {
     ($tail:literal) => {
-        concat!(
-            "SELECT id, name, my_domain, is_default, session_timeout_minutes, \
-             enforce_ip_ranges_every_request, created_at FROM orgs ",
-            $tail
-        )
+        concat!("SELECT ", org_columns!(), " FROM orgs ", $tail)
     };
 }
 
@@ -106,25 +110,26 @@ impl<D: Db> OrgStore for D {
         rows.iter().map(org_from).collect()
     }
 
-    async fn update_org_settings(
-        &self,
-        id: &OrgId,
-        session_timeout_minutes: i64,
-        enforce_ip_ranges_every_request: bool,
-    ) -> StoreResult<()> {
-        let sql = "UPDATE orgs SET session_timeout_minutes = $2, \
-                   enforce_ip_ranges_every_request = $3 WHERE id = $1";
+    async fn update_org_settings(&self, id: &OrgId, change: OrgSettings) -> StoreResult<Org> {
+        // COALESCE in the statement, not values read earlier: a setting changed meanwhile by
+        // another request (or node) and not named here stays as stored.
+        let sql = concat!(
+            "UPDATE orgs SET session_timeout_minutes = COALESCE($2, session_timeout_minutes), \
+             enforce_ip_ranges_every_request = COALESCE($3, enforce_ip_ranges_every_request) \
+             WHERE id = $1 RETURNING ",
+            org_columns!()
+        );
         let args = [
             Arg::Text(id.as_str()),
-            Arg::Int(session_timeout_minutes),
-            Arg::Bool(enforce_ip_ranges_every_request),
+            Arg::OptInt(change.session_timeout_minutes),
+            Arg::OptBool(change.enforce_ip_ranges_every_request),
         ];
-        match self.write(sql, &args).await.map_err(database)? {
-            0 => Err(StoreError::Missing {
+        match self.write_returning(sql, &args).await.map_err(database)? {
+            Some(row) => org_from(&row),
+            None => Err(StoreError::Missing {
                 what: "org",
                 value: id.to_string(),
             }),
-            _ => Ok(()),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::browser::{Browser, location};
+use eca_store::OrgSettings;
 
 /// In the range [`restrict`] adds.
 pub(crate) const INSIDE: &str = "10.1.2.3";
@@ -360,6 +361,46 @@ async fn session_settings_are_read_by_users_and_changed_by_user_managers() {
             .with_peer(INSIDE)
             .send(&w.h)
             .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        reply.json(),
+        json!({"sessionTimeoutMinutes": 30, "enforceIpRangesEveryRequest": true})
+    );
+    let org = w.h.store.org(&w.org.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            org.session_timeout_minutes,
+            org.enforce_ip_ranges_every_request
+        ),
+        (30, true)
+    );
+}
+
+/// A `PATCH` writes only the fields it names: a setting changed meanwhile (on another node,
+/// whose change this node's org cache has not seen yet) is kept, not overwritten with the
+/// cached value.
+#[tokio::test]
+async fn a_patch_keeps_the_settings_it_does_not_name() {
+    let w = world().await;
+    let sid = admin_session(&w.h).await;
+    // This node reads (and caches) the org: enforcement off.
+    let read = get(SESSION_SETTINGS).bearer(&sid).send(&w.h).await;
+    assert_eq!(read.json()["enforceIpRangesEveryRequest"], false);
+    // Another node turns it on, straight in the shared database.
+    w.h.store
+        .update_org_settings(
+            &w.org.id,
+            OrgSettings {
+                session_timeout_minutes: None,
+                enforce_ip_ranges_every_request: Some(true),
+            },
+        )
+        .await
+        .unwrap();
+    let reply = patch_settings(json!({"sessionTimeoutMinutes": 30}))
+        .bearer(&sid)
+        .send(&w.h)
+        .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(
         reply.json(),
