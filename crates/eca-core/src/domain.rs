@@ -22,6 +22,24 @@ pub struct Org {
     pub created_at: Timestamp,
 }
 
+impl Org {
+    /// The session timeouts an org may have, in minutes: Salesforce's Session Settings values
+    /// (15 minutes to 24 hours).
+    pub const SESSION_TIMEOUTS: [i64; 8] = [15, 30, 60, 120, 240, 480, 720, 1440];
+
+    /// `minutes` if it is one of [`Org::SESSION_TIMEOUTS`], else an error that lists them.
+    pub fn check_session_timeout(minutes: i64) -> Result<i64, String> {
+        if Self::SESSION_TIMEOUTS.contains(&minutes) {
+            return Ok(minutes);
+        }
+        let choices: Vec<String> = Self::SESSION_TIMEOUTS.iter().map(i64::to_string).collect();
+        Err(format!(
+            "{minutes} is not a session timeout: use one of {} (minutes)",
+            choices.join(", ")
+        ))
+    }
+}
+
 /// The permissions OpenECA checks (`spec/metadata.md` §5.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Permission {
@@ -257,4 +275,27 @@ pub struct Session {
     pub last_used_at: Timestamp,
     /// The session ends when idle past this instant (moved on by use).
     pub expires_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Org;
+
+    #[test]
+    fn session_timeouts_are_salesforces_values() {
+        for minutes in Org::SESSION_TIMEOUTS {
+            assert_eq!(Org::check_session_timeout(minutes), Ok(minutes));
+        }
+        for minutes in [0, 45, 1441, -15] {
+            let why = Org::check_session_timeout(minutes).unwrap_err();
+            assert!(
+                why.starts_with(&format!("{minutes} is not a session timeout")),
+                "{why}"
+            );
+            assert!(
+                why.contains("15, 30, 60, 120, 240, 480, 720, 1440"),
+                "{why}"
+            );
+        }
+    }
 }

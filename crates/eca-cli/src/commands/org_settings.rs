@@ -5,13 +5,11 @@
 
 use std::process::ExitCode;
 
+use eca_core::domain::Org;
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, Target};
 use crate::{Context, output};
-
-/// Salesforce's session timeout values, in minutes (the server checks them too).
-const TIMEOUTS: [i64; 8] = [15, 30, 60, 120, 240, 480, 720, 1440];
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -25,16 +23,12 @@ pub struct Args {
     target: Target,
 }
 
+/// Checked here as the server checks it, so a wrong value is refused before anything is sent.
 fn timeout(value: &str) -> Result<i64, String> {
-    value
+    let minutes = value
         .parse::<i64>()
-        .ok()
-        .filter(|m| TIMEOUTS.contains(m))
-        .ok_or_else(|| {
-            format!(
-                "`{value}` is not a session timeout: use 15, 30, 60, 120, 240, 480, 720 or 1440"
-            )
-        })
+        .map_err(|_| format!("`{value}` is not a number of minutes"))?;
+    Org::check_session_timeout(minutes)
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]

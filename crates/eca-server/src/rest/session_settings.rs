@@ -30,9 +30,6 @@ use crate::auth::{Authenticated, ClientIp};
 use crate::error::{ApiError, RequestCode};
 use crate::state::AppState;
 
-/// Salesforce's session timeout values, in minutes.
-const TIMEOUTS: [i64; 8] = [15, 30, 60, 120, 240, 480, 720, 1440];
-
 #[derive(Debug, Deserialize)]
 pub struct SettingsPath {
     version: String,
@@ -113,18 +110,16 @@ pub async fn update(
 }
 
 fn timeout(value: &JsonValue) -> Result<i64, ApiError> {
-    value
+    let minutes = value
         .as_i64()
-        .filter(|minutes| TIMEOUTS.contains(minutes))
-        .ok_or_else(|| {
-            ApiError::record(
-                RequestCode::FieldIntegrityException,
-                format!(
-                    "sessionTimeoutMinutes: {value} is not a session timeout: use one of 15, 30, 60, 120, 240, 480, 720 or 1440 (minutes)"
-                ),
-                &["sessionTimeoutMinutes"],
-            )
-        })
+        .ok_or_else(|| format!("{value} is not a session timeout: give a number of minutes"));
+    minutes.and_then(Org::check_session_timeout).map_err(|why| {
+        ApiError::record(
+            RequestCode::FieldIntegrityException,
+            format!("sessionTimeoutMinutes: {why}"),
+            &["sessionTimeoutMinutes"],
+        )
+    })
 }
 
 /// Refuses to enforce the ranges on every request when the caller's own address is outside
