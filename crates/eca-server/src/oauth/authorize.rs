@@ -317,7 +317,15 @@ async fn authorize(
                     if request.prompt.none {
                         return target.error(&OAuthError::ConsentRequired);
                     }
-                    return consent::page(state, ctx, &active, &app, &scopes, &pairs);
+                    return consent::page(
+                        state,
+                        ctx,
+                        &active,
+                        &app,
+                        &scopes,
+                        &pairs,
+                        request.display,
+                    );
                 }
             }
         }

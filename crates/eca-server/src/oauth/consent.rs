@@ -58,7 +58,7 @@ pub fn verify(
     )
 }
 
-/// The consent page for this request.
+/// The consent page for this request, laid out as its `display` asks.
 pub fn page(
     state: &AppState,
     ctx: &OrgContext,
@@ -66,6 +66,7 @@ pub fn page(
     app: &ClientApp,
     scopes: &GrantedScopes,
     pairs: &[(String, String)],
+    display: Display,
 ) -> Response {
     let token = csrf::token(
         state,
@@ -110,12 +111,6 @@ pub fn page(
         user = escape(&active.user.username),
         base = escape(&base),
         token = escape(&token),
-    );
-    let display = Display::parse(
-        pairs
-            .iter()
-            .find(|(k, _)| k == "display")
-            .map(|(_, v)| v.as_str()),
     );
     html::page_for(StatusCode::OK, "Allow Access?", &body, display)
 }

@@ -32,14 +32,17 @@ box-shadow:0 1px 3px #0003}h1{font-size:1.4rem;margin-top:0}label{display:block;
 input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:.5rem}\
 button,input[type=submit]{margin-top:1rem;padding:.5rem 1rem}.error{color:#b00}";
 
-/// What `display=popup` changes: the page fills a small window, without the card around it.
-const POPUP_STYLE: &str = "body{background:#fff}main{max-width:none;margin:0;padding:1rem;\
-border-radius:0;box-shadow:none}";
+/// What every `display` but `page` changes: the page fills its window, without the card.
+const FULL_WIDTH_STYLE: &str =
+    "main{max-width:none;margin:0;padding:1rem;border-radius:0;box-shadow:none}";
 
-/// What `display=touch` and `display=mobile` change: full width, larger text and targets.
-const MOBILE_STYLE: &str = "body{font-size:1.15rem}main{max-width:none;margin:0;padding:1rem;\
-border-radius:0;box-shadow:none}input[type=text],input[type=password]{font-size:1.15rem;\
-padding:.8rem}button,input[type=submit]{font-size:1.15rem;padding:.8rem 1.4rem;min-width:6rem}";
+/// What `display=popup` adds: a white window.
+const POPUP_STYLE: &str = "body{background:#fff}";
+
+/// What `display=touch` and `display=mobile` add: larger text and targets.
+const MOBILE_STYLE: &str = "body{font-size:1.15rem}input[type=text],input[type=password]{\
+font-size:1.15rem;padding:.8rem}button,input[type=submit]{font-size:1.15rem;\
+padding:.8rem 1.4rem;min-width:6rem}";
 
 /// A whole page: `title` is text (escaped here), `body` is HTML the caller built with
 /// [`escape`]d values.
@@ -50,15 +53,15 @@ pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
 /// [`page`] laid out for an authorize request's `display`. The body class names the layout
 /// (`display-popup`...), for browser tests and custom styles.
 pub fn page_for(status: StatusCode, title: &str, body: &str, display: Display) -> Response {
-    let extra = match display {
-        Display::Page => "",
-        Display::Popup => POPUP_STYLE,
-        Display::Touch | Display::Mobile => MOBILE_STYLE,
+    let (layout, extra) = match display {
+        Display::Page => ("", ""),
+        Display::Popup => (FULL_WIDTH_STYLE, POPUP_STYLE),
+        Display::Touch | Display::Mobile => (FULL_WIDTH_STYLE, MOBILE_STYLE),
     };
     let html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><style>{STYLE}{extra}</style></head>\
+         <title>{title}</title><style>{STYLE}{layout}{extra}</style></head>\
          <body class=\"display-{class}\"><main><h1>{title}</h1>\n{body}\n</main></body></html>\n",
         title = escape(title),
         class = display.as_str(),
