@@ -86,7 +86,7 @@ pub(crate) async fn world_on(store: Arc<dyn eca_store::Store>) -> World {
         .await
         .expect("store")
         .expect("a default org");
-    let admin = user(&store, ADMIN_USERNAME).await;
+    let admin = stored_user(&store, ADMIN_USERNAME).await;
     let h = Harness {
         app: app(state.clone()),
         store,
@@ -109,14 +109,6 @@ pub(crate) async fn world_on(store: Arc<dyn eca_store::Store>) -> World {
         admin,
         run_as,
     }
-}
-
-pub(crate) async fn user(store: &Arc<dyn eca_store::Store>, username: &str) -> User {
-    store
-        .user_by_username(username)
-        .await
-        .expect("store")
-        .expect("the user")
 }
 
 /// One metadata file of a package.

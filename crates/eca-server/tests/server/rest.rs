@@ -100,12 +100,7 @@ async fn the_versions_list_needs_no_session() {
 async fn a_session_opens_the_resource_map() {
     let h = harness().await;
     let sid = admin_session(&h).await;
-    let admin = h
-        .store
-        .user_by_username(ADMIN_USERNAME)
-        .await
-        .unwrap()
-        .unwrap();
+    let admin = stored_user(&h.store, ADMIN_USERNAME).await;
     let reply = get("/services/data/v66.0").bearer(&sid).send(&h).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let map = reply.json();
@@ -217,12 +212,7 @@ async fn a_session_works_only_on_its_own_org() {
 async fn the_identity_url_shows_the_sessions_own_user() {
     let h = harness().await;
     let sid = admin_session(&h).await;
-    let admin = h
-        .store
-        .user_by_username(ADMIN_USERNAME)
-        .await
-        .unwrap()
-        .unwrap();
+    let admin = stored_user(&h.store, ADMIN_USERNAME).await;
     let url = format!("/id/{}/{}", admin.org_id, admin.id);
     let reply = get(&url).bearer(&sid).send(&h).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);

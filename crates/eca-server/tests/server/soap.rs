@@ -15,12 +15,7 @@ const INVALID_LOGIN: &str =
 async fn login_answers_like_the_partner_wsdl() {
     let h = harness().await;
     let org = h.store.default_org().await.unwrap().unwrap();
-    let admin = h
-        .store
-        .user_by_username(ADMIN_USERNAME)
-        .await
-        .unwrap()
-        .unwrap();
+    let admin = stored_user(&h.store, ADMIN_USERNAME).await;
     for body in [
         jsforce_login(ADMIN_USERNAME, ADMIN_PASSWORD),
         simple_salesforce_login("Admin@Demo.Example", ADMIN_PASSWORD),
@@ -132,12 +127,7 @@ async fn five_failures_lock_the_user_for_fifteen_minutes() {
             .await
             .fault(StatusCode::INTERNAL_SERVER_ERROR, "sf:INVALID_LOGIN");
     }
-    let user = h
-        .store
-        .user_by_username(ADMIN_USERNAME)
-        .await
-        .unwrap()
-        .unwrap();
+    let user = stored_user(&h.store, ADMIN_USERNAME).await;
     assert_eq!(user.failed_logins, 5);
     assert_eq!(user.locked_until, Some(START.plus_minutes(15)));
     // Locked: the right password does not help.
@@ -148,12 +138,7 @@ async fn five_failures_lock_the_user_for_fifteen_minutes() {
         .fault(StatusCode::INTERNAL_SERVER_ERROR, "sf:INVALID_LOGIN");
     h.clock.advance_secs(1);
     admin_session(&h).await;
-    let user = h
-        .store
-        .user_by_username(ADMIN_USERNAME)
-        .await
-        .unwrap()
-        .unwrap();
+    let user = stored_user(&h.store, ADMIN_USERNAME).await;
     assert_eq!((user.failed_logins, user.locked_until), (0, None));
     // After a success the count starts again.
     login_call("", ADMIN_USERNAME, "wrong").send(&h).await;
@@ -170,12 +155,7 @@ async fn concurrent_failures_still_lock_the_user() {
     for reply in futures_util::future::join_all(calls).await {
         reply.fault(StatusCode::INTERNAL_SERVER_ERROR, "sf:INVALID_LOGIN");
     }
-    let user = h
-        .store
-        .user_by_username(ADMIN_USERNAME)
-        .await
-        .unwrap()
-        .unwrap();
+    let user = stored_user(&h.store, ADMIN_USERNAME).await;
     assert_eq!(user.failed_logins, 8);
     assert_eq!(user.locked_until, Some(START.plus_minutes(15)));
 }
@@ -281,12 +261,7 @@ async fn users_who_may_not_use_the_api_are_refused() {
         .await
         .fault(StatusCode::INTERNAL_SERVER_ERROR, "sf:INVALID_LOGIN");
     // Inactive and frozen users are refused like a wrong password.
-    let mut admin = h
-        .store
-        .user_by_username(ADMIN_USERNAME)
-        .await
-        .unwrap()
-        .unwrap();
+    let mut admin = stored_user(&h.store, ADMIN_USERNAME).await;
     for (active, frozen) in [(false, false), (true, true)] {
         admin.is_active = active;
         admin.is_frozen = frozen;

@@ -335,3 +335,15 @@ pub async fn add_user(h: &Harness, org: &Org, profile: &Profile, username: &str)
     h.store.create_user(&user).await.expect("user created");
     user
 }
+
+/// The user `username` as stored (any org); panics when there is none.
+pub async fn stored_user(
+    store: &std::sync::Arc<dyn eca_store::Store>,
+    username: &str,
+) -> eca_core::domain::User {
+    store
+        .user_by_username(username)
+        .await
+        .expect("store")
+        .expect("the user")
+}

@@ -245,12 +245,7 @@ async fn failed_web_logins_count_towards_the_lockout() {
         let reply = b.log_in(&h, "/login", ADMIN_USERNAME, "wrong").await;
         assert!(reply.body.contains(FAILED));
     }
-    let user = h
-        .store
-        .user_by_username(ADMIN_USERNAME)
-        .await
-        .unwrap()
-        .unwrap();
+    let user = stored_user(&h.store, ADMIN_USERNAME).await;
     assert_eq!(user.failed_logins, 5);
     assert_eq!(user.locked_until, Some(START.plus_minutes(15)));
     // Locked: the right password fails the same way, on the page and on SOAP.

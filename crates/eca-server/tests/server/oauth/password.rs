@@ -15,7 +15,7 @@ async fn password_grant_checks_the_client_then_the_user() {
     let reply = w.token(&body(SECRET, ADMIN_PASSWORD)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let json = reply.json();
-    let admin = user(&w.h.store, ADMIN_USERNAME).await;
+    let admin = stored_user(&w.h.store, ADMIN_USERNAME).await;
     assert_eq!(json["id"], w.identity(&admin).as_str());
     assert!(json["signature"].is_string() && json.get("refresh_token").is_none());
 
@@ -25,7 +25,10 @@ async fn password_grant_checks_the_client_then_the_user() {
         "invalid_grant",
         "authentication failure",
     );
-    assert_eq!(user(&w.h.store, ADMIN_USERNAME).await.failed_logins, 1);
+    assert_eq!(
+        stored_user(&w.h.store, ADMIN_USERNAME).await.failed_logins,
+        1
+    );
     oauth_error(
         &w.token(&body("wrong", ADMIN_PASSWORD)).await,
         StatusCode::BAD_REQUEST,
@@ -60,7 +63,7 @@ async fn a_new_password_leaves_oauth_tokens_working() {
     let token = reply.json()["access_token"].as_str().unwrap().to_owned();
     let other_session = admin_session(&w.h).await;
     let session = admin_session(&w.h).await;
-    let admin = user(&w.h.store, ADMIN_USERNAME).await;
+    let admin = stored_user(&w.h.store, ADMIN_USERNAME).await;
 
     let changed = post(
         &format!("/services/data/v66.0/sobjects/User/{}/password", admin.id),
