@@ -4,15 +4,13 @@
 //! `/services/Soap/**`, as a SOAP 1.1 fault shaped like Salesforce's partner API faults.
 //!
 //! Handlers return `Result<_, ApiError>`. `IntoResponse` renders the REST shape and attaches the
-//! error to the response; the [`shape_errors`] middleware, which knows the request path,
-//! re-renders it as a fault on SOAP endpoints. Internal errors are logged here with their
-//! detail and answered with a generic body.
+//! error to the response; [`finish`], which the request middleware (`http::around`) calls with
+//! the request, re-renders it as a fault on SOAP endpoints and logs internal errors with their
+//! detail and the request. Clients get a generic body.
 
 use std::sync::Arc;
 
-use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use eca_store::StoreError;
 use serde::Serialize;
@@ -309,29 +307,41 @@ pub fn render(err: &ApiError, surface: Surface) -> Response {
     }
 }
 
-/// The error behind a rendered response, for [`shape_errors`].
+/// The error behind a rendered response, for [`finish`].
 #[derive(Debug, Clone)]
 struct Rendered(Arc<ApiError>);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        match &self {
-            ApiError::Internal(detail) => tracing::error!(error = %detail, "internal error"),
-            ApiError::Timeout => tracing::warn!("request timed out"),
-            other => tracing::debug!(code = other.error_code(), "client error"),
-        }
-        let mut response = render(&self, Surface::Rest);
-        response.extensions_mut().insert(Rendered(Arc::new(self)));
-        response
+        let response = render(&self, Surface::Rest);
+        attach(response, self)
     }
 }
 
-/// Middleware: re-renders errors as SOAP faults on SOAP endpoints, and gives the router's own
+/// Attaches `err` to a response rendered from it (an error page too), so [`finish`] logs it
+/// with the request and, on SOAP endpoints, re-renders it.
+pub fn attach(mut response: Response, err: ApiError) -> Response {
+    response.extensions_mut().insert(Rendered(Arc::new(err)));
+    response
+}
+
+/// The request a response answers, as errors are logged: never the query string, which can
+/// carry a session id (`oauth_token`), and never headers.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestLine<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    /// The route template, or `unmatched`.
+    pub route: &'a str,
+}
+
+/// Finishes every response (`http::around`): logs the error behind it (internal errors with
+/// their detail), re-renders errors as SOAP faults on SOAP endpoints, and gives the router's own
 /// bare 405 answers the error body of their surface (keeping the `Allow` header).
-pub async fn shape_errors(request: Request, next: Next) -> Response {
-    let surface = Surface::for_path(request.uri().path());
-    let mut response = next.run(request).await;
+pub fn finish(mut response: Response, request: RequestLine<'_>) -> Response {
+    let surface = Surface::for_path(request.path);
     if let Some(Rendered(err)) = response.extensions_mut().remove::<Rendered>() {
+        log(&err, request);
         return match surface {
             Surface::Soap => render(&err, Surface::Soap),
             Surface::Rest => response,
@@ -347,9 +357,116 @@ pub async fn shape_errors(request: Request, next: Next) -> Response {
     response
 }
 
+fn log(err: &ApiError, request: RequestLine<'_>) {
+    let RequestLine {
+        method,
+        path,
+        route,
+    } = request;
+    match err {
+        ApiError::Internal(detail) => {
+            tracing::error!(method, path, route, error = %detail, "internal error");
+        }
+        ApiError::Timeout => tracing::warn!(method, path, route, "request timed out"),
+        other => tracing::debug!(
+            method,
+            path,
+            route,
+            code = other.error_code(),
+            "client error"
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Log lines, written to a shared buffer.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl tracing_subscriber::fmt::MakeWriter<'_> for Captured {
+        type Writer = Captured;
+
+        fn make_writer(&self) -> Captured {
+            self.clone()
+        }
+    }
+
+    /// Finishes `response` as the answer to a token request, returning it with the log lines.
+    fn finish_logged(response: impl FnOnce() -> Response, path: &str) -> (Response, String) {
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(captured.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        let line = RequestLine {
+            method: "POST",
+            path,
+            route: "/services/oauth2/token",
+        };
+        let response = tracing::subscriber::with_default(subscriber, || finish(response(), line));
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        (response, text)
+    }
+
+    #[test]
+    fn an_internal_error_is_logged_once_with_its_request_and_never_answered() {
+        let (response, text) = finish_logged(
+            || ApiError::Internal("disk on fire".into()).into_response(),
+            "/services/oauth2/token",
+        );
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(text.lines().count(), 1, "{text}");
+        for part in [
+            "ERROR",
+            "internal error",
+            "disk on fire",
+            "POST",
+            "/services/oauth2/token",
+        ] {
+            assert!(text.contains(part), "no `{part}` in {text}");
+        }
+    }
+
+    #[test]
+    fn an_error_page_is_logged_with_its_request_too() {
+        let (response, text) = finish_logged(
+            || {
+                attach(
+                    (StatusCode::INTERNAL_SERVER_ERROR, "<p>Error</p>").into_response(),
+                    ApiError::Internal("no signing key".into()),
+                )
+            },
+            "/services/oauth2/authorize",
+        );
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(text.contains("no signing key"), "{text}");
+        assert!(text.contains("/services/oauth2/authorize"), "{text}");
+    }
+
+    #[test]
+    fn client_errors_are_not_logged_at_info() {
+        let (response, text) = finish_logged(
+            || ApiError::InvalidSession.into_response(),
+            "/services/data/v66.0/sobjects",
+        );
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(text, "");
+    }
 
     #[test]
     fn surfaces() {

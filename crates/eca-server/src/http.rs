@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::Method;
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -118,6 +119,9 @@ fn people_routes(state: &AppState) -> Router<AppState> {
 /// The whole HTTP surface of the server.
 pub fn app(state: AppState) -> Router {
     let org = org_routes(&state);
+    // A span and a line per request cost the token endpoint a tenth of its throughput: both
+    // only when asked for (`--access-log`).
+    let access_log = state.settings().access_log;
     Router::new()
         .merge(org.clone())
         .nest("/orgs/{domain}", org)
@@ -127,24 +131,15 @@ pub fn app(state: AppState) -> Router {
         .fallback(rest::not_found)
         // Innermost first: each `layer` wraps everything above it.
         .layer(DefaultBodyLimit::max(state.settings().body_limit))
-        .layer(middleware::from_fn_with_state(state.clone(), timeout))
-        .layer(middleware::from_fn(error::shape_errors))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            record_metrics,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), around))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(request_span)
-                // A line per request costs the token endpoint a tenth of its throughput:
-                // INFO only when asked for (`--access-log`).
-                .on_response(
-                    DefaultOnResponse::new().level(if state.settings().access_log {
-                        Level::INFO
-                    } else {
-                        Level::DEBUG
-                    }),
-                ),
+                .make_span_with(move |request: &Request| request_span(request, access_log))
+                .on_response(DefaultOnResponse::new().level(if access_log {
+                    Level::INFO
+                } else {
+                    Level::DEBUG
+                })),
         )
         // Marked before (outside) the trace layer, so no header value of these is ever
         // recorded (tower-http `sensitive_headers`).
@@ -186,43 +181,94 @@ pub async fn run(
 }
 
 /// The span of a request: method, path and route template. Never the query string, which
-/// can carry a session id (`oauth_token`), and never headers.
-fn request_span(request: &Request) -> tracing::Span {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str);
-    tracing::info_span!(
-        "request",
-        method = %request.method(),
-        path = %request.uri().path(),
-        route,
-    )
-}
-
-async fn timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(state.settings().request_timeout, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::Timeout.into_response(),
+/// can carry a session id (`oauth_token`), and never headers. At INFO with the access log,
+/// else at DEBUG, which the server's INFO logging leaves disabled (and free).
+fn request_span(request: &Request, access_log: bool) -> tracing::Span {
+    macro_rules! span {
+        ($make:ident) => {
+            tracing::$make!(
+                "request",
+                method = %request.method(),
+                path = %request.uri().path(),
+                route = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("unmatched", MatchedPath::as_str),
+            )
+        };
+    }
+    if access_log {
+        span!(info_span)
+    } else {
+        span!(debug_span)
     }
 }
 
+/// Around every request, innermost first: the request timeout, then [`error::finish`] (the
+/// error shape of the surface and the log line of an error, with the request), then the
+/// metrics. One middleware rather than one each: every layer costs every request a boxed
+/// future and a clone of the services inside it.
+//
 // Latency is measured for metrics only and never decides anything, so it may read the
 // monotonic clock directly rather than the injected `Clock`.
 #[allow(clippy::disallowed_methods)]
-async fn record_metrics(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn around(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let method = request.method().clone();
-    let response = next.run(request).await;
+    // A clone shares the received bytes: nothing is copied.
+    let uri = request.uri().clone();
+    let response =
+        match tokio::time::timeout(state.settings().request_timeout, next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => ApiError::Timeout.into_response(),
+        };
+    let line = error::RequestLine {
+        method: method_label(&method),
+        path: uri.path(),
+        route: route.as_ref().map_or("unmatched", MatchedPath::as_str),
+    };
+    let response = error::finish(response, line);
     state.metrics().record_request(
-        method.as_str(),
-        &route,
+        line.method,
+        line.route,
         response.status().as_u16(),
         started.elapsed(),
     );
     response
+}
+
+/// A request method as a metrics label and in logs: the standard ones by name, any other
+/// (clients may send any token) as `OTHER`, so that clients cannot add series at will.
+fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    KNOWN
+        .iter()
+        .find(|known| *known == method)
+        .map_or("OTHER", Method::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_outside_the_standard_ones_share_one_label() {
+        assert_eq!(method_label(&Method::POST), "POST");
+        assert_eq!(method_label(&Method::DELETE), "DELETE");
+        for made_up in ["FOO", "post", "PROPFIND"] {
+            let method = Method::from_bytes(made_up.as_bytes()).unwrap();
+            assert_eq!(method_label(&method), "OTHER", "{made_up}");
+        }
+    }
 }

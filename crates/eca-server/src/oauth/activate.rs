@@ -47,7 +47,7 @@ pub async fn get(
     let active = match web::session::current_for_oauth(&state, &ctx, &headers).await {
         Ok(Some(a)) => a,
         Ok(None) => return to_login(&ctx, code),
-        Err(e) => return web::api_error_page(&e),
+        Err(e) => return web::api_error_page(e),
     };
     code_form(&state, &ctx, &active, code, None, StatusCode::OK)
 }
@@ -66,7 +66,7 @@ pub async fn post(
     let active = match web::session::current_for_oauth(&state, &ctx, &headers).await {
         Ok(Some(a)) => a,
         Ok(None) => return to_login(&ctx, typed),
-        Err(e) => return web::api_error_page(&e),
+        Err(e) => return web::api_error_page(e),
     };
     let now = state.clock().now();
     let token = web::param(&form, "csrf_token").unwrap_or("");
@@ -100,7 +100,7 @@ pub async fn post(
                         && r.expires_at > now
                 })
                 .map(|r| (code, r)),
-            Err(e) => return web::api_error_page(&e.into()),
+            Err(e) => return web::api_error_page(e.into()),
         },
         None => None,
     };
@@ -118,13 +118,13 @@ pub async fn post(
                 "The app of this code is not available.",
             );
         }
-        Err(e) => return web::api_error_page(&e),
+        Err(e) => return web::api_error_page(e),
     };
     // The browser's address against the user's login IP ranges, as the app's IP relaxation
     // allows (`ip_relaxation`); the device's own polls are checked again at the token endpoint.
     match ip_relaxation::check(&state, &app, &active.user, Step::Device, client).await {
         Ok(()) => {}
-        Err(super::GrantError::Api(e)) => return web::api_error_page(&e),
+        Err(super::GrantError::Api(e)) => return web::api_error_page(e),
         Err(super::GrantError::OAuth(e)) => {
             return web::error_page(
                 StatusCode::FORBIDDEN,
@@ -151,7 +151,7 @@ pub async fn post(
                 "You are not admin approved to use this app.",
             );
         }
-        Err(super::GrantError::Api(e)) => return web::api_error_page(&e),
+        Err(super::GrantError::Api(e)) => return web::api_error_page(e),
         Err(super::GrantError::OAuth(e)) => {
             return web::error_page(
                 StatusCode::BAD_REQUEST,
@@ -172,7 +172,7 @@ pub async fn post(
             .record_approval(&app.org_id, &app.name, &active.user.id, now)
             .await
     {
-        return web::api_error_page(&e.into());
+        return web::api_error_page(e.into());
     }
     match store
         .decide_device_code(code.hash().as_str(), &active.user.id, approve, now)
@@ -182,7 +182,7 @@ pub async fn post(
         Ok(false) => {
             return code_form(&state, &ctx, &active, "", Some(BAD_CODE), StatusCode::OK);
         }
-        Err(e) => return web::api_error_page(&e.into()),
+        Err(e) => return web::api_error_page(e.into()),
     }
     tracing::info!(app = %app.name, user = %active.user.id, approve, "device code decided");
     let (title, text) = if approve {

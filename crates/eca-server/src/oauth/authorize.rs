@@ -169,7 +169,7 @@ async fn authorize(
     let app = match registry::by_consumer_key(state, &client.client_id).await {
         Ok(Some(app)) if app.org_id == ctx.org.id => app,
         Ok(_) => return page_error(PageError::UnknownClient),
-        Err(e) => return web::api_error_page(&e),
+        Err(e) => return web::api_error_page(e),
     };
     if !app.is_enabled() {
         return page_error(PageError::AppBlocked);
@@ -226,7 +226,7 @@ async fn authorize(
                     RequestProblem::InvalidIdTokenHint,
                 ));
             }
-            Err(e) => return web::api_error_page(&e),
+            Err(e) => return web::api_error_page(e),
         },
         None => None,
     };
@@ -234,7 +234,7 @@ async fn authorize(
     // 3. The user.
     let active = match web::session::current_for_oauth(state, ctx, headers).await {
         Ok(a) => a,
-        Err(e) => return web::api_error_page(&e),
+        Err(e) => return web::api_error_page(e),
     };
     // `max_age` (OIDC Core §3.1.2.1): a login older than that many seconds is made again.
     let now = state.clock().now();
@@ -263,7 +263,7 @@ async fn authorize(
     match ip_relaxation::check(state, &app, &active.user, step, address).await {
         Ok(()) => {}
         Err(GrantError::OAuth(e)) => return target.error(&e),
-        Err(GrantError::Api(e)) => return web::api_error_page(&e),
+        Err(GrantError::Api(e)) => return web::api_error_page(e),
     }
 
     // 4. Permitted users and consent.
@@ -301,7 +301,7 @@ async fn authorize(
                     .record_approval(&app.org_id, &app.name, &active.user.id, now)
                     .await
                 {
-                    return web::api_error_page(&e.into());
+                    return web::api_error_page(e.into());
                 }
                 tracing::info!(app = %app.name, user = %active.user.id, "user approved the app");
             } else {
@@ -311,7 +311,7 @@ async fn authorize(
                     .await
                 {
                     Ok(a) => a,
-                    Err(e) => return web::api_error_page(&e.into()),
+                    Err(e) => return web::api_error_page(e.into()),
                 };
                 if !approved || request.prompt.consent {
                     if request.prompt.none {
@@ -352,7 +352,7 @@ async fn authorize(
     match answer {
         Ok(response) => response,
         Err(GrantError::OAuth(e)) => target.error(&e),
-        Err(GrantError::Api(e)) => web::api_error_page(&e),
+        Err(GrantError::Api(e)) => web::api_error_page(e),
     }
 }
 
@@ -384,7 +384,7 @@ fn to_login(ctx: &OrgContext, pairs: &[(String, String)], hint: Option<&str>) ->
 
 fn grant_error_page(e: GrantError) -> Response {
     match e {
-        GrantError::Api(e) => web::api_error_page(&e),
+        GrantError::Api(e) => web::api_error_page(e),
         GrantError::OAuth(e) => web::error_page(
             StatusCode::BAD_REQUEST,
             "Authorization failed",

@@ -62,7 +62,7 @@ async fn end_session(
                 refused("the post_logout_redirect_uri cannot be used as a redirect")
             }),
             Err(Refusal::Page(response)) => response,
-            Err(Refusal::Api(e)) => return web::api_error_page(&e),
+            Err(Refusal::Api(e)) => return web::api_error_page(e),
         },
     };
     web::end_session_then(state, ctx, headers, response).await

@@ -62,7 +62,7 @@ impl Failure {
     /// The response: a signed error Response to the registered ACS URL, or an error page.
     pub async fn render(self, state: &AppState, ctx: &OrgContext) -> Response {
         match self {
-            Failure::Api(e) => api_error_page(&e),
+            Failure::Api(e) => crate::web::api_error_page(e),
             Failure::Page { status, message } => {
                 crate::web::error_page(status, "Single sign-on failed", &message)
             }
@@ -73,7 +73,7 @@ impl Failure {
                     (Disposition::SamlResponse(status), Some(to)) => {
                         match error_response(state, ctx, &to, status).await {
                             Ok(r) => r,
-                            Err(e) => api_error_page(&e),
+                            Err(e) => crate::web::api_error_page(e),
                         }
                     }
                     // Fixed texts only: SamlError messages never echo the request.
@@ -86,20 +86,6 @@ impl Failure {
             }
         }
     }
-}
-
-/// A server-side failure as a page: the status and public message of the one mapping in
-/// `error.rs`; internal errors are logged with their detail, never shown.
-fn api_error_page(err: &ApiError) -> Response {
-    match err {
-        ApiError::Internal(detail) => tracing::error!(error = %detail, "internal error"),
-        other => tracing::debug!(code = other.error_code(), "client error on a SAML page"),
-    }
-    crate::web::error_page(
-        err.status(crate::error::Surface::Rest),
-        "Error",
-        &err.public_message(),
-    )
 }
 
 /// The IdP's entity id for an org: its base URL (`spec/metadata.md` §2.6: the issuer defaults

@@ -140,7 +140,7 @@ pub async fn submit(
                 Some(RATE_MESSAGE),
             );
         }
-        Err(other) => return api_error_page(&other),
+        Err(other) => return api_error_page(other),
     };
     // A new login replaces this browser's earlier session at the org (`prompt=login`,
     // `max_age`, or another user logging in): the old one ends instead of living on unseen.
@@ -156,7 +156,7 @@ pub async fn submit(
     let target = start_url::local_path(&ctx, start)
         .unwrap_or_else(|| format!("{}/home", cookie::base_path(&ctx)));
     let Some(mut response) = html::see_other(&target) else {
-        return api_error_page(&ApiError::Internal("unusable start URL".into()));
+        return api_error_page(ApiError::Internal("unusable start URL".into()));
     };
     // A browser-session cookie: the server's session timeout decides how long it is good for.
     cookie::set(
@@ -247,7 +247,7 @@ pub async fn home(
         Ok(None) => {
             return login_redirect(&ctx, &format!("{}/home", cookie::base_path(&ctx)));
         }
-        Err(e) => return api_error_page(&e),
+        Err(e) => return api_error_page(e),
     };
     let token = csrf::token(
         &state,

@@ -57,7 +57,7 @@ async fn log_out(
                 }
             }
             Ok(None) => {}
-            Err(e) => return api_error_page(&e),
+            Err(e) => return api_error_page(e),
         }
     }
     let target = ret_url.and_then(|r| start_url::local_path(ctx, r));
@@ -80,12 +80,12 @@ pub(crate) async fn end_session_then(
     match session::current_with_id(state, ctx, headers).await {
         Ok(Some((id, active))) => {
             if let Err(e) = crate::session::end(state.store(), &id).await {
-                return api_error_page(&e.into());
+                return api_error_page(e.into());
             }
             tracing::info!(user = %active.user.id, org = %ctx.org.id, "web logout");
         }
         Ok(None) => {}
-        Err(e) => return api_error_page(&e),
+        Err(e) => return api_error_page(e),
     }
     cookie::clear(&mut response, ctx, cookie::SESSION);
     response

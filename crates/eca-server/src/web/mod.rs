@@ -72,13 +72,11 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
 }
 
 /// A server error on a page: the status and public message of the one mapping in `error.rs`,
-/// as HTML. Internal errors are logged with their detail, never shown.
-pub fn api_error_page(err: &ApiError) -> Response {
-    match err {
-        ApiError::Internal(detail) => tracing::error!(error = %detail, "internal error"),
-        other => tracing::debug!(code = other.error_code(), "client error on a page"),
-    }
-    error_page(err.status(Surface::Rest), "Error", &err.public_message())
+/// as HTML. Internal errors are logged with their detail and the request
+/// (`crate::error::finish`), never shown.
+pub fn api_error_page(err: ApiError) -> Response {
+    let page = error_page(err.status(Surface::Rest), "Error", &err.public_message());
+    crate::error::attach(page, err)
 }
 
 /// `303 See Other` to the org's login page, which comes back to `start_url` (a path relative
