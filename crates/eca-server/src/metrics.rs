@@ -2,9 +2,12 @@
 //! recorder and registers its own handles, so tests (and several servers in one process)
 //! never share counters. `GET /metrics` renders the handle in the text exposition format.
 
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::RwLock;
 use std::time::Duration;
 
-use metrics::{Key, Label, Metadata, Recorder as _};
+use metrics::{Counter, Histogram, Key, Label, Metadata, Recorder as _};
 use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
@@ -24,6 +27,31 @@ static METADATA: Metadata<'static> =
 pub struct Metrics {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
+    /// The handles of each request series met so far, by [`series_hash`]: registering a
+    /// series builds its labels and looks it up in the recorder, a cost every request would
+    /// pay again (the series are few: routes times methods times statuses).
+    series: RwLock<HashMap<u64, Vec<Series>>>,
+}
+
+/// One request series (method, route, status) and its handles.
+struct Series {
+    method: String,
+    route: String,
+    status: u16,
+    count: Counter,
+    latency: Histogram,
+}
+
+impl Series {
+    fn is(&self, method: &str, route: &str, status: u16) -> bool {
+        self.status == status && self.method == method && self.route == route
+    }
+}
+
+fn series_hash(method: &str, route: &str, status: u16) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    (method, route, status).hash(&mut hasher);
+    hasher.finish()
 }
 
 impl std::fmt::Debug for Metrics {
@@ -41,7 +69,11 @@ impl Metrics {
             .unwrap_or_else(|_| PrometheusBuilder::new())
             .build_recorder();
         let handle = recorder.handle();
-        let metrics = Self { recorder, handle };
+        let metrics = Self {
+            recorder,
+            handle,
+            series: RwLock::new(HashMap::new()),
+        };
         let key = Key::from_parts(
             BUILD_INFO,
             vec![
@@ -56,19 +88,46 @@ impl Metrics {
     /// Counts one answered request and its latency, labelled by route template (never the raw
     /// path, whose ids would make every series unique) and status.
     pub fn record_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        let hash = series_hash(method, route, status);
+        let seconds = elapsed.as_secs_f64();
+        // A poisoned lock only means a panic elsewhere while it was held: the map is still
+        // whole (entries are pushed complete), so keep using it.
+        {
+            let known = self.series.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(series) = known
+                .get(&hash)
+                .and_then(|list| list.iter().find(|s| s.is(method, route, status)))
+            {
+                series.count.increment(1);
+                series.latency.record(seconds);
+                return;
+            }
+        }
         let labels = vec![
             Label::new("method", method.to_owned()),
             Label::new("route", route.to_owned()),
             Label::new("status", status.to_string()),
         ];
-        let count = Key::from_parts(REQUESTS, labels.clone());
-        self.recorder
-            .register_counter(&count, &METADATA)
-            .increment(1);
-        let latency = Key::from_parts(DURATION, labels);
-        self.recorder
-            .register_histogram(&latency, &METADATA)
-            .record(elapsed.as_secs_f64());
+        let series = Series {
+            method: method.to_owned(),
+            route: route.to_owned(),
+            status,
+            count: self
+                .recorder
+                .register_counter(&Key::from_parts(REQUESTS, labels.clone()), &METADATA),
+            latency: self
+                .recorder
+                .register_histogram(&Key::from_parts(DURATION, labels), &METADATA),
+        };
+        series.count.increment(1);
+        series.latency.record(seconds);
+        let mut known = self.series.write().unwrap_or_else(|e| e.into_inner());
+        let list = known.entry(hash).or_default();
+        // Another request may have added the same series meanwhile: both handles point at the
+        // recorder's one series, so either may stay.
+        if !list.iter().any(|s| s.is(method, route, status)) {
+            list.push(series);
+        }
     }
 
     /// The text exposition format.
@@ -112,5 +171,31 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    #[test]
+    fn each_series_counts_its_own_requests() {
+        let metrics = Metrics::new("sqlite");
+        let second = Duration::from_secs(1);
+        for (method, route, status, times) in [
+            ("GET", "/a", 200, 3),
+            ("GET", "/a", 404, 2),
+            ("POST", "/a", 200, 1),
+            ("GET", "/b", 200, 4),
+        ] {
+            for _ in 0..times {
+                metrics.record_request(method, route, status, second);
+            }
+        }
+        let text = metrics.render();
+        for (labels, count) in [
+            ("method=\"GET\",route=\"/a\",status=\"200\"", 3),
+            ("method=\"GET\",route=\"/a\",status=\"404\"", 2),
+            ("method=\"POST\",route=\"/a\",status=\"200\"", 1),
+            ("method=\"GET\",route=\"/b\",status=\"200\"", 4),
+        ] {
+            let line = format!("eca_http_requests_total{{{labels}}} {count}");
+            assert!(text.contains(&line), "no `{line}` in:\n{text}");
+        }
     }
 }
