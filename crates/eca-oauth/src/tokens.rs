@@ -127,6 +127,13 @@ pub fn access_token_key(token: &str) -> TokenHash {
     }
 }
 
+/// A bound below every key of an access token issued at or after `time` (and above the keys
+/// of those issued before it): the key's time prefix alone. Housekeeping reads only the keys
+/// below it.
+pub fn access_token_keys_from(time: Timestamp) -> String {
+    format!("{:011x}", time.millis().clamp(0, MAX_KEY_TIME))
+}
+
 /// The key a JWT access token had before JWT keys began with the issue time: its hash alone.
 /// `None` for anything else (whose key never changed). Lookups of a JWT fall back to it, so
 /// tokens issued by an older server keep working until they expire.
@@ -413,6 +420,28 @@ mod tests {
             seen.extend(UserCode::generate(&rng).as_str().bytes());
         }
         assert_eq!(seen.len(), USER_CODE_ALPHABET.len());
+    }
+
+    #[test]
+    fn the_key_bound_of_a_time_splits_tokens_issued_before_it_from_the_others() {
+        let rng = DeterministicRng::new(4);
+        let time = Timestamp(1_764_000_000_000);
+        let bound = access_token_keys_from(time);
+        for (ms, below) in [
+            (1_763_999_999_999, true),
+            (1_000, true),
+            (1_764_000_000_000, false),
+            (1_764_000_000_001, false),
+        ] {
+            let key = access_token(&org(), Timestamp(ms), &rng).hash;
+            assert_eq!(key.as_str() < bound.as_str(), below, "{ms}");
+        }
+        // A JWT's key too, from its `iat`.
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJpYXQiOjE3NjQwMDAwMDB9.c2ln"; // {"iat":1764000000}
+        assert!(access_token_key(jwt).as_str() > bound.as_str());
+        assert!(
+            access_token_key(jwt).as_str() < access_token_keys_from(time.plus_secs(1)).as_str()
+        );
     }
 
     #[test]

@@ -169,6 +169,8 @@ pub async fn run(
             }
         })
     };
+    // Expired sessions and access tokens are deleted in the background.
+    let housekeeping = tokio::spawn(crate::housekeeping::run(state.clone()));
     let served = axum::serve(
         listener,
         app(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
@@ -176,6 +178,7 @@ pub async fn run(
     .with_graceful_shutdown(shutdown)
     .await;
     upkeep.abort();
+    housekeeping.abort();
     state.token_writer().sync().await;
     served
 }

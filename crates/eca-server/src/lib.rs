@@ -21,6 +21,7 @@ pub mod connect;
 pub mod demo_app;
 pub mod directory;
 pub mod error;
+pub mod housekeeping;
 mod http;
 pub mod login;
 pub mod metadata;

@@ -305,6 +305,19 @@ pub trait TokenStore: Send + Sync {
     async fn access_token(&self, token_hash: &str) -> StoreResult<Option<AccessTokenRecord>>;
     /// Revokes an access token; `Ok(false)` when it is unknown or already revoked.
     async fn revoke_access_token(&self, token_hash: &str, at: Timestamp) -> StoreResult<bool>;
+    /// Deletes access tokens that expired before `before`, revoked or not: some of them at a
+    /// time, so that a large backlog never holds the writer for long. The tokens looked at are
+    /// those whose key sorts after `after` (exclusive) and before `below`; keys begin with the
+    /// issue time, so a `below` made from a time leaves newer tokens unread. At most `limit` are
+    /// deleted. Returns how many were, and the key to continue after, or `None` when this was
+    /// the end of the range.
+    async fn delete_expired_access_tokens(
+        &self,
+        before: Timestamp,
+        after: &str,
+        below: &str,
+        limit: i64,
+    ) -> StoreResult<(u64, Option<String>)>;
     /// Records an issued refresh token. `Conflict` on a taken hash; `Missing` when the user is
     /// not one of the org's.
     async fn create_refresh_token(&self, token: &RefreshTokenRecord) -> StoreResult<()>;

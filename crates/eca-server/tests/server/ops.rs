@@ -139,3 +139,80 @@ async fn health_readiness_and_metrics() {
         assert!(text.contains(expected), "missing {expected} in\n{text}");
     }
 }
+
+#[tokio::test]
+async fn housekeeping_deletes_expired_sessions_and_access_tokens_and_nothing_else() {
+    use eca_core::Clock as _;
+    use eca_server::housekeeping::{ACCESS_TOKEN_GRACE_MINUTES, Swept, sweep};
+    use eca_store::{AccessTokenFormat, AccessTokenRecord, ConsumerId};
+
+    let h = harness().await;
+    let session = admin_session(&h).await;
+    let admin = stored_user(&h.store, ADMIN_USERNAME).await;
+    let token = |issued: i64, expires: i64, revoked: bool| {
+        let issued_at = START.plus_minutes(issued);
+        let issued = eca_oauth::tokens::access_token(&admin.org_id, issued_at, h.rng.as_ref());
+        AccessTokenRecord {
+            token_hash: issued.hash.as_str().to_owned(),
+            org_id: admin.org_id.clone(),
+            app_name: "Ci".to_owned(),
+            consumer_id: ConsumerId::generate(h.rng.as_ref()),
+            user_id: admin.id.clone(),
+            scopes: "api".to_owned(),
+            format: AccessTokenFormat::Opaque,
+            refresh_hash: None,
+            issued_at,
+            expires_at: START.plus_minutes(expires),
+            revoked_at: revoked.then_some(issued_at),
+        }
+    };
+    // Swept at minute 250: access tokens that expired before minute 190 go.
+    let now = 250;
+    assert_eq!(ACCESS_TOKEN_GRACE_MINUTES, 60);
+    let gone = [
+        token(0, 120, false),
+        token(1, 121, true),
+        token(100, 189, false),
+    ];
+    let kept = [
+        // Expired, but within the grace period.
+        token(60, 200, false),
+        token(200, 400, false),
+        token(200, 400, true),
+        // Issued long ago, living long.
+        token(0, 2_000, false),
+    ];
+    h.store
+        .create_access_tokens(&[gone.as_slice(), kept.as_slice()].concat())
+        .await
+        .unwrap();
+
+    h.clock.set(START.plus_minutes(now));
+    let swept = sweep(h.store.as_ref(), h.clock.now()).await.unwrap();
+    assert_eq!(
+        swept,
+        Swept {
+            sessions: 1,
+            access_tokens: 3
+        }
+    );
+    for (record, present) in gone
+        .iter()
+        .map(|t| (t, false))
+        .chain(kept.iter().map(|t| (t, true)))
+    {
+        let found = h.store.access_token(&record.token_hash).await.unwrap();
+        assert_eq!(found.as_ref(), present.then_some(record));
+    }
+    // The expired session is gone too: its id no longer works.
+    get("/services/data/v66.0/eca/session-settings")
+        .bearer(&session)
+        .send(&h)
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+
+    assert_eq!(
+        sweep(h.store.as_ref(), h.clock.now()).await.unwrap(),
+        Swept::default()
+    );
+}

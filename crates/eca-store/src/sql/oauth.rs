@@ -227,6 +227,46 @@ impl<D: Db> TokenStore for D {
         row.as_ref().map(access_from).transpose()
     }
 
+    async fn delete_expired_access_tokens(
+        &self,
+        before: Timestamp,
+        after: &str,
+        below: &str,
+        limit: i64,
+    ) -> StoreResult<(u64, Option<String>)> {
+        // The `limit`-th expired key of the range, read on a reader (which never waits for the
+        // writer), then one delete up to it: a walk along the primary key, with no index on the
+        // expiry time for every issued token to pay for.
+        let sql = "SELECT token_hash FROM oauth_access_tokens \
+                   WHERE token_hash > $1 AND token_hash < $2 AND expires_at < $3 \
+                   ORDER BY token_hash LIMIT 1 OFFSET $4";
+        let args = [
+            Arg::Text(after),
+            Arg::Text(below),
+            Arg::Int(before.millis()),
+            Arg::Int(limit.max(1) - 1),
+        ];
+        let last = match self.read_optional(sql, &args).await.map_err(database)? {
+            Some(row) => Some(row.text("token_hash")?),
+            None => None,
+        };
+        let deleted = match &last {
+            Some(last) => {
+                let sql = "DELETE FROM oauth_access_tokens \
+                           WHERE token_hash > $1 AND token_hash <= $2 AND expires_at < $3";
+                let args = [Arg::Text(after), Arg::Text(last), Arg::Int(before.millis())];
+                self.write(sql, &args).await
+            }
+            None => {
+                let sql = "DELETE FROM oauth_access_tokens \
+                           WHERE token_hash > $1 AND token_hash < $2 AND expires_at < $3";
+                self.write(sql, &args[..3]).await
+            }
+        }
+        .map_err(database)?;
+        Ok((deleted, last))
+    }
+
     async fn revoke_access_token(&self, token_hash: &str, at: Timestamp) -> StoreResult<bool> {
         let sql = "UPDATE oauth_access_tokens SET revoked_at = $2 \
                    WHERE token_hash = $1 AND revoked_at IS NULL";

@@ -20,6 +20,7 @@ on_every_backend!(
     revoking_an_apps_tokens_reaches_only_that_app,
     a_batch_of_access_tokens_is_written_whole_or_not_at_all,
     refresh_uses_are_counted_in_batches_for_live_tokens_only,
+    expired_access_tokens_are_deleted_a_few_at_a_time,
 );
 
 fn at(secs: i64) -> Timestamp {
@@ -391,4 +392,62 @@ async fn refresh_uses_are_counted_in_batches_for_live_tokens_only(env: Env) {
     assert_eq!(read("u1").await, (7, at(10)));
     assert_eq!(read("u2").await, (1, at(4)));
     assert_eq!(read("u3").await, (0, T0), "a revoked token is not counted");
+}
+
+async fn expired_access_tokens_are_deleted_a_few_at_a_time(env: Env) {
+    let store = env.store.as_ref();
+    let (org, _, user) = seed(store, "acme", "a@acme.example").await;
+    // Keys in issue order, as the server makes them; (key, expiry, revoked).
+    let tokens = [
+        ("001a", at(10), false),
+        ("001b", at(500), false),
+        ("002a", at(20), true),
+        ("002b", at(30), false),
+        ("003a", at(40), false),
+        ("003b", at(1000), true),
+        ("004a", at(50), false),
+        // Expired, but at or above the bound: not looked at.
+        ("009a", at(60), false),
+        ("009b", at(70), false),
+    ];
+    let records: Vec<_> = tokens
+        .iter()
+        .map(|(key, expires_at, revoked)| AccessTokenRecord {
+            expires_at: *expires_at,
+            revoked_at: revoked.then_some(at(5)),
+            ..access(&org.id, &user.id, key, None)
+        })
+        .collect();
+    store.create_access_tokens(&records).await.unwrap();
+
+    let before = at(100);
+    let mut after = String::new();
+    let mut rounds = Vec::new();
+    loop {
+        let (deleted, next) = store
+            .delete_expired_access_tokens(before, &after, "009a", 2)
+            .await
+            .unwrap();
+        rounds.push(deleted);
+        match next {
+            Some(key) => after = key,
+            None => break,
+        }
+    }
+    // Five expired tokens below the bound, two at a time; the last round finds none left.
+    assert_eq!(rounds, [2, 2, 1]);
+    for (key, _, _) in tokens {
+        let kept = store.access_token(key).await.unwrap().is_some();
+        let should_keep = matches!(key, "001b" | "003b" | "009a" | "009b");
+        assert_eq!(kept, should_keep, "{key}");
+    }
+
+    // Nothing left to do: one round, nothing deleted.
+    assert_eq!(
+        store
+            .delete_expired_access_tokens(before, "", "009a", 2)
+            .await
+            .unwrap(),
+        (0, None)
+    );
 }

@@ -1,0 +1,83 @@
+//! Housekeeping: rows nothing will use again are deleted in the background, so the database
+//! stays bounded however long the server runs and however many tokens it issues.
+//!
+//! - Web sessions once they expire.
+//! - Access tokens [`ACCESS_TOKEN_GRACE_MINUTES`] after they expire, revoked or not. A deleted
+//!   token answers exactly as an expired one did: bearer calls get `INVALID_SESSION_ID`,
+//!   introspection `active: false`, and the Connect usage API never listed it.
+//!
+//! Refresh tokens are kept: a rotated one is what detects reuse of its family.
+//!
+//! Every node sweeps every [`EVERY`], the first time when it starts. Nodes sharing a database
+//! may sweep at the same moment; a delete is idempotent, so they only share the work.
+
+use std::time::Duration;
+
+use eca_core::Timestamp;
+use eca_oauth::tokens;
+use eca_store::{Store, StoreResult};
+
+use crate::state::AppState;
+
+/// How often a server sweeps.
+pub const EVERY: Duration = Duration::from_secs(300);
+
+/// How long an expired access token is kept: a node whose clock is a little behind still finds
+/// it, and still answers that it expired.
+pub const ACCESS_TOKEN_GRACE_MINUTES: i64 = 60;
+
+/// Access tokens deleted per statement: a backlog of millions is deleted in short steps,
+/// between which the token writer gets the (SQLite) write lock.
+const ACCESS_TOKEN_STEP: i64 = 1_000;
+
+/// What one sweep deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub sessions: u64,
+    pub access_tokens: u64,
+}
+
+/// Deletes what is past use at `now`.
+pub async fn sweep(store: &dyn Store, now: Timestamp) -> StoreResult<Swept> {
+    let sessions = store.delete_expired_sessions(now).await?;
+    // A token that expired before `before` was issued before it too: only keys below the
+    // bound of that time are read, never the newest tokens.
+    let before = now.plus_minutes(-ACCESS_TOKEN_GRACE_MINUTES);
+    let below = tokens::access_token_keys_from(before);
+    let mut after = String::new();
+    let mut access_tokens = 0;
+    loop {
+        let (deleted, next) = store
+            .delete_expired_access_tokens(before, &after, &below, ACCESS_TOKEN_STEP)
+            .await?;
+        access_tokens += deleted;
+        match next {
+            Some(key) => after = key,
+            None => break,
+        }
+        tokio::task::yield_now().await;
+    }
+    Ok(Swept {
+        sessions,
+        access_tokens,
+    })
+}
+
+/// Sweeps every [`EVERY`] until the task is dropped (`http::run` aborts it at shutdown). A
+/// failed sweep is logged and tried again at the next one.
+pub async fn run(state: AppState) {
+    let mut every = tokio::time::interval(EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match sweep(state.store(), state.clock().now()).await {
+            Ok(swept) if swept != Swept::default() => tracing::info!(
+                sessions = swept.sessions,
+                access_tokens = swept.access_tokens,
+                "expired sessions and access tokens deleted"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "housekeeping failed; it runs again later"),
+        }
+    }
+}
