@@ -10,6 +10,8 @@
 //! the server hands out (SOAP `serverUrl`, identity URLs, later `instance_url`) is built from
 //! it, so a client keeps talking to the address it started with.
 
+use std::sync::Arc;
+
 use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::header::HOST;
 use axum::http::request::Parts;
@@ -20,10 +22,11 @@ use crate::directory;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The resolved org of a request.
+/// The resolved org of a request. Cheap to clone: every extractor of a request gets one.
 #[derive(Debug, Clone)]
 pub struct OrgContext {
-    pub org: Org,
+    /// Shared with the directory cache (`crate::directory`).
+    pub org: Arc<Org>,
     /// No trailing slash.
     pub base_url: String,
 }
@@ -79,7 +82,7 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<OrgContext, ApiError
     };
     Ok(OrgContext {
         base_url: format!("{}://{authority}{}{prefix}", public.scheme(), public.path()),
-        org: Org::clone(&org),
+        org,
     })
 }
 

@@ -73,7 +73,7 @@ mod tests {
     fn ctx(base_url: &str) -> OrgContext {
         let rng = eca_core::rng::DeterministicRng::new(3);
         OrgContext {
-            org: Org {
+            org: std::sync::Arc::new(Org {
                 id: OrgId::generate(&rng),
                 name: "Acme".into(),
                 my_domain: "acme".into(),
@@ -81,7 +81,7 @@ mod tests {
                 session_timeout_minutes: 60,
                 enforce_ip_ranges_every_request: false,
                 created_at: Timestamp(0),
-            },
+            }),
             base_url: base_url.into(),
         }
     }
