@@ -210,8 +210,10 @@ impl<D: Db> ConnectStore for D {
             Arg::Text(user.as_str()),
             Arg::Int(at.millis()),
         ];
-        // The access tokens issued from the user's refresh tokens carry the same app and user,
-        // so one statement per table covers them; both in one transaction.
+        // All in one transaction. Access tokens are found without an index on their user
+        // (migration 0011): those issued without a refresh token through the partial index of
+        // live standalone tokens, the others through the user's refresh tokens (revoked or
+        // rotated ones too: the access tokens they issued may still be live).
         let counts = self
             .write_counted(&[
                 (
@@ -223,7 +225,14 @@ impl<D: Db> ConnectStore for D {
                 (
                     "UPDATE oauth_access_tokens SET revoked_at = $4 \
                      WHERE org_id = $1 AND app_name_lower = $2 AND user_id = $3 \
-                     AND revoked_at IS NULL",
+                     AND revoked_at IS NULL AND refresh_hash IS NULL",
+                    args.clone(),
+                ),
+                (
+                    "UPDATE oauth_access_tokens SET revoked_at = $4 \
+                     WHERE revoked_at IS NULL AND refresh_hash IN \
+                     (SELECT token_hash FROM oauth_refresh_tokens \
+                     WHERE org_id = $1 AND app_name_lower = $2 AND user_id = $3)",
                     args,
                 ),
             ])

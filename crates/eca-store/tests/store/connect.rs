@@ -293,14 +293,24 @@ async fn revoking_a_users_tokens_reaches_only_that_user_and_app(env: Env) {
     s.create_refresh_token(&refresh(&org.id, "Ci", &bob.id, "rb"))
         .await
         .unwrap();
+    // A rotated refresh token whose access token still lives.
+    s.create_refresh_token(&RefreshTokenRecord {
+        rotated_at: Some(at(1)),
+        ..refresh(&org.id, "Ci", &alice.id, "rr")
+    })
+    .await
+    .unwrap();
+    s.create_access_token(&access(&org.id, "Ci", &alice.id, "ar", Some("rr")))
+        .await
+        .unwrap();
 
     assert_eq!(
         s.revoke_user_app_tokens(&org.id, "ci", &alice.id, at(5))
             .await
             .unwrap(),
-        3
+        5
     );
-    for hash in ["aa", "ac"] {
+    for hash in ["aa", "ac", "ar"] {
         assert_eq!(
             s.access_token(hash).await.unwrap().unwrap().revoked_at,
             Some(at(5))
