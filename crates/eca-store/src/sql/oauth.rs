@@ -234,37 +234,44 @@ impl<D: Db> TokenStore for D {
         below: &str,
         limit: i64,
     ) -> StoreResult<(u64, Option<String>)> {
-        // The `limit`-th expired key of the range, read on a reader (which never waits for the
-        // writer), then one delete up to it: a walk along the primary key, with no index on the
-        // expiry time for every issued token to pay for.
+        // The keys are read on a reader, which never waits for the writer and never holds it:
+        // a walk along the primary key, with no index on the expiry time for every issued token
+        // to pay for. The writer then deletes exactly those rows, by key, however many live
+        // tokens lie between them.
         let sql = "SELECT token_hash FROM oauth_access_tokens \
                    WHERE token_hash > $1 AND token_hash < $2 AND expires_at < $3 \
-                   ORDER BY token_hash LIMIT 1 OFFSET $4";
+                   ORDER BY token_hash LIMIT $4";
+        let limit = limit.max(1);
         let args = [
             Arg::Text(after),
             Arg::Text(below),
             Arg::Int(before.millis()),
-            Arg::Int(limit.max(1) - 1),
+            Arg::Int(limit),
         ];
-        let last = match self.read_optional(sql, &args).await.map_err(database)? {
-            Some(row) => Some(row.text("token_hash")?),
-            None => None,
+        let rows = self.read_all(sql, &args).await.map_err(database)?;
+        let keys = rows
+            .iter()
+            .map(|row| row.text("token_hash"))
+            .collect::<StoreResult<Vec<String>>>()?;
+        let Some(last) = keys.last() else {
+            return Ok((0, None));
         };
-        let deleted = match &last {
-            Some(last) => {
-                let sql = "DELETE FROM oauth_access_tokens \
-                           WHERE token_hash > $1 AND token_hash <= $2 AND expires_at < $3";
-                let args = [Arg::Text(after), Arg::Text(last), Arg::Int(before.millis())];
-                self.write(sql, &args).await
-            }
-            None => {
-                let sql = "DELETE FROM oauth_access_tokens \
-                           WHERE token_hash > $1 AND token_hash < $2 AND expires_at < $3";
-                self.write(sql, &args[..3]).await
-            }
-        }
-        .map_err(database)?;
-        Ok((deleted, last))
+        // One statement for any number of keys: they travel as one JSON array.
+        let sql = if Self::BACKEND == "sqlite" {
+            "DELETE FROM oauth_access_tokens \
+             WHERE token_hash IN (SELECT value FROM json_each($1)) AND expires_at < $2"
+        } else {
+            "DELETE FROM oauth_access_tokens \
+             WHERE token_hash IN (SELECT jsonb_array_elements_text($1::jsonb)) \
+             AND expires_at < $2"
+        };
+        let list = json_strings(&keys);
+        let deleted = self
+            .write(sql, &[Arg::Text(&list), Arg::Int(before.millis())])
+            .await
+            .map_err(database)?;
+        let full = i64::try_from(keys.len()).is_ok_and(|n| n >= limit);
+        Ok((deleted, full.then(|| last.clone())))
     }
 
     async fn revoke_access_token(&self, token_hash: &str, at: Timestamp) -> StoreResult<bool> {
@@ -538,5 +545,48 @@ impl<D: Db> TokenStore for D {
                 })
             })
             .collect()
+    }
+}
+
+/// `values` as a JSON array of strings.
+fn json_strings(values: &[String]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from("[");
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        for c in value.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if u32::from(c) < 0x20 => {
+                    let _ = write!(out, "\\u{:04x}", u32::from(c));
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+    out.push(']');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_strings;
+
+    #[test]
+    fn json_string_arrays_escape_what_json_needs() {
+        assert_eq!(json_strings(&[]), "[]");
+        assert_eq!(
+            json_strings(&["19a0b".to_owned(), "ff".to_owned()]),
+            r#"["19a0b","ff"]"#
+        );
+        assert_eq!(
+            json_strings(&["a\"b\\c\nd".to_owned()]),
+            r#"["a\"b\\c\u000ad"]"#
+        );
     }
 }
