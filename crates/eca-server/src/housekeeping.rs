@@ -5,6 +5,9 @@
 //! - Access tokens [`ACCESS_TOKEN_GRACE_MINUTES`] after they expire, revoked or not. A deleted
 //!   token answers exactly as an expired one did: bearer calls get `INVALID_SESSION_ID`,
 //!   introspection `active: false`, and the Connect usage API never listed it.
+//! - Authorization codes a day after they expire (kept that long so that a replay still
+//!   revokes what the code issued), and device codes one lifetime after they expire (a late
+//!   poll still hears `expired_token`).
 //!
 //! Refresh tokens are kept: a rotated one is what detects reuse of its family.
 //!
@@ -14,9 +17,11 @@
 use std::time::Duration;
 
 use eca_core::Timestamp;
+use eca_oauth::device::DEVICE_CODE_MINUTES;
 use eca_oauth::tokens;
 use eca_store::{Store, StoreResult};
 
+use crate::oauth::authorize::CODE_RETENTION_MINUTES;
 use crate::state::AppState;
 
 /// How often a server sweeps.
@@ -35,11 +40,19 @@ const ACCESS_TOKEN_STEP: i64 = 1_000;
 pub struct Swept {
     pub sessions: u64,
     pub access_tokens: u64,
+    pub authorization_codes: u64,
+    pub device_codes: u64,
 }
 
 /// Deletes what is past use at `now`.
 pub async fn sweep(store: &dyn Store, now: Timestamp) -> StoreResult<Swept> {
     let sessions = store.delete_expired_sessions(now).await?;
+    let authorization_codes = store
+        .delete_expired_authorization_codes(now.plus_minutes(-CODE_RETENTION_MINUTES))
+        .await?;
+    let device_codes = store
+        .delete_expired_device_codes(now.plus_minutes(-DEVICE_CODE_MINUTES))
+        .await?;
     // A token that expired before `before` was issued before it too: only keys below the
     // bound of that time are read, never the newest tokens.
     let before = now.plus_minutes(-ACCESS_TOKEN_GRACE_MINUTES);
@@ -60,6 +73,8 @@ pub async fn sweep(store: &dyn Store, now: Timestamp) -> StoreResult<Swept> {
     Ok(Swept {
         sessions,
         access_tokens,
+        authorization_codes,
+        device_codes,
     })
 }
 
@@ -74,7 +89,9 @@ pub async fn run(state: AppState) {
             Ok(swept) if swept != Swept::default() => tracing::info!(
                 sessions = swept.sessions,
                 access_tokens = swept.access_tokens,
-                "expired sessions and access tokens deleted"
+                authorization_codes = swept.authorization_codes,
+                device_codes = swept.device_codes,
+                "expired sessions, tokens and codes deleted"
             ),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "housekeeping failed; it runs again later"),

@@ -55,8 +55,9 @@ use crate::web::{self, html};
 /// recommends (the spec gives no Salesforce value).
 pub const AUTHORIZATION_CODE_MINUTES: i64 = 10;
 
-/// Codes that expired this long ago are deleted when a new one is made.
-const CODE_RETENTION_MINUTES: i64 = 24 * 60;
+/// How long an expired code is kept (`crate::housekeeping` deletes it then): a replay within
+/// that time still finds it, and revokes what it issued (RFC 6749 §4.1.2).
+pub(crate) const CODE_RETENTION_MINUTES: i64 = 24 * 60;
 
 /// The parameters the consent form adds; they are not authorization parameters.
 pub(super) const CONSENT_FIELDS: &[&str] = &["oaapprove", "oadeny", "csrf_token"];
@@ -413,9 +414,6 @@ async fn respond(
             let code = tokens::authorization_code(ctx.state.rng());
             let challenge = request.code_challenge.as_ref();
             let store = ctx.state.store();
-            store
-                .delete_expired_authorization_codes(ctx.now.plus_minutes(-CODE_RETENTION_MINUTES))
-                .await?;
             store
                 .create_authorization_code(&AuthorizationCodeRecord {
                     code_hash: code.hash.as_str().to_owned(),

@@ -63,9 +63,6 @@ pub async fn authorize(
     }
     let scopes = GrantedScopes::grant(scope, app.scopes(), &app.custom_scopes())?;
     let store = ctx.state.store();
-    store
-        .delete_expired_device_codes(ctx.now.plus_minutes(-DEVICE_CODE_MINUTES))
-        .await?;
     // A user code can collide with a live one (34.6 bits): draw again, a few times.
     for _ in 0..3 {
         let device = tokens::device_code(ctx.state.rng());

@@ -29,7 +29,7 @@
 mod activate;
 pub(crate) mod attributes;
 mod authorization_code;
-mod authorize;
+pub(crate) mod authorize;
 pub mod bearer;
 mod client;
 mod client_credentials;

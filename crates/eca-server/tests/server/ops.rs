@@ -141,10 +141,13 @@ async fn health_readiness_and_metrics() {
 }
 
 #[tokio::test]
-async fn housekeeping_deletes_expired_sessions_and_access_tokens_and_nothing_else() {
+async fn housekeeping_deletes_expired_sessions_tokens_and_codes_and_nothing_else() {
     use eca_core::Clock as _;
     use eca_server::housekeeping::{ACCESS_TOKEN_GRACE_MINUTES, Swept, sweep};
-    use eca_store::{AccessTokenFormat, AccessTokenRecord, ConsumerId};
+    use eca_store::{
+        AccessTokenFormat, AccessTokenRecord, AuthorizationCodeRecord, ConsumerId,
+        DeviceCodeRecord, DeviceStatus,
+    };
 
     let h = harness().await;
     let session = admin_session(&h).await;
@@ -186,6 +189,53 @@ async fn housekeeping_deletes_expired_sessions_and_access_tokens_and_nothing_els
         .create_access_tokens(&[gone.as_slice(), kept.as_slice()].concat())
         .await
         .unwrap();
+    // Authorization codes go a day after they expire (minute 250 - 1440); device codes ten
+    // minutes after (minute 240).
+    for (hash, expires) in [("code-gone", -1_200), ("code-kept", -1_100)] {
+        h.store
+            .create_authorization_code(&AuthorizationCodeRecord {
+                code_hash: hash.to_owned(),
+                org_id: admin.org_id.clone(),
+                app_name: "Ci".to_owned(),
+                consumer_id: ConsumerId::generate(h.rng.as_ref()),
+                user_id: admin.id.clone(),
+                redirect_uri: "https://ci.example/cb".to_owned(),
+                redirect_uri_given: true,
+                scopes: "api".to_owned(),
+                code_challenge: None,
+                code_challenge_method: None,
+                nonce: None,
+                auth_time: START,
+                issued_at: START,
+                expires_at: START.plus_minutes(expires),
+                consumed_at: None,
+                replayed_at: None,
+                access_hash: None,
+                refresh_family: None,
+            })
+            .await
+            .unwrap();
+    }
+    for (hash, expires) in [("device-gone", 235), ("device-kept", 245)] {
+        h.store
+            .create_device_code(&DeviceCodeRecord {
+                device_hash: hash.to_owned(),
+                user_code_hash: format!("user-{hash}"),
+                org_id: admin.org_id.clone(),
+                app_name: "Ci".to_owned(),
+                consumer_id: ConsumerId::generate(h.rng.as_ref()),
+                scopes: "api".to_owned(),
+                issued_at: START,
+                expires_at: START.plus_minutes(expires),
+                interval_secs: 5,
+                last_polled_at: None,
+                status: DeviceStatus::Pending,
+                user_id: None,
+                decided_at: None,
+            })
+            .await
+            .unwrap();
+    }
 
     h.clock.set(START.plus_minutes(now));
     let swept = sweep(h.store.as_ref(), h.clock.now()).await.unwrap();
@@ -193,7 +243,9 @@ async fn housekeeping_deletes_expired_sessions_and_access_tokens_and_nothing_els
         swept,
         Swept {
             sessions: 1,
-            access_tokens: 3
+            access_tokens: 3,
+            authorization_codes: 1,
+            device_codes: 1,
         }
     );
     for (record, present) in gone
