@@ -21,6 +21,7 @@ on_every_backend!(
     a_batch_of_access_tokens_is_written_whole_or_not_at_all,
     refresh_uses_are_counted_in_batches_for_live_tokens_only,
     expired_access_tokens_are_deleted_a_few_at_a_time,
+    expired_access_tokens_with_any_characters_in_their_keys_are_deleted,
 );
 
 fn at(secs: i64) -> Timestamp {
@@ -450,4 +451,30 @@ async fn expired_access_tokens_are_deleted_a_few_at_a_time(env: Env) {
             .unwrap(),
         (0, None)
     );
+}
+
+/// The keys to delete travel to the database as a JSON array: quotes, backslashes and
+/// control characters in a key survive the trip (keys the server makes are hex).
+async fn expired_access_tokens_with_any_characters_in_their_keys_are_deleted(env: Env) {
+    let store = env.store.as_ref();
+    let (org, _, user) = seed(store, "acme", "a@acme.example").await;
+    let keys = ["001\"q", "002\\b", "003\nn", "004\u{e9}"];
+    let records: Vec<_> = keys
+        .iter()
+        .map(|key| AccessTokenRecord {
+            expires_at: at(10),
+            ..access(&org.id, &user.id, key, None)
+        })
+        .collect();
+    store.create_access_tokens(&records).await.unwrap();
+    assert_eq!(
+        store
+            .delete_expired_access_tokens(at(100), "", "009", 10)
+            .await
+            .unwrap(),
+        (4, None)
+    );
+    for key in keys {
+        assert_eq!(store.access_token(key).await.unwrap(), None, "{key:?}");
+    }
 }
