@@ -292,6 +292,20 @@ fn patch_settings(body: serde_json::Value) -> Call {
     request("PATCH", SESSION_SETTINGS, Some(&body.to_string()))
 }
 
+/// The org's session settings as stored: (timeout in minutes, enforcement on every request).
+async fn stored_session_settings(w: &World) -> (i64, bool) {
+    let org =
+        w.h.store
+            .org(&w.org.id)
+            .await
+            .expect("store")
+            .expect("the org");
+    (
+        org.session_timeout_minutes,
+        org.enforce_ip_ranges_every_request,
+    )
+}
+
 #[tokio::test]
 async fn session_settings_are_read_by_users_and_changed_by_user_managers() {
     let w = world().await;
@@ -366,14 +380,7 @@ async fn session_settings_are_read_by_users_and_changed_by_user_managers() {
         reply.json(),
         json!({"sessionTimeoutMinutes": 30, "enforceIpRangesEveryRequest": true})
     );
-    let org = w.h.store.org(&w.org.id).await.unwrap().unwrap();
-    assert_eq!(
-        (
-            org.session_timeout_minutes,
-            org.enforce_ip_ranges_every_request
-        ),
-        (30, true)
-    );
+    assert_eq!(stored_session_settings(&w).await, (30, true));
 }
 
 /// A `PATCH` writes only the fields it names: a setting changed meanwhile (on another node,
@@ -406,14 +413,7 @@ async fn a_patch_keeps_the_settings_it_does_not_name() {
         reply.json(),
         json!({"sessionTimeoutMinutes": 30, "enforceIpRangesEveryRequest": true})
     );
-    let org = w.h.store.org(&w.org.id).await.unwrap().unwrap();
-    assert_eq!(
-        (
-            org.session_timeout_minutes,
-            org.enforce_ip_ranges_every_request
-        ),
-        (30, true)
-    );
+    assert_eq!(stored_session_settings(&w).await, (30, true));
 }
 
 #[tokio::test]
