@@ -9,7 +9,11 @@
 //!   revokes what the code issued), and device codes one lifetime after they expire (a late
 //!   poll still hears `expired_token`).
 //!
-//! Refresh tokens are kept: a rotated one is what detects reuse of its family.
+//! - Refresh tokens once their family is dead: every token of it rotated, or revoked or
+//!   expired (a stored end) more than [`ACCESS_TOKEN_GRACE_MINUTES`] ago. While a family
+//!   lives its rotated tokens stay, because presenting one is what reveals a stolen family;
+//!   a token an access token still names stays until that access token is deleted. A
+//!   deleted refresh token answers as a revoked one did: `invalid_grant`.
 //!
 //! Every node sweeps every [`EVERY`], the first time when it starts. Nodes sharing a database
 //! may sweep at the same moment; a delete is idempotent, so they only share the work.
@@ -35,11 +39,15 @@ pub const ACCESS_TOKEN_GRACE_MINUTES: i64 = 60;
 /// between which the token writer gets the (SQLite) write lock.
 const ACCESS_TOKEN_STEP: i64 = 1_000;
 
+/// Refresh-token families looked at per step (each step is one read and at most one delete).
+const REFRESH_FAMILY_STEP: i64 = 1_000;
+
 /// What one sweep deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Swept {
     pub sessions: u64,
     pub access_tokens: u64,
+    pub refresh_tokens: u64,
     pub authorization_codes: u64,
     pub device_codes: u64,
 }
@@ -57,25 +65,47 @@ pub async fn sweep(store: &dyn Store, now: Timestamp) -> StoreResult<Swept> {
     // bound of that time are read, never the newest tokens.
     let before = now.plus_minutes(-ACCESS_TOKEN_GRACE_MINUTES);
     let below = tokens::access_token_keys_from(before);
-    let mut after = String::new();
-    let mut access_tokens = 0;
-    loop {
-        let (deleted, next) = store
-            .delete_expired_access_tokens(before, &after, &below, ACCESS_TOKEN_STEP)
-            .await?;
-        access_tokens += deleted;
-        match next {
-            Some(key) => after = key,
-            None => break,
-        }
-        tokio::task::yield_now().await;
-    }
+    let below = below.as_str();
+    let access_tokens = in_steps(|after| async move {
+        store
+            .delete_expired_access_tokens(before, &after, below, ACCESS_TOKEN_STEP)
+            .await
+    })
+    .await?;
+    // After the access tokens: a refresh token stays while an access token names it.
+    let refresh_tokens = in_steps(|after| async move {
+        store
+            .delete_dead_refresh_tokens(before, &after, REFRESH_FAMILY_STEP)
+            .await
+    })
+    .await?;
     Ok(Swept {
         sessions,
         access_tokens,
+        refresh_tokens,
         authorization_codes,
         device_codes,
     })
+}
+
+/// Runs a paged delete to its end: `step(after)` deletes some rows and says where to go on
+/// (`None` at the end), starting from `""`. Yields between steps. Returns the rows deleted.
+async fn in_steps<F, Fut>(mut step: F) -> StoreResult<u64>
+where
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = StoreResult<(u64, Option<String>)>>,
+{
+    let mut after = String::new();
+    let mut total = 0;
+    loop {
+        let (deleted, next) = step(after).await?;
+        total += deleted;
+        match next {
+            Some(key) => after = key,
+            None => return Ok(total),
+        }
+        tokio::task::yield_now().await;
+    }
 }
 
 /// Sweeps every [`EVERY`] until the task is dropped (`http::run` aborts it at shutdown). A
@@ -89,6 +119,7 @@ pub async fn run(state: AppState) {
             Ok(swept) if swept != Swept::default() => tracing::info!(
                 sessions = swept.sessions,
                 access_tokens = swept.access_tokens,
+                refresh_tokens = swept.refresh_tokens,
                 authorization_codes = swept.authorization_codes,
                 device_codes = swept.device_codes,
                 "expired sessions, tokens and codes deleted"

@@ -339,6 +339,24 @@ pub trait TokenStore: Send + Sync {
         next: &RefreshTokenRecord,
         at: Timestamp,
     ) -> StoreResult<bool>;
+    /// Deletes the refresh tokens of dead families, some families at a time.
+    ///
+    /// A family is dead when none of its tokens can ever be used again: every one is rotated,
+    /// or revoked before `before`, or expired before `before` (a stored end; a token without
+    /// one lives until revoked as far as the store knows). Until then its rotated tokens are
+    /// kept, because presenting one is what reveals a stolen family. A token some access
+    /// token still names is kept too (revoking the family must reach that access token); it
+    /// goes in a later call, once the access token is deleted.
+    ///
+    /// The families looked at are the next `limit` (at least one) whose id sorts after
+    /// `after`. Returns how many tokens were deleted, and the family id to continue after, or
+    /// `None` when there were no more families.
+    async fn delete_dead_refresh_tokens(
+        &self,
+        before: Timestamp,
+        after: &str,
+        limit: i64,
+    ) -> StoreResult<(u64, Option<String>)>;
     /// Revokes a refresh token and every access token issued from it; `Ok(false)` when the
     /// refresh token is unknown or was already revoked.
     async fn revoke_refresh_token(&self, token_hash: &str, at: Timestamp) -> StoreResult<bool>;

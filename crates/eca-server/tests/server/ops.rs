@@ -146,7 +146,7 @@ async fn housekeeping_deletes_expired_sessions_tokens_and_codes_and_nothing_else
     use eca_server::housekeeping::{ACCESS_TOKEN_GRACE_MINUTES, Swept, sweep};
     use eca_store::{
         AccessTokenFormat, AccessTokenRecord, AuthorizationCodeRecord, ConsumerId,
-        DeviceCodeRecord, DeviceStatus,
+        DeviceCodeRecord, DeviceStatus, RefreshTokenRecord,
     };
 
     let h = harness().await;
@@ -237,6 +237,31 @@ async fn housekeeping_deletes_expired_sessions_tokens_and_codes_and_nothing_else
             .unwrap();
     }
 
+    // Refresh tokens (each its own family) go once revoked before minute 190.
+    let refresh = |hash: &str, revoked: Option<i64>| RefreshTokenRecord {
+        token_hash: hash.to_owned(),
+        org_id: admin.org_id.clone(),
+        app_name: "Ci".to_owned(),
+        consumer_id: ConsumerId::generate(h.rng.as_ref()),
+        user_id: admin.id.clone(),
+        scopes: "api refresh_token".to_owned(),
+        family_id: format!("family-{hash}"),
+        issued_at: START,
+        expires_at: None,
+        last_used_at: START,
+        use_count: 0,
+        rotated_at: None,
+        revoked_at: revoked.map(|minute| START.plus_minutes(minute)),
+    };
+    let refresh_tokens = [
+        (refresh("refresh-gone", Some(100)), false),
+        (refresh("refresh-revoked-lately", Some(200)), true),
+        (refresh("refresh-live", None), true),
+    ];
+    for (record, _) in &refresh_tokens {
+        h.store.create_refresh_token(record).await.unwrap();
+    }
+
     h.clock.set(START.plus_minutes(now));
     let swept = sweep(h.store.as_ref(), h.clock.now()).await.unwrap();
     assert_eq!(
@@ -244,6 +269,7 @@ async fn housekeeping_deletes_expired_sessions_tokens_and_codes_and_nothing_else
         Swept {
             sessions: 1,
             access_tokens: 3,
+            refresh_tokens: 1,
             authorization_codes: 1,
             device_codes: 1,
         }
@@ -254,6 +280,10 @@ async fn housekeeping_deletes_expired_sessions_tokens_and_codes_and_nothing_else
         .chain(kept.iter().map(|t| (t, true)))
     {
         let found = h.store.access_token(&record.token_hash).await.unwrap();
+        assert_eq!(found.as_ref(), present.then_some(record));
+    }
+    for (record, present) in &refresh_tokens {
+        let found = h.store.refresh_token(&record.token_hash).await.unwrap();
         assert_eq!(found.as_ref(), present.then_some(record));
     }
     // The expired session is gone too: its id no longer works.

@@ -10,6 +10,23 @@ use crate::oauth::{
 };
 use crate::{StoreError, StoreResult, TokenStore};
 
+/// A statement naming rows by a JSON array of text bound as `$1` (any number of keys in one
+/// statement), in its SQLite and its PostgreSQL form: `$head` and `$tail` around the
+/// `SELECT` of the array's elements.
+macro_rules! by_json_list {
+    ($head:literal, $tail:literal) => {
+        [
+            concat!($head, "SELECT value FROM json_each($1)", $tail),
+            concat!($head, "SELECT jsonb_array_elements_text($1::jsonb)", $tail),
+        ]
+    };
+}
+
+/// The index of a backend's form in [`by_json_list`]'s pair.
+fn json_list_form(backend: &str) -> usize {
+    usize::from(backend != "sqlite")
+}
+
 const REFRESH_INSERT: &str = "INSERT INTO oauth_refresh_tokens (token_hash, org_id, app_name, \
      app_name_lower, consumer_id, user_id, scopes, family_id, issued_at, expires_at, last_used_at, \
      use_count, rotated_at, revoked_at) \
@@ -257,14 +274,10 @@ impl<D: Db> TokenStore for D {
             return Ok((0, None));
         };
         // One statement for any number of keys: they travel as one JSON array.
-        let sql = if Self::BACKEND == "sqlite" {
-            "DELETE FROM oauth_access_tokens \
-             WHERE token_hash IN (SELECT value FROM json_each($1)) AND expires_at < $2"
-        } else {
-            "DELETE FROM oauth_access_tokens \
-             WHERE token_hash IN (SELECT jsonb_array_elements_text($1::jsonb)) \
-             AND expires_at < $2"
-        };
+        let sql = by_json_list!(
+            "DELETE FROM oauth_access_tokens WHERE token_hash IN (",
+            ") AND expires_at < $2"
+        )[json_list_form(Self::BACKEND)];
         let list = serde_json::to_string(&keys)
             .map_err(|e| StoreError::Database(format!("listing keys as JSON: {e}")))?;
         let deleted = self
@@ -382,6 +395,59 @@ impl<D: Db> TokenStore for D {
             )),
             Err(BatchError::Transaction(e)) => Err(database(e)),
         }
+    }
+
+    async fn delete_dead_refresh_tokens(
+        &self,
+        before: Timestamp,
+        after: &str,
+        limit: i64,
+    ) -> StoreResult<(u64, Option<String>)> {
+        // A window of families is read on a reader, each with its count of tokens that could
+        // still be used (or were revoked or expired only lately): the family index bounds the
+        // walk, and the writer is never held by it.
+        let sql = "SELECT family_id, SUM(CASE WHEN rotated_at IS NULL \
+                   AND (revoked_at IS NULL OR revoked_at >= $2) \
+                   AND (expires_at IS NULL OR expires_at >= $2) THEN 1 ELSE 0 END) AS live \
+                   FROM oauth_refresh_tokens WHERE family_id IN \
+                   (SELECT DISTINCT family_id FROM oauth_refresh_tokens WHERE family_id > $1 \
+                   ORDER BY family_id LIMIT $3) \
+                   GROUP BY family_id ORDER BY family_id";
+        let limit = limit.max(1);
+        let args = [Arg::Text(after), Arg::Int(before.millis()), Arg::Int(limit)];
+        let rows = self.read_all(sql, &args).await.map_err(database)?;
+        let mut dead = Vec::new();
+        let mut last = None;
+        for row in &rows {
+            let family = row.text("family_id")?;
+            if row.int("live")? == 0 {
+                dead.push(family.clone());
+            }
+            last = Some(family);
+        }
+        let full = i64::try_from(rows.len()).is_ok_and(|n| n >= limit);
+        let next = last.filter(|_| full);
+        if dead.is_empty() {
+            return Ok((0, next));
+        }
+        // The writer checks both rules again, so what it deletes is dead whatever happened
+        // since the read; a token still named by an access token stays for a later sweep.
+        let sql = by_json_list!(
+            "DELETE FROM oauth_refresh_tokens WHERE family_id IN (",
+            ") AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens l \
+             WHERE l.family_id = oauth_refresh_tokens.family_id AND l.rotated_at IS NULL \
+             AND (l.revoked_at IS NULL OR l.revoked_at >= $2) \
+             AND (l.expires_at IS NULL OR l.expires_at >= $2)) \
+             AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens a \
+             WHERE a.refresh_hash = oauth_refresh_tokens.token_hash)"
+        )[json_list_form(Self::BACKEND)];
+        let list = serde_json::to_string(&dead)
+            .map_err(|e| StoreError::Database(format!("listing families as JSON: {e}")))?;
+        let deleted = self
+            .write(sql, &[Arg::Text(&list), Arg::Int(before.millis())])
+            .await
+            .map_err(database)?;
+        Ok((deleted, next))
     }
 
     async fn revoke_refresh_token(&self, token_hash: &str, at: Timestamp) -> StoreResult<bool> {

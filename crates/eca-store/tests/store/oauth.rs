@@ -22,6 +22,7 @@ on_every_backend!(
     refresh_uses_are_counted_in_batches_for_live_tokens_only,
     expired_access_tokens_are_deleted_a_few_at_a_time,
     expired_access_tokens_with_any_characters_in_their_keys_are_deleted,
+    dead_refresh_families_are_deleted_a_few_at_a_time,
 );
 
 fn at(secs: i64) -> Timestamp {
@@ -477,4 +478,106 @@ async fn expired_access_tokens_with_any_characters_in_their_keys_are_deleted(env
     for key in keys {
         assert_eq!(store.access_token(key).await.unwrap(), None, "{key:?}");
     }
+}
+
+/// A family goes once none of its tokens can be used again; until then its rotated tokens
+/// stay (reuse detection), and a token an access token still names stays until that access
+/// token is gone.
+async fn dead_refresh_families_are_deleted_a_few_at_a_time(env: Env) {
+    let store = env.store.as_ref();
+    let (org, _, user) = seed(store, "acme", "a@acme.example").await;
+    let token = |hash: &str, family: &str| refresh(&org.id, &user.id, hash, family);
+    let rotated = |hash: &str, family: &str| RefreshTokenRecord {
+        rotated_at: Some(at(10)),
+        ..token(hash, family)
+    };
+    let revoked = |hash: &str, family: &str, when: i64| RefreshTokenRecord {
+        revoked_at: Some(at(when)),
+        ..token(hash, family)
+    };
+    let expiring = |hash: &str, family: &str, when: i64| RefreshTokenRecord {
+        expires_at: Some(at(when)),
+        ..token(hash, family)
+    };
+    let records = [
+        // Live, with no end.
+        token("ra1", "fa"),
+        // Live, with two rotated ancestors.
+        rotated("rb1", "fb"),
+        rotated("rb2", "fb"),
+        token("rb3", "fb"),
+        // Its last token revoked long ago: dead.
+        rotated("rc1", "fc"),
+        revoked("rc2", "fc", 50),
+        // Revoked lately: kept for now.
+        revoked("rd1", "fd", 150),
+        // Expired long ago: dead.
+        expiring("re1", "fe", 60),
+        // Expires later.
+        expiring("rf1", "ff", 500),
+        // Dead, but an access token still names its rotated token.
+        rotated("rg1", "fg"),
+        revoked("rg2", "fg", 30),
+        // The whole family revoked (reuse of a rotated token).
+        RefreshTokenRecord {
+            revoked_at: Some(at(40)),
+            ..rotated("rh1", "fh")
+        },
+        revoked("rh2", "fh", 40),
+    ];
+    for record in &records {
+        store.create_refresh_token(record).await.unwrap();
+    }
+    let named = AccessTokenRecord {
+        expires_at: at(20),
+        ..access(&org.id, &user.id, "ag", Some("rg1"))
+    };
+    store.create_access_token(&named).await.unwrap();
+
+    let before = at(100);
+    let sweep = || async {
+        let mut after = String::new();
+        let mut rounds = Vec::new();
+        loop {
+            let (deleted, next) = store
+                .delete_dead_refresh_tokens(before, &after, 3)
+                .await
+                .unwrap();
+            rounds.push(deleted);
+            match next {
+                Some(family) => after = family,
+                None => break,
+            }
+        }
+        rounds
+    };
+    // Families in threes: (fa fb fc) (fd fe ff) (fg fh).
+    assert_eq!(sweep().await, [2, 1, 3]);
+    for record in &records {
+        let kept = store
+            .refresh_token(&record.token_hash)
+            .await
+            .unwrap()
+            .is_some();
+        let should_keep = matches!(
+            record.token_hash.as_str(),
+            "ra1" | "rb1" | "rb2" | "rb3" | "rd1" | "rf1" | "rg1"
+        );
+        assert_eq!(kept, should_keep, "{}", record.token_hash);
+    }
+
+    // Once the access token is deleted, its refresh token goes too.
+    assert_eq!(
+        store
+            .delete_expired_access_tokens(before, "", "zz", 10)
+            .await
+            .unwrap(),
+        (1, None)
+    );
+    // Families left: (fa fb fd) (ff fg).
+    assert_eq!(sweep().await, [0, 1]);
+    assert_eq!(store.refresh_token("rg1").await.unwrap(), None);
+    assert!(store.refresh_token("rb1").await.unwrap().is_some());
+    // Nothing left to do: (fa fb fd) (ff).
+    assert_eq!(sweep().await, [0, 0]);
 }
