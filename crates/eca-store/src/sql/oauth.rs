@@ -202,7 +202,18 @@ impl<D: Db> TokenStore for D {
             starts.push((at, size));
             at += size;
         }
-        self.write_batch(&steps).await.map_err(|e| match e {
+        // One statement (up to 128 tokens, the usual batch) needs no transaction around it: an
+        // INSERT is atomic by itself, and BEGIN and COMMIT would be two more round trips to the
+        // database (on SQLite, two more hand-offs to its thread) for every batch.
+        let written = match steps.as_slice() {
+            [only] => self
+                .write(only.sql, &only.args)
+                .await
+                .map_err(|error| BatchError::Sql { step: 0, error })
+                .and_then(|rows| only.check(0, rows)),
+            _ => self.write_batch(&steps).await,
+        };
+        written.map_err(|e| match e {
             BatchError::Sql { step, error } => {
                 let (start, size) = starts[step];
                 let t = &tokens[start];
