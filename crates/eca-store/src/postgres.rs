@@ -19,6 +19,8 @@ use crate::{StoreError, StoreResult};
 
 /// Connections per server node.
 const MAX_CONNECTIONS: u32 = 10;
+/// A pooled connection idle longer than this is pinged before use.
+const PING_WHEN_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
 /// The advisory lock key held while migrating (or creating a schema): any fixed number that
 /// other applications on the database are unlikely to use ("ECA-STOR").
 const MIGRATION_LOCK: i64 = 0x4543_412d_5354_4f52;
@@ -100,6 +102,20 @@ impl PostgresStore {
     async fn connect(options: PgConnectOptions) -> StoreResult<PostgresStore> {
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
+            // sqlx pings every connection it takes from the pool by default: a round trip to
+            // the server before every statement. Only a connection idle for a while is
+            // pinged, and one that fails the ping is replaced; a connection in steady use
+            // shows it is alive by being used (a statement on a dropped one fails, and sqlx
+            // discards the connection).
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PING_WHEN_IDLE {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await
             .map_err(database)?;

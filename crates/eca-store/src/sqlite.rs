@@ -26,6 +26,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Concurrent readers of a file database.
 const READERS: u32 = 4;
 /// The writer's page cache: 64 MiB (a negative `cache_size` counts KiB).
+//
+// Every pool says `test_before_acquire(false)`: sqlx would otherwise ping a connection each
+// time it leaves the pool, one more round trip to the connection's thread for every
+// statement, and a ping of an in-process SQLite connection proves nothing the statement
+// itself would not.
 const WRITER_CACHE: &str = "-65536";
 
 /// The SQLite store. Build it with [`SqliteStore::open`] (or [`crate::open`]).
@@ -49,6 +54,7 @@ impl SqliteStore {
             let pool = SqlitePoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)
+                .test_before_acquire(false)
                 .idle_timeout(None)
                 .max_lifetime(None)
                 .connect_with(options)
@@ -77,6 +83,7 @@ impl SqliteStore {
         migrate(&write).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(READERS)
+            .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await
             .map_err(|e| context("opening the SQLite readers", e))?;
@@ -109,6 +116,7 @@ async fn connect_writer(options: SqliteConnectOptions) -> Result<SqlitePool, sql
         let result = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await;
         match result {
