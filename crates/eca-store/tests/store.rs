@@ -907,6 +907,46 @@ async fn settings_round_trip(env: Env) {
     );
 }
 
+/// A connection the PostgreSQL server dropped (a restart, an idle timeout) is pinged when it
+/// leaves the pool after being idle for a while, found dead and replaced: the next call
+/// succeeds. (Connections in steady use are not pinged before each statement.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connections_the_server_dropped_are_replaced() {
+    use sqlx::Connection;
+    let Some(url) = postgres_url() else {
+        announce_skip();
+        return;
+    };
+    let schema = format!(
+        "eca_test_{}",
+        eca_core::rng::string_from(&SystemRng, b"abcdefghijklmnopqrstuvwxyz0123456789", 16)
+    );
+    // The store's connections carry the schema's name, so that only they are dropped.
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let named = format!("{url}{separator}application_name={schema}");
+    let store = open_postgres_in_schema(&named, &schema).await.unwrap();
+    store.ping().await.unwrap();
+
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let dropped: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = $1) AS terminated",
+    )
+    .bind(&schema)
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    admin.close().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let after = store.ping().await;
+    let read = store.org_by_domain("nobody").await;
+    drop_schema(&url, &schema).await;
+
+    assert!(dropped >= 1, "no connection of the store was found to drop");
+    after.unwrap();
+    assert_eq!(read.unwrap(), None);
+}
+
 async fn ping_answers(env: Env) {
     env.store.ping().await.unwrap();
     let expected = match env.target {
