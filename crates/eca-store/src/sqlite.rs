@@ -8,14 +8,18 @@
 //! connection serving both roles: it lives exactly as long as that connection.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::{Sqlite, SqliteConnection};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
 use sqlx::{Connection, Row};
+use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
 use crate::migrate::{self, Migration};
 use crate::sql::{Arg, BatchError, Db, Step, bind, database};
@@ -26,18 +30,23 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Concurrent readers of a file database.
 const READERS: u32 = 4;
 /// The writer's page cache: 64 MiB (a negative `cache_size` counts KiB).
-//
-// Every pool says `test_before_acquire(false)`: sqlx would otherwise ping a connection each
-// time it leaves the pool, one more round trip to the connection's thread for every
-// statement, and a ping of an in-process SQLite connection proves nothing the statement
-// itself would not.
 const WRITER_CACHE: &str = "-65536";
 
 /// The SQLite store. Build it with [`SqliteStore::open`] (or [`crate::open`]).
+///
+/// Round trips: every statement is a hand-off to the connection's thread and back, and sqlx's
+/// pool adds its own. Pools say `test_before_acquire(false)`: a ping of an in-process
+/// connection as it leaves the pool proves nothing the statement would not. And the writer's
+/// one connection is taken from its pool once and held (`writer`), because sqlx pings a
+/// connection every time it goes back to a pool, and the next write would wait for that.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    /// The writer pool's one connection, held from open to close (`None` after close). In
+    /// memory it is the database's only connection and serves reads too (`reads_on_writer`).
+    writer: Arc<Mutex<Option<PoolConnection<Sqlite>>>>,
+    reads_on_writer: bool,
 }
 
 impl SqliteStore {
@@ -61,10 +70,7 @@ impl SqliteStore {
                 .await
                 .map_err(|e| context("opening the in-memory database", e))?;
             migrate(&pool).await?;
-            return Ok(SqliteStore {
-                read: pool.clone(),
-                write: pool,
-            });
+            return SqliteStore::holding_the_writer(pool.clone(), pool, true).await;
         }
         // The writer opens first: it creates the file and switches it to WAL, which is then a
         // property of the file that the readers see.
@@ -87,11 +93,39 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(|e| context("opening the SQLite readers", e))?;
-        Ok(SqliteStore { read, write })
+        SqliteStore::holding_the_writer(read, write, false).await
+    }
+
+    async fn holding_the_writer(
+        read: SqlitePool,
+        write: SqlitePool,
+        reads_on_writer: bool,
+    ) -> StoreResult<SqliteStore> {
+        let writer = write
+            .acquire()
+            .await
+            .map_err(|e| context("taking the SQLite writer", e))?;
+        Ok(SqliteStore {
+            read,
+            write,
+            writer: Arc::new(Mutex::new(Some(writer))),
+            reads_on_writer,
+        })
+    }
+
+    /// The writer connection, once the writes before have finished; `PoolClosed` after
+    /// [`SqliteStore::close`].
+    async fn writer(&self) -> Result<MappedMutexGuard<'_, SqliteConnection>, sqlx::Error> {
+        MutexGuard::try_map(self.writer.lock().await, |held| {
+            held.as_mut().map(|conn| &mut **conn)
+        })
+        .map_err(|_| sqlx::Error::PoolClosed)
     }
 
     /// Closes both pools, waiting for statements in flight.
     pub async fn close(&self) {
+        // Waits for the write in flight, then gives the connection back so the pool can close.
+        drop(self.writer.lock().await.take());
         self.write.close().await;
         self.read.close().await;
     }
@@ -193,9 +227,12 @@ impl Db for SqliteStore {
         sql: &'static str,
         args: &[Arg<'_>],
     ) -> Result<Option<SqliteRow>, sqlx::Error> {
-        bind(sqlx::query(sql), args)
-            .fetch_optional(&self.read)
-            .await
+        let query = bind(sqlx::query(sql), args);
+        if self.reads_on_writer {
+            query.fetch_optional(&mut *self.writer().await?).await
+        } else {
+            query.fetch_optional(&self.read).await
+        }
     }
 
     async fn read_all(
@@ -203,11 +240,18 @@ impl Db for SqliteStore {
         sql: &'static str,
         args: &[Arg<'_>],
     ) -> Result<Vec<SqliteRow>, sqlx::Error> {
-        bind(sqlx::query(sql), args).fetch_all(&self.read).await
+        let query = bind(sqlx::query(sql), args);
+        if self.reads_on_writer {
+            query.fetch_all(&mut *self.writer().await?).await
+        } else {
+            query.fetch_all(&self.read).await
+        }
     }
 
     async fn write(&self, sql: &'static str, args: &[Arg<'_>]) -> Result<u64, sqlx::Error> {
-        let done = bind(sqlx::query(sql), args).execute(&self.write).await?;
+        let done = bind(sqlx::query(sql), args)
+            .execute(&mut *self.writer().await?)
+            .await?;
         Ok(done.rows_affected())
     }
 
@@ -218,16 +262,14 @@ impl Db for SqliteStore {
     ) -> Result<Option<SqliteRow>, sqlx::Error> {
         // `fetch_all`, not `fetch_optional`: SQLite commits an autocommit statement when it
         // runs to completion, and `fetch_optional` stops stepping after the first row.
-        let rows = bind(sqlx::query(sql), args).fetch_all(&self.write).await?;
+        let rows = bind(sqlx::query(sql), args)
+            .fetch_all(&mut *self.writer().await?)
+            .await?;
         Ok(rows.into_iter().next())
     }
 
     async fn write_batch(&self, steps: &[Step<'_>]) -> Result<(), BatchError> {
-        let mut conn = self
-            .write
-            .acquire()
-            .await
-            .map_err(BatchError::Transaction)?;
+        let mut conn = self.writer().await.map_err(BatchError::Transaction)?;
         // IMMEDIATE takes the write lock first, so another process's writer makes this wait
         // (busy timeout) rather than fail half-way when the transaction first writes.
         let mut tx = conn
@@ -249,7 +291,7 @@ impl Db for SqliteStore {
         &self,
         statements: &[(&'static str, Vec<Arg<'_>>)],
     ) -> Result<Vec<u64>, sqlx::Error> {
-        let mut conn = self.write.acquire().await?;
+        let mut conn = self.writer().await?;
         // IMMEDIATE: take the write lock first (see `write_batch`).
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let mut counts = Vec::with_capacity(statements.len());
