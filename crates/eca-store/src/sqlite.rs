@@ -1,7 +1,7 @@
 //! SQLite: the embedded default, one file on local disk.
 //!
-//! SQLite allows one writer at a time, so writes go through a pool of exactly one connection
-//! (they queue in the pool, fairly, instead of failing with `SQLITE_BUSY`), and reads go
+//! SQLite allows one writer at a time, so writes go through exactly one connection, held
+//! behind a mutex (they queue on it, fairly, instead of failing with `SQLITE_BUSY`), and reads go
 //! through a separate pool of read-only connections that WAL mode lets run alongside the
 //! writer. `synchronous=FULL` makes every commit wait for the WAL to reach the disk, so a
 //! write that returned `Ok` survives a power cut. An in-memory database is a single
