@@ -173,10 +173,7 @@ where
                 announce_skip();
                 return;
             };
-            let schema = format!(
-                "eca_test_{}",
-                eca_core::rng::string_from(&SystemRng, b"abcdefghijklmnopqrstuvwxyz0123456789", 16)
-            );
+            let schema = test_schema();
             let store = open_postgres_in_schema(&url, &schema).await.unwrap();
             let target = Target::Postgres {
                 url: url.clone(),
@@ -190,6 +187,14 @@ where
             }
         }
     }
+}
+
+/// A fresh schema name for one PostgreSQL test.
+fn test_schema() -> String {
+    format!(
+        "eca_test_{}",
+        eca_core::rng::string_from(&SystemRng, b"abcdefghijklmnopqrstuvwxyz0123456789", 16)
+    )
 }
 
 async fn drop_schema(url: &str, schema: &str) {
@@ -917,10 +922,7 @@ async fn postgres_connections_the_server_dropped_are_replaced() {
         announce_skip();
         return;
     };
-    let schema = format!(
-        "eca_test_{}",
-        eca_core::rng::string_from(&SystemRng, b"abcdefghijklmnopqrstuvwxyz0123456789", 16)
-    );
+    let schema = test_schema();
     // The store's connections carry the schema's name, so that only they are dropped.
     let separator = if url.contains('?') { '&' } else { '?' };
     let named = format!("{url}{separator}application_name={schema}");
