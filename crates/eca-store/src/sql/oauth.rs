@@ -110,6 +110,21 @@ fn multi_row_access_insert(rows: usize, numbered: bool) -> &'static str {
     Box::leak(format!("{head}VALUES {}", values.join(", ")).into_boxed_str())
 }
 
+/// Runs a [`by_json_list`] DELETE with `keys` as its JSON array (`$1`) and `before` as `$2`;
+/// the rows deleted.
+async fn delete_listed<D: Db>(
+    db: &D,
+    sql: &'static str,
+    keys: &[String],
+    before: Timestamp,
+) -> StoreResult<u64> {
+    let list = serde_json::to_string(keys)
+        .map_err(|e| StoreError::Database(format!("listing keys as JSON: {e}")))?;
+    db.write(sql, &[Arg::Text(&list), Arg::Int(before.millis())])
+        .await
+        .map_err(database)
+}
+
 /// The arguments of [`ACCESS_INSERT`].
 fn access_args<'a>(t: &'a AccessTokenRecord, app_lower: &'a str) -> Vec<Arg<'a>> {
     vec![
@@ -289,12 +304,7 @@ impl<D: Db> TokenStore for D {
             "DELETE FROM oauth_access_tokens WHERE token_hash IN (",
             ") AND expires_at < $2"
         )[json_list_form(Self::BACKEND)];
-        let list = serde_json::to_string(&keys)
-            .map_err(|e| StoreError::Database(format!("listing keys as JSON: {e}")))?;
-        let deleted = self
-            .write(sql, &[Arg::Text(&list), Arg::Int(before.millis())])
-            .await
-            .map_err(database)?;
+        let deleted = delete_listed(self, sql, &keys, before).await?;
         let full = i64::try_from(keys.len()).is_ok_and(|n| n >= limit);
         Ok((deleted, full.then(|| last.clone())))
     }
@@ -452,12 +462,7 @@ impl<D: Db> TokenStore for D {
              AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens a \
              WHERE a.refresh_hash = oauth_refresh_tokens.token_hash)"
         )[json_list_form(Self::BACKEND)];
-        let list = serde_json::to_string(&dead)
-            .map_err(|e| StoreError::Database(format!("listing families as JSON: {e}")))?;
-        let deleted = self
-            .write(sql, &[Arg::Text(&list), Arg::Int(before.millis())])
-            .await
-            .map_err(database)?;
+        let deleted = delete_listed(self, sql, &dead, before).await?;
         Ok((deleted, next))
     }
 
