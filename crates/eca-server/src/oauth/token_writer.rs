@@ -23,8 +23,12 @@
 //! [`GATHER`] before writing: a few large transactions cost less per token than many small
 //! ones (at 35,000 tokens/s, batches grew from about 110 to about 340 tokens and the server's
 //! CPU time per token request fell by about a tenth). "Under load" means the previous batch
-//! held at least [`GATHER_FROM`] tokens; a lone token is written at once, and so is a batch
-//! that a grant or a sync waits for.
+//! held at least [`GATHER_FROM`] tokens, or was written less than [`STEADY`] ago: tokens
+//! arriving steadily one at a time (RS256 JWTs, a modest request rate) would otherwise cost a
+//! commit and two thread wake-ups each. A token after a quiet spell is written at once, and so
+//! is a batch that a grant or a sync waits for. Until its batch commits, a token written
+//! behind is found only through [`TokenWriter::pending`]: code (and tests) that read tokens
+//! straight from the store call [`TokenWriter::sync`] first.
 //!
 //! The queue holds at most [`MAX_PENDING`] tokens: beyond that a grant waits for room, so a
 //! writer slower than the load slows the grants down instead of growing memory. The writer is
@@ -47,6 +51,9 @@ const MAX_BATCH: usize = 512;
 const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
 /// A previous batch at least this large means load.
 const GATHER_FROM: usize = 64;
+/// A previous batch written less than this long ago also means load: tokens arriving steadily,
+/// one or two at a time (slow grants such as RS256 JWTs, or a modest request rate).
+const STEADY: std::time::Duration = std::time::Duration::from_millis(5);
 /// At most this many tokens queued or being written at once.
 pub const MAX_PENDING: usize = 2_048;
 
@@ -234,6 +241,24 @@ impl Job {
     }
 }
 
+/// The writer's last batch of tokens: how large it was and when it was written.
+#[derive(Debug, Clone, Copy)]
+struct LastBatch {
+    tokens: usize,
+    written: Option<tokio::time::Instant>,
+}
+
+impl LastBatch {
+    /// Whether the next batch, written behind, should gather for [`GATHER`]: the last one was
+    /// large ([`GATHER_FROM`]) or recent ([`STEADY`]).
+    fn means_load(&self, now: tokio::time::Instant) -> bool {
+        self.tokens >= GATHER_FROM
+            || self
+                .written
+                .is_some_and(|at| now.saturating_duration_since(at) < STEADY)
+    }
+}
+
 /// The writer task: one batch at a time, each everything queued meanwhile (the queue is
 /// bounded by [`MAX_PENDING`]); written behind under load, a batch first gathers for
 /// [`GATHER`].
@@ -244,12 +269,15 @@ async fn run(
     mode: TokenWrites,
 ) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
-    let mut last_batch = 0;
+    let mut last = LastBatch {
+        tokens: 0,
+        written: None,
+    };
     while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         if mode == TokenWrites::Behind
-            && last_batch >= GATHER_FROM
             && jobs.len() < MAX_BATCH
             && !jobs.iter().any(Job::is_awaited)
+            && last.means_load(tokio::time::Instant::now())
         {
             tokio::time::sleep(GATHER).await;
             while jobs.len() < MAX_BATCH {
@@ -291,8 +319,13 @@ async fn run(
                 Job::Sync(done) => synced.push(done),
             }
         }
-        last_batch = records.len();
         flush(store.as_ref(), &records, waiters).await;
+        if !records.is_empty() {
+            last = LastBatch {
+                tokens: records.len(),
+                written: Some(tokio::time::Instant::now()),
+            };
+        }
         if !uses.is_empty() {
             let uses: Vec<RefreshUse> = uses.into_values().collect();
             if let Err(e) = store.record_refresh_uses(&uses).await {
@@ -592,6 +625,25 @@ mod tests {
         assert!(store.access_token("c").await.unwrap().is_some());
         assert_eq!(TokenWrites::for_backend("sqlite"), TokenWrites::Behind);
         assert_eq!(TokenWrites::for_backend("postgres"), TokenWrites::Commit);
+    }
+
+    #[test]
+    fn load_is_a_large_batch_or_a_recent_one() {
+        let now = tokio::time::Instant::now();
+        let ms = std::time::Duration::from_millis;
+        let batch = |tokens, ago: Option<u64>| LastBatch {
+            tokens,
+            written: ago.map(|ago| now - ms(ago)),
+        };
+        // Nothing written yet, or a lone token after a quiet spell: written at once.
+        assert!(!batch(0, None).means_load(now));
+        assert!(!batch(1, Some(50)).means_load(now));
+        assert!(!batch(GATHER_FROM - 1, Some(5)).means_load(now));
+        // A large batch, however long ago.
+        assert!(batch(GATHER_FROM, Some(1_000)).means_load(now));
+        // Tokens arriving steadily one at a time: the last batch was written under `STEADY` ago.
+        assert!(batch(1, Some(0)).means_load(now));
+        assert!(batch(1, Some(4)).means_load(now));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -377,7 +377,8 @@ async fn client_credentials_issues_a_salesforce_shaped_token() {
         signature
     ));
     assert!(json.get("refresh_token").is_none());
-    // Only the hash is stored.
+    // Only the hash is stored. The token is written behind: wait for its batch to commit.
+    w.h.state.token_writer().sync().await;
     let stored =
         w.h.store
             .access_token(
