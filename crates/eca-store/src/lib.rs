@@ -300,7 +300,7 @@ pub trait TokenStore: Send + Sync {
     /// Records several issued access tokens in one transaction (the server's group commit of
     /// concurrent grants): all are written or, on any error, none. Errors as
     /// [`TokenStore::create_access_token`], for the first token that failed.
-    async fn create_access_tokens(&self, tokens: &[AccessTokenRecord]) -> StoreResult<()>;
+    async fn create_access_tokens(&self, tokens: &[&AccessTokenRecord]) -> StoreResult<()>;
     /// The access token with this hash, expired or revoked or not (the caller decides).
     async fn access_token(&self, token_hash: &str) -> StoreResult<Option<AccessTokenRecord>>;
     /// Revokes an access token; `Ok(false)` when it is unknown or already revoked.

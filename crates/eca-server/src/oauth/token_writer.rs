@@ -83,7 +83,7 @@ impl TokenWrites {
 enum Job {
     /// Write a token, then report to the grant (when it waits) and free its room.
     Token {
-        record: AccessTokenRecord,
+        record: Arc<AccessTokenRecord>,
         done: Option<oneshot::Sender<StoreResult<()>>>,
         _room: OwnedSemaphorePermit,
     },
@@ -103,7 +103,8 @@ pub struct TokenWriter {
     mode: TokenWrites,
     sender: Mutex<Option<mpsc::UnboundedSender<Job>>>,
     /// Tokens queued or being written (`Behind` only), by hash.
-    pending: Arc<Mutex<HashMap<String, AccessTokenRecord>>>,
+    /// Shared with the job that writes it: queuing a token copies none of its fields.
+    pending: Arc<Mutex<HashMap<String, Arc<AccessTokenRecord>>>>,
     room: Arc<Semaphore>,
 }
 
@@ -137,8 +138,9 @@ impl TokenWriter {
             .acquire_owned()
             .await
             .map_err(|_| StoreError::Database("the access token queue is closed".to_owned()))?;
+        let token = Arc::new(token);
         if self.mode == TokenWrites::Behind {
-            lock(&self.pending).insert(token.token_hash.clone(), token.clone());
+            lock(&self.pending).insert(token.token_hash.clone(), Arc::clone(&token));
             self.send(
                 Job::Token {
                     record: token,
@@ -189,7 +191,9 @@ impl TokenWriter {
         if self.mode == TokenWrites::Commit {
             return None;
         }
-        lock(&self.pending).get(token_hash).cloned()
+        lock(&self.pending)
+            .get(token_hash)
+            .map(|record| AccessTokenRecord::clone(record))
     }
 
     /// Returns once every token queued before the call is written (or failed). Call it
@@ -265,7 +269,7 @@ impl LastBatch {
 async fn run(
     store: Arc<dyn Store>,
     mut queue: mpsc::UnboundedReceiver<Job>,
-    pending: Arc<Mutex<HashMap<String, AccessTokenRecord>>>,
+    pending: Arc<Mutex<HashMap<String, Arc<AccessTokenRecord>>>>,
     mode: TokenWrites,
 ) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
@@ -356,11 +360,12 @@ type Waiter = (
 /// Writes `records` in one transaction, or one by one when that fails, and reports each
 /// outcome to its grant (`waiters`, in the same order). A token written behind that fails is
 /// lost: its client gets `401`.
-async fn flush(store: &dyn Store, records: &[AccessTokenRecord], waiters: Vec<Waiter>) {
+async fn flush(store: &dyn Store, records: &[Arc<AccessTokenRecord>], waiters: Vec<Waiter>) {
     if records.is_empty() {
         return;
     }
-    match store.create_access_tokens(records).await {
+    let batch: Vec<&AccessTokenRecord> = records.iter().map(|record| &**record).collect();
+    match store.create_access_tokens(&batch).await {
         Ok(()) => {
             for (token, (done, _room)) in records.iter().zip(waiters) {
                 report(token, done, Ok(()));

@@ -186,7 +186,7 @@ async fn housekeeping_deletes_expired_sessions_tokens_and_codes_and_nothing_else
         token(0, 2_000, false),
     ];
     h.store
-        .create_access_tokens(&[gone.as_slice(), kept.as_slice()].concat())
+        .create_access_tokens(&gone.iter().chain(&kept).collect::<Vec<_>>())
         .await
         .unwrap();
     // Authorization codes go a day after they expire (minute 250 - 1440); device codes ten

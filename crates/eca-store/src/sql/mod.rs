@@ -24,9 +24,12 @@ use sqlx::error::ErrorKind;
 use crate::{StoreError, StoreResult};
 
 /// One bound parameter.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) enum Arg<'a> {
     Text(&'a str),
+    /// Text bound by reference count: a value many rows of one statement repeat (SQLite's
+    /// driver copies a borrowed text into a new allocation for every row it is bound to).
+    Shared(std::sync::Arc<str>),
     OptText(Option<&'a str>),
     Int(i64),
     OptInt(Option<i64>),
@@ -166,6 +169,7 @@ pub(crate) fn bind<'q, DB>(
 where
     DB: sqlx::Database,
     for<'a> &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    for<'a> std::sync::Arc<str>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     for<'a> Option<&'a str>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     for<'a> i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     for<'a> Option<i64>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
@@ -176,6 +180,7 @@ where
     for arg in args {
         query = match *arg {
             Arg::Text(v) => query.bind(v),
+            Arg::Shared(ref v) => query.bind(std::sync::Arc::clone(v)),
             Arg::OptText(v) => query.bind(v),
             Arg::Int(v) => query.bind(v),
             Arg::OptInt(v) => query.bind(v),

@@ -1,5 +1,8 @@
 //! [`TokenStore`] over [`Db`]: access tokens, refresh tokens and approvals.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use eca_core::{OrgId, Timestamp, UserId};
 
@@ -125,22 +128,59 @@ async fn delete_listed<D: Db>(
         .map_err(database)
 }
 
-/// The arguments of [`ACCESS_INSERT`].
-fn access_args<'a>(t: &'a AccessTokenRecord, app_lower: &'a str) -> Vec<Arg<'a>> {
+/// The arguments of [`ACCESS_INSERT`]. Texts go through `shared`: in a batch, the org, app,
+/// consumer, user, scopes and format of most rows are the same few values.
+fn access_args(t: &AccessTokenRecord, shared: &mut SharedTexts) -> Vec<Arg<'static>> {
     vec![
-        Arg::Text(&t.token_hash),
-        Arg::Text(t.org_id.as_str()),
-        Arg::Text(&t.app_name),
-        Arg::Text(app_lower),
-        Arg::Text(t.consumer_id.as_str()),
-        Arg::Text(t.user_id.as_str()),
-        Arg::Text(&t.scopes),
-        Arg::Text(t.format.as_str()),
-        Arg::OptText(t.refresh_hash.as_deref()),
+        Arg::Shared(Arc::from(t.token_hash.as_str())),
+        shared.arg(t.org_id.as_str()),
+        shared.arg(&t.app_name),
+        shared.lower(&t.app_name),
+        shared.arg(t.consumer_id.as_str()),
+        shared.arg(t.user_id.as_str()),
+        shared.arg(&t.scopes),
+        shared.arg(t.format.as_str()),
+        match &t.refresh_hash {
+            Some(hash) => Arg::Shared(Arc::from(hash.as_str())),
+            None => Arg::OptText(None),
+        },
         Arg::Int(t.issued_at.millis()),
         Arg::Int(t.expires_at.millis()),
         Arg::OptInt(t.revoked_at.map(Timestamp::millis)),
     ]
+}
+
+/// One shared copy of each text a batch's rows repeat, and of each app name's folded form.
+#[derive(Default)]
+struct SharedTexts {
+    texts: HashMap<String, Arc<str>>,
+    lowers: HashMap<String, Arc<str>>,
+}
+
+impl SharedTexts {
+    fn arg(&mut self, text: &str) -> Arg<'static> {
+        Arg::Shared(shared(&mut self.texts, text, |text| Arc::from(text)))
+    }
+
+    /// `app_name`'s folded form ([`fold`]), the column `app_name_lower`.
+    fn lower(&mut self, app_name: &str) -> Arg<'static> {
+        Arg::Shared(shared(&mut self.lowers, app_name, |name| {
+            Arc::from(fold(name))
+        }))
+    }
+}
+
+fn shared(
+    seen: &mut HashMap<String, Arc<str>>,
+    key: &str,
+    make: impl FnOnce(&str) -> Arc<str>,
+) -> Arc<str> {
+    if let Some(text) = seen.get(key) {
+        return Arc::clone(text);
+    }
+    let text = make(key);
+    seen.insert(key.to_owned(), Arc::clone(&text));
+    text
 }
 
 /// The arguments of [`REFRESH_INSERT`].
@@ -181,15 +221,14 @@ fn insert_failure(e: sqlx::Error, what: &'static str, hash: &str, user: &UserId)
 #[async_trait]
 impl<D: Db> TokenStore for D {
     async fn create_access_token(&self, t: &AccessTokenRecord) -> StoreResult<()> {
-        let app_lower = fold(&t.app_name);
-        self.write(ACCESS_INSERT, &access_args(t, &app_lower))
+        self.write(ACCESS_INSERT, &access_args(t, &mut SharedTexts::default()))
             .await
             .map(drop)
             .map_err(|e| insert_failure(e, "access token", &t.token_hash, &t.user_id))
     }
 
-    async fn create_access_tokens(&self, tokens: &[AccessTokenRecord]) -> StoreResult<()> {
-        let lowers: Vec<String> = tokens.iter().map(|t| fold(&t.app_name)).collect();
+    async fn create_access_tokens(&self, tokens: &[&AccessTokenRecord]) -> StoreResult<()> {
+        let mut shared = SharedTexts::default();
         // Multi-row INSERTs of a few fixed sizes: each statement is one round trip to the
         // database (for SQLite, to its worker thread), and a handful of distinct statements
         // stay prepared in the connection's cache.
@@ -206,8 +245,7 @@ impl<D: Db> TokenStore for D {
             let sql = ACCESS_INSERTS[usize::from(Self::BACKEND == "sqlite")][form];
             let args = tokens[at..at + size]
                 .iter()
-                .zip(&lowers[at..at + size])
-                .flat_map(|(t, lower)| access_args(t, lower))
+                .flat_map(|t| access_args(t, &mut shared))
                 .collect();
             steps.push(Step {
                 sql,

@@ -99,7 +99,7 @@ async fn a_batch_of_access_tokens_is_written_whole_or_not_at_all(env: Env) {
     let batch: Vec<_> = (0..171)
         .map(|i| access(&org.id, &user.id, &format!("b{i:03}"), None))
         .collect();
-    store.create_access_tokens(&batch).await.unwrap();
+    store.create_access_tokens(&refs(&batch)).await.unwrap();
     for token in &batch {
         assert_eq!(
             store
@@ -117,7 +117,10 @@ async fn a_batch_of_access_tokens_is_written_whole_or_not_at_all(env: Env) {
         access(&org.id, &user.id, "b007", None),
         access(&org.id, &user.id, "c2", None),
     ];
-    assert_conflict(store.create_access_tokens(&clash).await, "access token");
+    assert_conflict(
+        store.create_access_tokens(&refs(&clash)).await,
+        "access token",
+    );
     assert_eq!(store.access_token("c1").await.unwrap(), None);
     assert_eq!(store.access_token("c2").await.unwrap(), None);
     // Also when the clash is in a later statement of a large batch.
@@ -125,7 +128,10 @@ async fn a_batch_of_access_tokens_is_written_whole_or_not_at_all(env: Env) {
         .map(|i| access(&org.id, &user.id, &format!("e{i:02}"), None))
         .collect();
     large[133] = access(&org.id, &user.id, "b080", None);
-    assert_conflict(store.create_access_tokens(&large).await, "access token");
+    assert_conflict(
+        store.create_access_tokens(&refs(&large)).await,
+        "access token",
+    );
     assert_eq!(store.access_token("e00").await.unwrap(), None);
     assert_eq!(store.access_token("e139").await.unwrap(), None);
 
@@ -135,7 +141,7 @@ async fn a_batch_of_access_tokens_is_written_whole_or_not_at_all(env: Env) {
         access(&org.id, &other.id, "d2", None),
     ];
     assert_missing(
-        store.create_access_tokens(&foreign).await,
+        store.create_access_tokens(&refs(&foreign)).await,
         "user in the token's org",
     );
     assert_eq!(store.access_token("d1").await.unwrap(), None);
@@ -420,7 +426,7 @@ async fn expired_access_tokens_are_deleted_a_few_at_a_time(env: Env) {
             ..access(&org.id, &user.id, key, None)
         })
         .collect();
-    store.create_access_tokens(&records).await.unwrap();
+    store.create_access_tokens(&refs(&records)).await.unwrap();
 
     let before = at(100);
     let mut after = String::new();
@@ -467,7 +473,7 @@ async fn expired_access_tokens_with_any_characters_in_their_keys_are_deleted(env
             ..access(&org.id, &user.id, key, None)
         })
         .collect();
-    store.create_access_tokens(&records).await.unwrap();
+    store.create_access_tokens(&refs(&records)).await.unwrap();
     assert_eq!(
         store
             .delete_expired_access_tokens(at(100), "", "009", 10)
@@ -580,4 +586,9 @@ async fn dead_refresh_families_are_deleted_a_few_at_a_time(env: Env) {
     assert!(store.refresh_token("rb1").await.unwrap().is_some());
     // Nothing left to do: (fa fb fd) (ff).
     assert_eq!(sweep().await, [0, 0]);
+}
+
+/// A batch as [`TokenStore::create_access_tokens`] takes it.
+fn refs(records: &[AccessTokenRecord]) -> Vec<&AccessTokenRecord> {
+    records.iter().collect()
 }
