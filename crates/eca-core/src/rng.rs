@@ -37,10 +37,15 @@ pub fn token(rng: &dyn Rng, n: usize) -> String {
 pub fn string_from(rng: &dyn Rng, alphabet: &[u8], n: usize) -> String {
     let limit = 256 - (256 % alphabet.len());
     let mut out = String::with_capacity(n);
-    let mut buf = [0u8; 64];
+    // One call to the generator for an access token's 94 characters instead of two: each call
+    // costs aws-lc a key schedule and a hardware entropy read besides the bytes themselves.
+    // Up to 64 characters the buffer stays 64 bytes, so shorter strings consume exactly the
+    // bytes they always did (repeatable ids from `DeterministicRng` stay the same).
+    let mut buf = [0u8; 128];
+    let buf = if n > 64 { &mut buf[..] } else { &mut buf[..64] };
     while out.len() < n {
-        rng.fill(&mut buf);
-        for b in buf {
+        rng.fill(buf);
+        for &b in buf.iter() {
             if usize::from(b) < limit && out.len() < n {
                 out.push(char::from(alphabet[usize::from(b) % alphabet.len()]));
             }

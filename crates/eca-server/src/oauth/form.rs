@@ -28,8 +28,37 @@ pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
     urlencoded(query.unwrap_or("").as_bytes())
 }
 
+/// The WHATWG `application/x-www-form-urlencoded` parser (the URL Standard §5.1, as the
+/// `form_urlencoded` crate implements it): pairs split on `&`, empty ones skipped, each split
+/// at its first `=`, `+` read as a space, percent escapes decoded, invalid UTF-8 replaced.
+/// A name or value with no `+` or `%` (every token request's grant type, client id and
+/// secret) is only checked for UTF-8 and copied: the token endpoint parses a body per request.
 fn urlencoded(body: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(body).into_owned().collect()
+    body.split(|b| *b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.iter().position(|b| *b == b'=') {
+            Some(at) => (decoded(&pair[..at]), decoded(&pair[at + 1..])),
+            None => (decoded(pair), String::new()),
+        })
+        .collect()
+}
+
+/// One name or value of a urlencoded form, decoded.
+fn decoded(raw: &[u8]) -> String {
+    if raw.iter().any(|b| matches!(b, b'+' | b'%')) {
+        // The crate decodes it, as the value of a pair with an empty name (`raw` holds no `&`).
+        let mut pair = Vec::with_capacity(raw.len() + 1);
+        pair.push(b'=');
+        pair.extend_from_slice(raw);
+        return form_urlencoded::parse(&pair)
+            .next()
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default();
+    }
+    match std::str::from_utf8(raw) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(raw).into_owned(),
+    }
 }
 
 /// The `boundary` of a `multipart/form-data` content type (RFC 7578 §4.1), unquoted.
@@ -113,6 +142,43 @@ mod tests {
                 ("x", "!")
             ])
         );
+    }
+
+    /// The parser agrees with the `form_urlencoded` crate on every shape of input.
+    #[test]
+    fn urlencoded_bodies_decode_as_the_url_standard_says() {
+        let bodies: &[&[u8]] = &[
+            b"",
+            b"&&",
+            b"a",
+            b"a=",
+            b"=b",
+            b"=",
+            b"a=b=c&&d&e=%3D%26",
+            b"scope=api+web+refresh_token&x=%2B+%2b",
+            b"bad=%zz%4&pct=%&tail=%4",
+            b"utf8=%C3%A9t%C3%A9&raw=\xc3\xa9",
+            b"invalid=%FF%FE&raw=\xff+\xfe",
+            b"client_id=3MVG9.abc_DEF-123&client_secret=0123456789ABCDEF",
+        ];
+        for body in bodies {
+            let expected: Vec<(String, String)> =
+                form_urlencoded::parse(body).into_owned().collect();
+            assert_eq!(
+                urlencoded(body),
+                expected,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        // Raw bytes too, not only escapes.
+        let raw = [
+            b"n=\xff\xfe&m=\xc3\xa9+".as_slice(),
+            &[b'x', b'=', 0xff, b'+', 0xc3, 0xa9],
+        ]
+        .concat();
+        let expected: Vec<(String, String)> = form_urlencoded::parse(&raw).into_owned().collect();
+        assert_eq!(urlencoded(&raw), expected);
     }
 
     #[test]
