@@ -129,10 +129,15 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .fallback(rest::not_found)
-        // Innermost first: each `layer` wraps everything above it.
-        .layer(DefaultBodyLimit::max(state.settings().body_limit))
-        .layer(middleware::from_fn_with_state(state.clone(), around))
-        .layer(
+        // One `layer` call with the whole stack, as a tuple (outermost first): axum boxes each
+        // `layer` call's service around every route, and a boxed route clones everything boxed
+        // inside it on every request, so five calls cost each request fifteen clones and
+        // allocations where one call costs one.
+        .layer((
+            // Marked before (outside) the trace layer, so no header value of these is ever
+            // recorded (tower-http `sensitive_headers`).
+            SetSensitiveRequestHeadersLayer::new([AUTHORIZATION, COOKIE]),
+            SetSensitiveResponseHeadersLayer::new([SET_COOKIE]),
             TraceLayer::new_for_http()
                 .make_span_with(move |request: &Request| request_span(request, access_log))
                 .on_response(DefaultOnResponse::new().level(if access_log {
@@ -140,14 +145,9 @@ pub fn app(state: AppState) -> Router {
                 } else {
                     Level::DEBUG
                 })),
-        )
-        // Marked before (outside) the trace layer, so no header value of these is ever
-        // recorded (tower-http `sensitive_headers`).
-        .layer(SetSensitiveResponseHeadersLayer::new([SET_COOKIE]))
-        .layer(SetSensitiveRequestHeadersLayer::new([
-            AUTHORIZATION,
-            COOKIE,
-        ]))
+            middleware::from_fn_with_state(state.clone(), around),
+            DefaultBodyLimit::max(state.settings().body_limit),
+        ))
         .with_state(state)
 }
 
