@@ -157,13 +157,15 @@ impl GrantedScopes {
 
     /// The `scope` value of a response: space-separated, in a stable order.
     pub fn to_wire(&self) -> String {
-        let mut out = String::new();
-        for s in self
-            .builtin
-            .iter()
-            .map(|s| s.wire())
-            .chain(self.custom.iter().map(String::as_str))
-        {
+        let names = || {
+            self.builtin
+                .iter()
+                .map(|s| s.wire())
+                .chain(self.custom.iter().map(String::as_str))
+        };
+        // Sized once: every token response and token record carries this string.
+        let mut out = String::with_capacity(names().map(|s| s.len() + 1).sum());
+        for s in names() {
             if !out.is_empty() {
                 out.push(' ');
             }
