@@ -429,19 +429,12 @@ async fn expired_access_tokens_are_deleted_a_few_at_a_time(env: Env) {
     store.create_access_tokens(&refs(&records)).await.unwrap();
 
     let before = at(100);
-    let mut after = String::new();
-    let mut rounds = Vec::new();
-    loop {
-        let (deleted, next) = store
+    let rounds = rounds_of(|after| async move {
+        store
             .delete_expired_access_tokens(before, &after, "009a", 2)
             .await
-            .unwrap();
-        rounds.push(deleted);
-        match next {
-            Some(key) => after = key,
-            None => break,
-        }
-    }
+    })
+    .await;
     // Five expired tokens below the bound, two at a time; the last round finds none left.
     assert_eq!(rounds, [2, 2, 1]);
     for (key, _, _) in tokens {
@@ -541,21 +534,8 @@ async fn dead_refresh_families_are_deleted_a_few_at_a_time(env: Env) {
     store.create_access_token(&named).await.unwrap();
 
     let before = at(100);
-    let sweep = || async {
-        let mut after = String::new();
-        let mut rounds = Vec::new();
-        loop {
-            let (deleted, next) = store
-                .delete_dead_refresh_tokens(before, &after, 3)
-                .await
-                .unwrap();
-            rounds.push(deleted);
-            match next {
-                Some(family) => after = family,
-                None => break,
-            }
-        }
-        rounds
+    let sweep = || {
+        rounds_of(|after| async move { store.delete_dead_refresh_tokens(before, &after, 3).await })
     };
     // Families in threes: (fa fb fc) (fd fe ff) (fg fh).
     assert_eq!(sweep().await, [2, 1, 3]);
@@ -591,4 +571,23 @@ async fn dead_refresh_families_are_deleted_a_few_at_a_time(env: Env) {
 /// A batch as [`TokenStore::create_access_tokens`] takes it.
 fn refs(records: &[AccessTokenRecord]) -> Vec<&AccessTokenRecord> {
     records.iter().collect()
+}
+
+/// Runs a paged delete from the start to its end: `step(after)` deletes some rows and says
+/// where to go on (`None` at the end). The rows each round deleted.
+async fn rounds_of<F, Fut>(mut step: F) -> Vec<u64>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = eca_store::StoreResult<(u64, Option<String>)>>,
+{
+    let mut after = String::new();
+    let mut rounds = Vec::new();
+    loop {
+        let (deleted, next) = step(after).await.unwrap();
+        rounds.push(deleted);
+        match next {
+            Some(key) => after = key,
+            None => return rounds,
+        }
+    }
 }
