@@ -231,29 +231,31 @@ impl World {
         ]
     }
 
-    /// Deploys the files and extra zip entries (destructive manifests), then drops the org's
-    /// cached apps, as the server's deploy endpoints do.
+    /// Deploys the files and extra zip entries (destructive manifests) through this node's
+    /// deploy path: it first writes the tokens still pending in this node's writer (so deleting
+    /// an app revokes them), and drops the org's cached apps afterwards.
     pub(crate) async fn deploy_files(&self, files: &[File], extra: &[(String, String)]) {
-        self.deploy_elsewhere(files, extra).await;
-        self.h.state.apps().forget_org(&self.org.id);
+        let result = eca_server::metadata::deploy_and_wait(
+            &self.h.state,
+            &self.org.id,
+            &self.admin.id,
+            ApiVersion::DEFAULT,
+            zip_for(files, extra),
+            deploy_options(),
+        )
+        .await
+        .expect("a deploy");
+        assert_eq!(
+            result.status,
+            DeployStatus::Succeeded,
+            "{:#?}",
+            result.details.component_failures
+        );
     }
 
     /// Deploys through the engine only, as another server node on the same database would:
     /// this node sees the change once its cached apps are older than `APP_TTL_MS`.
     async fn deploy_elsewhere(&self, files: &[File], extra: &[(String, String)]) {
-        let manifest = Manifest::from_components(
-            files.iter().map(|f| (f.ty, f.name.as_str())),
-            ApiVersion::DEFAULT,
-        );
-        let mut entries = vec![("package.xml".to_owned(), manifest.to_xml())];
-        for f in files {
-            entries.push((
-                format!("{}/{}", f.ty.directory(), f.ty.mdapi_file_name(&f.name)),
-                f.xml.clone(),
-            ));
-        }
-        entries.extend(extra.iter().cloned());
-        let zip = zip_of(&entries);
         let locks = OrgLocks::new();
         let ctx = DeployContext {
             store: self.h.store.as_ref(),
@@ -265,11 +267,7 @@ impl World {
             locks: &locks,
             version: ApiVersion::DEFAULT,
         };
-        let options = DeployOptions {
-            ignore_warnings: true,
-            ..DeployOptions::default()
-        };
-        let outcome = eca_deploy::deploy(&ctx, &zip, options)
+        let outcome = eca_deploy::deploy(&ctx, &zip_for(files, extra), deploy_options())
             .await
             .expect("a deploy");
         assert_eq!(
@@ -301,6 +299,30 @@ impl World {
 
     pub(crate) fn identity(&self, user: &User) -> String {
         format!("{PUBLIC_URL}/id/{}/{}", self.org.id, user.id)
+    }
+}
+
+/// A deploy zip of `files` (with their `package.xml`) and the `extra` entries.
+fn zip_for(files: &[File], extra: &[(String, String)]) -> Vec<u8> {
+    let manifest = Manifest::from_components(
+        files.iter().map(|f| (f.ty, f.name.as_str())),
+        ApiVersion::DEFAULT,
+    );
+    let mut entries = vec![("package.xml".to_owned(), manifest.to_xml())];
+    for f in files {
+        entries.push((
+            format!("{}/{}", f.ty.directory(), f.ty.mdapi_file_name(&f.name)),
+            f.xml.clone(),
+        ));
+    }
+    entries.extend(extra.iter().cloned());
+    zip_of(&entries)
+}
+
+fn deploy_options() -> DeployOptions {
+    DeployOptions {
+        ignore_warnings: true,
+        ..DeployOptions::default()
     }
 }
 
@@ -1382,6 +1404,10 @@ async fn each_org_gets_one_stable_signing_key_stored_encrypted() {
 async fn a_deleted_apps_tokens_stop_working_and_its_client_is_unknown() {
     let w = world().await;
     w.deploy(&w.ci()).await;
+    // The second token follows the first within the writer's steady-load window, so it may
+    // still be pending (`oauth::token_writer`) when the delete starts: the deploy writes it
+    // first, then revokes it.
+    w.cc_token().await;
     let token = w.cc_token().await;
     let mut destructive = Manifest::from_components(
         [(MetadataType::ExternalClientApplication, "Ci")],
