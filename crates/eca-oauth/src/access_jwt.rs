@@ -48,18 +48,27 @@ pub struct AccessJwt<'a> {
 }
 
 impl AccessJwt<'_> {
-    /// The claims, with a fresh 128-bit `jti` (so no two tokens are equal, even within one
-    /// second).
+    /// The claims, with a fresh `jti` (so no two tokens are equal, even within one second):
+    /// 32 hex digits, the issue time in milliseconds (11 digits) then 84 random bits. `iat`
+    /// has whole seconds (RFC 7519 §2 NumericDate); the `jti`'s time keys the token in the
+    /// store in issue order ([`crate::tokens::access_token_key`]).
     pub fn claims(&self, rng: &dyn Rng) -> AccessClaims<'_> {
-        let mut jti = [0u8; 16];
-        rng.fill(&mut jti);
+        use std::fmt::Write as _;
+        let mut random = [0u8; 11];
+        rng.fill(&mut random);
+        let mut jti = String::with_capacity(crate::tokens::JTI_LEN);
+        let _ = write!(jti, "{:011x}", crate::tokens::key_time(self.issued_at));
+        for b in random {
+            let _ = write!(jti, "{b:02x}");
+        }
+        jti.truncate(crate::tokens::JTI_LEN);
         AccessClaims {
             iss: self.base_url,
             sub: self.user_id,
             aud: self.base_url,
             client_id: self.client_id,
             scope: self.scope,
-            jti: jti.iter().map(|b| format!("{b:02x}")).collect(),
+            jti,
             iat: self.issued_at.millis() / 1000,
             nbf: self.issued_at.millis() / 1000,
             exp: self.expires_at.millis() / 1000,
@@ -69,7 +78,7 @@ impl AccessJwt<'_> {
     /// Signs the token with `key` (RS256, `kid` in the header).
     pub fn sign(&self, key: &SigningKey, rng: &dyn Rng) -> Result<IssuedToken, JoseError> {
         let value = key.sign_with_typ(ACCESS_TOKEN_TYP, &self.claims(rng))?;
-        Ok(crate::tokens::keyed_access_token(value))
+        Ok(crate::tokens::keyed_access_jwt(value, self.issued_at))
     }
 }
 
@@ -104,12 +113,13 @@ mod tests {
         };
         let issued = jwt.sign(&key, &rng).unwrap();
         assert!(looks_like_jwt(issued.value.expose()));
-        // Keyed by `iat` in milliseconds, then the hash (`tokens::access_token_key`).
+        // Keyed by the issue time in milliseconds (the `jti`'s prefix), then the hash
+        // (`tokens::access_token_key`).
         assert_eq!(
             issued.hash.as_str(),
             format!(
                 "{:011x}{}",
-                1_764_000_000_000_i64,
+                1_764_000_000_123_i64,
                 TokenHash::of(issued.value.expose()).as_str()
             )
         );
@@ -130,6 +140,36 @@ mod tests {
         // Two tokens for the same user in the same second differ.
         let again = jwt.sign(&key, &rng).unwrap();
         assert_ne!(again.value.expose(), issued.value.expose());
+    }
+
+    #[test]
+    fn the_key_made_at_signing_is_the_key_a_presented_token_is_looked_up_by() {
+        let key = SigningKey::generate("1").unwrap();
+        let rng = DeterministicRng::new(4);
+        for millis in [
+            0,
+            -1_500,
+            999,
+            1_764_000_000_999,
+            0xfff_ffff_ffff - 10,
+            i64::MAX / 2,
+        ] {
+            let issued = AccessJwt {
+                base_url: "http://127.0.0.1:8080",
+                user_id: "005000000000001AAA",
+                client_id: "3MVG9key",
+                scope: "api",
+                issued_at: Timestamp(millis),
+                expires_at: Timestamp(millis.saturating_add(600_000)),
+            }
+            .sign(&key, &rng)
+            .unwrap();
+            assert_eq!(
+                issued.hash,
+                crate::tokens::access_token_key(issued.value.expose()),
+                "{millis}"
+            );
+        }
     }
 
     #[test]

@@ -100,7 +100,7 @@ pub fn access_token(org: &OrgId, now: Timestamp, rng: &dyn Rng) -> IssuedToken {
     let opaque = string_from(rng, TOKEN_ALPHABET, ACCESS_TOKEN_RANDOM);
     // Times before 1970 or after the year 2527 do not fit 11 digits: clamp (the key then sorts
     // less well, nothing else changes).
-    let millis = now.millis().clamp(0, MAX_KEY_TIME);
+    let millis = key_time(now);
     let value = format!("{}!AQ{millis:011x}{opaque}", org.as_15());
     let hash = access_token_key(&value);
     IssuedToken {
@@ -111,6 +111,15 @@ pub fn access_token(org: &OrgId, now: Timestamp, rng: &dyn Rng) -> IssuedToken {
 
 /// The largest issue time an access token carries: 11 hex digits.
 const MAX_KEY_TIME: i64 = 0xfff_ffff_ffff;
+
+/// The issue time an access token carries in its text (the opaque token's 11 hex digits, the
+/// JWT's `jti` prefix): milliseconds, clamped to what 11 hex digits hold.
+pub(crate) fn key_time(at: Timestamp) -> i64 {
+    at.millis().clamp(0, MAX_KEY_TIME)
+}
+
+/// The length of a JWT access token's `jti`: 11 hex digits of issue time, 21 random ones.
+pub(crate) const JTI_LEN: usize = 32;
 
 /// The store key of an access token presented by a client: its issue time (11 hex digits of
 /// milliseconds) followed by its SHA-256, so keys are in issue order and new rows append to
@@ -144,14 +153,25 @@ pub fn earlier_access_token_key(token: &str) -> Option<TokenHash> {
 /// The largest JWT read for its issue time.
 const MAX_JWT_LEN: usize = 8192;
 
-/// The `iat` of a JWT's payload, in milliseconds that fit the key's 11 digits. The signature
-/// is not checked: the key only decides where to look, and the record found is what makes the
-/// token valid.
+/// The issue time of a JWT's payload, in milliseconds that fit the key's 11 digits: the time
+/// its `jti` starts with when that falls within its `iat` second (tokens from this version
+/// on), else `iat` itself (earlier tokens, whose random `jti` all but never falls there: their
+/// keys stay as they were). The signature is not checked: the key only decides where to look,
+/// and the record found is what makes the token valid.
 fn jwt_issued_at_millis(token: &str) -> Option<i64> {
     use base64::Engine as _;
     #[derive(serde::Deserialize)]
-    struct Issued {
+    struct Issued<'a> {
         iat: i64,
+        #[serde(borrow, default)]
+        jti: Option<Jti<'a>>,
+    }
+    /// A `jti` of any JSON type: only a string can carry the time.
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Jti<'a> {
+        Text(&'a str),
+        Other(serde::de::IgnoredAny),
     }
     if token.len() > MAX_JWT_LEN || !crate::access_jwt::looks_like_jwt(token) {
         return None;
@@ -161,12 +181,28 @@ fn jwt_issued_at_millis(token: &str) -> Option<i64> {
         .decode(payload)
         .ok()?;
     let issued: Issued = serde_json::from_slice(&bytes).ok()?;
-    Some(issued.iat.checked_mul(1000)?.clamp(0, MAX_KEY_TIME))
+    let second = issued.iat.checked_mul(1000)?.clamp(0, MAX_KEY_TIME);
+    let precise = match issued.jti {
+        Some(Jti::Text(jti)) => Some(jti),
+        Some(Jti::Other(_)) | None => None,
+    }
+    .filter(|jti| jti.len() == JTI_LEN)
+    .and_then(|jti| jti.get(..11))
+    .filter(|time| time.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+    .and_then(|time| i64::from_str_radix(time, 16).ok())
+    .filter(|millis| (second..second + 1000).contains(millis));
+    Some(precise.unwrap_or(second))
 }
 
-/// A token keyed by [`access_token_key`] (JWT access tokens; opaque ones are made here).
-pub(crate) fn keyed_access_token(value: String) -> IssuedToken {
-    let hash = access_token_key(&value);
+/// A JWT access token issued at `issued_at` (its `jti` starts with that time), keyed as
+/// [`access_token_key`] keys it, without reading the token back.
+pub(crate) fn keyed_access_jwt(value: String, issued_at: Timestamp) -> IssuedToken {
+    let hash = TokenHash(format!(
+        "{:011x}{}",
+        key_time(issued_at),
+        token_hash(&value)
+    ));
+    debug_assert_eq!(hash, access_token_key(&value));
     IssuedToken {
         value: Secret::new(value),
         hash,
@@ -492,5 +528,67 @@ mod tests {
                 .expose()
                 .starts_with("00D50000000IZ3Z!AQfffffffffff")
         );
+    }
+    /// A JWT with these claims (the header and signature do not matter to its key).
+    fn jwt_with(claims: &str) -> String {
+        use base64::Engine as _;
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims);
+        format!("eyJhbGciOiJSUzI1NiJ9.{payload}.c2ln")
+    }
+
+    #[test]
+    fn a_jwt_is_keyed_by_its_jti_time_when_that_falls_within_its_iat_second() {
+        let key_of = |claims: &str| {
+            let jwt = jwt_with(claims);
+            let key = access_token_key(&jwt);
+            let hash = TokenHash::of(&jwt);
+            let time = key
+                .as_str()
+                .strip_suffix(hash.as_str())
+                .expect("the hash last");
+            i64::from_str_radix(time, 16).expect("a time")
+        };
+        // 1764000000123 ms is 19ab697e87b in hex.
+        let precise = r#"{"iat":1764000000,"jti":"19ab697e87b0123456789abcdef01234"}"#;
+        assert_eq!(key_of(precise), 1_764_000_000_123);
+        // Earlier tokens' random jti (or none, or one of another length or alphabet, or one
+        // whose time falls outside the iat second) keeps the key they were stored under: iat.
+        for (claims, iat) in [
+            (
+                r#"{"iat":1764000000,"jti":"0123456789abcdef0123456789abcdef"}"#,
+                1_764_000_000,
+            ),
+            (r#"{"iat":1764000000}"#, 1_764_000_000),
+            (r#"{"iat":1764000000,"jti":"19ab697e87b"}"#, 1_764_000_000),
+            (
+                r#"{"iat":1764000000,"jti":"19AB697E87B0123456789ABCDEF01234"}"#,
+                1_764_000_000,
+            ),
+            (r#"{"iat":1764000000,"jti":7}"#, 1_764_000_000),
+            (r#"{"iat":1764000000,"jti":"\u0031"}"#, 1_764_000_000),
+            (
+                r#"{"iat":1764000001,"jti":"19ab697e87b0123456789abcdef01234"}"#,
+                1_764_000_001,
+            ),
+            (
+                r#"{"iat":1763999999,"jti":"19ab697e87b0123456789abcdef01234"}"#,
+                1_763_999_999,
+            ),
+        ] {
+            assert_eq!(key_of(claims), iat * 1000, "{claims}");
+        }
+        // Tokens issued within one second sort by their milliseconds.
+        let keys: Vec<TokenHash> = (0..50)
+            .map(|ms| {
+                access_token_key(&jwt_with(&format!(
+                    r#"{{"iat":1764000000,"jti":"{:011x}{}"}}"#,
+                    1_764_000_000_000_i64 + ms * 20,
+                    "f".repeat(21)
+                )))
+            })
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
     }
 }
