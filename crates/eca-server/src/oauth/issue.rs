@@ -55,28 +55,20 @@ pub async fn access_token(
             .now
             .plus_minutes(app.jwt_timeout_minutes().unwrap_or(session_minutes));
         let key = super::keys::current_key(state, &org.id).await?;
-        // An RSA signature takes about a millisecond: off the async workers.
-        let (base_url, client_id, user_id, scope_owned) = (
-            ctx.org.base_url.clone(),
-            app.consumer_key.clone(),
-            user.id.to_string(),
-            scope.clone(),
-        );
-        let rng = state.shared_rng();
-        let now = ctx.now;
-        let issued = tokio::task::spawn_blocking(move || {
-            access_jwt::AccessJwt {
-                base_url: &base_url,
-                user_id: &user_id,
-                client_id: &client_id,
-                scope: &scope_owned,
-                issued_at: now,
-                expires_at,
-            }
-            .sign(&key, rng.as_ref())
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("signing an access token failed: {e}")))?
+        // Signed on the async worker that serves the request. An RSA-2048 signature takes
+        // about 0.2 ms of CPU here, and handing it to the blocking pool cost two thread
+        // wake-ups per token: on two cores that pool's hand-offs took about 20 us of a
+        // token's 270 us, for nothing, since the pool competes for the same cores
+        // (docs/benchmarks.md, "RS256").
+        let issued = access_jwt::AccessJwt {
+            base_url: &ctx.org.base_url,
+            user_id: user.id.as_str(),
+            client_id: &app.consumer_key,
+            scope: &scope,
+            issued_at: ctx.now,
+            expires_at,
+        }
+        .sign(&key, state.rng())
         .map_err(|e| ApiError::Internal(format!("signing an access token failed: {e}")))?;
         (issued, AccessTokenFormat::Jwt, expires_at)
     } else {
