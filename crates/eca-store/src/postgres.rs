@@ -131,6 +131,7 @@ impl PostgresStore {
 
 fn parse(url: &str) -> StoreResult<PgConnectOptions> {
     PgConnectOptions::from_str(url)
+        .map(|options| options.statement_cache_capacity(crate::sql::STATEMENT_CACHE))
         .map_err(|e| StoreError::Database(format!("invalid PostgreSQL URL: {e}")))
 }
 

@@ -22,7 +22,7 @@ use sqlx::{Connection, Row};
 use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
 use crate::migrate::{self, Migration};
-use crate::sql::{Arg, BatchError, Db, Step, bind, database};
+use crate::sql::{Arg, BatchError, Db, STATEMENT_CACHE, Step, bind, database};
 use crate::{StoreError, StoreResult};
 
 /// How long a statement waits for another process's write lock before failing.
@@ -57,7 +57,8 @@ impl SqliteStore {
             .map_err(|e| StoreError::Database(format!("invalid SQLite URL: {e}")))?
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
-            .synchronous(SqliteSynchronous::Full);
+            .synchronous(SqliteSynchronous::Full)
+            .statement_cache_capacity(STATEMENT_CACHE);
         if is_memory(url) {
             // Never closed while the store lives: closing the last connection drops the data.
             let pool = SqlitePoolOptions::new()

@@ -23,6 +23,11 @@ use sqlx::error::ErrorKind;
 
 use crate::{StoreError, StoreResult};
 
+/// Prepared statements each database connection keeps. The store has about a hundred
+/// statements, and the access-token INSERT up to 34 forms (`oauth::access_insert`); sqlx's
+/// default of 100 would make them evict each other on the writer's connection.
+pub(crate) const STATEMENT_CACHE: usize = 256;
+
 /// One bound parameter.
 #[derive(Debug, Clone)]
 pub(crate) enum Arg<'a> {

@@ -76,20 +76,35 @@ const ACCESS_INSERT: &str = "INSERT INTO oauth_access_tokens (token_hash, org_id
      app_name_lower, consumer_id, user_id, scopes, format, refresh_hash, issued_at, expires_at, \
      revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
-/// The row counts of the multi-row forms of [`ACCESS_INSERT`], largest first.
-const ACCESS_INSERT_ROWS: [usize; 5] = [128, 32, 8, 2, 1];
+/// Every batch of up to this many access tokens is one multi-row INSERT of exactly its size:
+/// one statement, so one round trip to the database (for SQLite, one hand-off to its thread)
+/// and no transaction around it. Batches of RS256 tokens (a few thousand a second, gathered
+/// for 2 ms) hold 5 to 30 tokens; cut into forms of 8, 2 and 1 rows, as before, they took
+/// four or five statements inside a transaction.
+const EXACT_ROWS: usize = 32;
 
-/// The multi-row forms of [`ACCESS_INSERT`] with `$N` placeholders (PostgreSQL) and with `?`
-/// placeholders (SQLite: it looks a numbered placeholder's name up by a linear scan, so
-/// binding thousands of them would take quadratic time), in the order of
-/// [`ACCESS_INSERT_ROWS`].
-static ACCESS_INSERTS: std::sync::LazyLock<[[&'static str; 5]; 2]> =
-    std::sync::LazyLock::new(|| {
-        [
-            ACCESS_INSERT_ROWS.map(|rows| multi_row_access_insert(rows, true)),
-            ACCESS_INSERT_ROWS.map(|rows| multi_row_access_insert(rows, false)),
-        ]
-    });
+/// Larger batches are cut into INSERTs of these sizes first, largest first.
+const LARGE_ROWS: [usize; 2] = [128, 64];
+
+/// The rows of the next INSERT when `left` tokens are still to be written.
+fn access_insert_rows(left: usize) -> usize {
+    LARGE_ROWS
+        .into_iter()
+        .find(|rows| *rows <= left)
+        .unwrap_or(left.min(EXACT_ROWS))
+}
+
+/// The multi-row forms of [`ACCESS_INSERT`] by row count, made on first use: with `$N`
+/// placeholders (PostgreSQL, `[0]`) and with `?` placeholders (SQLite, `[1]`: it looks a
+/// numbered placeholder's name up by a linear scan, so binding thousands of them would take
+/// quadratic time).
+static ACCESS_INSERTS: [[std::sync::OnceLock<&'static str>; 129]; 2] =
+    [const { [const { std::sync::OnceLock::new() }; 129] }; 2];
+
+/// The INSERT of `rows` access tokens (1 to [`EXACT_ROWS`], or one of [`LARGE_ROWS`]).
+fn access_insert(rows: usize, sqlite: bool) -> &'static str {
+    ACCESS_INSERTS[usize::from(sqlite)][rows].get_or_init(|| multi_row_access_insert(rows, !sqlite))
+}
 
 /// `INSERT ... VALUES (...), (...)` with `rows` rows of [`ACCESS_INSERT`]'s twelve columns,
 /// numbered (`$1`...) or positional (`?`). Made once per form for the life of the process
@@ -236,13 +251,8 @@ impl<D: Db> TokenStore for D {
         let mut starts = Vec::new();
         let mut at = 0;
         while at < tokens.len() {
-            let left = tokens.len() - at;
-            let form = ACCESS_INSERT_ROWS
-                .iter()
-                .position(|rows| *rows <= left)
-                .unwrap_or(ACCESS_INSERT_ROWS.len() - 1);
-            let size = ACCESS_INSERT_ROWS[form];
-            let sql = ACCESS_INSERTS[usize::from(Self::BACKEND == "sqlite")][form];
+            let size = access_insert_rows(tokens.len() - at);
+            let sql = access_insert(size, Self::BACKEND == "sqlite");
             let args = tokens[at..at + size]
                 .iter()
                 .flat_map(|t| access_args(t, &mut shared))
@@ -255,7 +265,7 @@ impl<D: Db> TokenStore for D {
             starts.push((at, size));
             at += size;
         }
-        // One statement (up to 128 tokens, the usual batch) needs no transaction around it: an
+        // One statement (up to 32 tokens, or 64 or 128) needs no transaction around it: an
         // INSERT is atomic by itself, and BEGIN and COMMIT would be two more round trips to the
         // database (on SQLite, two more hand-offs to its thread) for every batch.
         let written = match steps.as_slice() {
@@ -666,5 +676,40 @@ impl<D: Db> TokenStore for D {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_of_up_to_32_tokens_is_one_insert_and_larger_ones_take_few() {
+        for tokens in 1..=600 {
+            let mut left = tokens;
+            let mut statements = Vec::new();
+            while left > 0 {
+                let rows = access_insert_rows(left);
+                assert!((1..=EXACT_ROWS).contains(&rows) || LARGE_ROWS.contains(&rows));
+                assert!(rows <= left, "{tokens}");
+                statements.push(rows);
+                left -= rows;
+            }
+            if tokens <= EXACT_ROWS {
+                assert_eq!(statements, [tokens]);
+            }
+            // Whole forms of 128 first, then at most one each of 64 and 32, and one exact rest.
+            assert!(
+                statements.len() <= tokens / 128 + 3,
+                "{tokens}: {statements:?}"
+            );
+        }
+        assert_eq!(access_insert_rows(100), 64);
+        assert_eq!(access_insert_rows(36), 32);
+        assert_eq!(access_insert_rows(4), 4);
+        let sql = access_insert(3, true);
+        assert_eq!(sql.matches('?').count(), 36);
+        assert!(std::ptr::eq(sql, access_insert(3, true)), "made once");
+        assert!(access_insert(2, false).ends_with("$23, $24)"));
     }
 }

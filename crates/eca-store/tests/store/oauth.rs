@@ -95,12 +95,21 @@ async fn a_batch_of_access_tokens_is_written_whole_or_not_at_all(env: Env) {
     let (org, _, user) = seed(store, "acme", "a@acme.example").await;
     let (_, _, other) = seed(store, "other", "b@other.example").await;
     store.create_access_tokens(&[]).await.unwrap();
-    // 171 = 128 + 32 + 8 + 2 + 1: every statement size the store writes with.
-    let batch: Vec<_> = (0..171)
+    // 245 = 128 + 64 + 32 + 21: each large statement size, then an exact one.
+    let batch: Vec<_> = (0..245)
         .map(|i| access(&org.id, &user.id, &format!("b{i:03}"), None))
         .collect();
     store.create_access_tokens(&refs(&batch)).await.unwrap();
-    for token in &batch {
+    // And a batch of each size that is one statement of exactly its rows.
+    let mut sized = Vec::new();
+    for size in 1..=32 {
+        let tokens: Vec<_> = (0..size)
+            .map(|i| access(&org.id, &user.id, &format!("s{size:02}-{i:02}"), None))
+            .collect();
+        store.create_access_tokens(&refs(&tokens)).await.unwrap();
+        sized.extend(tokens);
+    }
+    for token in batch.iter().chain(&sized) {
         assert_eq!(
             store
                 .access_token(&token.token_hash)
