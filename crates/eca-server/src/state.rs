@@ -180,11 +180,6 @@ impl AppState {
         self.0.rng.as_ref()
     }
 
-    /// The random source, shared (for work on another thread).
-    pub fn shared_rng(&self) -> Arc<dyn Rng> {
-        Arc::clone(&self.0.rng)
-    }
-
     /// The key consumer secrets are encrypted under (used by the OAuth issue's app store).
     pub fn master_key(&self) -> &MasterKey {
         &self.0.master_key
