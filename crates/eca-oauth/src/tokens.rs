@@ -123,9 +123,10 @@ pub(crate) const JTI_LEN: usize = 32;
 
 /// The store key of an access token presented by a client: its issue time (11 hex digits of
 /// milliseconds) followed by its SHA-256, so keys are in issue order and new rows append to
-/// the index. An opaque token carries the time in its text; a JWT access token in its `iat`
-/// claim (seconds). Tokens without a readable time (opaque ones issued before it was added,
-/// anything malformed) are keyed by their hash alone, as every other bearer value.
+/// the index. An opaque token carries the time in its text; a JWT access token at the start
+/// of its `jti` (milliseconds), or for JWTs of earlier versions in its `iat` claim (seconds).
+/// Tokens without a readable time (opaque ones issued before it was added, anything
+/// malformed) are keyed by their hash alone, as every other bearer value.
 pub fn access_token_key(token: &str) -> TokenHash {
     if let Some(time) = issue_time_of(token) {
         return TokenHash(format!("{time}{}", token_hash(token)));
