@@ -15,17 +15,28 @@
 //!   a token an access token still names stays until that access token is deleted. A
 //!   deleted refresh token answers as a revoked one did: `invalid_grant`.
 //!
+//! - Refresh tokens of an app whose policy is `SpecificInactivity` are first revoked once
+//!   unused for longer than the period plus [`ACCESS_TOKEN_GRACE_MINUTES`]
+//!   ([`revoke_idle_refresh_tokens`]); their families are then dead as above. The refresh
+//!   grant refused them already, as it checks the app's current policy at each use; revoked,
+//!   they also leave the Connect usage API's listings, and a later, longer period does not
+//!   bring them back. Under `Infinite` a token lives until revoked, so it stays.
+//!
 //! Every node sweeps every [`EVERY`], the first time when it starts. Nodes sharing a database
 //! may sweep at the same moment; a delete is idempotent, so they only share the work.
 
 use std::time::Duration;
 
 use eca_core::Timestamp;
+use eca_metadata::MetadataType;
+use eca_oauth::RefreshPolicy;
 use eca_oauth::device::DEVICE_CODE_MINUTES;
 use eca_oauth::tokens;
 use eca_store::{Store, StoreResult};
 
+use crate::error::ApiError;
 use crate::oauth::authorize::CODE_RETENTION_MINUTES;
+use crate::oauth::registry;
 use crate::state::AppState;
 
 /// How often a server sweeps.
@@ -41,6 +52,9 @@ const ACCESS_TOKEN_STEP: i64 = 1_000;
 
 /// Refresh-token families looked at per step (each step is one read and at most one delete).
 const REFRESH_FAMILY_STEP: i64 = 1_000;
+
+/// Idle refresh tokens revoked per statement.
+const IDLE_REFRESH_STEP: i64 = 1_000;
 
 /// What one sweep deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -88,6 +102,57 @@ pub async fn sweep(store: &dyn Store, now: Timestamp) -> StoreResult<Swept> {
     })
 }
 
+/// Revokes the refresh tokens that apps with an inactivity policy (`SpecificInactivity`) no
+/// longer accept: unused for longer than the app's current period plus
+/// [`ACCESS_TOKEN_GRACE_MINUTES`]. The grace covers clocks a little apart and a use still
+/// queued in the token writer: a token the refresh grant accepted a moment ago was last used
+/// less than one period before that. Returns how many were revoked.
+pub async fn revoke_idle_refresh_tokens(state: &AppState, now: Timestamp) -> Result<u64, ApiError> {
+    let store = state.store();
+    let mut revoked = 0;
+    for org in store.orgs().await? {
+        let headers = store
+            .components_of_type(&org.id, MetadataType::ExternalClientApplication.name())
+            .await?;
+        for header in headers {
+            let consumers = store.consumers_of_app(&org.id, &header.full_name).await?;
+            let Some(consumer) = consumers.first() else {
+                continue;
+            };
+            let Some(app) = registry::by_consumer_id(state, &consumer.id).await? else {
+                continue;
+            };
+            let RefreshPolicy::Inactivity(period) =
+                RefreshPolicy::from_policies(app.policies.as_ref())
+            else {
+                continue;
+            };
+            let used_before = Timestamp::from_millis(
+                now.millis()
+                    .saturating_sub(period)
+                    .saturating_sub(ACCESS_TOKEN_GRACE_MINUTES * 60_000),
+            );
+            loop {
+                let n = store
+                    .revoke_idle_refresh_tokens(
+                        &org.id,
+                        &app.name,
+                        used_before,
+                        now,
+                        IDLE_REFRESH_STEP,
+                    )
+                    .await?;
+                revoked += n;
+                if n < IDLE_REFRESH_STEP.unsigned_abs() {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+    Ok(revoked)
+}
+
 /// Runs a paged delete to its end: `step(after)` deletes some rows and says where to go on
 /// (`None` at the end), starting from `""`. Yields between steps. Returns the rows deleted.
 async fn in_steps<F, Fut>(mut step: F) -> StoreResult<u64>
@@ -115,7 +180,19 @@ pub async fn run(state: AppState) {
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        match sweep(state.store(), state.clock().now()).await {
+        let now = state.clock().now();
+        // Before the sweep, which then deletes the families these revocations killed.
+        match revoke_idle_refresh_tokens(&state, now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                refresh_tokens = n,
+                "refresh tokens unused for longer than their app's inactivity period revoked"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "revoking idle refresh tokens failed; it runs again later")
+            }
+        }
+        match sweep(state.store(), now).await {
             Ok(swept) if swept != Swept::default() => tracing::info!(
                 sessions = swept.sessions,
                 access_tokens = swept.access_tokens,

@@ -363,6 +363,18 @@ pub trait TokenStore: Send + Sync {
     /// Revokes every refresh token of a family and every access token issued from them (reuse
     /// of a rotated token). Returns how many refresh tokens were live.
     async fn revoke_refresh_family(&self, family_id: &str, at: Timestamp) -> StoreResult<u64>;
+    /// Revokes some of the live refresh tokens of an app of `org` that have no stored end and
+    /// were last used before `used_before` (an inactivity policy's tokens gone idle; their
+    /// access tokens are left to expire). App names match case-insensitively. At most `limit`
+    /// (at least one) per call; returns how many were revoked, fewer than `limit` at the end.
+    async fn revoke_idle_refresh_tokens(
+        &self,
+        org: &OrgId,
+        app: &str,
+        used_before: Timestamp,
+        at: Timestamp,
+        limit: i64,
+    ) -> StoreResult<u64>;
     /// Revokes every live access and refresh token an app of `org` issued (the app was
     /// deleted; `spec/metadata.md` §5.4). App names match case-insensitively. Returns how
     /// many tokens were live.

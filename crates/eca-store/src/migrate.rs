@@ -59,6 +59,10 @@ pub(crate) const SQLITE: &[Migration] = &[
         version: 11,
         sql: include_str!("../migrations/sqlite/0011_access_token_user_index.sql"),
     },
+    Migration {
+        version: 12,
+        sql: include_str!("../migrations/sqlite/0012_refresh_token_idle_index.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -105,6 +109,10 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration {
         version: 11,
         sql: include_str!("../migrations/postgres/0011_access_token_user_index.sql"),
+    },
+    Migration {
+        version: 12,
+        sql: include_str!("../migrations/postgres/0012_refresh_token_idle_index.sql"),
     },
 ];
 

@@ -1338,6 +1338,103 @@ async fn the_refresh_token_policy_limits_the_lifetime() {
     );
 }
 
+#[tokio::test]
+async fn housekeeping_revokes_refresh_tokens_idle_past_the_apps_inactivity_period() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let idle = stored_refresh(&w, "5Aep861idleRefreshTokenOfTheInactivityTest", "f-idle").await;
+    let revoked_at = |value: &'static str| {
+        let store = std::sync::Arc::clone(&w.h.store);
+        async move {
+            store
+                .refresh_token(eca_oauth::TokenHash::of(value).as_str())
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+        }
+    };
+    // Under the default policy (Infinite) an unused token lives on.
+    w.h.clock.advance_secs(30 * 24 * 3600);
+    let now = w.h.clock.now();
+    assert_eq!(
+        eca_server::housekeeping::revoke_idle_refresh_tokens(&w.h.state, now)
+            .await
+            .unwrap(),
+        0
+    );
+
+    // Now one hour of inactivity: the app's current policy is what counts.
+    let mut spec = w.ci();
+    spec.policies.push_str(
+        "<refreshTokenPolicyType>SpecificInactivity</refreshTokenPolicyType>\
+         <refreshTokenValidityPeriod>1</refreshTokenValidityPeriod>\
+         <refreshTokenValidityUnit>Hours</refreshTokenValidityUnit>",
+    );
+    w.deploy(&spec).await;
+    let busy = stored_refresh(&w, "5Aep861busyRefreshTokenOfTheInactivityTest", "f-busy").await;
+    w.h.clock.advance_secs(50 * 60);
+    assert_eq!(
+        w.token(&refresh_body(&busy, Some(SECRET))).await.status,
+        StatusCode::OK
+    );
+    // The use is counted by the token writer; this test's clock jumps ahead before it would
+    // have written it.
+    w.h.state.token_writer().sync().await;
+    let used = w.h.clock.now();
+    let stored =
+        w.h.store
+            .refresh_token(eca_oauth::TokenHash::of(&busy).as_str())
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(stored.last_used_at, used);
+    // The grant refuses the idle token already; housekeeping leaves it one grace hour more.
+    oauth_error(
+        &w.token(&refresh_body(&idle, Some(SECRET))).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "expired access/refresh token",
+    );
+    w.h.clock.advance_secs(70 * 60);
+    let now = w.h.clock.now();
+    assert_eq!(
+        eca_server::housekeeping::revoke_idle_refresh_tokens(&w.h.state, now)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        revoked_at("5Aep861idleRefreshTokenOfTheInactivityTest").await,
+        Some(now)
+    );
+    // Used 70 minutes ago: past the period (the grant refuses it), within the grace.
+    assert_eq!(
+        revoked_at("5Aep861busyRefreshTokenOfTheInactivityTest").await,
+        None
+    );
+    w.h.clock.advance_secs(60 * 60 + 1);
+    let later = w.h.clock.now();
+    assert_eq!(
+        eca_server::housekeeping::revoke_idle_refresh_tokens(&w.h.state, later)
+            .await
+            .unwrap(),
+        1
+    );
+    // The idle token's family is dead once its revocation is older than the grace.
+    let swept = eca_server::housekeeping::sweep(w.h.store.as_ref(), later)
+        .await
+        .unwrap();
+    assert_eq!(swept.refresh_tokens, 1);
+    assert!(
+        w.h.store
+            .refresh_token(eca_oauth::TokenHash::of(&idle).as_str())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Discovery and keys
 // ---------------------------------------------------------------------------------------------

@@ -558,6 +558,35 @@ impl<D: Db> TokenStore for D {
         Ok(counts.get(1).copied().unwrap_or(0))
     }
 
+    async fn revoke_idle_refresh_tokens(
+        &self,
+        org: &OrgId,
+        app: &str,
+        used_before: Timestamp,
+        at: Timestamp,
+        limit: i64,
+    ) -> StoreResult<u64> {
+        let app_lower = fold(app);
+        // The inner SELECT reads the partial index `oauth_refresh_tokens_idle` (0012): only
+        // the idle tokens, however many are still in use.
+        self.write(
+            "UPDATE oauth_refresh_tokens SET revoked_at = $4 WHERE token_hash IN ( \
+               SELECT token_hash FROM oauth_refresh_tokens \
+               WHERE org_id = $1 AND app_name_lower = $2 AND last_used_at < $3 \
+                 AND revoked_at IS NULL AND rotated_at IS NULL AND expires_at IS NULL \
+               LIMIT $5)",
+            &[
+                Arg::Text(org.as_str()),
+                Arg::Text(&app_lower),
+                Arg::Int(used_before.millis()),
+                Arg::Int(at.millis()),
+                Arg::Int(limit.max(1)),
+            ],
+        )
+        .await
+        .map_err(database)
+    }
+
     async fn revoke_app_tokens(&self, org: &OrgId, app: &str, at: Timestamp) -> StoreResult<u64> {
         let app_lower = fold(app);
         let args = vec![

@@ -18,6 +18,7 @@ on_every_backend!(
     approvals_are_per_org_app_and_user,
     signing_keys_are_per_org_and_unique_by_kid,
     revoking_an_apps_tokens_reaches_only_that_app,
+    idle_refresh_tokens_without_an_end_are_revoked_a_few_at_a_time,
     a_batch_of_access_tokens_is_written_whole_or_not_at_all,
     refresh_uses_are_counted_in_batches_for_live_tokens_only,
     expired_access_tokens_are_deleted_a_few_at_a_time,
@@ -370,6 +371,85 @@ async fn revoking_an_apps_tokens_reaches_only_that_app(env: Env) {
             .unwrap(),
         0
     );
+}
+
+async fn idle_refresh_tokens_without_an_end_are_revoked_a_few_at_a_time(env: Env) {
+    let store = env.store.as_ref();
+    let (org, _, user) = seed(store, "acme", "a@acme.example").await;
+    let (other_org, _, other_user) = seed(store, "other", "b@other.example").await;
+    let make = |hash: &str, last_used: i64| RefreshTokenRecord {
+        last_used_at: at(last_used),
+        ..refresh(&org.id, &user.id, hash, &format!("f-{hash}"))
+    };
+    // Five idle tokens (last used at 10-14 s), one used at 100 s.
+    for i in 0..5 {
+        store
+            .create_refresh_token(&make(&format!("idle{i}"), 10 + i))
+            .await
+            .unwrap();
+    }
+    store
+        .create_refresh_token(&make("recent", 100))
+        .await
+        .unwrap();
+    // Idle too, but not candidates: a stored end (a lifetime policy), already revoked,
+    // rotated, another app of the org, the same app in another org.
+    let mut ended = make("ended", 10);
+    ended.expires_at = Some(at(100_000));
+    store.create_refresh_token(&ended).await.unwrap();
+    store.create_refresh_token(&make("gone", 10)).await.unwrap();
+    assert!(store.revoke_refresh_token("gone", at(20)).await.unwrap());
+    store.create_refresh_token(&make("old", 10)).await.unwrap();
+    assert!(
+        store
+            .rotate_refresh_token("old", &make("new", 150), at(150))
+            .await
+            .unwrap()
+    );
+    let mut elsewhere = make("elsewhere", 10);
+    elsewhere.app_name = "Other_App".to_owned();
+    store.create_refresh_token(&elsewhere).await.unwrap();
+    store
+        .create_refresh_token(&RefreshTokenRecord {
+            last_used_at: at(10),
+            ..refresh(&other_org.id, &other_user.id, "foreign", "f-foreign")
+        })
+        .await
+        .unwrap();
+
+    // Used before 50 s: two at a time (app names match case-insensitively), then the rest.
+    let mut rounds = Vec::new();
+    loop {
+        let n = store
+            .revoke_idle_refresh_tokens(&org.id, "CI", at(50), at(200), 2)
+            .await
+            .unwrap();
+        rounds.push(n);
+        if n < 2 {
+            break;
+        }
+    }
+    assert_eq!(rounds, [2, 2, 1]);
+    let state = |hash: &'static str| async move {
+        store.refresh_token(hash).await.unwrap().unwrap().revoked_at
+    };
+    for i in 0..5 {
+        let hash: &'static str = ["idle0", "idle1", "idle2", "idle3", "idle4"][i];
+        assert_eq!(state(hash).await, Some(at(200)), "{hash}");
+    }
+    for hash in ["recent", "ended", "elsewhere", "foreign", "new", "old"] {
+        assert_eq!(state(hash).await, None, "{hash}");
+    }
+    assert_eq!(state("gone").await, Some(at(20)));
+    // A later bound reaches the recently used one; a limit below one still revokes one.
+    assert_eq!(
+        store
+            .revoke_idle_refresh_tokens(&org.id, "Ci", at(101), at(300), 0)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(state("recent").await, Some(at(300)));
 }
 
 async fn refresh_uses_are_counted_in_batches_for_live_tokens_only(env: Env) {
