@@ -2,9 +2,10 @@
 //! stays bounded however long the server runs and however many tokens it issues.
 //!
 //! - Web sessions once they expire.
-//! - Access tokens [`ACCESS_TOKEN_GRACE_MINUTES`] after they expire, revoked or not. A deleted
-//!   token answers exactly as an expired one did: bearer calls get `INVALID_SESSION_ID`,
-//!   introspection `active: false`, and the Connect usage API never listed it.
+//! - Access tokens [`ACCESS_TOKEN_GRACE_MINUTES`] after they expire, revoked or not, those
+//!   keyed by their hash alone by earlier versions included. A deleted token answers exactly
+//!   as an expired one did: bearer calls get `INVALID_SESSION_ID`, introspection
+//!   `active: false`, and the Connect usage API never listed it.
 //! - Authorization codes a day after they expire (kept that long so that a replay still
 //!   revokes what the code issued), and device codes one lifetime after they expire (a late
 //!   poll still hears `expired_token`).
@@ -86,6 +87,14 @@ pub async fn sweep(store: &dyn Store, now: Timestamp) -> StoreResult<Swept> {
             .await
     })
     .await?;
+    // Tokens of earlier versions, keyed by their hash alone: most sort above the bound.
+    let hash_keyed = in_steps(|after| async move {
+        store
+            .delete_expired_hash_keyed_access_tokens(before, &after, ACCESS_TOKEN_STEP)
+            .await
+    })
+    .await?;
+    let access_tokens = access_tokens + hash_keyed;
     // After the access tokens: a refresh token stays while an access token names it.
     let refresh_tokens = in_steps(|after| async move {
         store

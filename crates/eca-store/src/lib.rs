@@ -318,6 +318,17 @@ pub trait TokenStore: Send + Sync {
         below: &str,
         limit: i64,
     ) -> StoreResult<(u64, Option<String>)>;
+    /// Deletes access tokens keyed by their hash alone (64 characters: tokens of versions
+    /// before keys began with the issue time) that expired before `before`, revoked or not:
+    /// the ones [`TokenStore::delete_expired_access_tokens`]'s time bound leaves unread. Paged
+    /// as it is: those whose key sorts after `after`, at most `limit`; returns how many were
+    /// deleted and the key to continue after, or `None` at the end.
+    async fn delete_expired_hash_keyed_access_tokens(
+        &self,
+        before: Timestamp,
+        after: &str,
+        limit: i64,
+    ) -> StoreResult<(u64, Option<String>)>;
     /// Records an issued refresh token. `Conflict` on a taken hash; `Missing` when the user is
     /// not one of the org's.
     async fn create_refresh_token(&self, token: &RefreshTokenRecord) -> StoreResult<()>;

@@ -63,6 +63,10 @@ pub(crate) const SQLITE: &[Migration] = &[
         version: 12,
         sql: include_str!("../migrations/sqlite/0012_refresh_token_idle_index.sql"),
     },
+    Migration {
+        version: 13,
+        sql: include_str!("../migrations/sqlite/0013_legacy_access_token_keys.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -113,6 +117,10 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration {
         version: 12,
         sql: include_str!("../migrations/postgres/0012_refresh_token_idle_index.sql"),
+    },
+    Migration {
+        version: 13,
+        sql: include_str!("../migrations/postgres/0013_legacy_access_token_keys.sql"),
     },
 ];
 

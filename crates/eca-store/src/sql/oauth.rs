@@ -128,6 +128,35 @@ fn multi_row_access_insert(rows: usize, numbered: bool) -> &'static str {
     Box::leak(format!("{head}VALUES {}", values.join(", ")).into_boxed_str())
 }
 
+/// Reads up to `limit` keys of expired access tokens with `select` (on a reader, which never
+/// waits for the writer and never holds it), then deletes exactly those rows that expired
+/// before `before`, in one statement. Returns how many were deleted, and the last key read
+/// when there may be more.
+async fn delete_read_keys<D: Db>(
+    db: &D,
+    select: &'static str,
+    args: &[Arg<'_>],
+    before: Timestamp,
+    limit: i64,
+) -> StoreResult<(u64, Option<String>)> {
+    let rows = db.read_all(select, args).await.map_err(database)?;
+    let keys = rows
+        .iter()
+        .map(|row| row.text("token_hash"))
+        .collect::<StoreResult<Vec<String>>>()?;
+    let Some(last) = keys.last() else {
+        return Ok((0, None));
+    };
+    // One statement for any number of keys: they travel as one JSON array.
+    let sql = by_json_list!(
+        "DELETE FROM oauth_access_tokens WHERE token_hash IN (",
+        ") AND expires_at < $2"
+    )[json_list_form(D::BACKEND)];
+    let deleted = delete_listed(db, sql, &keys, before).await?;
+    let full = i64::try_from(keys.len()).is_ok_and(|n| n >= limit);
+    Ok((deleted, full.then(|| last.clone())))
+}
+
 /// Runs a [`by_json_list`] DELETE with `keys` as its JSON array (`$1`) and `before` as `$2`;
 /// the rows deleted.
 async fn delete_listed<D: Db>(
@@ -339,22 +368,23 @@ impl<D: Db> TokenStore for D {
             Arg::Int(before.millis()),
             Arg::Int(limit),
         ];
-        let rows = self.read_all(sql, &args).await.map_err(database)?;
-        let keys = rows
-            .iter()
-            .map(|row| row.text("token_hash"))
-            .collect::<StoreResult<Vec<String>>>()?;
-        let Some(last) = keys.last() else {
-            return Ok((0, None));
-        };
-        // One statement for any number of keys: they travel as one JSON array.
-        let sql = by_json_list!(
-            "DELETE FROM oauth_access_tokens WHERE token_hash IN (",
-            ") AND expires_at < $2"
-        )[json_list_form(Self::BACKEND)];
-        let deleted = delete_listed(self, sql, &keys, before).await?;
-        let full = i64::try_from(keys.len()).is_ok_and(|n| n >= limit);
-        Ok((deleted, full.then(|| last.clone())))
+        delete_read_keys(self, sql, &args, before, limit).await
+    }
+
+    async fn delete_expired_hash_keyed_access_tokens(
+        &self,
+        before: Timestamp,
+        after: &str,
+        limit: i64,
+    ) -> StoreResult<(u64, Option<String>)> {
+        // The condition on the length is the partial index `oauth_access_tokens_hash_keyed`'s
+        // (0013): only the tokens of that shape are read.
+        let sql = "SELECT token_hash FROM oauth_access_tokens \
+                   WHERE length(token_hash) = 64 AND token_hash > $1 AND expires_at < $2 \
+                   ORDER BY token_hash LIMIT $3";
+        let limit = limit.max(1);
+        let args = [Arg::Text(after), Arg::Int(before.millis()), Arg::Int(limit)];
+        delete_read_keys(self, sql, &args, before, limit).await
     }
 
     async fn revoke_access_token(&self, token_hash: &str, at: Timestamp) -> StoreResult<bool> {

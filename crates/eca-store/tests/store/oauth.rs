@@ -23,6 +23,7 @@ on_every_backend!(
     refresh_uses_are_counted_in_batches_for_live_tokens_only,
     expired_access_tokens_are_deleted_a_few_at_a_time,
     expired_access_tokens_with_any_characters_in_their_keys_are_deleted,
+    expired_tokens_keyed_by_their_hash_alone_are_deleted_wherever_they_sort,
     dead_refresh_families_are_deleted_a_few_at_a_time,
 );
 
@@ -544,6 +545,46 @@ async fn expired_access_tokens_are_deleted_a_few_at_a_time(env: Env) {
 
 /// The keys to delete travel to the database as a JSON array: quotes, backslashes and
 /// control characters in a key survive the trip (keys the server makes are hex).
+async fn expired_tokens_keyed_by_their_hash_alone_are_deleted_wherever_they_sort(env: Env) {
+    let store = env.store.as_ref();
+    let (org, _, user) = seed(store, "acme", "a@acme.example").await;
+    let hash = |first: char| format!("{first}{}", "0".repeat(63));
+    // (key, expiry): hash-only keys (64 characters) above and below a time bound, and
+    // time-keyed ones (75 characters), which this pass leaves to the bounded one.
+    let tokens = [
+        (hash('0'), at(10)),
+        (hash('a'), at(10)),
+        (hash('b'), at(20)),
+        (hash('c'), at(500)),
+        (hash('f'), at(30)),
+        (format!("00000000001{}", hash('d')), at(10)),
+        (format!("fffffffffff{}", hash('e')), at(10)),
+    ];
+    let records: Vec<_> = tokens
+        .iter()
+        .map(|(key, expires_at)| AccessTokenRecord {
+            expires_at: *expires_at,
+            ..access(&org.id, &user.id, key, None)
+        })
+        .collect();
+    store.create_access_tokens(&refs(&records)).await.unwrap();
+
+    let before = at(100);
+    let rounds = rounds_of(|after| async move {
+        store
+            .delete_expired_hash_keyed_access_tokens(before, &after, 2)
+            .await
+    })
+    .await;
+    // Four expired hash-only keys, two at a time.
+    assert_eq!(rounds, [2, 2, 0]);
+    for (i, (key, _)) in tokens.iter().enumerate() {
+        let kept = store.access_token(key).await.unwrap().is_some();
+        // Live (`c`), or keyed by time.
+        assert_eq!(kept, matches!(i, 3 | 5 | 6), "{key}");
+    }
+}
+
 async fn expired_access_tokens_with_any_characters_in_their_keys_are_deleted(env: Env) {
     let store = env.store.as_ref();
     let (org, _, user) = seed(store, "acme", "a@acme.example").await;
