@@ -508,15 +508,8 @@ async fn expired_access_tokens_are_deleted_a_few_at_a_time(env: Env) {
         ("009a", at(60), false),
         ("009b", at(70), false),
     ];
-    let records: Vec<_> = tokens
-        .iter()
-        .map(|(key, expires_at, revoked)| AccessTokenRecord {
-            expires_at: *expires_at,
-            revoked_at: revoked.then_some(at(5)),
-            ..access(&org.id, &user.id, key, None)
-        })
-        .collect();
-    store.create_access_tokens(&refs(&records)).await.unwrap();
+    let keyed = tokens.map(|(key, expires_at, revoked)| (key.to_owned(), expires_at, revoked));
+    write_expiring(store, &org.id, &user.id, &keyed).await;
 
     let before = at(100);
     let rounds = rounds_of(|after| async move {
@@ -560,14 +553,10 @@ async fn expired_tokens_keyed_by_their_hash_alone_are_deleted_wherever_they_sort
         (format!("00000000001{}", hash('d')), at(10)),
         (format!("fffffffffff{}", hash('e')), at(10)),
     ];
-    let records: Vec<_> = tokens
-        .iter()
-        .map(|(key, expires_at)| AccessTokenRecord {
-            expires_at: *expires_at,
-            ..access(&org.id, &user.id, key, None)
-        })
-        .collect();
-    store.create_access_tokens(&refs(&records)).await.unwrap();
+    let keyed = tokens
+        .clone()
+        .map(|(key, expires_at)| (key, expires_at, false));
+    write_expiring(store, &org.id, &user.id, &keyed).await;
 
     let before = at(100);
     let rounds = rounds_of(|after| async move {
@@ -699,6 +688,24 @@ async fn dead_refresh_families_are_deleted_a_few_at_a_time(env: Env) {
 }
 
 /// A batch as [`TokenStore::create_access_tokens`] takes it.
+/// Writes access tokens of `user` with these keys and expiry times, revoked (at 5 s) or not.
+async fn write_expiring(
+    store: &dyn Store,
+    org: &OrgId,
+    user: &UserId,
+    tokens: &[(String, Timestamp, bool)],
+) {
+    let records: Vec<_> = tokens
+        .iter()
+        .map(|(key, expires_at, revoked)| AccessTokenRecord {
+            expires_at: *expires_at,
+            revoked_at: revoked.then_some(at(5)),
+            ..access(org, user, key, None)
+        })
+        .collect();
+    store.create_access_tokens(&refs(&records)).await.unwrap();
+}
+
 fn refs(records: &[AccessTokenRecord]) -> Vec<&AccessTokenRecord> {
     records.iter().collect()
 }
