@@ -1,0 +1,279 @@
+//! Refresh tokens (issued here through the store, so each test starts from a known token):
+//! use counting without rotation, single use with rotation and family revocation on reuse,
+//! the policy's lifetime, and housekeeping's revocation of idle tokens.
+
+use super::*;
+
+/// `Ci` with a refresh token policy of `kind` (`SpecificLifetime` or `SpecificInactivity`)
+/// and a period of one hour.
+fn ci_with_one_hour(w: &World, kind: &str) -> AppSpec<'static> {
+    let mut spec = w.ci();
+    spec.policies.push_str(&format!(
+        "<refreshTokenPolicyType>{kind}</refreshTokenPolicyType>\
+         <refreshTokenValidityPeriod>1</refreshTokenValidityPeriod>\
+         <refreshTokenValidityUnit>Hours</refreshTokenValidityUnit>"
+    ));
+    spec
+}
+
+/// Stores a refresh token for the run-as user through `Ci` and returns its value.
+pub(crate) async fn stored_refresh(w: &World, value: &str, family: &str) -> String {
+    let consumer =
+        w.h.store
+            .consumer_by_key(KEY)
+            .await
+            .expect("store")
+            .expect("the consumer");
+    let record = RefreshTokenRecord {
+        token_hash: eca_oauth::TokenHash::of(value).as_str().to_owned(),
+        org_id: w.org.id.clone(),
+        app_name: "Ci".to_owned(),
+        consumer_id: consumer.id,
+        user_id: w.run_as.id.clone(),
+        scopes: "api refresh_token".to_owned(),
+        family_id: family.to_owned(),
+        issued_at: w.h.clock.now(),
+        expires_at: None,
+        last_used_at: w.h.clock.now(),
+        use_count: 0,
+        rotated_at: None,
+        revoked_at: None,
+    };
+    w.h.store
+        .create_refresh_token(&record)
+        .await
+        .expect("store");
+    value.to_owned()
+}
+
+pub(crate) fn refresh_body(token: &str, secret: Option<&str>) -> String {
+    let mut body = format!("grant_type=refresh_token&client_id={KEY}&refresh_token={token}");
+    if let Some(secret) = secret {
+        body.push_str(&format!("&client_secret={secret}"));
+    }
+    body
+}
+
+#[tokio::test]
+async fn refresh_without_rotation_keeps_the_token_and_counts_uses() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let rt = stored_refresh(&w, "5Aep861plainRefreshToken", "fam").await;
+    let reply = w.token(&refresh_body(&rt, Some(SECRET))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let json = reply.json();
+    assert_eq!(json["scope"], "api refresh_token");
+    assert!(json.get("refresh_token").is_none() && json["signature"].is_string());
+    let access = json["access_token"].as_str().expect("a token").to_owned();
+    // Uses are counted with the token writer's next batch: once it has run, the count is there.
+    w.h.state.token_writer().sync().await;
+    let record =
+        w.h.store
+            .refresh_token(eca_oauth::TokenHash::of(&rt).as_str())
+            .await
+            .expect("store")
+            .expect("the row");
+    assert_eq!(record.use_count, 1);
+    assert_eq!(record.last_used_at, w.h.clock.now());
+    // A narrower scope is fine, a wider one is not.
+    let reply = w
+        .token(&format!("{}&scope=api", refresh_body(&rt, Some(SECRET))))
+        .await;
+    assert_eq!(reply.json()["scope"], "api", "{}", reply.body);
+    oauth_error(
+        &w.token(&format!("{}&scope=web", refresh_body(&rt, Some(SECRET))))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_scope",
+        "the requested scope is not allowed",
+    );
+    // The secret is required by default.
+    oauth_error(
+        &w.token(&refresh_body(&rt, None)).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_client",
+        "invalid client credentials",
+    );
+    oauth_error(
+        &w.token(&refresh_body("5Aep861unknown", Some(SECRET))).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "expired access/refresh token",
+    );
+    // Revoking the refresh token revokes what it issued.
+    let reply = post("/services/oauth2/revoke", FORM, format!("token={rt}"))
+        .send(&w.h)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    get_bearer(&w, "/services/data/v66.0", &access)
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+    oauth_error(
+        &w.token(&refresh_body(&rt, Some(SECRET))).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "expired access/refresh token",
+    );
+}
+
+#[tokio::test]
+async fn rotation_makes_refresh_tokens_single_use_and_reuse_revokes_the_family() {
+    let w = world().await;
+    let mut spec = w.ci();
+    spec.global = "<isRefreshTokenRotationEnabled>true</isRefreshTokenRotationEnabled>\
+                   <isSecretRequiredForRefreshToken>false</isSecretRequiredForRefreshToken>"
+        .to_owned();
+    w.deploy(&spec).await;
+    let first = stored_refresh(&w, "5Aep861rotatingRefreshToken", "fam").await;
+    let reply = w.token(&refresh_body(&first, None)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let second = reply.json()["refresh_token"]
+        .as_str()
+        .expect("a new refresh token")
+        .to_owned();
+    assert!(second.starts_with("5Aep861") && second != first);
+    let reply = w.token(&refresh_body(&second, None)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let third = reply.json()["refresh_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    let access = reply.json()["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    // A sent secret is still checked.
+    oauth_error(
+        &w.token(&refresh_body(&third, Some("wrong"))).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_client",
+        "invalid client credentials",
+    );
+
+    // The first token again: reuse. Everything of the family dies.
+    oauth_error(
+        &w.token(&refresh_body(&first, None)).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "expired access/refresh token",
+    );
+    oauth_error(
+        &w.token(&refresh_body(&third, None)).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "expired access/refresh token",
+    );
+    get_bearer(&w, "/services/data/v66.0", &access)
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+}
+
+#[tokio::test]
+async fn the_refresh_token_policy_limits_the_lifetime() {
+    let w = world().await;
+    w.deploy(&ci_with_one_hour(&w, "SpecificLifetime")).await;
+    let rt = stored_refresh(&w, "5Aep861shortLivedRefreshToken", "fam").await;
+    w.h.clock.advance_secs(59 * 60);
+    assert_eq!(
+        w.token(&refresh_body(&rt, Some(SECRET))).await.status,
+        StatusCode::OK
+    );
+    w.h.clock.advance_secs(60);
+    oauth_error(
+        &w.token(&refresh_body(&rt, Some(SECRET))).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "expired access/refresh token",
+    );
+}
+
+#[tokio::test]
+async fn housekeeping_revokes_refresh_tokens_idle_past_the_apps_inactivity_period() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let idle = stored_refresh(&w, "5Aep861idleRefreshTokenOfTheInactivityTest", "f-idle").await;
+    let revoked_at = |value: &'static str| {
+        let store = std::sync::Arc::clone(&w.h.store);
+        async move {
+            store
+                .refresh_token(eca_oauth::TokenHash::of(value).as_str())
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+        }
+    };
+    // Under the default policy (Infinite) an unused token lives on.
+    w.h.clock.advance_secs(30 * 24 * 3600);
+    let now = w.h.clock.now();
+    assert_eq!(
+        eca_server::housekeeping::revoke_idle_refresh_tokens(&w.h.state, now)
+            .await
+            .unwrap(),
+        0
+    );
+
+    // Now one hour of inactivity: the app's current policy is what counts.
+    w.deploy(&ci_with_one_hour(&w, "SpecificInactivity")).await;
+    let busy = stored_refresh(&w, "5Aep861busyRefreshTokenOfTheInactivityTest", "f-busy").await;
+    w.h.clock.advance_secs(50 * 60);
+    assert_eq!(
+        w.token(&refresh_body(&busy, Some(SECRET))).await.status,
+        StatusCode::OK
+    );
+    // The use is counted by the token writer; this test's clock jumps ahead before it would
+    // have written it.
+    w.h.state.token_writer().sync().await;
+    let used = w.h.clock.now();
+    let stored =
+        w.h.store
+            .refresh_token(eca_oauth::TokenHash::of(&busy).as_str())
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(stored.last_used_at, used);
+    // The grant refuses the idle token already; housekeeping leaves it one grace hour more.
+    oauth_error(
+        &w.token(&refresh_body(&idle, Some(SECRET))).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "expired access/refresh token",
+    );
+    w.h.clock.advance_secs(70 * 60);
+    let now = w.h.clock.now();
+    assert_eq!(
+        eca_server::housekeeping::revoke_idle_refresh_tokens(&w.h.state, now)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        revoked_at("5Aep861idleRefreshTokenOfTheInactivityTest").await,
+        Some(now)
+    );
+    // Used 70 minutes ago: past the period (the grant refuses it), within the grace.
+    assert_eq!(
+        revoked_at("5Aep861busyRefreshTokenOfTheInactivityTest").await,
+        None
+    );
+    w.h.clock.advance_secs(60 * 60 + 1);
+    let later = w.h.clock.now();
+    assert_eq!(
+        eca_server::housekeeping::revoke_idle_refresh_tokens(&w.h.state, later)
+            .await
+            .unwrap(),
+        1
+    );
+    // The idle token's family is dead once its revocation is older than the grace.
+    let swept = eca_server::housekeeping::sweep(w.h.store.as_ref(), later)
+        .await
+        .unwrap();
+    assert_eq!(swept.refresh_tokens, 1);
+    assert!(
+        w.h.store
+            .refresh_token(eca_oauth::TokenHash::of(&idle).as_str())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
