@@ -21,9 +21,9 @@ use clap::Parser;
 use eca_metadata::project::ProjectError;
 
 /// jemalloc instead of glibc's allocator: a token request allocates and frees many small
-/// buffers across the runtime's worker threads, and glibc spent about a tenth of the server's
-/// CPU on them (fastbin consolidation included); with jemalloc a client-credentials request
-/// takes about 10% less CPU (docs/benchmarks.md, "The allocator").
+/// buffers across the runtime's worker threads, and glibc spent 11-12% of the server's CPU on
+/// them (fast-bin consolidation included); with jemalloc a client-credentials request takes
+/// 30-36 us of CPU instead of 40-45 (docs/benchmarks.md, "The allocator").
 #[cfg(all(target_os = "linux", not(target_env = "musl")))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
