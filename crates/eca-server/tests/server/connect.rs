@@ -511,12 +511,7 @@ async fn unknown_identifiers_versions_and_parameters_are_refused_clearly() {
         .await;
         assert_eq!(reply.status, status, "{version}{path}: {}", reply.body);
     }
-    let consumer =
-        w.h.store
-            .consumer_by_key(KEY)
-            .await
-            .expect("store")
-            .expect("the consumer");
+    let consumer = w.ci_consumer().await;
     let reply = request(
         "GET",
         &format!(
@@ -568,12 +563,7 @@ async fn secrets_need_the_org_setting_and_view_client_secret() {
     let w = world().await;
     w.deploy(&w.ci()).await;
     let admin = admin_session(&w.h).await;
-    let consumer =
-        w.h.store
-            .consumer_by_key(KEY)
-            .await
-            .expect("store")
-            .expect("the consumer");
+    let consumer = w.ci_consumer().await;
     let id = app_id(&w);
     let reply = call(&w, "GET", "/credentials/Ci", &admin).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
@@ -666,12 +656,7 @@ async fn staged_credentials_rotate_and_expire_after_thirty_days() {
     w.deploy(&w.ci()).await;
     allow_secrets(&w).await;
     let mut admin = admin_session(&w.h).await;
-    let consumer =
-        w.h.store
-            .consumer_by_key(KEY)
-            .await
-            .expect("store")
-            .expect("the consumer");
+    let consumer = w.ci_consumer().await;
     let staged_path = format!("/credentials/Ci/{}/staged", consumer.id);
     // A refresh token issued under the first key.
     let rt = stored_refresh(&w, "5Aep861rotation", "family-1").await;
@@ -889,12 +874,7 @@ async fn only_local_apps_stage_credentials() {
     )
     .await;
     let admin = admin_session(&w.h).await;
-    let consumer =
-        w.h.store
-            .consumer_by_key(KEY)
-            .await
-            .expect("store")
-            .expect("the consumer");
+    let consumer = w.ci_consumer().await;
     let reply = call(
         &w,
         "POST",
@@ -965,12 +945,7 @@ async fn two_nodes(w: &World) {
     assert_eq!(refresh(w, KEY, &rt).await.json()["error"], "invalid_grant");
 
     // Staged on node 1, it authenticates on node 2; deleted on node 2, refused on node 1.
-    let consumer =
-        w.h.store
-            .consumer_by_key(KEY)
-            .await
-            .expect("store")
-            .expect("the consumer");
+    let consumer = w.ci_consumer().await;
     let staged_path = format!("{V}/credentials/Ci/{}/staged", consumer.id);
     let reply = request("POST", &staged_path, None)
         .bearer(&admin)
@@ -1117,14 +1092,7 @@ async fn the_openapi_document_matches_the_real_answers() {
     assert_eq!(refresh(&w, KEY, &rt).await.status, StatusCode::OK);
     let app = app_id(&w);
     let user = w.run_as.id.to_string();
-    let consumer =
-        w.h.store
-            .consumer_by_key(KEY)
-            .await
-            .expect("store")
-            .expect("the consumer")
-            .id
-            .to_string();
+    let consumer = w.ci_consumer().await.id.to_string();
     let fill = |template: &str, staged: &str| {
         template
             .replace("{app}", &app)

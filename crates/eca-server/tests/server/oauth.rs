@@ -147,6 +147,16 @@ pub(crate) struct AppSpec<'a> {
 }
 
 impl World {
+    /// The stored consumer of the `Ci` app (deployed with [`KEY`]).
+    pub(crate) async fn ci_consumer(&self) -> eca_store::OauthConsumer {
+        self.h
+            .store
+            .consumer_by_key(KEY)
+            .await
+            .expect("store")
+            .expect("the consumer")
+    }
+
     /// Another server node on the same store, master key and clock (as a second process on
     /// one PostgreSQL database would be).
     pub(crate) fn node(&self) -> axum::Router {

@@ -16,14 +16,20 @@ fn ci_with_one_hour(w: &World, kind: &str) -> AppSpec<'static> {
     spec
 }
 
+/// Asserts that the refresh grant refuses `token` as Salesforce refuses a revoked, expired or
+/// unknown one.
+async fn refresh_refused(w: &World, token: &str, secret: Option<&str>) {
+    oauth_error(
+        &w.token(&refresh_body(token, secret)).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "expired access/refresh token",
+    );
+}
+
 /// Stores a refresh token for the run-as user through `Ci` and returns its value.
 pub(crate) async fn stored_refresh(w: &World, value: &str, family: &str) -> String {
-    let consumer =
-        w.h.store
-            .consumer_by_key(KEY)
-            .await
-            .expect("store")
-            .expect("the consumer");
+    let consumer = w.ci_consumer().await;
     let record = RefreshTokenRecord {
         token_hash: eca_oauth::TokenHash::of(value).as_str().to_owned(),
         org_id: w.org.id.clone(),
@@ -94,12 +100,7 @@ async fn refresh_without_rotation_keeps_the_token_and_counts_uses() {
         "invalid_client",
         "invalid client credentials",
     );
-    oauth_error(
-        &w.token(&refresh_body("5Aep861unknown", Some(SECRET))).await,
-        StatusCode::BAD_REQUEST,
-        "invalid_grant",
-        "expired access/refresh token",
-    );
+    refresh_refused(&w, "5Aep861unknown", Some(SECRET)).await;
     // Revoking the refresh token revokes what it issued.
     let reply = post("/services/oauth2/revoke", FORM, format!("token={rt}"))
         .send(&w.h)
@@ -108,12 +109,7 @@ async fn refresh_without_rotation_keeps_the_token_and_counts_uses() {
     get_bearer(&w, "/services/data/v66.0", &access)
         .await
         .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
-    oauth_error(
-        &w.token(&refresh_body(&rt, Some(SECRET))).await,
-        StatusCode::BAD_REQUEST,
-        "invalid_grant",
-        "expired access/refresh token",
-    );
+    refresh_refused(&w, &rt, Some(SECRET)).await;
 }
 
 #[tokio::test]
@@ -151,18 +147,8 @@ async fn rotation_makes_refresh_tokens_single_use_and_reuse_revokes_the_family()
     );
 
     // The first token again: reuse. Everything of the family dies.
-    oauth_error(
-        &w.token(&refresh_body(&first, None)).await,
-        StatusCode::BAD_REQUEST,
-        "invalid_grant",
-        "expired access/refresh token",
-    );
-    oauth_error(
-        &w.token(&refresh_body(&third, None)).await,
-        StatusCode::BAD_REQUEST,
-        "invalid_grant",
-        "expired access/refresh token",
-    );
+    refresh_refused(&w, &first, None).await;
+    refresh_refused(&w, &third, None).await;
     get_bearer(&w, "/services/data/v66.0", &access)
         .await
         .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
@@ -179,12 +165,7 @@ async fn the_refresh_token_policy_limits_the_lifetime() {
         StatusCode::OK
     );
     w.h.clock.advance_secs(60);
-    oauth_error(
-        &w.token(&refresh_body(&rt, Some(SECRET))).await,
-        StatusCode::BAD_REQUEST,
-        "invalid_grant",
-        "expired access/refresh token",
-    );
+    refresh_refused(&w, &rt, Some(SECRET)).await;
 }
 
 #[tokio::test]
@@ -233,12 +214,7 @@ async fn housekeeping_revokes_refresh_tokens_idle_past_the_apps_inactivity_perio
             .unwrap();
     assert_eq!(stored.last_used_at, used);
     // The grant refuses the idle token already; housekeeping leaves it one grace hour more.
-    oauth_error(
-        &w.token(&refresh_body(&idle, Some(SECRET))).await,
-        StatusCode::BAD_REQUEST,
-        "invalid_grant",
-        "expired access/refresh token",
-    );
+    refresh_refused(&w, &idle, Some(SECRET)).await;
     w.h.clock.advance_secs(70 * 60);
     let now = w.h.clock.now();
     assert_eq!(
