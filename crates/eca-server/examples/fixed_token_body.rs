@@ -29,12 +29,28 @@ use eca_core::rng::SystemRng;
 use eca_oauth::access_jwt::AccessJwt;
 use eca_oauth::jose::SigningKey;
 
-/// The size and shape of a client credentials answer from `eca serve` (an opaque token, the
-/// URLs and the signature).
-const BODY: &str = r#"{"access_token":"00D000000000001!AQ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuv","signature":"Qm9keU9mQUZpeGVkU2l6ZVNpZ25hdHVyZVRoYXRMb29rc1JlYWw=","scope":"api","instance_url":"http://127.0.0.1:18090","api_instance_url":"http://127.0.0.1:18090","id":"http://127.0.0.1:18090/id/00D000000000001AAA/005000000000002AAA","token_type":"Bearer","issued_at":"1764180000000"}"#;
+/// A client credentials answer from `eca serve` is this, an opaque token, then
+/// [`body_tail`]: the URLs and the signature.
+macro_rules! body_head {
+    () => {
+        r#"{"access_token":""#
+    };
+}
 
-/// The opaque token inside [`BODY`], which `--rs256` replaces with a signed JWT.
-const OPAQUE_TOKEN: &str = "00D000000000001!AQ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuv";
+/// What follows the token in an answer.
+macro_rules! body_tail {
+    () => {
+        r#"","signature":"Qm9keU9mQUZpeGVkU2l6ZVNpZ25hdHVyZVRoYXRMb29rc1JlYWw=","scope":"api","instance_url":"http://127.0.0.1:18090","api_instance_url":"http://127.0.0.1:18090","id":"http://127.0.0.1:18090/id/00D000000000001AAA/005000000000002AAA","token_type":"Bearer","issued_at":"1764180000000"}"#
+    };
+}
+
+/// The size and shape of a client credentials answer from `eca serve`. `--rs256` answers the
+/// same with a signed JWT in place of the opaque token.
+const BODY: &str = concat!(
+    body_head!(),
+    "00D000000000001!AQ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuv",
+    body_tail!()
+);
 
 async fn token() -> impl IntoResponse {
     (
@@ -46,7 +62,7 @@ async fn token() -> impl IntoResponse {
     )
 }
 
-/// A fresh RS256 access token in an answer of the same shape as [`BODY`]'s.
+/// A fresh RS256 access token in an answer of [`BODY`]'s shape.
 async fn signed_token(State(key): State<Arc<SigningKey>>) -> impl IntoResponse {
     let jwt = AccessJwt {
         base_url: "http://127.0.0.1:18090",
@@ -62,7 +78,7 @@ async fn signed_token(State(key): State<Arc<SigningKey>>) -> impl IntoResponse {
             return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
         }
     };
-    let body = BODY.replacen(OPAQUE_TOKEN, token.expose(), 1);
+    let body = [body_head!(), token.expose(), body_tail!()].concat();
     (
         [
             (header::CONTENT_TYPE, "application/json;charset=UTF-8"),
