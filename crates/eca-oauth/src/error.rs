@@ -136,6 +136,10 @@ pub enum RequestProblem {
     InvalidMaxAge,
     /// `id_token_hint` is not an ID token this org signed (OIDC Core §3.1.2.1).
     InvalidIdTokenHint,
+    /// The request body is larger than the endpoint reads (`limit` bytes).
+    BodyTooLarge { limit: usize },
+    /// The request body could not be read (a broken chunked encoding, a client gone).
+    UnreadableBody,
 }
 
 impl RequestProblem {
@@ -180,6 +184,10 @@ impl RequestProblem {
             RequestProblem::InvalidIdTokenHint => {
                 "id_token_hint is not a valid ID token of this org".into()
             }
+            RequestProblem::BodyTooLarge { limit } => {
+                Cow::Owned(format!("request body larger than {limit} bytes"))
+            }
+            RequestProblem::UnreadableBody => "the request body could not be read".into(),
         }
     }
 }
@@ -321,13 +329,15 @@ impl OAuthError {
     ///
     /// 400 for everything (Salesforce answers 400 for grant and client errors, and
     /// @salesforce/core keeps polling the device flow only on exactly 400 +
-    /// `authorization_pending`), except `rate_limit_exceeded`, which is 429 (RFC 6585 §4):
-    /// Salesforce's status for it is not known, and clients built for Salesforce treat any
-    /// non-2xx the same way. For `invalid_client` after HTTP Basic authentication see
+    /// `authorization_pending`), except `rate_limit_exceeded`, which is 429 (RFC 6585 §4),
+    /// and a body too large to read, 413: Salesforce's statuses for these are not known, and
+    /// clients built for Salesforce treat any non-2xx the same way. For `invalid_client` after HTTP Basic authentication see
     /// [`OAuthError::http_status_for`].
     pub fn http_status(&self) -> u16 {
         match self {
             OAuthError::RateLimitExceeded => 429,
+            // RFC 9110 §15.5.14.
+            OAuthError::InvalidRequest(RequestProblem::BodyTooLarge { .. }) => 413,
             _ => 400,
         }
     }
@@ -644,6 +654,11 @@ mod tests {
                 "prompt=none must not be combined with other values",
             ),
             (P::TooLong("state"), "parameter too long: state"),
+            (
+                P::BodyTooLarge { limit: 65_536 },
+                "request body larger than 65536 bytes",
+            ),
+            (P::UnreadableBody, "the request body could not be read"),
         ];
         for (problem, text) in table {
             assert_eq!(problem.description(), *text);

@@ -13,6 +13,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::header::{ACCEPT, AUTHORIZATION};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -195,10 +196,14 @@ pub async fn endpoint(
     org: OrgContext,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let pairs = form::body_pairs(&headers, &body);
     let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok());
+    let body = match form::read(body) {
+        Ok(body) => body,
+        Err(e) => return reply::error(e.into(), None, ResponseFormat::negotiate(None, accept)),
+    };
+    let pairs = form::body_pairs(&headers, &body);
     let format = ResponseFormat::negotiate(format_param(&pairs), accept);
     let ctx = GrantContext {
         state: &state,

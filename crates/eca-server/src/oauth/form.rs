@@ -8,8 +8,29 @@
 //! (`unsupported_grant_type`). Multipart parts that are files are skipped; only text fields are
 //! parameters.
 
-use axum::http::HeaderMap;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
+use eca_oauth::{OAuthError, RequestProblem};
+
+/// The largest body the token, device authorization, revoke and introspection endpoints
+/// read. Their requests are a few parameters; the longest, a JWT bearer assertion, is a few
+/// KiB. A larger body is refused before it is read, so one request cannot make the form
+/// parser allocate for millions of pairs.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// The body of a request to an OAuth endpoint, or why it was not read: larger than
+/// [`BODY_LIMIT`] (413), or broken off.
+pub fn read(body: Result<Bytes, BytesRejection>) -> Result<Bytes, OAuthError> {
+    body.map_err(|e| {
+        OAuthError::InvalidRequest(if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            RequestProblem::BodyTooLarge { limit: BODY_LIMIT }
+        } else {
+            RequestProblem::UnreadableBody
+        })
+    })
+}
 
 /// The form parameters of a request body.
 pub fn body_pairs(headers: &HeaderMap, body: &[u8]) -> Vec<(String, String)> {

@@ -5,6 +5,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -48,8 +49,12 @@ pub async fn introspect(
     State(state): State<AppState>,
     org: OrgContext,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match form::read(body) {
+        Ok(body) => body,
+        Err(e) => return reply::error(e.into(), None, ResponseFormat::Json),
+    };
     let pairs = form::body_pairs(&headers, &body);
     let mut method = None;
     match run(&state, &org, &headers, &pairs, &mut method).await {

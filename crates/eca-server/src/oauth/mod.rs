@@ -80,8 +80,14 @@ pub fn routes() -> Router<AppState> {
                 .post(authorize::post)
                 .layer(DefaultBodyLimit::max(crate::web::FORM_LIMIT)),
         )
-        .route("/services/oauth2/token", post(token::token))
-        .route("/services/oauth2/device/authorize", post(device::endpoint))
+        .route(
+            "/services/oauth2/token",
+            post(token::token).layer(DefaultBodyLimit::max(form::BODY_LIMIT)),
+        )
+        .route(
+            "/services/oauth2/device/authorize",
+            post(device::endpoint).layer(DefaultBodyLimit::max(form::BODY_LIMIT)),
+        )
         .route(
             device::ACTIVATION_PATH,
             get(activate::get)
@@ -90,9 +96,14 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/services/oauth2/revoke",
-            post(revoke::post).get(revoke::get),
+            post(revoke::post)
+                .get(revoke::get)
+                .layer(DefaultBodyLimit::max(form::BODY_LIMIT)),
         )
-        .route("/services/oauth2/introspect", post(introspect::introspect))
+        .route(
+            "/services/oauth2/introspect",
+            post(introspect::introspect).layer(DefaultBodyLimit::max(form::BODY_LIMIT)),
+        )
         // OpenID Connect Core §5.3.1: the UserInfo endpoint answers GET and POST.
         .route(
             "/services/oauth2/userinfo",

@@ -9,6 +9,7 @@
 //! (`callback=`) is not supported.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -24,9 +25,12 @@ pub async fn post(
     State(state): State<AppState>,
     org: OrgContext,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    respond(&state, &org, &form::body_pairs(&headers, &body)).await
+    match form::read(body) {
+        Ok(body) => respond(&state, &org, &form::body_pairs(&headers, &body)).await,
+        Err(e) => reply::error(e.into(), None, ResponseFormat::Json),
+    }
 }
 
 pub async fn get(
