@@ -40,7 +40,9 @@ impl TrustedProxies {
                     .ok_or_else(|| format!("`{entry}` has a prefix length over {max}"))?,
                 None => max,
             };
-            blocks.push((addr, bits));
+            blocks.push(ipv4_if_mapped(addr, bits).ok_or_else(|| {
+                format!("`{entry}` is an IPv4-mapped block shorter than /96: write the IPv4 block")
+            })?);
         }
         Ok(Self(blocks))
     }
@@ -82,6 +84,20 @@ impl TrustedProxies {
     }
 }
 
+/// A block written as IPv4-mapped IPv6 (`::ffff:10.0.0.0/104`) as the IPv4 block it is
+/// (`10.0.0.0/8`): addresses are compared as IPv4 ([`canonical`]), and a prefix length counted
+/// in IPv6 bits would not fit an IPv4 mask. `None` for a mapped block shorter than /96, which
+/// would reach beyond the mapped addresses.
+fn ipv4_if_mapped(addr: IpAddr, bits: u8) -> Option<(IpAddr, u8)> {
+    match addr {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => bits.checked_sub(96).map(|bits| (IpAddr::V4(v4), bits)),
+            None => Some((addr, bits)),
+        },
+        IpAddr::V4(_) => Some((addr, bits)),
+    }
+}
+
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
@@ -89,8 +105,10 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// Whether `ip` (canonical) is in the block of `bits` leading bits of `block` (as parsed:
+/// IPv4 blocks are never written as IPv6, and `bits` fits the block's family).
 fn in_block(ip: IpAddr, block: IpAddr, bits: u8) -> bool {
-    match (ip, canonical(block)) {
+    match (ip, block) {
         (IpAddr::V4(a), IpAddr::V4(b)) => {
             let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
             u32::from(a) & mask == u32::from(b) & mask
@@ -120,6 +138,33 @@ mod tests {
     }
 
     #[test]
+    fn a_block_written_as_ipv4_mapped_ipv6_is_that_ipv4_block() {
+        // Counted in IPv6 bits, /128 once made an IPv4 mask of `32 - 128` bits: every IPv4
+        // peer a trusted proxy in release builds, a panic on every request in debug ones.
+        let one = TrustedProxies::parse(&["::ffff:10.0.0.1"]).unwrap();
+        assert!(one.contains(ip("10.0.0.1")));
+        assert!(one.contains(ip("::ffff:10.0.0.1")));
+        assert!(!one.contains(ip("203.0.113.9")));
+        assert!(!one.contains(ip("10.0.0.2")));
+        let block = TrustedProxies::parse(&["::ffff:10.0.0.0/104"]).unwrap();
+        assert!(block.contains(ip("10.200.1.1")));
+        assert!(!block.contains(ip("11.0.0.1")));
+        assert_eq!(
+            block,
+            TrustedProxies::parse(&["10.0.0.0/8"]).unwrap(),
+            "the same block"
+        );
+        let all_mapped = TrustedProxies::parse(&["::ffff:0.0.0.0/96"]).unwrap();
+        assert!(all_mapped.contains(ip("198.51.100.7")));
+        assert!(!all_mapped.contains(ip("2001:db8::1")));
+        // A spoofed X-Forwarded-For from a peer that is no proxy is ignored.
+        assert_eq!(
+            one.client_address(ip("203.0.113.9"), &forwarded(&["10.1.1.1"])),
+            ip("203.0.113.9")
+        );
+    }
+
+    #[test]
     fn parses_addresses_and_blocks_and_refuses_the_rest() {
         let t = TrustedProxies::parse(&["10.0.0.0/8", "192.168.1.10", "fd00::/8", " "]).unwrap();
         assert!(t.contains(ip("10.1.2.3")));
@@ -133,7 +178,13 @@ mod tests {
                 .unwrap()
                 .contains(ip("8.8.8.8"))
         );
-        for bad in ["10.0.0.0/33", "proxy.local", "10.0.0/8", "::1/129"] {
+        for bad in [
+            "10.0.0.0/33",
+            "proxy.local",
+            "10.0.0/8",
+            "::1/129",
+            "::ffff:10.0.0.0/95",
+        ] {
             assert!(TrustedProxies::parse(&[bad]).is_err(), "{bad}");
         }
     }
