@@ -368,8 +368,9 @@ pub trait TokenStore: Send + Sync {
         after: &str,
         limit: i64,
     ) -> StoreResult<(u64, Option<String>)>;
-    /// Revokes a refresh token and every access token issued from it; `Ok(false)` when the
-    /// refresh token is unknown or was already revoked.
+    /// Revokes a refresh token and the rest of its grant (RFC 7009 §2.1): every refresh token
+    /// of its family (rotation) and every access token issued from any of them; `Ok(false)`
+    /// when the refresh token is unknown or was already revoked.
     async fn revoke_refresh_token(&self, token_hash: &str, at: Timestamp) -> StoreResult<bool>;
     /// Revokes every refresh token of a family and every access token issued from them (reuse
     /// of a rotated token). Returns how many refresh tokens were live.

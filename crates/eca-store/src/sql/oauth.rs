@@ -545,7 +545,10 @@ impl<D: Db> TokenStore for D {
     }
 
     async fn revoke_refresh_token(&self, token_hash: &str, at: Timestamp) -> StoreResult<bool> {
-        // One transaction: the access tokens go with their refresh token or neither does.
+        // The whole grant: with rotation, the access token of each refresh names the refresh
+        // token presented, which is rotated by then, not the one the client holds now. One
+        // transaction: the access tokens go with their refresh tokens or nothing does. The
+        // token itself is counted first, alone, for the answer.
         let args = vec![Arg::Text(token_hash), Arg::Int(at.millis())];
         let counts = self
             .write_counted(&[
@@ -555,8 +558,16 @@ impl<D: Db> TokenStore for D {
                     args.clone(),
                 ),
                 (
+                    "UPDATE oauth_refresh_tokens SET revoked_at = $2 \
+                     WHERE revoked_at IS NULL AND family_id = \
+                     (SELECT family_id FROM oauth_refresh_tokens WHERE token_hash = $1)",
+                    args.clone(),
+                ),
+                (
                     "UPDATE oauth_access_tokens SET revoked_at = $2 \
-                     WHERE refresh_hash = $1 AND revoked_at IS NULL",
+                     WHERE revoked_at IS NULL AND refresh_hash IN \
+                     (SELECT token_hash FROM oauth_refresh_tokens WHERE family_id = \
+                     (SELECT family_id FROM oauth_refresh_tokens WHERE token_hash = $1))",
                     args,
                 ),
             ])

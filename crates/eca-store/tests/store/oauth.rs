@@ -15,6 +15,7 @@ on_every_backend!(
     tokens_name_only_users_of_their_org,
     refresh_revocation_reaches_its_access_tokens,
     rotation_is_single_use_and_family_revocation_reaches_everything,
+    revoking_the_current_refresh_token_revokes_its_whole_family,
     approvals_are_per_org_app_and_user,
     signing_keys_are_per_org_and_unique_by_kid,
     revoking_an_apps_tokens_reaches_only_that_app,
@@ -206,6 +207,52 @@ async fn refresh_revocation_reaches_its_access_tokens(env: Env) {
     assert!(!store.use_refresh_token("r1", at(6)).await.unwrap());
     assert_eq!(revoked(store, "a1").await, Some(at(4)));
     assert_eq!(revoked(store, "a2").await, None);
+}
+
+async fn revoking_the_current_refresh_token_revokes_its_whole_family(env: Env) {
+    let store = env.store.as_ref();
+    let (org, _, user) = seed(store, "acme", "a@acme.example").await;
+    store
+        .create_refresh_token(&refresh(&org.id, &user.id, "r1", "fam"))
+        .await
+        .unwrap();
+    store
+        .create_access_token(&access(&org.id, &user.id, "a1", Some("r1")))
+        .await
+        .unwrap();
+    // A refresh with rotation: r2 replaces r1, and the access token it issues names r1, the
+    // token presented.
+    let r2 = refresh(&org.id, &user.id, "r2", "fam");
+    assert!(store.rotate_refresh_token("r1", &r2, at(10)).await.unwrap());
+    store
+        .create_access_token(&access(&org.id, &user.id, "a2", Some("r1")))
+        .await
+        .unwrap();
+    // Another grant of the same user and app.
+    store
+        .create_refresh_token(&refresh(&org.id, &user.id, "s1", "fam2"))
+        .await
+        .unwrap();
+    store
+        .create_access_token(&access(&org.id, &user.id, "b1", Some("s1")))
+        .await
+        .unwrap();
+
+    assert!(store.revoke_refresh_token("r2", at(20)).await.unwrap());
+    for hash in ["a1", "a2"] {
+        assert_eq!(revoked(store, hash).await, Some(at(20)), "{hash}");
+    }
+    for hash in ["r1", "r2"] {
+        let token = store.refresh_token(hash).await.unwrap().unwrap();
+        assert_eq!(token.revoked_at, Some(at(20)), "{hash}");
+    }
+    assert!(!store.revoke_refresh_token("r2", at(21)).await.unwrap());
+    assert_eq!(revoked(store, "b1").await, None, "another grant");
+    assert_eq!(
+        store.refresh_token("s1").await.unwrap().unwrap().revoked_at,
+        None
+    );
+    assert!(!store.revoke_refresh_token("unknown", at(22)).await.unwrap());
 }
 
 async fn rotation_is_single_use_and_family_revocation_reaches_everything(env: Env) {

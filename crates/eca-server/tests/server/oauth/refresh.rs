@@ -155,6 +155,50 @@ async fn rotation_makes_refresh_tokens_single_use_and_reuse_revokes_the_family()
 }
 
 #[tokio::test]
+async fn revoking_the_current_refresh_token_of_a_rotating_grant_revokes_the_whole_grant() {
+    // RFC 7009 §2.1: revoking a refresh token also invalidates the access tokens of the same
+    // grant. With rotation, the access token of each refresh comes from the token presented,
+    // not from the new one the client now holds; jsforce's `logout(true)` revokes the latter.
+    let w = world().await;
+    let mut spec = w.ci();
+    spec.global = "<isRefreshTokenRotationEnabled>true</isRefreshTokenRotationEnabled>\
+                   <isSecretRequiredForRefreshToken>false</isSecretRequiredForRefreshToken>"
+        .to_owned();
+    w.deploy(&spec).await;
+    let first = stored_refresh(&w, "5Aep861rotatingLogoutRefreshToken", "fam-logout").await;
+    let mut access = Vec::new();
+    let mut current = first.clone();
+    for _ in 0..2 {
+        let reply = w.token(&refresh_body(&current, None)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        current = reply.json()["refresh_token"]
+            .as_str()
+            .expect("a token")
+            .to_owned();
+        access.push(
+            reply.json()["access_token"]
+                .as_str()
+                .expect("a token")
+                .to_owned(),
+        );
+    }
+    for token in &access {
+        let reply = get_bearer(&w, "/services/data/v66.0", token).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    let reply = post("/services/oauth2/revoke", FORM, format!("token={current}"))
+        .send(&w.h)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    for token in &access {
+        get_bearer(&w, "/services/data/v66.0", token)
+            .await
+            .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+    }
+    refresh_refused(&w, &current, None).await;
+}
+
+#[tokio::test]
 async fn the_refresh_token_policy_limits_the_lifetime() {
     let w = world().await;
     w.deploy(&ci_with_one_hour(&w, "SpecificLifetime")).await;
