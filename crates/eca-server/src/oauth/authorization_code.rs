@@ -40,7 +40,9 @@ pub async fn grant(
     let store = ctx.state.store();
     let invalid = || GrantError::OAuth(OAuthError::InvalidAuthorizationCode);
     let credentials = credentials.ok_or(OAuthError::InvalidClientId)?;
-    let app = registry::by_consumer_key(ctx.state, &credentials.client_id)
+    // The primary key, or a staged or rotated one (`spec/oauth-and-connect.md` §3); the code
+    // is bound to the consumer, whichever key it was asked for with.
+    let app = registry::by_client_id(ctx.state, &credentials.client_id, ctx.now)
         .await?
         .filter(|a| a.org_id == org.id)
         .ok_or(OAuthError::InvalidClientId)?;

@@ -167,7 +167,7 @@ async fn authorize(
         Ok(c) => c,
         Err(e) => return page_error(e),
     };
-    let app = match registry::by_consumer_key(state, &client.client_id).await {
+    let app = match registry::by_client_id(state, &client.client_id, state.clock().now()).await {
         Ok(Some(app)) if app.org_id == ctx.org.id => app,
         Ok(_) => return page_error(PageError::UnknownClient),
         Err(e) => return web::api_error_page(e),

@@ -122,7 +122,7 @@ async fn redirect_target(
             ));
         }
     };
-    let app = match registry::by_consumer_key(state, &client_id).await? {
+    let app = match registry::by_client_id(state, &client_id, state.clock().now()).await? {
         Some(app) if app.org_id == ctx.org.id && app.is_enabled() => app,
         _ => return Err(page("the client_id is not an application of this org")),
     };

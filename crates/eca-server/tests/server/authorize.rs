@@ -6,11 +6,12 @@
 use axum::http::{StatusCode, header};
 use eca_oauth::jose::{Jwk, VerifyingKey, verify_rs256};
 use eca_oauth::pkce;
+use eca_metadata::MetadataType;
 use eca_server::bootstrap::ADMIN_USERNAME;
 use serde_json::Value;
 
 use crate::browser::*;
-use crate::oauth::{AppSpec, KEY, SECRET, World, oauth_error, world};
+use crate::oauth::{AppSpec, KEY, SECRET, World, file, oauth_error, world};
 use crate::support::*;
 
 mod device;
@@ -656,6 +657,122 @@ async fn a_code_of_one_client_is_refused_to_another() {
         StatusCode::BAD_REQUEST,
         "invalid_grant",
         "invalid authorization code",
+    );
+}
+
+/// Stages a second credential of `Ci` through the Connect API; returns its key and secret.
+async fn staged_credential(w: &World) -> (String, String) {
+    // The Connect API shows secrets only when the org allows it.
+    w.deploy_files(
+        &[file(
+            MetadataType::OrgSettings,
+            "ExternalClientApp",
+            "<enableClientSecretInRestApiAccess>true</enableClientSecretInRestApiAccess>",
+        )],
+        &[],
+    )
+    .await;
+    let admin = admin_session(&w.h).await;
+    let consumer = w.ci_consumer().await;
+    let reply = request(
+        "POST",
+        &format!(
+            "/services/data/v66.0/apps/oauth/credentials/Ci/{}/staged",
+            consumer.id
+        ),
+        None,
+    )
+    .bearer(&admin)
+    .send(&w.h)
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let staged = &reply.json()["stagedCredentials"][0];
+    (
+        staged["key"].as_str().expect("a key").to_owned(),
+        staged["secret"].as_str().expect("a secret").to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_staged_credential_works_in_the_web_server_flow_as_in_every_other() {
+    // `spec/oauth-and-connect.md` §3: the staged key authenticates beside the primary one.
+    let w = world().await;
+    w.deploy(&web_app(&w, "<isPkceRequired>false</isPkceRequired>"))
+        .await;
+    let (key2, secret2) = staged_credential(&w).await;
+    let mut b = logged_in(&w).await;
+    // Authorize and exchange with the staged key.
+    let params = [
+        ("response_type", "code"),
+        ("client_id", key2.as_str()),
+        ("redirect_uri", CALLBACK),
+        ("state", "s"),
+    ];
+    let code = code_of(
+        &authorize_approved(&w, &mut b, &params).await,
+        CALLBACK,
+        "s",
+    );
+    let reply = exchange(
+        &w,
+        &[
+            ("code", &code),
+            ("client_id", &key2),
+            ("client_secret", &secret2),
+            ("redirect_uri", CALLBACK),
+        ],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    // A code asked for with the primary key, exchanged with the staged one: the same client.
+    let params = [
+        ("response_type", "code"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("state", "t"),
+    ];
+    let code = code_of(
+        &authorize_approved(&w, &mut b, &params).await,
+        CALLBACK,
+        "t",
+    );
+    let reply = exchange(
+        &w,
+        &[
+            ("code", &code),
+            ("client_id", &key2),
+            ("client_secret", &secret2),
+            ("redirect_uri", CALLBACK),
+        ],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    // The staged key with the primary's secret is no client.
+    let params = [
+        ("response_type", "code"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("state", "u"),
+    ];
+    let code = code_of(
+        &authorize_approved(&w, &mut b, &params).await,
+        CALLBACK,
+        "u",
+    );
+    oauth_error(
+        &exchange(
+            &w,
+            &[
+                ("code", &code),
+                ("client_id", &key2),
+                ("client_secret", SECRET),
+                ("redirect_uri", CALLBACK),
+            ],
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_client",
+        "invalid client credentials",
     );
 }
 
