@@ -92,6 +92,8 @@ pub enum OAuthError {
     RateLimitExceeded,
     /// `OAUTH_AUTHORIZATION_BLOCKED`: a user of another org used a Local app.
     AuthorizationBlocked,
+    /// `OAUTH_EC_APP_NOT_FOUND`: a Packaged app used in an org it is not installed in.
+    AppNotInstalled,
     /// `OAUTH_APP_BLOCKED`: the app, or its OAuth plugin, is switched off by policy.
     AppBlocked,
 }
@@ -272,6 +274,7 @@ impl OAuthError {
             OAuthError::InvalidToken => "invalid_token",
             OAuthError::RateLimitExceeded => "rate_limit_exceeded",
             OAuthError::AuthorizationBlocked => "OAUTH_AUTHORIZATION_BLOCKED",
+            OAuthError::AppNotInstalled => "OAUTH_EC_APP_NOT_FOUND",
             OAuthError::AppBlocked => "OAUTH_APP_BLOCKED",
         }
     }
@@ -320,6 +323,7 @@ impl OAuthError {
             OAuthError::AuthorizationBlocked => {
                 "Cross-org OAuth flows are not supported for this external client app"
             }
+            OAuthError::AppNotInstalled => "External client app is not installed in this org",
             OAuthError::AppBlocked => "this app is blocked by admin",
         };
         Cow::Borrowed(text)
@@ -590,6 +594,12 @@ mod tests {
                 E::AuthorizationBlocked,
                 "OAUTH_AUTHORIZATION_BLOCKED",
                 "Cross-org OAuth flows are not supported for this external client app",
+                400,
+            ),
+            (
+                E::AppNotInstalled,
+                "OAUTH_EC_APP_NOT_FOUND",
+                "External client app is not installed in this org",
                 400,
             ),
             (

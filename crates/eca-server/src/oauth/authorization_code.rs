@@ -42,10 +42,10 @@ pub async fn grant(
     let credentials = credentials.ok_or(OAuthError::InvalidClientId)?;
     // The primary key, or a staged or rotated one (`spec/oauth-and-connect.md` §3); the code
     // is bound to the consumer, whichever key it was asked for with.
-    let app = registry::by_client_id(ctx.state, &credentials.client_id, ctx.now)
-        .await?
-        .filter(|a| a.org_id == org.id)
-        .ok_or(OAuthError::InvalidClientId)?;
+    let app = registry::in_org(
+        registry::by_client_id(ctx.state, &credentials.client_id, ctx.now).await?,
+        &org.id,
+    )?;
     let public = match &credentials.secret {
         Some(secret) if app.verify_secret(ctx.state.digester(), secret) => false,
         Some(_) => return Err(OAuthError::InvalidClient.into()),

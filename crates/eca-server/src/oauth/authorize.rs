@@ -154,6 +154,17 @@ fn page_error(err: PageError) -> Response {
     )
 }
 
+/// The page for an app of another org (`OAUTH_AUTHORIZATION_BLOCKED` or
+/// `OAUTH_EC_APP_NOT_FOUND`, [`registry::in_org`]), with the code and text Salesforce shows.
+fn cross_org_page(refusal: &OAuthError) -> Response {
+    tracing::debug!(error = %refusal, "authorization request for another org's app");
+    web::error_page(
+        StatusCode::BAD_REQUEST,
+        "Authorization failed",
+        &format!("{}: {}", refusal.code(), refusal.description()),
+    )
+}
+
 async fn authorize(
     state: &AppState,
     ctx: &OrgContext,
@@ -168,8 +179,12 @@ async fn authorize(
         Err(e) => return page_error(e),
     };
     let app = match registry::by_client_id(state, &client.client_id, state.clock().now()).await {
-        Ok(Some(app)) if app.org_id == ctx.org.id => app,
-        Ok(_) => return page_error(PageError::UnknownClient),
+        Ok(app) => match registry::in_org(app, &ctx.org.id) {
+            Ok(app) => app,
+            Err(OAuthError::InvalidClientId) => return page_error(PageError::UnknownClient),
+            // Another org's app: Salesforce's cross-org page, never a redirect to it.
+            Err(refusal) => return cross_org_page(&refusal),
+        },
         Err(e) => return web::api_error_page(e),
     };
     if !app.is_enabled() {

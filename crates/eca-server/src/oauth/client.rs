@@ -25,8 +25,8 @@ pub enum SecretRule {
 /// The app of the credentials, in `org`, authenticated and switched on.
 ///
 /// The key may be a consumer's primary key or an unexpired staged or rotated one
-/// ([`registry::by_client_id`]). An unknown consumer key, or one of another org, is
-/// `invalid_client_id`; a wrong or missing
+/// ([`registry::by_client_id`]). An unknown consumer key is `invalid_client_id`, one of another
+/// org's app the cross-org refusal ([`registry::in_org`]); a wrong or missing
 /// secret `invalid_client`; a disabled app or OAuth plugin `OAUTH_APP_BLOCKED`. The secret is
 /// checked before the switches, so an unauthenticated caller learns nothing of the app.
 pub async fn authenticate(
@@ -36,10 +36,10 @@ pub async fn authenticate(
     rule: SecretRule,
 ) -> Result<Arc<ClientApp>, GrantError> {
     let credentials = credentials.ok_or(OAuthError::InvalidClientId)?;
-    let app = registry::by_client_id(state, &credentials.client_id, state.clock().now())
-        .await?
-        .filter(|app| app.org_id == *org)
-        .ok_or(OAuthError::InvalidClientId)?;
+    let app = registry::in_org(
+        registry::by_client_id(state, &credentials.client_id, state.clock().now()).await?,
+        org,
+    )?;
     check_secret(state, &app, credentials, rule)?;
     if !app.is_enabled() {
         return Err(OAuthError::AppBlocked.into());

@@ -26,10 +26,10 @@ pub async fn grant(
     let org = &ctx.org.org;
     let issuer = jwt_bearer::issuer_unverified(assertion.expose())?;
     // The `iss` may be a staged or rotated key too (`spec/oauth-and-connect.md` §3).
-    let app = registry::by_client_id(ctx.state, &issuer, ctx.now)
-        .await?
-        .filter(|app| app.org_id == org.id)
-        .ok_or(OAuthError::InvalidClientId)?;
+    let app = registry::in_org(
+        registry::by_client_id(ctx.state, &issuer, ctx.now).await?,
+        &org.id,
+    )?;
     if !app.is_enabled() {
         return Err(OAuthError::AppBlocked.into());
     }

@@ -40,14 +40,13 @@ pub async fn grant(
     // (`spec/oauth-and-connect.md` §3): tokens issued under the old key keep working.
     let app = registry::by_client_id(ctx.state, &credentials.client_id, ctx.now).await?;
     // The client must exist in this org and be the token's app.
-    let app = app
-        .filter(|a| {
-            a.org_id == org.id
-                && record
-                    .as_ref()
-                    .is_none_or(|r| r.consumer_id == a.consumer_id)
-        })
-        .ok_or(OAuthError::InvalidClientId)?;
+    let app = registry::in_org(app, &org.id)?;
+    if record
+        .as_ref()
+        .is_some_and(|r| r.consumer_id != app.consumer_id)
+    {
+        return Err(OAuthError::InvalidClientId.into());
+    }
     let rule = if app.global.secret_required_for_refresh_token() {
         SecretRule::Required
     } else {

@@ -18,11 +18,12 @@ use eca_core::net::AddressRange;
 use eca_core::{OrgId, Secret, Timestamp};
 use eca_metadata::MetadataType;
 use eca_metadata::model::{
-    AppPolicies, Component, CustomAttribute, GlobalOauthSettings, Header, IpRange, IpRelaxation,
-    JwtSessionTimeoutType, OauthPolicies, OauthScope, OauthSettings, PermittedUsers, Plugin,
+    AppPolicies, Component, CustomAttribute, DistributionState, GlobalOauthSettings, Header,
+    IpRange, IpRelaxation, JwtSessionTimeoutType, OauthPolicies, OauthScope, OauthSettings,
+    PermittedUsers, Plugin,
 };
 use eca_metadata::xml;
-use eca_oauth::{SecretDigest, SecretDigester, VerifyingKey};
+use eca_oauth::{OAuthError, SecretDigest, SecretDigester, VerifyingKey};
 use eca_store::{ConsumerId, OauthConsumer};
 
 use crate::cache::TtlCache;
@@ -60,6 +61,30 @@ impl std::fmt::Debug for ClientApp {
             .field("consumer_key", &self.consumer_key)
             .finish_non_exhaustive()
     }
+}
+
+/// The app of a client id, when it is one of `org`'s.
+///
+/// Consumer keys are unique across the server, so a key of another org's app names that app:
+/// the flow is refused as Salesforce refuses a cross-org flow (`spec/metadata.md` §5 and §6).
+/// A Local app works only in the org that defines it (`OAUTH_AUTHORIZATION_BLOCKED`); a
+/// Packaged one only in the orgs it is installed in, and OpenECA installs no packages
+/// (`OAUTH_EC_APP_NOT_FOUND`). A key of no app at all is `invalid_client_id`. Consumer keys
+/// are public identifiers (they travel in browser URLs), so saying which case it is gives
+/// nothing away.
+pub fn in_org(app: Option<Arc<ClientApp>>, org: &OrgId) -> Result<Arc<ClientApp>, OAuthError> {
+    let app = app.ok_or(OAuthError::InvalidClientId)?;
+    if app.org_id == *org {
+        return Ok(app);
+    }
+    Err(match app.header.distribution_state {
+        Some(
+            DistributionState::Packaged
+            | DistributionState::Managed
+            | DistributionState::AutoInstalled,
+        ) => OAuthError::AppNotInstalled,
+        Some(DistributionState::Local) | None => OAuthError::AuthorizationBlocked,
+    })
 }
 
 impl ClientApp {

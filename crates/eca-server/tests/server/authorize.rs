@@ -4,9 +4,9 @@
 //! redirect URI tampering, code mix-up between clients, open redirect on error.
 
 use axum::http::{StatusCode, header};
+use eca_metadata::MetadataType;
 use eca_oauth::jose::{Jwk, VerifyingKey, verify_rs256};
 use eca_oauth::pkce;
-use eca_metadata::MetadataType;
 use eca_server::bootstrap::ADMIN_USERNAME;
 use serde_json::Value;
 

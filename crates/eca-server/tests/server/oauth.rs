@@ -507,12 +507,46 @@ async fn client_credentials_by_basic_header_and_the_errors_of_client_authenticat
         "unsupported_grant_type",
         "grant type not supported",
     );
-    // The app's client is not one of another org's.
+}
+
+#[tokio::test]
+async fn an_app_used_in_another_org_gets_the_cross_org_refusal() {
+    // `spec/metadata.md` §5 and §6: a Local app works only in its own org; a Packaged one
+    // only where it is installed, and OpenECA installs no packages.
+    let w = world().await;
+    w.deploy(&w.ci()).await;
     let (acme, _) = second_org(&w.h, vec![]).await;
+    let cc = format!("grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}");
+    let acme_token = format!("/orgs/{}{TOKEN}", acme.my_domain);
+    let reply = post(&acme_token, FORM, cc.clone()).send(&w.h).await;
+    oauth_error(
+        &reply,
+        StatusCode::BAD_REQUEST,
+        "OAUTH_AUTHORIZATION_BLOCKED",
+        "Cross-org OAuth flows are not supported for this external client app",
+    );
+    // The browser flow shows it as a page, never redirecting to the app.
+    let reply = get(&format!(
+        "/orgs/{}/services/oauth2/authorize?response_type=code&client_id={KEY}\
+         &redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback",
+        acme.my_domain
+    ))
+    .send(&w.h)
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(
+        reply.body.contains(
+            "OAUTH_AUTHORIZATION_BLOCKED: Cross-org OAuth flows are not supported for this external client app"
+        ),
+        "{}",
+        reply.body
+    );
+    assert!(reply.headers.get("location").is_none());
+    // An unknown key is still just unknown there.
     let reply = post(
-        &format!("/orgs/{}{TOKEN}", acme.my_domain),
+        &acme_token,
         FORM,
-        format!("grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}"),
+        "grant_type=client_credentials&client_id=3MVG9nobody&client_secret=x".to_owned(),
     )
     .send(&w.h)
     .await;
@@ -522,6 +556,26 @@ async fn client_credentials_by_basic_header_and_the_errors_of_client_authenticat
         "invalid_client_id",
         "client identifier invalid",
     );
+    // Packaged: not installed in the other org.
+    w.deploy_files(
+        &[file(
+            MetadataType::ExternalClientApplication,
+            "Ci",
+            "<contactEmail>dev@example.com</contactEmail><distributionState>Packaged</distributionState><label>Ci</label>",
+        )],
+        &[],
+    )
+    .await;
+    let reply = post(&acme_token, FORM, cc.clone()).send(&w.h).await;
+    oauth_error(
+        &reply,
+        StatusCode::BAD_REQUEST,
+        "OAUTH_EC_APP_NOT_FOUND",
+        "External client app is not installed in this org",
+    );
+    // In its own org it works either way.
+    let reply = w.token(&cc).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 }
 
 #[tokio::test]
