@@ -167,9 +167,11 @@ async fn attempt_once(
         // Deleting an app revokes every token it issued (`spec/metadata.md` §5.4). The
         // components are gone already, so the tokens fail on their next use either way; this
         // marks them revoked for introspection and the usage API, and keeps them dead if an
-        // app of the same name comes back.
+        // app of the same name comes back. Its users' approvals go too: that app is another
+        // app, with its own consent (and JWT bearer needs an approval or pre-authorization).
         for app in &built.deleted_apps {
             ctx.store.revoke_app_tokens(ctx.org, app, completed).await?;
+            ctx.store.delete_app_approvals(ctx.org, app).await?;
         }
         Ok(DeployOutcome {
             result: built.result,

@@ -402,6 +402,10 @@ pub trait TokenStore: Send + Sync {
     ) -> StoreResult<()>;
     /// Whether `user` approved the app before.
     async fn has_approved(&self, org: &OrgId, app: &str, user: &UserId) -> StoreResult<bool>;
+    /// Forgets every user's approval of an app (case-insensitive name): the app was deleted,
+    /// and an app deployed later under the same name is another app, to be approved anew.
+    /// Returns how many approvals there were.
+    async fn delete_app_approvals(&self, org: &OrgId, app: &str) -> StoreResult<u64>;
     /// Records a new signing key of an org. `Conflict` when the org has a key of that `kid`
     /// (another node created it first).
     async fn create_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;

@@ -1350,6 +1350,11 @@ async fn a_deleted_apps_tokens_stop_working_and_its_client_is_unknown() {
     // first, then revokes it.
     w.cc_token().await;
     let token = w.cc_token().await;
+    // A user's approval of the app (consent, or what JWT bearer asks of self-authorized apps).
+    w.h.store
+        .record_approval(&w.org.id, "Ci", &w.admin.id, w.h.clock.now())
+        .await
+        .unwrap();
     let mut destructive = Manifest::from_components(
         [(MetadataType::ExternalClientApplication, "Ci")],
         ApiVersion::DEFAULT,
@@ -1373,6 +1378,14 @@ async fn a_deleted_apps_tokens_stop_working_and_its_client_is_unknown() {
     assert!(
         stored.revoked_at.is_some(),
         "the deleted app's token is revoked"
+    );
+    // An app deployed later under the same name is another app: nobody has approved it.
+    assert!(
+        !w.h.store
+            .has_approved(&w.org.id, "Ci", &w.admin.id)
+            .await
+            .unwrap(),
+        "the deleted app's approvals are gone"
     );
     let reply = w
         .token(&format!(

@@ -686,6 +686,16 @@ impl<D: Db> TokenStore for D {
         }
     }
 
+    async fn delete_app_approvals(&self, org: &OrgId, app: &str) -> StoreResult<u64> {
+        let app_lower = fold(app);
+        self.write(
+            "DELETE FROM oauth_approvals WHERE org_id = $1 AND app_name_lower = $2",
+            &[Arg::Text(org.as_str()), Arg::Text(&app_lower)],
+        )
+        .await
+        .map_err(database)
+    }
+
     async fn has_approved(&self, org: &OrgId, app: &str, user: &UserId) -> StoreResult<bool> {
         let sql = "SELECT 1 FROM oauth_approvals \
                    WHERE org_id = $1 AND app_name_lower = $2 AND user_id = $3";

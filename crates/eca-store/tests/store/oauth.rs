@@ -342,6 +342,30 @@ async fn approvals_are_per_org_app_and_user(env: Env) {
             .await
             .unwrap()
     );
+    // Deleting the app's approvals (the app was deleted) reaches only that app of that org.
+    store
+        .record_approval(&org.id, "Other", &user.id, T0)
+        .await
+        .unwrap();
+    store
+        .record_approval(&other_org.id, "Ci", &other_user.id, T0)
+        .await
+        .unwrap();
+    assert_eq!(store.delete_app_approvals(&org.id, "cI").await.unwrap(), 1);
+    assert!(!store.has_approved(&org.id, "Ci", &user.id).await.unwrap());
+    assert!(
+        store
+            .has_approved(&org.id, "Other", &user.id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .has_approved(&other_org.id, "Ci", &other_user.id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.delete_app_approvals(&org.id, "Ci").await.unwrap(), 0);
 }
 
 async fn signing_keys_are_per_org_and_unique_by_kid(env: Env) {
