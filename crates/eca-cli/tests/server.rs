@@ -1160,6 +1160,76 @@ fn org_keys_list_and_rotate() {
     assert_eq!(metadata.matches("<ds:X509Certificate>").count(), 2);
 }
 
+#[test]
+fn org_oauth_keys_list_and_rotate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("config");
+    let password = "Cli-Oauth-Keys-Password-42";
+    let server = serve(
+        &tmp.path().join("data"),
+        &[("ECA_ADMIN_PASSWORD", password)],
+        &[],
+    );
+    login(&config, &server.url, password, "local");
+    let run = |args: &[&str]| eca(&config, args, "");
+    let jwks_kids = || -> Vec<String> {
+        let jwks: serde_json::Value = serde_json::from_str(
+            &ureq::get(&format!("{}/id/keys", server.url))
+                .call()
+                .unwrap()
+                .body_mut()
+                .read_to_string()
+                .unwrap(),
+        )
+        .unwrap();
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let listed = run(&[
+        "org",
+        "oauth-keys",
+        "list",
+        "--target-org",
+        "local",
+        "--json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(listed["keys"][0]["kid"], "1");
+    assert_eq!(jwks_kids(), ["1"]);
+
+    let rotated = run(&["org", "oauth-keys", "rotate", "--target-org", "local"]).ok();
+    assert!(
+        rotated.stdout.contains(
+            "OAuth signing key 2 now signs; the previous key stays published at /id/keys for 48 hours."
+        ),
+        "{}",
+        rotated.stdout
+    );
+    assert!(rotated.stdout.contains("KID"), "{}", rotated.stdout);
+    let listed = run(&[
+        "org",
+        "oauth-keys",
+        "list",
+        "--target-org",
+        "local",
+        "--json",
+    ])
+    .ok()
+    .json();
+    let keys = listed["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0]["kid"], "2");
+    assert_eq!(keys[0]["isCurrent"], true);
+    assert_eq!(keys[1]["isPublished"], true);
+    assert_eq!(jwks_kids(), ["1", "2"]);
+}
+
 #[path = "server/sigkill.rs"]
 mod sigkill;
 

@@ -114,6 +114,14 @@ fn people_routes(state: &AppState) -> Router<AppState> {
             "/services/data/{version}/eca/saml/keys/rotate",
             post(rest::saml_keys::rotate),
         )
+        .route(
+            "/services/data/{version}/eca/oauth/keys",
+            get(rest::oauth_keys::list),
+        )
+        .route(
+            "/services/data/{version}/eca/oauth/keys/rotate",
+            post(rest::oauth_keys::rotate),
+        )
 }
 
 /// The whole HTTP surface of the server.

@@ -13,6 +13,7 @@ mod org_create;
 mod org_display;
 mod org_keys;
 mod org_list;
+mod org_oauth_keys;
 mod org_settings;
 mod permset;
 mod profile;
@@ -102,6 +103,9 @@ pub enum OrgCommand {
     /// The org's SAML signing keys: list, rotate.
     #[command(subcommand)]
     Keys(org_keys::Command),
+    /// The org's OAuth signing keys (ID tokens, JWT access tokens): list, rotate.
+    #[command(subcommand)]
+    OauthKeys(org_oauth_keys::Command),
     /// Show or change the org's session settings (timeout, IP ranges on every request).
     Settings(org_settings::Args),
 }
@@ -143,6 +147,7 @@ pub fn run(command: Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         Command::Org(OrgCommand::Create(args)) => org_create::run(&args, ctx),
         Command::Org(OrgCommand::List(args)) => org_list::run(&args, ctx),
         Command::Org(OrgCommand::Keys(command)) => org_keys::run(&command, ctx),
+        Command::Org(OrgCommand::OauthKeys(command)) => org_oauth_keys::run(&command, ctx),
         Command::Org(OrgCommand::Settings(args)) => org_settings::run(&args, ctx),
         Command::User(command) => user::run(&command, ctx),
         Command::Permset(command) => permset::run(&command, ctx),

@@ -24,6 +24,22 @@ pub struct Args {
     target: Target,
 }
 
+impl Args {
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+}
+
+/// A listed key's state: `current` (signs now), `published` (replaced, still listed for the
+/// overlap) or `retired`. The OAuth keys (`org_oauth_keys`) share it.
+pub fn state_of(is_current: bool, is_published: bool) -> &'static str {
+    match (is_current, is_published) {
+        (true, _) => "current",
+        (false, true) => "published",
+        (false, false) => "retired",
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Key {
@@ -47,7 +63,7 @@ pub fn run(command: &Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         Command::List(args) => (args, false),
         Command::Rotate(args) => (args, true),
     };
-    let client = Client::for_target(&args.target)?;
+    let client = Client::for_target(args.target())?;
     let list: KeyList = if rotate {
         client.post("/eca/saml/keys/rotate", &serde_json::json!({}))?
     } else {
@@ -67,14 +83,9 @@ pub fn run(command: &Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         .keys
         .iter()
         .map(|k| {
-            let state = match (k.is_current, k.is_published) {
-                (true, _) => "current",
-                (false, true) => "published",
-                (false, false) => "retired",
-            };
             vec![
                 k.version.to_string(),
-                state.to_owned(),
+                state_of(k.is_current, k.is_published).to_owned(),
                 k.created_date.clone(),
                 k.sha256_fingerprint.clone(),
             ]

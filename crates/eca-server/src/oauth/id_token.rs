@@ -87,10 +87,7 @@ pub async fn issue(
         c_hash: about.code.map(id_token::half_hash),
         claims,
     };
-    let keys = keys::org_keys(ctx.state, &ctx.org.org.id).await?;
-    let key = keys
-        .last()
-        .ok_or_else(|| ApiError::Internal("the org has no signing key".into()))?;
+    let key = keys::current_key(ctx.state, &ctx.org.org.id).await?;
     let token = key
         .sign(&body)
         .map_err(|e| ApiError::Internal(format!("ID token signing failed: {e}")))?;

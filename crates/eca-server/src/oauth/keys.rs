@@ -2,8 +2,14 @@
 //! `/id/keys`. The first key is made on first use and stored with its private key encrypted
 //! under the master key (context `oauth-signing-key:<org>:<kid>`). Two nodes making it at once
 //! both try `kid` "1"; the store takes one and the other reads it back, so an org never ends
-//! up with two first keys. Rollover (a newer key signing, older ones still published) needs
-//! only another row.
+//! up with two first keys.
+//!
+//! **Rollover** ([`rotate`], `POST /services/data/vXX.X/eca/oauth/keys/rotate`): a new key,
+//! `kid` one more than the highest, signs from then on (on this node at once, on others within
+//! [`SIGNING_KEY_TTL_MS`]). The key it replaces stays published, and verifies `id_token_hint`s,
+//! for [`PREVIOUS_KEY_OVERLAP_HOURS`] after: longer than anything it signed lives (JWT access
+//! tokens 12 hours at most, ID tokens less), so no token in flight breaks. Clients that cached
+//! the JWKS find the new `kid` missing and fetch it again, as OpenID Connect Core §10.1.1 asks.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -12,13 +18,16 @@ use eca_core::{OrgId, Timestamp};
 use eca_oauth::SigningKey;
 use eca_store::{SigningKeyRecord, StoreError};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, RequestCode};
 use crate::state::AppState;
 
 /// How long this process signs with the key it read before reading the org's keys again, in
 /// milliseconds: a key added by another node signs here within this time (the JWKS lists every
 /// key at once, so tokens it signs verify everywhere meanwhile).
 pub const SIGNING_KEY_TTL_MS: i64 = 60_000;
+
+/// How long a replaced key stays published after its successor was made, in hours.
+pub const PREVIOUS_KEY_OVERLAP_HOURS: i64 = 48;
 
 /// The signing key of each org, decrypted and parsed once (an RSA private key takes far longer
 /// to parse than to use).
@@ -65,16 +74,89 @@ fn context(org: &OrgId, kid: &str) -> Vec<u8> {
     format!("oauth-signing-key:{org}:{kid}").into_bytes()
 }
 
-/// The org's signing keys, oldest first (the last one signs), made on first use.
-pub async fn org_keys(state: &AppState, org: &OrgId) -> Result<Vec<SigningKey>, ApiError> {
-    let mut records = state.store().signing_keys(org).await?;
-    if records.is_empty() {
-        create_first(state, org).await?;
-        records = state.store().signing_keys(org).await?;
-    }
+/// One stored key, as listed (no private part).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub created_at: Timestamp,
+    /// The key that signs now.
+    pub is_current: bool,
+    /// Listed at `/id/keys`: the current key, or a replaced one within the overlap.
+    pub is_published: bool,
+}
+
+/// Which keys are current and published at `now` (`records` oldest first).
+fn describe(records: &[SigningKeyRecord], now: Timestamp) -> Vec<KeyInfo> {
+    let overlap_ms = PREVIOUS_KEY_OVERLAP_HOURS * 3_600 * 1_000;
     records
         .iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(i, r)| {
+            let successor = records.get(i + 1);
+            KeyInfo {
+                kid: r.kid.clone(),
+                created_at: r.created_at,
+                is_current: successor.is_none(),
+                is_published: successor
+                    .is_none_or(|s| now.millis() < s.created_at.millis() + overlap_ms),
+            }
+        })
+        .collect()
+}
+
+/// The org's key records, oldest first, making the first key when there is none.
+async fn records(state: &AppState, org: &OrgId) -> Result<Vec<SigningKeyRecord>, ApiError> {
+    let records = state.store().signing_keys(org).await?;
+    if !records.is_empty() {
+        return Ok(records);
+    }
+    create(state, org, FIRST_KID).await?;
+    Ok(state.store().signing_keys(org).await?)
+}
+
+/// The org's keys as they stand, oldest first.
+pub async fn list(state: &AppState, org: &OrgId) -> Result<Vec<KeyInfo>, ApiError> {
+    Ok(describe(&records(state, org).await?, state.clock().now()))
+}
+
+/// Makes a new key that signs from now on; the one it replaces stays published for
+/// [`PREVIOUS_KEY_OVERLAP_HOURS`]. Returns every key of the org, oldest first.
+pub async fn rotate(state: &AppState, org: &OrgId) -> Result<Vec<KeyInfo>, ApiError> {
+    let before = records(state, org).await?;
+    // Key ids are short numbers, as Salesforce's; the next is one more than the highest.
+    let next = before
+        .iter()
+        .filter_map(|r| r.kid.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0)
+        + 1;
+    if !create(state, org, &next.to_string()).await? {
+        return Err(ApiError::record(
+            RequestCode::DuplicateValue,
+            "Another rotation of this org's OAuth signing key happened at the same moment; list the keys and try again if a new one is still wanted.",
+            &[],
+        ));
+    }
+    // This node signs with the new key at once.
+    state
+        .signing_keys()
+        .current
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .remove(org);
+    tracing::info!(org = %org, kid = next, "OAuth signing key rotated");
+    list(state, org).await
+}
+
+/// The org's published signing keys, oldest first (the last one signs), made on first use.
+pub async fn org_keys(state: &AppState, org: &OrgId) -> Result<Vec<SigningKey>, ApiError> {
+    let records = records(state, org).await?;
+    let described = describe(&records, state.clock().now());
+    records
+        .iter()
+        .zip(&described)
+        .filter(|(_, info)| info.is_published)
+        .map(|(r, _)| {
             let der = state
                 .master_key()
                 .decrypt(&r.encrypted_key, &context(org, &r.kid))
@@ -85,29 +167,67 @@ pub async fn org_keys(state: &AppState, org: &OrgId) -> Result<Vec<SigningKey>, 
         .collect()
 }
 
-async fn create_first(state: &AppState, org: &OrgId) -> Result<(), ApiError> {
+/// Generates and stores key `kid`; false when another node stored that `kid` first.
+async fn create(state: &AppState, org: &OrgId, kid: &str) -> Result<bool, ApiError> {
     // RSA key generation takes tens of milliseconds: off the async workers.
-    let der = tokio::task::spawn_blocking(|| {
-        SigningKey::generate(FIRST_KID).and_then(|k| k.to_pkcs8_der())
+    let owned = kid.to_owned();
+    let der = tokio::task::spawn_blocking(move || {
+        SigningKey::generate(&owned).and_then(|k| k.to_pkcs8_der())
     })
     .await
     .map_err(|e| ApiError::Internal(format!("key generation failed: {e}")))?
     .map_err(|e| ApiError::Internal(format!("key generation failed: {e}")))?;
     let record = SigningKeyRecord {
         org_id: org.clone(),
-        kid: FIRST_KID.to_owned(),
+        kid: kid.to_owned(),
         encrypted_key: state
             .master_key()
-            .encrypt(&der, &context(org, FIRST_KID), state.rng()),
+            .encrypt(&der, &context(org, kid), state.rng()),
         created_at: state.clock().now(),
     };
     match state.store().create_signing_key(&record).await {
         Ok(()) => {
-            tracing::info!(org = %org, kid = FIRST_KID, "signing key created");
-            Ok(())
+            tracing::info!(org = %org, kid, "signing key created");
+            Ok(true)
         }
         // Another node made it first: theirs is the key.
-        Err(StoreError::Conflict { .. }) => Ok(()),
+        Err(StoreError::Conflict { .. }) => Ok(false),
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(kid: &str, created_hours: i64) -> SigningKeyRecord {
+        SigningKeyRecord {
+            org_id: OrgId::generate(&eca_core::SystemRng),
+            kid: kid.to_owned(),
+            encrypted_key: vec![],
+            created_at: Timestamp::from_secs(created_hours * 3_600),
+        }
+    }
+
+    #[test]
+    fn replaced_keys_stay_published_for_the_overlap() {
+        let records = [record("1", 0), record("2", 100), record("3", 120)];
+        let published = |hours: i64| -> Vec<String> {
+            describe(&records, Timestamp::from_secs(hours * 3_600))
+                .into_iter()
+                .filter(|k| k.is_published)
+                .map(|k| k.kid)
+                .collect()
+        };
+        assert_eq!(published(120), ["1", "2", "3"]);
+        // Key 1 was replaced at hour 100, key 2 at hour 120.
+        assert_eq!(published(147), ["1", "2", "3"]);
+        assert_eq!(published(148), ["2", "3"]);
+        assert_eq!(published(168), ["3"]);
+        let described = describe(&records, Timestamp::from_secs(0));
+        assert_eq!(
+            described.iter().map(|k| k.is_current).collect::<Vec<_>>(),
+            [false, false, true]
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod identity;
 pub mod ip_ranges;
+pub mod oauth_keys;
 pub mod orgs;
 pub mod query;
 pub mod saml_keys;

@@ -49,7 +49,9 @@ pub struct SamlKeyList {
     pub keys: Vec<SamlKey>,
 }
 
-async fn admin(state: &AppState, auth: Authenticated) -> Result<Caller, ApiError> {
+/// The caller, when it has **ExternalClientAppAdmin** (the signing keys' permission, OAuth's
+/// too: `rest::oauth_keys`).
+pub(super) async fn admin(state: &AppState, auth: Authenticated) -> Result<Caller, ApiError> {
     let caller = Caller::load(state, auth).await?;
     if caller.has(Permission::ExternalClientAppAdmin) {
         Ok(caller)

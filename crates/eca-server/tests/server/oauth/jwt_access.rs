@@ -164,3 +164,103 @@ async fn jwt_access_tokens_are_keyed_by_issue_time_and_older_keys_still_work() {
         .await
         .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
 }
+
+/// The `kid` in a JWT's header.
+fn kid_of(token: &str) -> String {
+    eca_oauth::jose::decode_unverified(token)
+        .expect("a JWT")
+        .header["kid"]
+        .as_str()
+        .expect("a kid")
+        .to_owned()
+}
+
+/// The `kid`s `/id/keys` publishes, in order.
+async fn published_kids(w: &World) -> Vec<String> {
+    let jwks = get("/id/keys").send(&w.h).await.json();
+    jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| k["kid"].as_str().expect("a kid").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn signing_keys_roll_over_without_breaking_tokens_in_flight() {
+    let w = world().await;
+    let mut spec = w.ci();
+    spec.global
+        .push_str("<isNamedUserJwtEnabled>true</isNamedUserJwtEnabled>");
+    w.deploy(&spec).await;
+    let cc = format!("grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}");
+    let before = w.token(&cc).await.json()["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    assert_eq!(kid_of(&before), "1");
+    assert_eq!(published_kids(&w).await, ["1"]);
+
+    let admin = admin_session(&w.h).await;
+    let keys_path = "/services/data/v66.0/eca/oauth/keys";
+    let reply = request("POST", &format!("{keys_path}/rotate"), None)
+        .bearer(&admin)
+        .send(&w.h)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let listed = reply.json();
+    assert_eq!(listed["totalSize"], 2);
+    assert_eq!(listed["overlapHours"], 48);
+    assert_eq!(listed["keys"][0]["kid"], "2");
+    assert_eq!(listed["keys"][0]["isCurrent"], true);
+    assert_eq!(listed["keys"][1]["kid"], "1");
+    assert_eq!(listed["keys"][1]["isCurrent"], false);
+    assert_eq!(listed["keys"][1]["isPublished"], true);
+
+    // The new key signs at once; both are published, so the token issued before still
+    // verifies, and it still works.
+    let after = w.token(&cc).await.json()["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    assert_eq!(kid_of(&after), "2");
+    assert_eq!(published_kids(&w).await, ["1", "2"]);
+    let jwks = get("/id/keys").send(&w.h).await.json();
+    for token in [&before, &after] {
+        let jwk: eca_oauth::Jwk = serde_json::from_value(
+            jwks["keys"]
+                .as_array()
+                .expect("keys")
+                .iter()
+                .find(|k| k["kid"] == kid_of(token).as_str())
+                .expect("the token's key is published")
+                .clone(),
+        )
+        .expect("a JWK");
+        let key = eca_oauth::VerifyingKey::from_jwk(&jwk).expect("a key");
+        eca_oauth::jose::verify_rs256(token, &key).expect("a valid signature");
+        let reply = get_bearer(&w, "/services/data/v66.0", token).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+
+    // 48 hours on, the replaced key is no longer published; the list says so.
+    w.h.clock.advance_secs(48 * 3_600);
+    assert_eq!(published_kids(&w).await, ["2"]);
+    let admin = admin_session(&w.h).await;
+    let reply = request("GET", keys_path, None)
+        .bearer(&admin)
+        .send(&w.h)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.json()["keys"][1]["isPublished"], false);
+    // Only an ExternalClientAppAdmin may list or rotate: not the run-as user.
+    let runas = w.token(&cc).await.json()["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    request("POST", &format!("{keys_path}/rotate"), None)
+        .bearer(&runas)
+        .send(&w.h)
+        .await
+        .rest_error(StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS");
+}
