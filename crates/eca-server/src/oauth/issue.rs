@@ -51,9 +51,14 @@ pub async fn access_token(
     let scope = scopes.to_wire();
     let jwt = app.issues_jwt_access_tokens();
     let (issued, format, expires_at) = if jwt {
-        let expires_at = ctx
-            .now
-            .plus_minutes(app.jwt_timeout_minutes().unwrap_or(session_minutes));
+        // The policies' JWT timeout, or with `UserSession` (or none) the user's session timeout,
+        // which is the org's here (OpenECA has no per-profile timeouts). Never the policies'
+        // `sessionTimeoutInMinutes`: it "only applies to opaque tokens" (`spec/metadata.md`
+        // §2.6).
+        let expires_at = ctx.now.plus_minutes(
+            app.jwt_timeout_minutes()
+                .unwrap_or(org.session_timeout_minutes),
+        );
         let key = super::keys::current_key(state, &org.id).await?;
         // Signed on the async worker that serves the request. An RSA-2048 signature takes
         // about 0.2 ms of CPU here, and handing it to the blocking pool cost two thread

@@ -264,3 +264,34 @@ async fn signing_keys_roll_over_without_breaking_tokens_in_flight() {
         .await
         .rest_error(StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS");
 }
+
+#[tokio::test]
+async fn a_jwt_access_token_without_its_own_timeout_lives_the_orgs_session_not_the_opaque_one() {
+    // `spec/metadata.md` §2.6: `sessionTimeoutInMinutes` only applies to opaque tokens;
+    // `UserSession` means the user's session timeout (here the org's).
+    let w = world().await;
+    let mut spec = w.ci();
+    spec.global
+        .push_str("<isNamedUserJwtEnabled>true</isNamedUserJwtEnabled>");
+    spec.policies.push_str(
+        "<namedUserJwtSessionTimeoutType>UserSession</namedUserJwtSessionTimeoutType>\
+         <sessionTimeoutInMinutes>15</sessionTimeoutInMinutes>",
+    );
+    w.deploy(&spec).await;
+    let reply = w
+        .token(&format!(
+            "grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}"
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let token = reply.json()["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    let claims = eca_oauth::jose::decode_unverified(&token)
+        .expect("a JWT")
+        .claims;
+    let start = START.millis() / 1000;
+    assert_ne!(w.org.session_timeout_minutes, 15);
+    assert_eq!(claims["exp"], start + w.org.session_timeout_minutes * 60);
+}
