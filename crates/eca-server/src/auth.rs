@@ -54,33 +54,69 @@ impl FromRequestParts<AppState> for Authenticated {
         let org = OrgContext::from_request_parts(parts, state).await?;
         let token = presented_token(parts).ok_or(ApiError::InvalidSession)?;
         let Ok(ClientIp(client)) = ClientIp::from_request_parts(parts, state).await;
-        let active = check(state, &org, &token, client).await?;
+        let api = Api::of_path(parts.uri.path());
+        let active = check_for(state, &org, &token, api, client).await?;
         Ok(Authenticated { org, active })
     }
-}
-
-/// Checks a session id, or else an opaque OAuth access token (`oauth::bearer`), presented on
-/// `org`'s URL from `client`. Both have the shape `<org15>!<opaque>`, so both tables may be
-/// asked.
-pub async fn check(
-    state: &AppState,
-    org: &OrgContext,
-    token: &str,
-    client: IpAddr,
-) -> Result<Active, ApiError> {
-    check_for(state, org, token, Api::Rest, client).await
 }
 
 /// Which API a session or token is presented to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Api {
     Rest,
+    /// The Connect REST API's resources (`/services/data/vXX.X/apps/oauth/**`).
+    Connect,
     /// The SOAP partner and Metadata APIs: JWT access tokens are refused there, as they are
     /// "only usable for REST APIs" (`spec/oauth-and-connect.md` §1.11).
     Soap,
+    /// The identity URL and userinfo, which say who the token's user is.
+    Identity,
 }
 
-/// [`check`] for a given API.
+impl Api {
+    /// The API a request path of [`Authenticated`] belongs to.
+    fn of_path(path: &str) -> Api {
+        // Org routes are also mounted under `/orgs/{domain}`.
+        let path = match path.strip_prefix("/orgs/") {
+            Some(rest) => rest.find('/').map_or("", |at| &rest[at..]),
+            None => path,
+        };
+        if path.starts_with("/id/") {
+            Api::Identity
+        } else if path.contains("/apps/oauth/") {
+            Api::Connect
+        } else {
+            Api::Rest
+        }
+    }
+
+    /// Whether an access token granted `scopes` (space-separated) may be used here
+    /// (`spec/oauth-and-connect.md` §4): `api` (or `full`) for the data APIs, REST and SOAP;
+    /// on the Connect REST API `chatter_api` too; anything on the identity URL and userinfo,
+    /// which only say whose token it is. Sessions (SOAP or browser logins) have no scopes and
+    /// are not asked.
+    pub fn allows(self, scopes: &str) -> bool {
+        let has = |wanted: &str| scopes.split(' ').any(|s| s == wanted);
+        match self {
+            Api::Identity => true,
+            Api::Connect => has("api") || has("full") || has("chatter_api"),
+            Api::Rest | Api::Soap => has("api") || has("full"),
+        }
+    }
+
+    /// The API's name in the refusal of a token without the scope for it.
+    fn name(self) -> &'static str {
+        match self {
+            Api::Soap => "SOAP API",
+            Api::Connect => "Connect REST API",
+            Api::Rest | Api::Identity => "REST API",
+        }
+    }
+}
+
+/// Checks a session id, or else an OAuth access token (`oauth::bearer`), presented to `api` on
+/// `org`'s URL from `client`. Both have the shape `<org15>!<opaque>`, so both tables may be
+/// asked. A token must have been granted a scope for `api` ([`Api::allows`]).
 pub async fn check_for(
     state: &AppState,
     org: &OrgContext,
@@ -103,9 +139,13 @@ pub async fn check_for(
             let used = crate::oauth::bearer::authenticate(state, &org.org, token, now)
                 .await?
                 .filter(|used| {
-                    api == Api::Rest || used.token.format != eca_store::AccessTokenFormat::Jwt
+                    api != Api::Soap || used.token.format != eca_store::AccessTokenFormat::Jwt
                 })
                 .ok_or(ApiError::InvalidSession)?;
+            if !api.allows(&used.token.scopes) {
+                tracing::info!(app = %used.app.name, scopes = %used.token.scopes, api = api.name(), "access token refused: no scope for this API");
+                return Err(ApiError::ScopeNotGranted(api.name()));
+            }
             check_address(state, &org.org, &used.user, Some(&used.app), client).await?;
             Ok(used.active())
         }
@@ -170,5 +210,44 @@ impl FromRequestParts<AppState> for ClientIp {
                 .trusted_proxies
                 .client_address(peer, &parts.headers),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_api_asks_for_its_scopes() {
+        for (scopes, rest, connect, identity) in [
+            ("api", true, true, true),
+            ("refresh_token full", true, true, true),
+            ("chatter_api", false, true, true),
+            ("openid id profile", false, false, true),
+            ("", false, false, true),
+            ("apiary web", false, false, true),
+        ] {
+            assert_eq!(Api::Rest.allows(scopes), rest, "{scopes}");
+            assert_eq!(Api::Soap.allows(scopes), rest, "{scopes}");
+            assert_eq!(Api::Connect.allows(scopes), connect, "{scopes}");
+            assert_eq!(Api::Identity.allows(scopes), identity, "{scopes}");
+        }
+    }
+
+    #[test]
+    fn the_api_of_a_path() {
+        assert_eq!(Api::of_path("/services/data/v66.0/sobjects"), Api::Rest);
+        assert_eq!(Api::of_path("/orgs/acme/services/data/v66.0"), Api::Rest);
+        assert_eq!(
+            Api::of_path("/services/data/v66.0/apps/oauth/usage"),
+            Api::Connect
+        );
+        assert_eq!(
+            Api::of_path("/orgs/acme/services/data/v66.0/apps/oauth/usage"),
+            Api::Connect
+        );
+        assert_eq!(Api::of_path("/id/00D/005"), Api::Identity);
+        assert_eq!(Api::of_path("/orgs/acme/id/00D/005"), Api::Identity);
+        assert_eq!(Api::of_path("/orgs/id/services/data"), Api::Rest);
     }
 }

@@ -30,6 +30,10 @@ pub enum ApiError {
     /// A missing, malformed, expired or foreign session id.
     #[error("Session expired or invalid")]
     InvalidSession,
+    /// A valid access token whose scopes do not cover this API (`auth::Api`); the API's name
+    /// ("REST API", "SOAP API") is in the message, which Salesforce gives as `INVALID_SESSION_ID`.
+    #[error("This session is not valid for use with the {0}")]
+    ScopeNotGranted(&'static str),
     /// Wrong credentials, or a user who may not log in (`INVALID_LOGIN`).
     #[error("{INVALID_LOGIN_MESSAGE}")]
     InvalidLogin,
@@ -205,7 +209,9 @@ impl ApiError {
             // SOAP 1.1 §6.2: a fault in processing the envelope is answered with 500.
             Surface::Soap => StatusCode::INTERNAL_SERVER_ERROR,
             Surface::Rest => match self {
-                ApiError::InvalidSession | ApiError::InvalidLogin => StatusCode::UNAUTHORIZED,
+                ApiError::InvalidSession
+                | ApiError::ScopeNotGranted(_)
+                | ApiError::InvalidLogin => StatusCode::UNAUTHORIZED,
                 ApiError::ApiDisabled | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
                 ApiError::LoginRateExceeded => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::BAD_REQUEST,
@@ -217,7 +223,7 @@ impl ApiError {
     pub fn error_code(&self) -> &'static str {
         match self {
             ApiError::NotFound(_) => "NOT_FOUND",
-            ApiError::InvalidSession => "INVALID_SESSION_ID",
+            ApiError::InvalidSession | ApiError::ScopeNotGranted(_) => "INVALID_SESSION_ID",
             ApiError::InvalidLogin => "INVALID_LOGIN",
             ApiError::ApiDisabled => "API_DISABLED_FOR_ORG",
             ApiError::LoginRateExceeded => "REQUEST_LIMIT_EXCEEDED",
@@ -252,9 +258,9 @@ impl ApiError {
             ApiError::InvalidLogin | ApiError::ApiDisabled | ApiError::LoginRateExceeded => {
                 sf("LoginFault")
             }
-            ApiError::InvalidSession | ApiError::UnsupportedOperation(_) => {
-                sf("UnexpectedErrorFault")
-            }
+            ApiError::InvalidSession
+            | ApiError::ScopeNotGranted(_)
+            | ApiError::UnsupportedOperation(_) => sf("UnexpectedErrorFault"),
             ApiError::Internal(_) | ApiError::Timeout => Fault {
                 code: "soapenv:Server".to_owned(),
                 detail: None,

@@ -92,7 +92,12 @@ pub async fn userinfo(
                 };
                 (used.user, custom)
             }
-            None => (auth::check(&state, &org, &token, client).await?.user, None),
+            None => (
+                auth::check_for(&state, &org, &token, auth::Api::Identity, client)
+                    .await?
+                    .user,
+                None,
+            ),
         };
     let id = identity::build(&org.base_url, &user);
     Ok(Json(UserInfo {

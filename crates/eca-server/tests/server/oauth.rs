@@ -1342,6 +1342,57 @@ async fn each_org_gets_one_stable_signing_key_stored_encrypted() {
 }
 
 #[tokio::test]
+async fn a_token_works_only_on_the_apis_its_scopes_grant() {
+    // `spec/oauth-and-connect.md` §4: `api` (or `full`) is what reaches the data APIs; a token
+    // granted only `openid` says who its user is and nothing more.
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let reply = w
+        .token(&format!(
+            "grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}&scope=openid"
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.json()["scope"], "openid");
+    let token = reply.json()["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    for path in [
+        "/services/data/v66.0".to_owned(),
+        format!("/services/data/v66.0/sobjects/User/{}", w.run_as.id),
+        "/services/data/v66.0/apps/oauth/usage".to_owned(),
+    ] {
+        let reply = get_bearer(&w, &path, &token).await;
+        reply.rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+        assert!(
+            reply
+                .body
+                .contains("This session is not valid for use with the"),
+            "{path}: {}",
+            reply.body
+        );
+    }
+    // The identity URL and userinfo answer it.
+    let reply = get_bearer(&w, &format!("/id/{}/{}", w.org.id, w.run_as.id), &token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let reply = get_bearer(&w, "/services/oauth2/userinfo", &token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    // With `api` it reaches the REST API.
+    let reply = w
+        .token(&format!(
+            "grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}&scope=api"
+        ))
+        .await;
+    let token = reply.json()["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    let reply = get_bearer(&w, "/services/data/v66.0", &token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
+#[tokio::test]
 async fn a_deleted_apps_tokens_stop_working_and_its_client_is_unknown() {
     let w = world().await;
     w.deploy(&w.ci()).await;
