@@ -121,6 +121,20 @@ pub async fn live(
     if !app.is_enabled() || app.org_id != record.org_id {
         return Ok(None);
     }
+    // A token issued from a refresh token lives only while that token's grant does. Revoking
+    // the grant marks its access tokens too, but a refresh that read the refresh token as live
+    // just before may write its access token just after: this read closes that window, for
+    // every way of revoking. (A refresh token named by an access token is never swept.)
+    if let Some(refresh) = &record.refresh_hash {
+        let grant_live = state
+            .store()
+            .refresh_token(refresh)
+            .await?
+            .is_some_and(|r| r.revoked_at.is_none());
+        if !grant_live {
+            return Ok(None);
+        }
+    }
     Ok(Some(TokenUse {
         token: record,
         user: User::clone(&user),

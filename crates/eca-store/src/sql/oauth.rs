@@ -635,8 +635,9 @@ impl<D: Db> TokenStore for D {
             Arg::Text(&app_lower),
             Arg::Int(at.millis()),
         ];
-        // One transaction: a refresh racing with it either finished before (its access token
-        // is caught here) or finds its refresh token revoked.
+        // One transaction. A refresh racing with it may read its refresh token as live and
+        // write the access token just after; that token is refused on use, because its
+        // refresh token is revoked (`oauth::bearer::live` in eca-server).
         let counts = self
             .write_counted(&[
                 (

@@ -199,6 +199,55 @@ async fn revoking_the_current_refresh_token_of_a_rotating_grant_revokes_the_whol
 }
 
 #[tokio::test]
+async fn an_access_token_written_after_its_grant_was_revoked_does_not_work() {
+    // A refresh grant reads its refresh token as live, then writes the access token a moment
+    // later; a revocation committed in between marks no access token, since there is none
+    // yet. The access token must still die with its grant.
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let rt = stored_refresh(&w, "5Aep861revokedMeanwhile", "fam-race").await;
+    let rt_hash = eca_oauth::TokenHash::of(&rt).as_str().to_owned();
+    // The access token the grant issued, as it was read (live) and then written.
+    let reply = w.token(&refresh_body(&rt, Some(SECRET))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let access = reply.json()["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    w.h.state.token_writer().sync().await;
+    let key = eca_oauth::tokens::access_token_key(&access);
+    let record =
+        w.h.store
+            .access_token(key.as_str())
+            .await
+            .unwrap()
+            .expect("written");
+    assert_eq!(record.refresh_hash.as_deref(), Some(rt_hash.as_str()));
+    // The revocation, then the same access token written again as if it came after it: a
+    // fresh row under another key, live, naming the revoked refresh token.
+    assert!(
+        w.h.store
+            .revoke_refresh_token(&rt_hash, w.h.clock.now())
+            .await
+            .unwrap()
+    );
+    let late = eca_oauth::tokens::access_token(&w.org.id, w.h.clock.now(), w.h.rng.as_ref());
+    w.h.store
+        .create_access_token(&eca_store::AccessTokenRecord {
+            token_hash: late.hash.as_str().to_owned(),
+            ..record
+        })
+        .await
+        .unwrap();
+    get_bearer(&w, "/services/data/v66.0", late.value.expose())
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+    get_bearer(&w, "/services/oauth2/userinfo", late.value.expose())
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+}
+
+#[tokio::test]
 async fn the_refresh_token_policy_limits_the_lifetime() {
     let w = world().await;
     w.deploy(&ci_with_one_hour(&w, "SpecificLifetime")).await;
