@@ -44,6 +44,16 @@ impl Audience {
             Audience::Many(all)
         }
     }
+
+    /// `azp`: the client id when there are other audiences too (OIDC Core §2). Relying
+    /// parties refuse an ID token with several audiences and no `azp` (§3.1.3.7, items 3–5;
+    /// openid-client and authlib do).
+    pub fn authorized_party(&self) -> Option<String> {
+        match self {
+            Audience::One(_) => None,
+            Audience::Many(all) => all.first().cloned(),
+        }
+    }
 }
 
 /// The claims of an ID token.
@@ -52,6 +62,9 @@ pub struct IdTokenClaims {
     pub iss: String,
     pub sub: String,
     pub aud: Audience,
+    /// [`Audience::authorized_party`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub azp: Option<String>,
     /// Seconds since the epoch.
     pub exp: i64,
     pub iat: i64,
@@ -141,6 +154,18 @@ mod tests {
     }
 
     #[test]
+    fn several_audiences_name_the_client_as_authorized_party() {
+        let one = Audience::new("client", None);
+        assert_eq!(one.authorized_party(), None);
+        let many = Audience::new("client", Some("https://api.example, client"));
+        assert_eq!(
+            many,
+            Audience::Many(vec!["client".into(), "https://api.example".into()])
+        );
+        assert_eq!(many.authorized_party().as_deref(), Some("client"));
+    }
+
+    #[test]
     fn claims_serialize_flat_and_skip_what_is_absent() {
         let mut claims = Map::new();
         claims.insert("email".into(), Value::String("a@b.c".into()));
@@ -148,6 +173,7 @@ mod tests {
             iss: "https://i".into(),
             sub: "https://i/id/00D/005".into(),
             aud: Audience::One("c".into()),
+            azp: None,
             exp: 120,
             iat: 0,
             auth_time: None,

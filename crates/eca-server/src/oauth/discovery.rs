@@ -25,8 +25,13 @@ pub struct Discovery {
     pub jwks_uri: String,
     pub introspection_endpoint: String,
     pub end_session_endpoint: String,
+    /// OpenID Connect Front-Channel Logout 1.0. Salesforce's document says `true`; OpenECA's
+    /// logout notifies no relying party, so it says `false` rather than promise it.
     pub frontchannel_logout_supported: bool,
     pub frontchannel_logout_session_supported: bool,
+    /// OpenID Connect Discovery 1.0 §3: left out, this means `true`; `request_uri` is not
+    /// read.
+    pub request_uri_parameter_supported: bool,
     pub scopes_supported: Vec<&'static str>,
     pub response_types_supported: [&'static str; 4],
     pub grant_types_supported: Vec<&'static str>,
@@ -54,8 +59,9 @@ pub async fn openid_configuration(org: OrgContext) -> Json<Discovery> {
         jwks_uri: format!("{base}/id/keys"),
         introspection_endpoint: format!("{oauth}/introspect"),
         end_session_endpoint: format!("{base}/services/auth/idp/oidc/logout"),
-        frontchannel_logout_supported: true,
+        frontchannel_logout_supported: false,
         frontchannel_logout_session_supported: false,
+        request_uri_parameter_supported: false,
         scopes_supported: OauthScope::ALL.iter().map(|s| s.wire()).collect(),
         response_types_supported: ["code", "token", "token id_token", "code id_token"],
         // Only the grants the token endpoint serves today.

@@ -72,13 +72,15 @@ pub async fn issue(
             claims.insert("custom_attributes".into(), json!(values));
         }
     }
+    let aud = Audience::new(
+        &app.consumer_key,
+        config.and_then(|c| c.audience.as_deref()),
+    );
     let body = IdTokenClaims {
         iss: ctx.org.base_url.clone(),
         sub: identity_url(ctx.org, user),
-        aud: Audience::new(
-            &app.consumer_key,
-            config.and_then(|c| c.audience.as_deref()),
-        ),
+        azp: aud.authorized_party(),
+        aud,
         exp: ctx.now.secs() + minutes * 60,
         iat: ctx.now.secs(),
         auth_time: about.auth_time.map(Timestamp::secs),

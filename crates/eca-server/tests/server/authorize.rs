@@ -1368,6 +1368,8 @@ async fn the_id_token_config_sets_audience_and_validity() {
         claims["aud"],
         serde_json::json!([KEY, "https://extra.example"])
     );
+    // Several audiences: `azp` names the client (OIDC Core §2), as relying parties require.
+    assert_eq!(claims["azp"], KEY);
     assert_eq!(claims["exp"], START.secs() + 300);
     assert!(claims.get("nonce").is_none());
 }
@@ -1399,6 +1401,9 @@ async fn discovery_advertises_the_browser_flows() {
         json["id_token_signing_alg_values_supported"],
         serde_json::json!(["RS256"])
     );
+    // Nothing promised that is not there: no front-channel logout, no `request_uri`.
+    assert_eq!(json["frontchannel_logout_supported"], false);
+    assert_eq!(json["request_uri_parameter_supported"], false);
 }
 
 #[tokio::test]
