@@ -2,8 +2,9 @@
 //! kept for a few seconds so that a token request reads nothing from the store.
 //!
 //! **What is cached, for how long.** An org, found by My Domain name or as the default org,
-//! for [`ORG_TTL_MS`]: orgs are never changed or deleted once created. A user, by username and
-//! by id, and the user's access, for [`USER_TTL_MS`]. Only what exists is kept: an unknown
+//! for [`ORG_TTL_MS`]: orgs are never deleted, but their session settings change
+//! (`rest::session_settings`), and other nodes must see that within two seconds. A user, by
+//! username and by id, and the user's access, for [`USER_TTL_MS`]. Only what exists is kept: an unknown
 //! name is read again on every request, so a user or org created on another node is seen at
 //! once.
 //!
@@ -24,8 +25,9 @@ use crate::cache::TtlCache;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// How long a loaded org is used, in milliseconds.
-pub const ORG_TTL_MS: i64 = 60_000;
+/// How long a loaded org is used, in milliseconds (its session timeout and continuous IP
+/// enforcement reach other nodes within this time).
+pub const ORG_TTL_MS: i64 = 2_000;
 /// How long a loaded user or user access is used, in milliseconds.
 pub const USER_TTL_MS: i64 = 2_000;
 /// The most entries of each kind kept at once.

@@ -503,3 +503,35 @@ async fn with_continuous_enforcement_every_call_is_checked() {
     assert_eq!(api(&token, OUTSIDE).await.status, StatusCode::OK);
     assert_eq!(api(&sid, OUTSIDE).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn another_node_sees_changed_session_settings_within_two_seconds() {
+    // docs/users-and-orgs.md: "within two seconds on other nodes (the org cache)".
+    let w = world().await;
+    let other = another_node(&w.h);
+    let sid = admin_session(&w.h).await;
+    // The other node has the org cached.
+    let read = get(SESSION_SETTINGS).bearer(&sid).send(&other).await;
+    assert_eq!(
+        read.json()["sessionTimeoutMinutes"],
+        w.org.session_timeout_minutes
+    );
+    let changed = if w.org.session_timeout_minutes == 30 {
+        60
+    } else {
+        30
+    };
+    let reply = patch_settings(json!({"sessionTimeoutMinutes": changed}))
+        .bearer(&sid)
+        .send(&w.h)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    w.h.clock.advance_secs(2);
+    let read = get(SESSION_SETTINGS).bearer(&sid).send(&other).await;
+    assert_eq!(
+        read.json()["sessionTimeoutMinutes"],
+        changed,
+        "{}",
+        read.body
+    );
+}
