@@ -37,7 +37,7 @@ use crate::state::AppState;
 
 /// An Argon2id hash (m = 19 MiB, t = 2, p = 1, as `eca_core::crypto`) of a password nobody
 /// has, checked when the username is unknown so that the answer takes as long.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$lONKDv/hHFjyI0gkWli8CQ$lZKu17ZP96+WHet8+V81JuJeCzpYGDbq1hsE+dl2CsE";
+pub(crate) const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$lONKDv/hHFjyI0gkWli8CQ$lZKu17ZP96+WHet8+V81JuJeCzpYGDbq1hsE+dl2CsE";
 
 /// Whether a permission is needed or refused for a login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

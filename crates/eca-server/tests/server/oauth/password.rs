@@ -46,6 +46,45 @@ async fn password_grant_checks_the_client_then_the_user() {
     );
 }
 
+#[tokio::test]
+async fn password_grant_failures_count_against_the_clients_address() {
+    // As the SOAP login and the login page (docs/server.md, "Per-address limit"): 20 failed
+    // logins a minute from one address, then every attempt from it is refused, whatever the
+    // usernames (so the grant cannot spray passwords across users, or probe for them).
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let attempt = |user: String, password: &str| {
+        format!(
+            "grant_type=password&client_id={KEY}&client_secret={SECRET}&username={user}&password={password}"
+        )
+    };
+    for i in 0..20 {
+        oauth_error(
+            &w.token(&attempt(format!("ghost{i}%40x.example"), "x"))
+                .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "authentication failure",
+        );
+    }
+    let admin = form_urlencoded::byte_serialize(ADMIN_USERNAME.as_bytes()).collect::<String>();
+    // Even the right password is refused from that address now, without being checked.
+    oauth_error(
+        &w.token(&attempt(admin.clone(), ADMIN_PASSWORD)).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limit_exceeded",
+        "rate limit exceeded",
+    );
+    assert_eq!(
+        stored_user(&w.h.store, ADMIN_USERNAME).await.failed_logins,
+        0
+    );
+    // A minute later it works again.
+    w.h.clock.advance_secs(61);
+    let reply = w.token(&attempt(admin, ADMIN_PASSWORD)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
 /// A new password ends the user's web and SOAP sessions but not the OAuth tokens apps already
 /// hold (a choice, docs/oauth.md): those are revoked on their own (usage API, `/revoke`), or
 /// stop when the user is deactivated or frozen.
