@@ -16,12 +16,13 @@
 //!   a token an access token still names stays until that access token is deleted. A
 //!   deleted refresh token answers as a revoked one did: `invalid_grant`.
 //!
-//! - Refresh tokens of an app whose policy is `SpecificInactivity` are first revoked once
-//!   unused for longer than the period plus [`ACCESS_TOKEN_GRACE_MINUTES`]
-//!   ([`revoke_idle_refresh_tokens`]); their families are then dead as above. The refresh
-//!   grant refused them already, as it checks the app's current policy at each use; revoked,
+//! - Refresh tokens of an app whose policy is `SpecificInactivity` are first given an end
+//!   once unused for longer than the period plus [`ACCESS_TOKEN_GRACE_MINUTES`]
+//!   ([`expire_idle_refresh_tokens`]); their families are then dead as above. The refresh
+//!   grant refused them already, as it checks the app's current policy at each use; ended,
 //!   they also leave the Connect usage API's listings, and a later, longer period does not
-//!   bring them back. Under `Infinite` a token lives until revoked, so it stays.
+//!   bring them back. An end is not a revocation: the access tokens they issued are left to
+//!   expire. Under `Infinite` a token lives until revoked, so it stays.
 //!
 //! Every node sweeps every [`EVERY`], the first time when it starts. Nodes sharing a database
 //! may sweep at the same moment; a delete is idempotent, so they only share the work.
@@ -54,7 +55,7 @@ const ACCESS_TOKEN_STEP: i64 = 1_000;
 /// Refresh-token families looked at per step (each step is one read and at most one delete).
 const REFRESH_FAMILY_STEP: i64 = 1_000;
 
-/// Idle refresh tokens revoked per statement.
+/// Idle refresh tokens ended per statement.
 const IDLE_REFRESH_STEP: i64 = 1_000;
 
 /// What one sweep deleted.
@@ -111,14 +112,14 @@ pub async fn sweep(store: &dyn Store, now: Timestamp) -> StoreResult<Swept> {
     })
 }
 
-/// Revokes the refresh tokens that apps with an inactivity policy (`SpecificInactivity`) no
-/// longer accept: unused for longer than the app's current period plus
-/// [`ACCESS_TOKEN_GRACE_MINUTES`]. The grace covers clocks a little apart and a use still
-/// queued in the token writer: a token the refresh grant accepted a moment ago was last used
-/// less than one period before that. Returns how many were revoked.
-pub async fn revoke_idle_refresh_tokens(state: &AppState, now: Timestamp) -> Result<u64, ApiError> {
+/// Ends (a stored end, not a revocation) the refresh tokens that apps with an inactivity
+/// policy (`SpecificInactivity`) no longer accept: unused for longer than the app's current
+/// period plus [`ACCESS_TOKEN_GRACE_MINUTES`]. The grace covers clocks a little apart and a
+/// use still queued in the token writer: a token the refresh grant accepted a moment ago was
+/// last used less than one period before that. Returns how many were ended.
+pub async fn expire_idle_refresh_tokens(state: &AppState, now: Timestamp) -> Result<u64, ApiError> {
     let store = state.store();
-    let mut revoked = 0;
+    let mut ended = 0;
     for org in store.orgs().await? {
         let headers = store
             .components_of_type(&org.id, MetadataType::ExternalClientApplication.name())
@@ -143,7 +144,7 @@ pub async fn revoke_idle_refresh_tokens(state: &AppState, now: Timestamp) -> Res
             );
             loop {
                 let n = store
-                    .revoke_idle_refresh_tokens(
+                    .expire_idle_refresh_tokens(
                         &org.id,
                         &app.name,
                         used_before,
@@ -151,7 +152,7 @@ pub async fn revoke_idle_refresh_tokens(state: &AppState, now: Timestamp) -> Res
                         IDLE_REFRESH_STEP,
                     )
                     .await?;
-                revoked += n;
+                ended += n;
                 if n < IDLE_REFRESH_STEP.unsigned_abs() {
                     break;
                 }
@@ -159,7 +160,7 @@ pub async fn revoke_idle_refresh_tokens(state: &AppState, now: Timestamp) -> Res
             }
         }
     }
-    Ok(revoked)
+    Ok(ended)
 }
 
 /// Runs a paged delete to its end: `step(after)` deletes some rows and says where to go on
@@ -190,15 +191,15 @@ pub async fn run(state: AppState) {
     loop {
         every.tick().await;
         let now = state.clock().now();
-        // Before the sweep, which then deletes the families these revocations killed.
-        match revoke_idle_refresh_tokens(&state, now).await {
+        // Before the sweep, which then deletes the families these ends killed.
+        match expire_idle_refresh_tokens(&state, now).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(
                 refresh_tokens = n,
-                "refresh tokens unused for longer than their app's inactivity period revoked"
+                "refresh tokens unused for longer than their app's inactivity period ended"
             ),
             Err(e) => {
-                tracing::warn!(error = %e, "revoking idle refresh tokens failed; it runs again later")
+                tracing::warn!(error = %e, "ending idle refresh tokens failed; it runs again later")
             }
         }
         match sweep(state.store(), now).await {

@@ -375,11 +375,12 @@ pub trait TokenStore: Send + Sync {
     /// Revokes every refresh token of a family and every access token issued from them (reuse
     /// of a rotated token). Returns how many refresh tokens were live.
     async fn revoke_refresh_family(&self, family_id: &str, at: Timestamp) -> StoreResult<u64>;
-    /// Revokes some of the live refresh tokens of an app of `org` that have no stored end and
-    /// were last used before `used_before` (an inactivity policy's tokens gone idle; their
-    /// access tokens are left to expire). App names match case-insensitively. At most `limit`
-    /// (at least one) per call; returns how many were revoked, fewer than `limit` at the end.
-    async fn revoke_idle_refresh_tokens(
+    /// Ends, at `at`, some of the live refresh tokens of an app of `org` that have no stored
+    /// end and were last used before `used_before` (an inactivity policy's tokens gone idle):
+    /// they get `expires_at`, not a revocation, so the access tokens they issued are left to
+    /// expire. App names match case-insensitively. At most `limit` (at least one) per call;
+    /// returns how many were ended, fewer than `limit` at the end.
+    async fn expire_idle_refresh_tokens(
         &self,
         org: &OrgId,
         app: &str,

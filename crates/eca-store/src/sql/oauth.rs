@@ -599,7 +599,7 @@ impl<D: Db> TokenStore for D {
         Ok(counts.get(1).copied().unwrap_or(0))
     }
 
-    async fn revoke_idle_refresh_tokens(
+    async fn expire_idle_refresh_tokens(
         &self,
         org: &OrgId,
         app: &str,
@@ -611,7 +611,7 @@ impl<D: Db> TokenStore for D {
         // The inner SELECT reads the partial index `oauth_refresh_tokens_idle` (0012): only
         // the idle tokens, however many are still in use.
         self.write(
-            "UPDATE oauth_refresh_tokens SET revoked_at = $4 WHERE token_hash IN ( \
+            "UPDATE oauth_refresh_tokens SET expires_at = $4 WHERE token_hash IN ( \
                SELECT token_hash FROM oauth_refresh_tokens \
                WHERE org_id = $1 AND app_name_lower = $2 AND last_used_at < $3 \
                  AND revoked_at IS NULL AND rotated_at IS NULL AND expires_at IS NULL \

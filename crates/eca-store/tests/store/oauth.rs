@@ -19,7 +19,7 @@ on_every_backend!(
     approvals_are_per_org_app_and_user,
     signing_keys_are_per_org_and_unique_by_kid,
     revoking_an_apps_tokens_reaches_only_that_app,
-    idle_refresh_tokens_without_an_end_are_revoked_a_few_at_a_time,
+    idle_refresh_tokens_without_an_end_are_ended_a_few_at_a_time,
     a_batch_of_access_tokens_is_written_whole_or_not_at_all,
     refresh_uses_are_counted_in_batches_for_live_tokens_only,
     expired_access_tokens_are_deleted_a_few_at_a_time,
@@ -445,7 +445,7 @@ async fn revoking_an_apps_tokens_reaches_only_that_app(env: Env) {
     );
 }
 
-async fn idle_refresh_tokens_without_an_end_are_revoked_a_few_at_a_time(env: Env) {
+async fn idle_refresh_tokens_without_an_end_are_ended_a_few_at_a_time(env: Env) {
     let store = env.store.as_ref();
     let (org, _, user) = seed(store, "acme", "a@acme.example").await;
     let (other_org, _, other_user) = seed(store, "other", "b@other.example").await;
@@ -493,7 +493,7 @@ async fn idle_refresh_tokens_without_an_end_are_revoked_a_few_at_a_time(env: Env
     let mut rounds = Vec::new();
     loop {
         let n = store
-            .revoke_idle_refresh_tokens(&org.id, "CI", at(50), at(200), 2)
+            .expire_idle_refresh_tokens(&org.id, "CI", at(50), at(200), 2)
             .await
             .unwrap();
         rounds.push(n);
@@ -502,26 +502,30 @@ async fn idle_refresh_tokens_without_an_end_are_revoked_a_few_at_a_time(env: Env
         }
     }
     assert_eq!(rounds, [2, 2, 1]);
+    // (revoked_at, expires_at): ended idle tokens get an end, not a revocation, so the access
+    // tokens they issued are left to expire.
     let state = |hash: &'static str| async move {
-        store.refresh_token(hash).await.unwrap().unwrap().revoked_at
+        let token = store.refresh_token(hash).await.unwrap().unwrap();
+        (token.revoked_at, token.expires_at)
     };
     for i in 0..5 {
         let hash: &'static str = ["idle0", "idle1", "idle2", "idle3", "idle4"][i];
-        assert_eq!(state(hash).await, Some(at(200)), "{hash}");
+        assert_eq!(state(hash).await, (None, Some(at(200))), "{hash}");
     }
-    for hash in ["recent", "ended", "elsewhere", "foreign", "new", "old"] {
-        assert_eq!(state(hash).await, None, "{hash}");
+    for hash in ["recent", "elsewhere", "foreign", "new", "old"] {
+        assert_eq!(state(hash).await, (None, None), "{hash}");
     }
-    assert_eq!(state("gone").await, Some(at(20)));
+    assert_eq!(state("ended").await, (None, Some(at(100_000))));
+    assert_eq!(state("gone").await, (Some(at(20)), None));
     // A later bound reaches the recently used one; a limit below one still revokes one.
     assert_eq!(
         store
-            .revoke_idle_refresh_tokens(&org.id, "Ci", at(101), at(300), 0)
+            .expire_idle_refresh_tokens(&org.id, "Ci", at(101), at(300), 0)
             .await
             .unwrap(),
         1
     );
-    assert_eq!(state("recent").await, Some(at(300)));
+    assert_eq!(state("recent").await, (None, Some(at(300))));
 }
 
 async fn refresh_uses_are_counted_in_batches_for_live_tokens_only(env: Env) {

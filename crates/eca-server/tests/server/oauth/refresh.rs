@@ -248,6 +248,37 @@ async fn an_access_token_written_after_its_grant_was_revoked_does_not_work() {
 }
 
 #[tokio::test]
+async fn an_idle_refresh_token_ends_but_its_access_tokens_live_on() {
+    // docs/oauth.md: under `SpecificInactivity` housekeeping ends idle refresh tokens; the
+    // access tokens they issued are left to expire, by the session timeout.
+    let w = world().await;
+    let mut spec = ci_with_one_hour(&w, "SpecificInactivity");
+    spec.policies
+        .push_str("<sessionTimeoutInMinutes>480</sessionTimeoutInMinutes>");
+    w.deploy(&spec).await;
+    let rt = stored_refresh(&w, "5Aep861idleButItsAccessTokenLives", "f-lives").await;
+    let reply = w.token(&refresh_body(&rt, Some(SECRET))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let access = reply.json()["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    w.h.state.token_writer().sync().await;
+    // Past the period and housekeeping's grace hour.
+    w.h.clock.advance_secs(2 * 3600 + 5 * 60);
+    let now = w.h.clock.now();
+    assert_eq!(
+        eca_server::housekeeping::expire_idle_refresh_tokens(&w.h.state, now)
+            .await
+            .unwrap(),
+        1
+    );
+    refresh_refused(&w, &rt, Some(SECRET)).await;
+    let reply = get_bearer(&w, "/services/data/v66.0", &access).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
+#[tokio::test]
 async fn the_refresh_token_policy_limits_the_lifetime() {
     let w = world().await;
     w.deploy(&ci_with_one_hour(&w, "SpecificLifetime")).await;
@@ -262,11 +293,11 @@ async fn the_refresh_token_policy_limits_the_lifetime() {
 }
 
 #[tokio::test]
-async fn housekeeping_revokes_refresh_tokens_idle_past_the_apps_inactivity_period() {
+async fn housekeeping_ends_refresh_tokens_idle_past_the_apps_inactivity_period() {
     let w = world().await;
     w.deploy(&w.ci()).await;
     let idle = stored_refresh(&w, "5Aep861idleRefreshTokenOfTheInactivityTest", "f-idle").await;
-    let revoked_at = |value: &'static str| {
+    let ended_at = |value: &'static str| {
         let store = std::sync::Arc::clone(&w.h.store);
         async move {
             store
@@ -274,14 +305,14 @@ async fn housekeeping_revokes_refresh_tokens_idle_past_the_apps_inactivity_perio
                 .await
                 .unwrap()
                 .unwrap()
-                .revoked_at
+                .expires_at
         }
     };
     // Under the default policy (Infinite) an unused token lives on.
     w.h.clock.advance_secs(30 * 24 * 3600);
     let now = w.h.clock.now();
     assert_eq!(
-        eca_server::housekeeping::revoke_idle_refresh_tokens(&w.h.state, now)
+        eca_server::housekeeping::expire_idle_refresh_tokens(&w.h.state, now)
             .await
             .unwrap(),
         0
@@ -311,29 +342,29 @@ async fn housekeeping_revokes_refresh_tokens_idle_past_the_apps_inactivity_perio
     w.h.clock.advance_secs(70 * 60);
     let now = w.h.clock.now();
     assert_eq!(
-        eca_server::housekeeping::revoke_idle_refresh_tokens(&w.h.state, now)
+        eca_server::housekeeping::expire_idle_refresh_tokens(&w.h.state, now)
             .await
             .unwrap(),
         1
     );
     assert_eq!(
-        revoked_at("5Aep861idleRefreshTokenOfTheInactivityTest").await,
+        ended_at("5Aep861idleRefreshTokenOfTheInactivityTest").await,
         Some(now)
     );
     // Used 70 minutes ago: past the period (the grant refuses it), within the grace.
     assert_eq!(
-        revoked_at("5Aep861busyRefreshTokenOfTheInactivityTest").await,
+        ended_at("5Aep861busyRefreshTokenOfTheInactivityTest").await,
         None
     );
     w.h.clock.advance_secs(60 * 60 + 1);
     let later = w.h.clock.now();
     assert_eq!(
-        eca_server::housekeeping::revoke_idle_refresh_tokens(&w.h.state, later)
+        eca_server::housekeeping::expire_idle_refresh_tokens(&w.h.state, later)
             .await
             .unwrap(),
         1
     );
-    // The idle token's family is dead once its revocation is older than the grace.
+    // The idle token's family is dead once its end is older than the grace.
     let swept = eca_server::housekeeping::sweep(w.h.store.as_ref(), later)
         .await
         .unwrap();
