@@ -51,7 +51,7 @@ pub mod registry;
 mod revoke;
 mod token;
 pub mod token_writer;
-mod userinfo;
+pub(crate) mod userinfo;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

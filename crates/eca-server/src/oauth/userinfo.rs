@@ -19,6 +19,28 @@ use crate::org::OrgContext;
 use crate::rest::identity::{self, Photos, Urls};
 use crate::state::AppState;
 
+/// The custom attributes of the token's app evaluated for its user, for userinfo and the
+/// identity URL; `None` when the app has none.
+pub(crate) async fn custom_attributes(
+    state: &AppState,
+    org: &OrgContext,
+    used: &bearer::TokenUse,
+) -> Result<Option<BTreeMap<String, String>>, ApiError> {
+    let attributes = used.app.custom_attributes();
+    if attributes.is_empty() {
+        return Ok(None);
+    }
+    let profile = state.store().profile(&used.user.profile_id).await?;
+    Ok(Some(attributes::evaluate(
+        &attributes,
+        &Subject {
+            user: &used.user,
+            org: &org.org,
+            profile_name: profile.as_ref().map(|p| p.name.as_str()),
+        },
+    )))
+}
+
 #[derive(Debug, Serialize)]
 pub struct Address {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,20 +98,7 @@ pub async fn userinfo(
         match bearer::authenticate(&state, &org.org, &token, now).await? {
             Some(used) => {
                 auth::check_address(&state, &org.org, &used.user, Some(&used.app), client).await?;
-                let attributes = used.app.custom_attributes();
-                let custom = if attributes.is_empty() {
-                    None
-                } else {
-                    let profile = state.store().profile(&used.user.profile_id).await?;
-                    Some(attributes::evaluate(
-                        &attributes,
-                        &Subject {
-                            user: &used.user,
-                            org: &org.org,
-                            profile_name: profile.as_ref().map(|p| p.name.as_str()),
-                        },
-                    ))
-                };
+                let custom = custom_attributes(&state, &org, &used).await?;
                 (used.user, custom)
             }
             None => (

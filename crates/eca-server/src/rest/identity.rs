@@ -2,14 +2,19 @@
 //! session's user is, with the URLs of the org's APIs. Only the session's own user is shown.
 //! Ids may be given in 15- or 18-character form; the response always uses 18.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
-use axum::extract::Path;
+use axum::extract::{Path, State};
+use axum::http::request::Parts;
 use eca_core::domain::User;
 use eca_core::{OrgId, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Authenticated;
+use crate::auth::{Authenticated, presented_token};
 use crate::error::ApiError;
+use crate::oauth::{bearer, userinfo};
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct IdentityPath {
@@ -84,12 +89,19 @@ pub struct Identity {
     pub utc_offset: i64,
     pub last_modified_date: String,
     pub is_app_installed: bool,
+    /// The token's app's custom attributes, for an OAuth access token of an app that has some.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_attributes: Option<BTreeMap<String, String>>,
 }
 
-/// `GET /id/{orgId}/{userId}`, authenticated by Bearer or `oauth_token`.
+/// `GET /id/{orgId}/{userId}`, authenticated by Bearer or `oauth_token`. For an OAuth access
+/// token, `custom_attributes` carries its app's custom attributes evaluated for the user, as
+/// userinfo does (`spec/metadata.md` §8).
 pub async fn identity(
+    State(state): State<AppState>,
     Path(path): Path<IdentityPath>,
     auth: Authenticated,
+    parts: Parts,
 ) -> Result<Json<Identity>, ApiError> {
     let not_found = || ApiError::NotFound("The requested resource does not exist".to_owned());
     let org_id = OrgId::parse(&path.org_id).map_err(|_| not_found())?;
@@ -100,7 +112,15 @@ pub async fn identity(
             "The identity URL can only be read for the session's own user".to_owned(),
         ));
     }
-    Ok(Json(build(&auth.org.base_url, user)))
+    let mut identity = build(&auth.org.base_url, user);
+    // The token was checked already; read again, it names its app.
+    if let Some(token) = presented_token(&parts)
+        && let Some(used) =
+            bearer::authenticate(&state, &auth.org.org, &token, state.clock().now()).await?
+    {
+        identity.custom_attributes = userinfo::custom_attributes(&state, &auth.org, &used).await?;
+    }
+    Ok(Json(identity))
 }
 
 pub(crate) fn build(base: &str, user: &User) -> Identity {
@@ -168,6 +188,7 @@ pub(crate) fn build(base: &str, user: &User) -> Identity {
         utc_offset: utc_offset_ms(&f.time_zone),
         last_modified_date: rest_datetime(user.updated_at),
         is_app_installed: true,
+        custom_attributes: None,
     }
 }
 

@@ -1047,6 +1047,19 @@ async fn userinfo_has_the_oidc_and_salesforce_claims_and_custom_attributes() {
         .await;
     assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
     assert_eq!(posted.json(), json);
+    // The identity URL carries the same attributes (`spec/metadata.md` §8), also as jsforce's
+    // `identity()` asks for it, with the token in the query.
+    let id_path = format!("/id/{}/{}", w.org.id, w.run_as.id);
+    let reply = get_bearer(&w, &id_path, &token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.json()["custom_attributes"], json["custom_attributes"]);
+    let reply = get(&format!(
+        "{id_path}?format=json&oauth_token={}",
+        token.replace('!', "%21")
+    ))
+    .send(&w.h)
+    .await;
+    assert_eq!(reply.json()["custom_attributes"], json["custom_attributes"]);
     // A SOAP session gets the claims without the app's attributes.
     let sid = admin_session(&w.h).await;
     let reply = get("/services/oauth2/userinfo")
@@ -1055,6 +1068,10 @@ async fn userinfo_has_the_oidc_and_salesforce_claims_and_custom_attributes() {
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(reply.json()["preferred_username"], ADMIN_USERNAME);
+    assert!(reply.json().get("custom_attributes").is_none());
+    let admin = stored_user(&w.h.store, ADMIN_USERNAME).await;
+    let reply = get_bearer(&w, &format!("/id/{}/{}", w.org.id, admin.id), &sid).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert!(reply.json().get("custom_attributes").is_none());
     get("/services/oauth2/userinfo")
         .send(&w.h)
