@@ -7,8 +7,9 @@
 //! **Rollover** ([`rotate`], `POST /services/data/vXX.X/eca/oauth/keys/rotate`): a new key,
 //! `kid` one more than the highest, signs from then on (on this node at once, on others within
 //! [`SIGNING_KEY_TTL_MS`]). The key it replaces stays published, and verifies `id_token_hint`s,
-//! for [`PREVIOUS_KEY_OVERLAP_HOURS`] after: longer than anything it signed lives (JWT access
-//! tokens 12 hours at most, ID tokens less), so no token in flight breaks. Clients that cached
+//! for [`PREVIOUS_KEY_OVERLAP_HOURS`] after: longer than anything it signed lives (a JWT access
+//! token 24 hours at most, the longest org session timeout; an ID token 12), so no token in
+//! flight breaks. Clients that cached
 //! the JWKS find the new `kid` missing and fetch it again, as OpenID Connect Core §10.1.1 asks.
 
 use std::collections::HashMap;
