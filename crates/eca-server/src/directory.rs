@@ -21,7 +21,7 @@ use eca_core::domain::{Org, User};
 use eca_core::{Timestamp, UserId};
 
 use crate::access::{UserAccess, access_of};
-use crate::cache::TtlCache;
+use crate::cache::{Ticket, TtlCache};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -75,10 +75,16 @@ impl Directory {
         self.orgs.clear();
     }
 
-    fn keep_user(&self, user: &Arc<User>, now: Timestamp) {
+    /// Tickets of both user maps, taken before a user is read ([`crate::cache::Ticket`]).
+    fn user_tickets(&self) -> (Ticket, Ticket) {
+        (self.users_by_name.ticket(), self.users_by_id.ticket())
+    }
+
+    fn keep_user(&self, user: &Arc<User>, now: Timestamp, (by_name, by_id): (Ticket, Ticket)) {
         self.users_by_name
-            .put(user.username.to_lowercase(), Arc::clone(user), now);
-        self.users_by_id.put(user.id.clone(), Arc::clone(user), now);
+            .put(user.username.to_lowercase(), Arc::clone(user), now, by_name);
+        self.users_by_id
+            .put(user.id.clone(), Arc::clone(user), now, by_id);
     }
 }
 
@@ -89,9 +95,13 @@ pub async fn org_by_domain(state: &AppState, domain: &str) -> Result<Option<Arc<
     if let Some(org) = state.directory().orgs.get(&key, now) {
         return Ok(Some(org));
     }
+    let ticket = state.directory().orgs.ticket();
     let org = state.store().org_by_domain(domain).await?.map(Arc::new);
     if let Some(org) = &org {
-        state.directory().orgs.put(key, Arc::clone(org), now);
+        state
+            .directory()
+            .orgs
+            .put(key, Arc::clone(org), now, ticket);
     }
     Ok(org)
 }
@@ -102,12 +112,13 @@ pub async fn default_org(state: &AppState) -> Result<Option<Arc<Org>>, ApiError>
     if let Some(org) = state.directory().orgs.get(&OrgKey::Default, now) {
         return Ok(Some(org));
     }
+    let ticket = state.directory().orgs.ticket();
     let org = state.store().default_org().await?.map(Arc::new);
     if let Some(org) = &org {
         state
             .directory()
             .orgs
-            .put(OrgKey::Default, Arc::clone(org), now);
+            .put(OrgKey::Default, Arc::clone(org), now, ticket);
     }
     Ok(org)
 }
@@ -123,13 +134,14 @@ pub async fn user_by_username(
     if let Some(user) = state.directory().users_by_name.get(&key, now) {
         return Ok(Some(user));
     }
+    let tickets = state.directory().user_tickets();
     let user = state
         .store()
         .user_by_username(username)
         .await?
         .map(Arc::new);
     if let Some(user) = &user {
-        state.directory().keep_user(user, now);
+        state.directory().keep_user(user, now, tickets);
     }
     Ok(user)
 }
@@ -140,9 +152,10 @@ pub async fn user(state: &AppState, id: &UserId) -> Result<Option<Arc<User>>, Ap
     if let Some(user) = state.directory().users_by_id.get(id, now) {
         return Ok(Some(user));
     }
+    let tickets = state.directory().user_tickets();
     let user = state.store().user(id).await?.map(Arc::new);
     if let Some(user) = &user {
-        state.directory().keep_user(user, now);
+        state.directory().keep_user(user, now, tickets);
     }
     Ok(user)
 }
@@ -153,10 +166,11 @@ pub async fn access(state: &AppState, user: &User) -> Result<Arc<UserAccess>, Ap
     if let Some(access) = state.directory().access.get(&user.id, now) {
         return Ok(access);
     }
+    let ticket = state.directory().access.ticket();
     let access = Arc::new(access_of(state.store(), user).await?);
     state
         .directory()
         .access
-        .put(user.id.clone(), Arc::clone(&access), now);
+        .put(user.id.clone(), Arc::clone(&access), now, ticket);
     Ok(access)
 }

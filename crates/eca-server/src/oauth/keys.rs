@@ -12,13 +12,13 @@
 //! flight breaks. Clients that cached
 //! the JWKS find the new `kid` missing and fetch it again, as OpenID Connect Core §10.1.1 asks.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use eca_core::{OrgId, Timestamp};
 use eca_oauth::SigningKey;
 use eca_store::{SigningKeyRecord, StoreError};
 
+use crate::cache::TtlCache;
 use crate::error::{ApiError, RequestCode};
 use crate::state::AppState;
 
@@ -30,11 +30,21 @@ pub const SIGNING_KEY_TTL_MS: i64 = 60_000;
 /// How long a replaced key stays published after its successor was made, in hours.
 pub const PREVIOUS_KEY_OVERLAP_HOURS: i64 = 48;
 
+/// The most orgs whose signing key is kept at once.
+const KEY_CACHE_MAX: usize = 10_000;
+
 /// The signing key of each org, decrypted and parsed once (an RSA private key takes far longer
 /// to parse than to use).
-#[derive(Default)]
 pub struct KeyCache {
-    current: RwLock<HashMap<OrgId, (Arc<SigningKey>, Timestamp)>>,
+    current: TtlCache<OrgId, Arc<SigningKey>>,
+}
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        Self {
+            current: TtlCache::new(SIGNING_KEY_TTL_MS, KEY_CACHE_MAX),
+        }
+    }
 }
 
 impl std::fmt::Debug for KeyCache {
@@ -47,24 +57,16 @@ impl std::fmt::Debug for KeyCache {
 pub async fn current_key(state: &AppState, org: &OrgId) -> Result<Arc<SigningKey>, ApiError> {
     let now = state.clock().now();
     let cache = &state.signing_keys().current;
-    let cached = cache
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .get(org)
-        .filter(|(_, at)| *at <= now && now.millis() - at.millis() < SIGNING_KEY_TTL_MS)
-        .map(|(key, _)| Arc::clone(key));
-    if let Some(key) = cached {
+    if let Some(key) = cache.get(org, now) {
         return Ok(key);
     }
+    let ticket = cache.ticket();
     let key = org_keys(state, org)
         .await?
         .pop()
         .map(Arc::new)
         .ok_or_else(|| ApiError::Internal(format!("org {org} has no signing key")))?;
-    cache
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .insert(org.clone(), (Arc::clone(&key), now));
+    cache.put(org.clone(), Arc::clone(&key), now, ticket);
     Ok(key)
 }
 
@@ -139,12 +141,7 @@ pub async fn rotate(state: &AppState, org: &OrgId) -> Result<Vec<KeyInfo>, ApiEr
         ));
     }
     // This node signs with the new key at once.
-    state
-        .signing_keys()
-        .current
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .remove(org);
+    state.signing_keys().current.forget(org);
     tracing::info!(org = %org, kid = next, "OAuth signing key rotated");
     list(state, org).await
 }

@@ -26,7 +26,7 @@ use eca_metadata::xml;
 use eca_oauth::{OAuthError, SecretDigest, SecretDigester, VerifyingKey};
 use eca_store::{ConsumerId, OauthConsumer};
 
-use crate::cache::TtlCache;
+use crate::cache::{Ticket, TtlCache};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -220,12 +220,32 @@ impl std::fmt::Debug for AppCache {
     }
 }
 
+/// Taken before an app is read from the store: both maps' [`Ticket`]s.
+#[derive(Debug, Clone, Copy)]
+struct AppTicket {
+    by_key: Ticket,
+    by_id: Ticket,
+}
+
 impl AppCache {
-    fn keep(&self, app: &Arc<ClientApp>, now: Timestamp) {
-        self.by_key
-            .put(app.consumer_key.clone(), Arc::clone(app), now);
+    fn ticket(&self) -> AppTicket {
+        AppTicket {
+            by_key: self.by_key.ticket(),
+            by_id: self.by_id.ticket(),
+        }
+    }
+
+    /// Keeps `app`, read after `ticket` was taken: nothing when this node forgot the org's
+    /// apps meanwhile (a deploy may have changed it after the read).
+    fn keep(&self, app: &Arc<ClientApp>, now: Timestamp, ticket: AppTicket) {
+        self.by_key.put(
+            app.consumer_key.clone(),
+            Arc::clone(app),
+            now,
+            ticket.by_key,
+        );
         self.by_id
-            .put(app.consumer_id.clone(), Arc::clone(app), now);
+            .put(app.consumer_id.clone(), Arc::clone(app), now, ticket.by_id);
     }
 
     /// Drops every app of `org`: its metadata or credentials changed on this node.
@@ -245,8 +265,9 @@ pub async fn by_consumer_key(
     if let Some(app) = state.apps().by_key.get(key, now) {
         return Ok(Some(app));
     }
+    let ticket = state.apps().ticket();
     match state.store().consumer_by_key(key).await? {
-        Some(consumer) => load(state, consumer, now).await,
+        Some(consumer) => load(state, consumer, now, ticket).await,
         None => Ok(None),
     }
 }
@@ -297,21 +318,24 @@ pub async fn by_consumer_id(
     if let Some(app) = state.apps().by_id.get(id, now) {
         return Ok(Some(app));
     }
+    let ticket = state.apps().ticket();
     match state.store().consumer(id).await? {
-        Some(consumer) => load(state, consumer, now).await,
+        Some(consumer) => load(state, consumer, now, ticket).await,
         None => Ok(None),
     }
 }
 
-/// Reads the app of `consumer` from the store and keeps it in the cache.
+/// Reads the app of `consumer` from the store and keeps it in the cache, unless this node
+/// forgot the org's apps since `ticket` was taken (before `consumer` was read).
 async fn load(
     state: &AppState,
     consumer: OauthConsumer,
     now: Timestamp,
+    ticket: AppTicket,
 ) -> Result<Option<Arc<ClientApp>>, ApiError> {
     let app = read(state, consumer).await?.map(Arc::new);
     if let Some(app) = &app {
-        state.apps().keep(app, now);
+        state.apps().keep(app, now, ticket);
     }
     Ok(app)
 }
