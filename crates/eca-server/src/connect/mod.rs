@@ -26,7 +26,7 @@ use axum::routing::get;
 use eca_core::domain::{Org, Permission, User};
 use eca_core::ids::ExternalClientAppId;
 use eca_core::{Timestamp, UserId};
-use eca_metadata::model::{Component, GlobalOauthSettings, Header};
+use eca_metadata::model::{Component, GlobalOauthSettings, Header, OauthPolicies};
 use eca_metadata::{MetadataType, xml};
 use eca_store::{AuditAction, AuditEntry, Page};
 use serde::{Deserialize, Serialize};
@@ -285,6 +285,8 @@ pub(crate) struct App {
     pub header: Header,
     /// Its global OAuth settings (the first, when it has several).
     pub global: Option<GlobalOauthSettings>,
+    /// Its OAuth policies (the first, when it has several).
+    pub policies: Option<OauthPolicies>,
 }
 
 impl App {
@@ -292,13 +294,13 @@ impl App {
         &self.header.full_name
     }
 
-    /// `JWT` when the app issues JWT access tokens (`isNamedUserJwtEnabled`), else `Opaque`.
+    /// `JWT` when the app issues JWT access tokens (`isNamedUserJwtEnabled`, the policies'
+    /// over the global settings', as the grants decide), else `Opaque`.
     pub fn access_token_format(&self) -> &'static str {
-        if self
-            .global
-            .as_ref()
-            .is_some_and(GlobalOauthSettings::named_user_jwt_enabled)
-        {
+        if crate::oauth::registry::issues_jwt_access_tokens(
+            self.policies.as_ref(),
+            self.global.as_ref(),
+        ) {
             "JWT"
         } else {
             "Opaque"
@@ -355,19 +357,26 @@ pub(crate) async fn app_of(
         )));
     };
     let mut global = None;
+    let mut policies = None;
     for c in state.store().components_of_app(&org.id, name).await? {
-        if c.type_name == MetadataType::GlobalOauthSettings.name()
-            && let Component::GlobalOauthSettings(g) =
-                component(MetadataType::GlobalOauthSettings, &c.full_name, &c.xml)?
-        {
-            global = Some(g);
-            break;
+        let ty = if c.type_name == MetadataType::GlobalOauthSettings.name() {
+            MetadataType::GlobalOauthSettings
+        } else if c.type_name == MetadataType::OauthPolicies.name() {
+            MetadataType::OauthPolicies
+        } else {
+            continue;
+        };
+        match component(ty, &c.full_name, &c.xml)? {
+            Component::GlobalOauthSettings(g) if global.is_none() => global = Some(g),
+            Component::OauthPolicies(p) if policies.is_none() => policies = Some(p),
+            _ => {}
         }
     }
     Ok(App {
         id: ExternalClientAppId::of_app(&org.id, name),
         header,
         global,
+        policies,
     })
 }
 

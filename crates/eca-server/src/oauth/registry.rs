@@ -63,6 +63,18 @@ impl std::fmt::Debug for ClientApp {
     }
 }
 
+/// Whether an app issues JWT access tokens (`isNamedUserJwtEnabled`): the admin's policies
+/// decide where they say (API 61–63 only), else the developer's global settings. The grants
+/// and the Connect usage API's `accessTokenFormat` both ask here.
+pub fn issues_jwt_access_tokens(
+    policies: Option<&OauthPolicies>,
+    global: Option<&GlobalOauthSettings>,
+) -> bool {
+    policies
+        .and_then(|p| p.is_named_user_jwt_enabled)
+        .unwrap_or_else(|| global.is_some_and(GlobalOauthSettings::named_user_jwt_enabled))
+}
+
 /// The app of a client id, when it is one of `org`'s.
 ///
 /// Consumer keys are unique across the server, so a key of another org's app names that app:
@@ -142,13 +154,9 @@ impl ClientApp {
             .map_or(PermittedUsers::AllSelfAuthorized, OauthPolicies::permitted)
     }
 
-    /// Whether access tokens are JWTs (`isNamedUserJwtEnabled`): the admin's policies decide
-    /// where they say (API 61–63 only), else the developer's global settings.
+    /// Whether access tokens are JWTs ([`issues_jwt_access_tokens`]).
     pub fn issues_jwt_access_tokens(&self) -> bool {
-        self.policies
-            .as_ref()
-            .and_then(|p| p.is_named_user_jwt_enabled)
-            .unwrap_or_else(|| self.global.named_user_jwt_enabled())
+        issues_jwt_access_tokens(self.policies.as_ref(), Some(&self.global))
     }
 
     /// The lifetime of JWT access tokens in minutes, when the policies set one:

@@ -651,6 +651,47 @@ async fn secrets_need_the_org_setting_and_view_client_secret() {
 }
 
 #[tokio::test]
+async fn the_usage_apis_token_format_is_the_one_the_grants_issue() {
+    // The admin's policies decide over the developer's global settings (API 61–63 only).
+    let w = world().await;
+    let admin = admin_session(&w.h).await;
+    let format_listed = || async {
+        let reply = call(&w, "GET", "/usage", &admin).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.json()["apps"][0]["accessTokenFormat"].clone()
+    };
+    let issued = || async {
+        let reply = w
+            .token(&format!(
+                "grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}"
+            ))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.json()["token_format"].clone()
+    };
+    // Global settings on, policies silent: JWTs.
+    let mut spec = w.ci();
+    spec.global
+        .push_str("<isNamedUserJwtEnabled>true</isNamedUserJwtEnabled>");
+    w.deploy(&spec).await;
+    assert_eq!(issued().await, "jwt");
+    assert_eq!(format_listed().await, "JWT");
+    // The policies say no: opaque tokens, and the listing says so.
+    spec.policies
+        .push_str("<isNamedUserJwtEnabled>false</isNamedUserJwtEnabled>");
+    w.deploy_at(&spec, eca_metadata::ApiVersion::new(63)).await;
+    assert_eq!(issued().await, Value::Null);
+    assert_eq!(format_listed().await, "Opaque");
+    // The policies say yes over global settings that say nothing.
+    let mut spec = w.ci();
+    spec.policies
+        .push_str("<isNamedUserJwtEnabled>true</isNamedUserJwtEnabled>");
+    w.deploy_at(&spec, eca_metadata::ApiVersion::new(63)).await;
+    assert_eq!(issued().await, "jwt");
+    assert_eq!(format_listed().await, "JWT");
+}
+
+#[tokio::test]
 async fn staged_credentials_rotate_and_expire_after_thirty_days() {
     let w = world().await;
     w.deploy(&w.ci()).await;

@@ -192,6 +192,12 @@ impl World {
         self.deploy_files(&self.app_files(spec), &[]).await;
     }
 
+    /// [`World::deploy`] at another API version (fields of v61–63 only, say).
+    pub(crate) async fn deploy_at(&self, spec: &AppSpec<'_>, version: ApiVersion) {
+        self.deploy_files_at(&self.app_files(spec), &[], version)
+            .await;
+    }
+
     /// The five files of the app `spec` describes.
     fn app_files(&self, spec: &AppSpec<'_>) -> Vec<File> {
         let app = spec.name;
@@ -248,12 +254,22 @@ impl World {
     /// deploy path: it first writes the tokens still pending in this node's writer (so deleting
     /// an app revokes them), and drops the org's cached apps afterwards.
     pub(crate) async fn deploy_files(&self, files: &[File], extra: &[(String, String)]) {
+        self.deploy_files_at(files, extra, ApiVersion::DEFAULT)
+            .await;
+    }
+
+    async fn deploy_files_at(
+        &self,
+        files: &[File],
+        extra: &[(String, String)],
+        version: ApiVersion,
+    ) {
         let result = eca_server::metadata::deploy_and_wait(
             &self.h.state,
             &self.org.id,
             &self.admin.id,
-            ApiVersion::DEFAULT,
-            zip_for(files, extra),
+            version,
+            zip_at(files, extra, version),
             deploy_options(),
         )
         .await
@@ -317,10 +333,13 @@ impl World {
 
 /// A deploy zip of `files` (with their `package.xml`) and the `extra` entries.
 fn zip_for(files: &[File], extra: &[(String, String)]) -> Vec<u8> {
-    let manifest = Manifest::from_components(
-        files.iter().map(|f| (f.ty, f.name.as_str())),
-        ApiVersion::DEFAULT,
-    );
+    zip_at(files, extra, ApiVersion::DEFAULT)
+}
+
+/// [`zip_for`] with a `package.xml` of `version`.
+fn zip_at(files: &[File], extra: &[(String, String)], version: ApiVersion) -> Vec<u8> {
+    let manifest =
+        Manifest::from_components(files.iter().map(|f| (f.ty, f.name.as_str())), version);
     let mut entries = vec![("package.xml".to_owned(), manifest.to_xml())];
     for f in files {
         entries.push((
