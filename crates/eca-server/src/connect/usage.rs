@@ -377,7 +377,12 @@ pub async fn revoke_token(
         .store()
         .refresh_token(&hash)
         .await?
-        .filter(|t| t.org_id == ctx.org().id && t.revoked_at.is_none() && t.rotated_at.is_none())
+        .filter(|t| {
+            t.org_id == ctx.org().id
+                && t.revoked_at.is_none()
+                && t.rotated_at.is_none()
+                && t.expires_at.is_none_or(|end| end > ctx.now)
+        })
         .ok_or_else(missing)?;
     if token.user_id != ctx.user().id && !ctx.can_revoke_any() {
         return Err(ctx

@@ -287,6 +287,26 @@ async fn revocation_each_way_stops_tokens_at_once() {
     call(&w, "DELETE", &path, &admin)
         .await
         .rest_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    // An expired refresh token is no live token either: 404, and nothing is revoked.
+    let mut record =
+        w.h.store
+            .refresh_token(&refresh_hash(&rt))
+            .await
+            .unwrap()
+            .unwrap();
+    record.token_hash = refresh_hash("5Aep861revoke.ended");
+    record.family_id = "family-ended".to_owned();
+    record.revoked_at = None;
+    record.expires_at = Some(w.h.clock.now());
+    w.h.store.create_refresh_token(&record).await.unwrap();
+    call(
+        &w,
+        "DELETE",
+        &format!("/usage/tokens/{}", record.token_hash),
+        &admin,
+    )
+    .await
+    .rest_error(StatusCode::NOT_FOUND, "NOT_FOUND");
 
     // One user's tokens of the app.
     let rt2 = stored_refresh(&w, "5Aep861revoke.user", "family-2").await;
