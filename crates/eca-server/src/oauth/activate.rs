@@ -93,21 +93,25 @@ pub async fn post(
             .device_code_by_user_code(code.hash().as_str())
             .await
         {
-            Ok(r) => r
-                .filter(|r| {
-                    r.org_id == ctx.org.id
-                        && r.status == DeviceStatus::Pending
-                        && r.expires_at > now
-                })
-                .map(|r| (code, r)),
+            Ok(r) => r.filter(|r| r.org_id == ctx.org.id).map(|r| (code, r)),
             Err(e) => return web::api_error_page(e.into()),
         },
         None => None,
     };
-    let Some((code, record)) = record else {
-        state.limiter().record_failure(client, now);
-        tracing::info!(%client, "wrong or expired device user code");
-        return code_form(&state, &ctx, &active, typed, Some(BAD_CODE), StatusCode::OK);
+    let (code, record) = match record {
+        Some((code, r)) if r.status == DeviceStatus::Pending && r.expires_at > now => (code, r),
+        // A real code of this org, used or expired: the same answer as a wrong one, but no
+        // guess to count (a reloaded result page posts the approved code again, and the
+        // limiter is shared with password logins from the address).
+        Some(_) => {
+            tracing::info!(%client, "device user code already used or expired");
+            return code_form(&state, &ctx, &active, typed, Some(BAD_CODE), StatusCode::OK);
+        }
+        None => {
+            state.limiter().record_failure(client, now);
+            tracing::info!(%client, "wrong device user code");
+            return code_form(&state, &ctx, &active, typed, Some(BAD_CODE), StatusCode::OK);
+        }
     };
     let app = match registry::by_consumer_id(&state, &record.consumer_id).await {
         Ok(Some(app)) if app.is_enabled() && app.org_id == ctx.org.id => app,

@@ -262,6 +262,39 @@ async fn wrong_user_codes_are_limited_and_forms_need_their_csrf_token() {
 }
 
 #[tokio::test]
+async fn entering_a_used_code_again_is_no_failed_guess() {
+    // Reloading the page after approving resubmits the form. A real code of the org that is no
+    // longer pending gets the same page as a wrong one, but does not count towards the
+    // address's limit, which password logins share (a NAT's users would be locked out).
+    let w = world().await;
+    w.deploy(&device_app(&w)).await;
+    let mut b = logged_in(&w).await;
+    b.peer = Some("198.51.100.45".to_owned());
+    let reply = w
+        .token(&query(&[
+            ("response_type", "device_code"),
+            ("client_id", KEY),
+            ("scope", "api"),
+        ]))
+        .await;
+    let user_code = reply.json()["user_code"].as_str().unwrap().to_owned();
+    let page = enter_code(&w, &mut b, &user_code).await;
+    let done = decide(&w, &mut b, &page, "oaapprove").await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    for _ in 0..25 {
+        let page = enter_code(&w, &mut b, &user_code).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains("not valid or has expired"));
+    }
+    // Wrong codes still count.
+    for _ in 0..20 {
+        enter_code(&w, &mut b, "BCDF-GHJK").await;
+    }
+    let page = enter_code(&w, &mut b, "BCDF-GHJK").await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
 async fn the_device_flow_needs_to_be_switched_on() {
     let w = world().await;
     w.deploy(&web_app(&w, "")).await;
