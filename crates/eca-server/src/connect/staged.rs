@@ -161,6 +161,28 @@ impl Target {
         })
     }
 
+    /// Records that an answer carried `secrets` live secrets (none when the caller may not see
+    /// secrets), as `GET credentials/…?part=secret` does: an audit entry and a log line.
+    async fn secrets_shown(
+        &self,
+        state: &AppState,
+        resource: &str,
+        secrets: usize,
+    ) -> Result<(), ApiError> {
+        if !self.show_secret || secrets == 0 {
+            return Ok(());
+        }
+        tracing::info!(app = %self.app.name(), consumer = %self.consumer.id, by = %self.ctx.user().id, secrets, "staged credential secret read");
+        self.ctx
+            .audit(
+                state,
+                AuditAction::SecretViewed,
+                resource,
+                format!("read {secrets} staged or rotated consumer secret(s)"),
+            )
+            .await
+    }
+
     /// Staging and rotating are for apps of this org only (§3: "only local ECAs").
     fn require_local(&self) -> Result<(), ApiError> {
         match self.app.header.distribution_state {
@@ -217,6 +239,8 @@ pub async fn list(
             &t.resource(),
             format!("listed {} staged credentials", staged_credentials.len()),
         )
+        .await?;
+    t.secrets_shown(&state, &t.resource(), staged_credentials.len())
         .await?;
     Ok(Json(StagedCollection {
         staged_credentials,
@@ -304,6 +328,8 @@ pub async fn read(
             "read a staged credential".to_owned(),
         )
         .await?;
+    t.secrets_shown(&state, &format!("{}/{}", t.resource(), staged.id), 1)
+        .await?;
     Ok(Json(t.render(&state, &staged)?))
 }
 
@@ -359,6 +385,9 @@ pub async fn rotate(
                 staged.consumer_key, after.consumer_key
             ),
         )
+        .await?;
+    // The answer shows the former primary's secret.
+    t.secrets_shown(&state, &format!("{}/{}", t.resource(), staged.id), 1)
         .await?;
     Ok(Json(t.render(&state, &after)?))
 }

@@ -758,6 +758,25 @@ async fn staged_credentials_rotate_and_expire_after_thirty_days() {
             .windows(secret2.len())
             .any(|win| win == secret2.as_bytes())
     );
+    // Reading it back shows its secret: audited as a secret read, as the consumer's own.
+    let secrets_read = || async {
+        w.h.store
+            .audit_trail(&w.org.id, 0, 1000)
+            .await
+            .expect("store")
+            .iter()
+            .filter(|r| r.entry.action == eca_store::AuditAction::SecretViewed)
+            .count()
+    };
+    let before = secrets_read().await;
+    let reply = call(&w, "GET", &staged_path, &admin).await;
+    assert_eq!(
+        reply.json()["stagedCredentials"][0]["secret"],
+        secret2.as_str()
+    );
+    let reply = call(&w, "GET", &format!("{staged_path}/{staged_id}"), &admin).await;
+    assert_eq!(reply.json()["secret"], secret2.as_str());
+    assert_eq!(secrets_read().await, before + 2);
     // One at a time.
     call(&w, "POST", &staged_path, &admin)
         .await
