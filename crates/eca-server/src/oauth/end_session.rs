@@ -14,6 +14,11 @@
 //!   `client_id` that is not an audience of the hint, an unverifiable hint, an unregistered
 //!   URI) is an error page, never a redirect (§3: "the OP MUST NOT perform post-logout
 //!   redirection"); the user is logged out all the same. Without one, the logged-out page.
+//! - A `POST` without the session cookie may come from the app's own site (a form it submits
+//!   there): the browser leaves the `SameSite=Lax` cookie out of such a cross-site request, so
+//!   no session could be ended. It gets a page that asks "Log out?" with a form posting the same
+//!   parameters from this site (§2 lets the OP ask the user), which carries the cookie; the
+//!   form's own marker [`CONFIRMED`] keeps it from asking twice.
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -38,6 +43,9 @@ pub async fn get(
     end_session(&state, &ctx, &headers, &params).await
 }
 
+/// The field of the confirmation page's form that says it was posted from this site.
+const CONFIRMED: &str = "eca_logout_confirmed";
+
 /// `POST`: the parameters in an urlencoded form body (RP-Initiated Logout §2).
 pub async fn post(
     State(state): State<AppState>,
@@ -46,7 +54,39 @@ pub async fn post(
     body: Bytes,
 ) -> Response {
     let params = web::pairs(&body);
+    if !web::has_session_cookie(&headers) && web::param(&params, CONFIRMED).is_none() {
+        return confirm_page(&ctx, &params);
+    }
+    let params: Vec<(String, String)> =
+        params.into_iter().filter(|(k, _)| k != CONFIRMED).collect();
     end_session(&state, &ctx, &headers, &params).await
+}
+
+/// "Log out?": the request's parameters again, in a form that posts from this site.
+fn confirm_page(ctx: &OrgContext, params: &[(String, String)]) -> Response {
+    let hidden: String = params
+        .iter()
+        .filter(|(k, _)| k != CONFIRMED)
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
+                html::escape(k),
+                html::escape(v)
+            )
+        })
+        .collect();
+    let action = format!("{}/services/auth/idp/oidc/logout", web::base_path(ctx));
+    html::page(
+        StatusCode::OK,
+        "Log out",
+        &format!(
+            "<p>Log out of {org}?</p>\n<form method=\"post\" action=\"{action}\">\n{hidden}\
+             <input type=\"hidden\" name=\"{CONFIRMED}\" value=\"1\">\n\
+             <button type=\"submit\" id=\"logout\">Log out</button>\n</form>",
+            org = html::escape(&ctx.org.name),
+            action = html::escape(&action),
+        ),
+    )
 }
 
 async fn end_session(

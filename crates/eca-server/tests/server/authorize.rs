@@ -11,7 +11,7 @@ use eca_server::bootstrap::ADMIN_USERNAME;
 use serde_json::Value;
 
 use crate::browser::*;
-use crate::oauth::{AppSpec, KEY, SECRET, World, file, oauth_error, world};
+use crate::oauth::{AppSpec, FORM, KEY, SECRET, World, file, oauth_error, world};
 use crate::support::*;
 
 mod device;
@@ -1477,6 +1477,35 @@ async fn end_session_endpoint_logs_out_and_returns_to_a_registered_callback_only
             .await
             .unwrap()
             .is_none(),
+        "the session is gone from the store"
+    );
+
+    // A form the app submits on its own site: the browser sends no `SameSite=Lax` cookie
+    // with that cross-site POST. The answer asks first, with a form that posts from here.
+    let b = &mut logged_in(&w).await;
+    let sid = b.sid("/").expect("a session");
+    let fields = [
+        ("client_id", KEY),
+        ("post_logout_redirect_uri", CALLBACK),
+        ("state", "s<2>"),
+    ];
+    let page = post(END_SESSION, FORM, query(&fields)).send(&w.h).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("id=\"logout\""), "{}", page.body);
+    assert!(page.body.contains("s&lt;2&gt;"), "escaped: {}", page.body);
+    let session_hash = eca_core::crypto::token_hash(&sid);
+    assert!(w.h.store.session(&session_hash).await.unwrap().is_some());
+    let confirm = hidden_fields(&page.body);
+    assert!(confirm.iter().any(|(k, _)| k == "eca_logout_confirmed"));
+    let refs: Vec<(&str, &str)> = confirm
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let reply = b.post_form(&w.h, END_SESSION, &refs).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    assert_eq!(location(&reply), format!("{CALLBACK}?state=s%3C2%3E"));
+    assert!(
+        w.h.store.session(&session_hash).await.unwrap().is_none(),
         "the session is gone from the store"
     );
 
