@@ -91,12 +91,16 @@ pub async fn grant(
     let mut next = None;
     if app.global.refresh_token_rotation_enabled() {
         let issued = tokens::refresh_token(ctx.state.rng());
+        // The replacement carries on the grant: its first issue (the lifetime policy's start,
+        // like the stored end it inherits, and the usage API's `initialConnectionAt`) and its
+        // count of refreshes, this one included (the usage API's `useCount`; listings read
+        // the live token of a family only).
         let replacement = RefreshTokenRecord {
             token_hash: issued.hash.as_str().to_owned(),
-            issued_at: ctx.now,
+            issued_at: record.issued_at,
             expires_at: record.expires_at,
             last_used_at: ctx.now,
-            use_count: 0,
+            use_count: record.use_count + 1,
             rotated_at: None,
             revoked_at: None,
             ..record.clone()

@@ -671,6 +671,35 @@ async fn secrets_need_the_org_setting_and_view_client_secret() {
 }
 
 #[tokio::test]
+async fn usage_counts_every_refresh_of_a_rotating_grant_from_its_first_issue() {
+    let w = world().await;
+    let mut spec = w.ci();
+    spec.global = "<isRefreshTokenRotationEnabled>true</isRefreshTokenRotationEnabled>".to_owned();
+    w.deploy(&spec).await;
+    let admin = admin_session(&w.h).await;
+    let mut rt = stored_refresh(&w, "5Aep861usage.rotating", "family-rot").await;
+    for _ in 0..3 {
+        w.h.clock.advance_secs(60);
+        let reply = refresh(&w, KEY, &rt).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        rt = reply.json()["refresh_token"]
+            .as_str()
+            .expect("a token")
+            .to_owned();
+    }
+    w.h.state.token_writer().sync().await;
+    let id = app_id(&w);
+    let reply = call(&w, "GET", &format!("/usage/{id}/users"), &admin).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let users = reply.json()["users"].clone();
+    assert_eq!(users.as_array().map(Vec::len), Some(1), "{users}");
+    let t = |secs: i64| rest_datetime(Timestamp(START.millis() + secs * 1000));
+    assert_eq!(users[0]["useCount"], 3, "{users}");
+    assert_eq!(users[0]["initialConnectionAt"], t(0));
+    assert_eq!(users[0]["lastUsedAt"], t(180));
+}
+
+#[tokio::test]
 async fn the_usage_apis_token_format_is_the_one_the_grants_issue() {
     // The admin's policies decide over the developer's global settings (API 61–63 only).
     let w = world().await;
