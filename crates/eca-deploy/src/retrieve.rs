@@ -1,13 +1,17 @@
 //! `retrieve` and `listMetadata`: the org's components back as Metadata API files
 //! (`spec/metadata.md` §5.3). Files are the stored canonical XML: `consumerKey` is in it and
 //! `consumerSecret` never is (the store keeps secrets only encrypted, apart from components).
+//! The global OAuth settings name their consumer's key as it is now: a rotation through the
+//! Connect API (`PATCH …/staged/{id}`) changes the consumer, not the stored file, and a
+//! retrieved file deployed again must carry the key the deploy expects.
 
 use std::collections::HashMap;
 use std::io::Write;
 
 use eca_core::{OrgId, UserId};
+use eca_metadata::model::Component;
 use eca_metadata::project::manifest::{Manifest, ManifestType, PACKAGE_XML};
-use eca_metadata::{ApiVersion, MetadataType, catalog};
+use eca_metadata::{ApiVersion, MetadataType, catalog, xml};
 use eca_store::{Store, StoredComponent};
 use serde::{Deserialize, Serialize};
 
@@ -133,13 +137,49 @@ pub(crate) async fn retrieve_asked(
     for (ty, c) in &found {
         let file_name = format!("{RETRIEVE_ROOT}/{}", mdapi_path(*ty, &c.full_name));
         file_properties.push(names.properties(store, *ty, c, &file_name).await?);
-        files.push((file_name, c.xml.clone()));
+        let xml = match ty {
+            MetadataType::GlobalOauthSettings => with_current_key(store, org, c).await?,
+            _ => c.xml.clone(),
+        };
+        files.push((file_name, xml));
     }
     Ok(RetrieveResult {
         zip: zip(&files)?,
         file_properties,
         messages,
     })
+}
+
+/// Stored global OAuth settings with `consumerKey` set to their consumer's current key (the
+/// file as stored when it already is, or when the consumer is not found).
+async fn with_current_key(
+    store: &dyn Store,
+    org: &OrgId,
+    c: &StoredComponent,
+) -> Result<String, DeployError> {
+    let Some(app) = c.app_name.as_deref() else {
+        return Ok(c.xml.clone());
+    };
+    let Some(consumer) = store.consumers_of_app(org, app).await?.into_iter().next() else {
+        return Ok(c.xml.clone());
+    };
+    let doc = xml::parse_str(&c.xml).map_err(|e| {
+        DeployError::Corrupt(format!(
+            "stored component {} does not parse: {e}",
+            c.full_name
+        ))
+    })?;
+    let Component::GlobalOauthSettings(mut g) =
+        Component::from_element(MetadataType::GlobalOauthSettings, &c.full_name, &doc.root)
+    else {
+        return Ok(c.xml.clone());
+    };
+    if g.consumer_key.as_deref() == Some(consumer.consumer_key.as_str()) {
+        return Ok(c.xml.clone());
+    }
+    g.consumer_key = Some(consumer.consumer_key);
+    // The model keeps what it does not know, so the rest of the file is as stored.
+    Ok(Component::GlobalOauthSettings(g).to_xml())
 }
 
 /// `listMetadata` for one type: every component of the type in the org.

@@ -872,6 +872,40 @@ async fn staged_credentials_rotate_and_expire_after_thirty_days() {
             reply.body
         );
     }
+    // A retrieve names the new primary key, and deploying what it gave back is no change of
+    // key: the stored file is as the metadata deploy left it, the consumer is what counts.
+    let manifest = eca_metadata::project::manifest::Manifest::from_components(
+        [(MetadataType::GlobalOauthSettings, "Ci_glbloauth")],
+        eca_metadata::ApiVersion::DEFAULT,
+    );
+    let retrieved = eca_deploy::retrieve(w.h.store.as_ref(), &w.org.id, &manifest)
+        .await
+        .expect("a retrieve");
+    let files = crate::metadata::unzip(&retrieved.zip);
+    let (_, global) = files
+        .iter()
+        .find(|(name, _)| name.ends_with(".ecaGlblOauth"))
+        .expect("the global OAuth settings");
+    assert!(
+        global.contains(&format!("<consumerKey>{key2}</consumerKey>")),
+        "{global}"
+    );
+    let body = global
+        .split_once(
+            "<ExtlClntAppGlobalOauthSettings xmlns=\"http://soap.sforce.com/2006/04/metadata\">",
+        )
+        .and_then(|(_, rest)| rest.rsplit_once("</ExtlClntAppGlobalOauthSettings>"))
+        .map(|(inner, _)| inner.to_owned())
+        .expect("the file's body");
+    w.deploy_files(
+        &[file(
+            MetadataType::GlobalOauthSettings,
+            "Ci_glbloauth",
+            &body,
+        )],
+        &[],
+    )
+    .await;
     // Both still authenticate, and the refresh token issued under the old key refreshes with
     // either key.
     let old_token = cc(&w, KEY, SECRET).await.expect("the rotated works");

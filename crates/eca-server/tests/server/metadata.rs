@@ -116,7 +116,7 @@ fn package(app: &str) -> Vec<u8> {
     zip_of(&entries)
 }
 
-fn unzip(bytes: &[u8]) -> BTreeMap<String, String> {
+pub(crate) fn unzip(bytes: &[u8]) -> BTreeMap<String, String> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
     let mut out = BTreeMap::new();
     for i in 0..archive.len() {
