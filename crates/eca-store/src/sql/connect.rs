@@ -369,8 +369,9 @@ impl<D: Db> ConnectStore for D {
         at: Timestamp,
         expires_at: Timestamp,
     ) -> StoreResult<bool> {
-        // Each statement names the values it read, so a concurrent rotation or deploy that
-        // changed either row makes it change nothing, and the whole swap is undone.
+        // Each statement names the values it read (the consumer's key and its secret too), so a
+        // concurrent rotation or deploy that changed either row makes it change nothing, and
+        // the whole swap is undone.
         let steps = [
             Step {
                 sql: "UPDATE oauth_staged_credentials SET consumer_key = $2, consumer_secret = $3, \
@@ -388,13 +389,14 @@ impl<D: Db> ConnectStore for D {
             },
             Step {
                 sql: "UPDATE oauth_consumers SET consumer_key = $2, consumer_secret = $3, \
-                      updated_at = $4 WHERE id = $1 AND consumer_key = $5",
+                      updated_at = $4 WHERE id = $1 AND consumer_key = $5 AND consumer_secret = $6",
                 args: vec![
                     Arg::Text(consumer.id.as_str()),
                     Arg::Text(&c.consumer_key),
                     Arg::Bytes(&c.encrypted_secret),
                     Arg::Int(at.millis()),
                     Arg::Text(&consumer.consumer_key),
+                    Arg::Bytes(&consumer.encrypted_secret),
                 ],
                 expect_rows: 1,
             },

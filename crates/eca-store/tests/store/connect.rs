@@ -486,6 +486,19 @@ async fn rotation_swaps_the_credentials_all_or_nothing(env: Env) {
         s.staged_credential(&new.id).await.unwrap(),
         Some(new.clone())
     );
+    // So does a read from before the secret changed (a deploy's shouldRotateConsumerSecret):
+    // the rotated slot would bring the discarded secret back.
+    let mut old_secret = c.clone();
+    old_secret.encrypted_secret = b"an older secret".to_vec();
+    assert!(
+        !s.rotate_credential(&new, &old_secret, at(10), at(1000))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.staged_credential(&new.id).await.unwrap(),
+        Some(new.clone())
+    );
 
     assert!(
         s.rotate_credential(&new, &c, at(10), at(1000))
