@@ -354,8 +354,9 @@ fn is_token_identifier(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// `DELETE apps/oauth/usage/tokens/{token}`: revokes one refresh token and the access tokens
-/// issued from it. Its owner or an admin. 204; 404 when it is unknown or no longer live.
+/// `DELETE apps/oauth/usage/tokens/{token}`: revokes one refresh token and the rest of its
+/// grant (the refresh tokens rotation replaced, and the access tokens issued from any of them).
+/// Its owner or an admin. 204; 404 when it is unknown or no longer live.
 pub async fn revoke_token(
     State(state): State<AppState>,
     Path(path): Path<TokenPath>,

@@ -1,6 +1,7 @@
 //! `POST /services/oauth2/revoke` (form `token=`) and `GET /services/oauth2/revoke?token=`
 //! (RFC 7009, `spec/oauth-and-connect.md` §1.5): revokes an access token, or a refresh token
-//! and every access token issued from it. No client authentication, as Salesforce.
+//! and the rest of its grant (RFC 7009 §2.1: with rotation, the refresh tokens it replaced, and
+//! every access token issued from any of them). No client authentication, as Salesforce.
 //!
 //! Success is 200 with an empty body, also for a token that was already revoked (RFC 7009
 //! §2.2: revocation is idempotent). A missing or unknown token, or one of another org, is

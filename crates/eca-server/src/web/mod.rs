@@ -110,12 +110,12 @@ pub fn login_redirect_with_hint(
     })
 }
 
-/// The parameters of a query string or urlencoded form body, in order.
 /// Whether the request carries a web session cookie at all (valid or not).
 pub(crate) fn has_session_cookie(headers: &axum::http::HeaderMap) -> bool {
     !cookie::values(headers, cookie::SESSION).is_empty()
 }
 
+/// The parameters of a query string or urlencoded form body, in order.
 pub(crate) fn pairs(raw: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(raw).into_owned().collect()
 }
