@@ -2,6 +2,7 @@
 //! on this org's URL) and [`ClientIp`] (the peer address, for the login limiter).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Query};
 use axum::http::header::AUTHORIZATION;
@@ -22,6 +23,8 @@ use crate::state::AppState;
 pub struct Authenticated {
     pub org: OrgContext,
     pub active: Active,
+    /// The app whose OAuth access token it presented; `None` for a session.
+    pub app: Option<Arc<ClientApp>>,
 }
 
 #[derive(Deserialize)]
@@ -55,8 +58,8 @@ impl FromRequestParts<AppState> for Authenticated {
         let token = presented_token(parts).ok_or(ApiError::InvalidSession)?;
         let Ok(ClientIp(client)) = ClientIp::from_request_parts(parts, state).await;
         let api = Api::of_path(parts.uri.path());
-        let active = check_for(state, &org, &token, api, client).await?;
-        Ok(Authenticated { org, active })
+        let (active, app) = check_with_app(state, &org, &token, api, client).await?;
+        Ok(Authenticated { org, active, app })
     }
 }
 
@@ -124,6 +127,17 @@ pub async fn check_for(
     api: Api,
     client: IpAddr,
 ) -> Result<Active, ApiError> {
+    Ok(check_with_app(state, org, token, api, client).await?.0)
+}
+
+/// [`check_for`], with the app of the access token when it was one.
+async fn check_with_app(
+    state: &AppState,
+    org: &OrgContext,
+    token: &str,
+    api: Api,
+    client: IpAddr,
+) -> Result<(Active, Option<Arc<ClientApp>>), ApiError> {
     let now = state.clock().now();
     match session::authenticate(state.store(), &org.org, token, now).await {
         // A login page session made only to finish an OAuth authorization (outside the
@@ -133,7 +147,7 @@ pub async fn check_for(
         }
         Ok(active) => {
             check_address(state, &org.org, &active.user, None, client).await?;
-            Ok(active)
+            Ok((active, None))
         }
         Err(SessionError::Invalid) => {
             let used = crate::oauth::bearer::authenticate(state, &org.org, token, now)
@@ -147,7 +161,7 @@ pub async fn check_for(
                 return Err(ApiError::ScopeNotGranted(api.name()));
             }
             check_address(state, &org.org, &used.user, Some(&used.app), client).await?;
-            Ok(used.active())
+            Ok((used.active(), Some(used.app)))
         }
         Err(SessionError::Store(e)) => Err(e.into()),
     }

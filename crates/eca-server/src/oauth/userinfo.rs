@@ -9,32 +9,35 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::State;
 use axum::http::request::Parts;
+use eca_core::domain::User;
 use serde::Serialize;
 
 use super::attributes::{self, Subject};
 use super::bearer;
+use super::registry::ClientApp;
 use crate::auth::{self, ClientIp};
 use crate::error::ApiError;
 use crate::org::OrgContext;
 use crate::rest::identity::{self, Photos, Urls};
 use crate::state::AppState;
 
-/// The custom attributes of the token's app evaluated for its user, for userinfo and the
+/// The custom attributes of a token's `app` evaluated for its `user`, for userinfo and the
 /// identity URL; `None` when the app has none.
 pub(crate) async fn custom_attributes(
     state: &AppState,
     org: &OrgContext,
-    used: &bearer::TokenUse,
+    app: &ClientApp,
+    user: &User,
 ) -> Result<Option<BTreeMap<String, String>>, ApiError> {
-    let attributes = used.app.custom_attributes();
+    let attributes = app.custom_attributes();
     if attributes.is_empty() {
         return Ok(None);
     }
-    let profile = state.store().profile(&used.user.profile_id).await?;
+    let profile = state.store().profile(&user.profile_id).await?;
     Ok(Some(attributes::evaluate(
         &attributes,
         &Subject {
-            user: &used.user,
+            user,
             org: &org.org,
             profile_name: profile.as_ref().map(|p| p.name.as_str()),
         },
@@ -98,7 +101,7 @@ pub async fn userinfo(
         match bearer::authenticate(&state, &org.org, &token, now).await? {
             Some(used) => {
                 auth::check_address(&state, &org.org, &used.user, Some(&used.app), client).await?;
-                let custom = custom_attributes(&state, &org, &used).await?;
+                let custom = custom_attributes(&state, &org, &used.app, &used.user).await?;
                 (used.user, custom)
             }
             None => (

@@ -6,14 +6,13 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::request::Parts;
 use eca_core::domain::User;
 use eca_core::{OrgId, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Authenticated, presented_token};
+use crate::auth::Authenticated;
 use crate::error::ApiError;
-use crate::oauth::{bearer, userinfo};
+use crate::oauth::userinfo;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -101,7 +100,6 @@ pub async fn identity(
     State(state): State<AppState>,
     Path(path): Path<IdentityPath>,
     auth: Authenticated,
-    parts: Parts,
 ) -> Result<Json<Identity>, ApiError> {
     let not_found = || ApiError::NotFound("The requested resource does not exist".to_owned());
     let org_id = OrgId::parse(&path.org_id).map_err(|_| not_found())?;
@@ -113,12 +111,9 @@ pub async fn identity(
         ));
     }
     let mut identity = build(&auth.org.base_url, user);
-    // The token was checked already; read again, it names its app.
-    if let Some(token) = presented_token(&parts)
-        && let Some(used) =
-            bearer::authenticate(&state, &auth.org.org, &token, state.clock().now()).await?
-    {
-        identity.custom_attributes = userinfo::custom_attributes(&state, &auth.org, &used).await?;
+    if let Some(app) = &auth.app {
+        identity.custom_attributes =
+            userinfo::custom_attributes(&state, &auth.org, app, user).await?;
     }
     Ok(Json(identity))
 }
