@@ -23,6 +23,7 @@ pub mod directory;
 pub mod error;
 pub mod housekeeping;
 mod http;
+mod key_rollover;
 pub mod login;
 pub mod metadata;
 pub mod metrics;

@@ -20,6 +20,7 @@ use eca_store::{SigningKeyRecord, StoreError};
 
 use crate::cache::TtlCache;
 use crate::error::{ApiError, RequestCode};
+use crate::key_rollover;
 use crate::state::AppState;
 
 /// How long this process signs with the key it read before reading the org's keys again, in
@@ -90,19 +91,16 @@ pub struct KeyInfo {
 
 /// Which keys are current and published at `now` (`records` oldest first).
 fn describe(records: &[SigningKeyRecord], now: Timestamp) -> Vec<KeyInfo> {
+    let created: Vec<Timestamp> = records.iter().map(|r| r.created_at).collect();
     let overlap_ms = PREVIOUS_KEY_OVERLAP_HOURS * 3_600 * 1_000;
     records
         .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let successor = records.get(i + 1);
-            KeyInfo {
-                kid: r.kid.clone(),
-                created_at: r.created_at,
-                is_current: successor.is_none(),
-                is_published: successor
-                    .is_none_or(|s| now.millis() < s.created_at.millis() + overlap_ms),
-            }
+        .zip(key_rollover::states(&created, now, overlap_ms))
+        .map(|(r, state)| KeyInfo {
+            kid: r.kid.clone(),
+            created_at: r.created_at,
+            is_current: state.is_current,
+            is_published: state.is_published,
         })
         .collect()
 }

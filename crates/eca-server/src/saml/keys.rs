@@ -16,6 +16,7 @@ use eca_saml::keys::IdpKey;
 use eca_store::{SamlKeyRecord, StoreError};
 
 use crate::error::{ApiError, RequestCode};
+use crate::key_rollover;
 use crate::state::AppState;
 
 /// How long a replaced key stays in the metadata after its successor was made.
@@ -88,20 +89,17 @@ pub async fn org_keys(state: &AppState, org: &OrgId) -> Result<OrgSamlKeys, ApiE
 
 /// Which keys are current and published at `now`.
 fn describe(records: &[SamlKeyRecord], now: Timestamp) -> Vec<KeyInfo> {
+    let created: Vec<Timestamp> = records.iter().map(|r| r.created_at).collect();
     let overlap_ms = PREVIOUS_KEY_OVERLAP_DAYS * 86_400 * 1000;
     records
         .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let successor = records.get(i + 1);
-            KeyInfo {
-                version: r.version,
-                certificate_der: r.certificate.clone(),
-                created_at: r.created_at,
-                is_current: successor.is_none(),
-                is_published: successor
-                    .is_none_or(|s| now.millis() < s.created_at.millis() + overlap_ms),
-            }
+        .zip(key_rollover::states(&created, now, overlap_ms))
+        .map(|(r, state)| KeyInfo {
+            version: r.version,
+            certificate_der: r.certificate.clone(),
+            created_at: r.created_at,
+            is_current: state.is_current,
+            is_published: state.is_published,
         })
         .collect()
 }
