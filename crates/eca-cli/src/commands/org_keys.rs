@@ -5,6 +5,7 @@
 
 use std::process::ExitCode;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, Target};
@@ -24,10 +25,26 @@ pub struct Args {
     target: Target,
 }
 
-impl Args {
-    pub fn target(&self) -> &Target {
-        &self.target
+/// The server's key list at `path` (`GET`), or after `POST {path}/rotate`; `None` once it was
+/// printed as JSON (`--json`), which is all there is to do then. The OAuth keys
+/// (`org_oauth_keys`) share it.
+pub fn fetch<T: DeserializeOwned + Serialize>(
+    args: &Args,
+    rotate: bool,
+    path: &str,
+    ctx: &Context,
+) -> anyhow::Result<Option<T>> {
+    let client = Client::for_target(&args.target)?;
+    let list: T = if rotate {
+        client.post(&format!("{path}/rotate"), &serde_json::json!({}))?
+    } else {
+        client.get(path)?
+    };
+    if ctx.json {
+        output::json(&list)?;
+        return Ok(None);
     }
+    Ok(Some(list))
 }
 
 /// A listed key's state: `current` (signs now), `published` (replaced, still listed for the
@@ -63,16 +80,9 @@ pub fn run(command: &Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         Command::List(args) => (args, false),
         Command::Rotate(args) => (args, true),
     };
-    let client = Client::for_target(args.target())?;
-    let list: KeyList = if rotate {
-        client.post("/eca/saml/keys/rotate", &serde_json::json!({}))?
-    } else {
-        client.get("/eca/saml/keys")?
-    };
-    if ctx.json {
-        output::json(&list)?;
+    let Some(list) = fetch::<KeyList>(args, rotate, "/eca/saml/keys", ctx)? else {
         return Ok(ExitCode::SUCCESS);
-    }
+    };
     if rotate && let Some(current) = list.keys.iter().find(|k| k.is_current) {
         output::line(&format!(
             "SAML signing key {} now signs; the previous key stays in the IdP metadata for {} days.",

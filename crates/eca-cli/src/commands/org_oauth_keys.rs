@@ -9,8 +9,7 @@ use std::process::ExitCode;
 
 use serde::{Deserialize, Serialize};
 
-use super::org_keys::Args;
-use crate::client::Client;
+use super::org_keys::{Args, fetch, state_of};
 use crate::{Context, output, table};
 
 #[derive(Debug, clap::Subcommand)]
@@ -42,16 +41,9 @@ pub fn run(command: &Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         Command::List(args) => (args, false),
         Command::Rotate(args) => (args, true),
     };
-    let client = Client::for_target(args.target())?;
-    let list: KeyList = if rotate {
-        client.post("/eca/oauth/keys/rotate", &serde_json::json!({}))?
-    } else {
-        client.get("/eca/oauth/keys")?
-    };
-    if ctx.json {
-        output::json(&list)?;
+    let Some(list) = fetch::<KeyList>(args, rotate, "/eca/oauth/keys", ctx)? else {
         return Ok(ExitCode::SUCCESS);
-    }
+    };
     if rotate && let Some(current) = list.keys.iter().find(|k| k.is_current) {
         output::line(&format!(
             "OAuth signing key {} now signs; the previous key stays published at /id/keys for {} hours.",
@@ -64,7 +56,7 @@ pub fn run(command: &Command, ctx: &Context) -> anyhow::Result<ExitCode> {
         .map(|k| {
             vec![
                 k.kid.clone(),
-                super::org_keys::state_of(k.is_current, k.is_published).to_owned(),
+                state_of(k.is_current, k.is_published).to_owned(),
                 k.created_date.clone(),
             ]
         })
