@@ -37,7 +37,7 @@ use crate::state::AppState;
 
 /// An Argon2id hash (m = 19 MiB, t = 2, p = 1, as `eca_core::crypto`) of a password nobody
 /// has, checked when the username is unknown so that the answer takes as long.
-pub(crate) const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$lONKDv/hHFjyI0gkWli8CQ$lZKu17ZP96+WHet8+V81JuJeCzpYGDbq1hsE+dl2CsE";
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$lONKDv/hHFjyI0gkWli8CQ$lZKu17ZP96+WHet8+V81JuJeCzpYGDbq1hsE+dl2CsE";
 
 /// Whether a permission is needed or refused for a login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,49 +105,7 @@ pub async fn password_login(
 ) -> Result<LoggedIn, ApiError> {
     let store = state.store();
     let now = state.clock().now();
-    if state.limiter().is_blocked(client, now) {
-        tracing::warn!(%client, "login refused: too many failures from this address");
-        return Err(ApiError::LoginRateExceeded);
-    }
-    let user = match store.user_by_username(username).await? {
-        Some(u) if u.org_id == org.id && !username.is_empty() => u,
-        _ => {
-            state
-                .verify_password(password, DUMMY_HASH.to_owned())
-                .await?;
-            return Err(failed(state, client, now, "unknown user"));
-        }
-    };
-    let user = match user.locked_until {
-        Some(until) if until > now => {
-            return Err(failed(state, client, now, "user locked out"));
-        }
-        Some(_) => {
-            // The lock has run out: the failures that caused it no longer count.
-            store.record_successful_login(&user.id).await?;
-            User {
-                failed_logins: 0,
-                locked_until: None,
-                ..user
-            }
-        }
-        None => user,
-    };
-    let matches = match user.password_hash.clone() {
-        Some(phc) => state.verify_password(password, phc).await?,
-        None => false,
-    };
-    if !matches {
-        let lockout = state.settings().login.lockout(now);
-        let count = store.record_failed_login(&user.id, lockout).await?;
-        if count >= lockout.after {
-            tracing::warn!(user = %user.id, failures = count, "user locked out after failed logins");
-        }
-        return Err(failed(state, client, now, "wrong password"));
-    }
-    if !user.is_active || user.is_frozen {
-        return Err(failed(state, client, now, "inactive or frozen user"));
-    }
+    let user = check_password(state, org, username, password, client, now).await?;
     // One read of the profile, its login IP ranges and the permission sets.
     let access = crate::access::access_of(store, &user).await?;
     let profile = access
@@ -193,6 +151,66 @@ pub async fn password_login(
         profile,
         issued,
     })
+}
+
+/// Rules 1 to 5: the user named `username` in `org`, when `password` is theirs and they may
+/// log in (active, not frozen, not locked; a lock that ran out is cleared). Every failure
+/// counts for `client` in the [`limiter`] and is `InvalidLogin`, whatever the reason; an
+/// address over the limit is `LoginRateExceeded` before anything is looked up. The SOAP
+/// login, the login page and the OAuth password grant all start here.
+pub(crate) async fn check_password(
+    state: &AppState,
+    org: &Org,
+    username: &str,
+    password: Secret,
+    client: IpAddr,
+    now: Timestamp,
+) -> Result<User, ApiError> {
+    let store = state.store();
+    if state.limiter().is_blocked(client, now) {
+        tracing::warn!(%client, "login refused: too many failures from this address");
+        return Err(ApiError::LoginRateExceeded);
+    }
+    let user = match store.user_by_username(username).await? {
+        Some(u) if u.org_id == org.id && !username.is_empty() => u,
+        _ => {
+            state
+                .verify_password(password, DUMMY_HASH.to_owned())
+                .await?;
+            return Err(failed(state, client, now, "unknown user"));
+        }
+    };
+    let user = match user.locked_until {
+        Some(until) if until > now => {
+            return Err(failed(state, client, now, "user locked out"));
+        }
+        Some(_) => {
+            // The lock has run out: the failures that caused it no longer count.
+            store.record_successful_login(&user.id).await?;
+            User {
+                failed_logins: 0,
+                locked_until: None,
+                ..user
+            }
+        }
+        None => user,
+    };
+    let matches = match user.password_hash.clone() {
+        Some(phc) => state.verify_password(password, phc).await?,
+        None => false,
+    };
+    if !matches {
+        let lockout = state.settings().login.lockout(now);
+        let count = store.record_failed_login(&user.id, lockout).await?;
+        if count >= lockout.after {
+            tracing::warn!(user = %user.id, failures = count, "user locked out after failed logins");
+        }
+        return Err(failed(state, client, now, "wrong password"));
+    }
+    if !user.is_active || user.is_frozen {
+        return Err(failed(state, client, now, "inactive or frozen user"));
+    }
+    Ok(user)
 }
 
 fn failed(state: &AppState, client: IpAddr, now: Timestamp, reason: &'static str) -> ApiError {
