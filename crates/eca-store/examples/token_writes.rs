@@ -21,11 +21,12 @@
 
 use std::time::Instant;
 
-use eca_core::domain::{Org, Permission, Permissions, Profile, User, UserFields};
-use eca_core::{OrgId, ProfileId, SystemRng, Timestamp, UserId};
+use eca_core::{SystemRng, Timestamp};
 use eca_store::{AccessTokenFormat, AccessTokenRecord, ConsumerId};
+use seed::T0;
 
-const T0: i64 = 1_795_651_200_000;
+#[path = "support/seed.rs"]
+mod seed;
 
 /// CPU time (user + system, in clock ticks) of this process's threads whose name starts with
 /// `comm_prefix`.
@@ -60,42 +61,8 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("eca.db").display());
     let store = eca_store::open(&url).await.unwrap();
-    let org = Org {
-        id: OrgId::generate(&SystemRng),
-        name: "Bench".into(),
-        my_domain: "bench".into(),
-        is_default: true,
-        session_timeout_minutes: 120,
-        enforce_ip_ranges_every_request: false,
-        created_at: Timestamp(T0),
-    };
-    store.create_org(&org).await.unwrap();
-    let profile = Profile {
-        id: ProfileId::generate(&SystemRng),
-        org_id: org.id.clone(),
-        name: "Standard".into(),
-        permissions: Permissions::new(vec![Permission::ApiEnabled]),
-    };
-    store.create_profile(&profile).await.unwrap();
-    let user = User {
-        id: UserId::generate(&SystemRng),
-        org_id: org.id.clone(),
-        username: "u@bench.example".into(),
-        fields: UserFields {
-            email: "u@bench.example".into(),
-            last_name: "B".into(),
-            ..UserFields::default()
-        },
-        profile_id: profile.id.clone(),
-        is_active: true,
-        is_frozen: false,
-        password_hash: None,
-        failed_logins: 0,
-        locked_until: None,
-        created_at: Timestamp(T0),
-        updated_at: Timestamp(T0),
-    };
-    store.create_user(&user).await.unwrap();
+    let (org, profile) = seed::org_and_profile(store.as_ref()).await;
+    let user = seed::user(store.as_ref(), &org, &profile, 0).await;
     let consumer = ConsumerId::generate(&SystemRng);
     let records: Vec<AccessTokenRecord> = (0..n)
         .map(|i| {

@@ -24,15 +24,17 @@
 
 use std::time::Instant;
 
-use eca_core::domain::{Org, Permission, Permissions, Profile, User, UserFields};
-use eca_core::{OrgId, ProfileId, SystemRng, Timestamp, UserId};
+use eca_core::Timestamp;
 use eca_store::{ChangeSet, ComponentChange, Page, Store};
 use sqlx::Connection as _;
+
+#[path = "support/seed.rs"]
+mod seed;
 
 const APPS: usize = 10;
 const USERS: usize = 1000;
 /// 2026-11-26T00:00:00Z.
-const T0: i64 = 1_795_651_200_000;
+use seed::T0;
 
 fn setting(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -69,45 +71,11 @@ async fn main() {
     let url = format!("sqlite://{}", path.display());
     let store = eca_store::open(&url).await.unwrap();
 
-    let org = Org {
-        id: OrgId::generate(&SystemRng),
-        name: "Bench".into(),
-        my_domain: "bench".into(),
-        is_default: true,
-        session_timeout_minutes: 120,
-        enforce_ip_ranges_every_request: false,
-        created_at: Timestamp(T0),
-    };
-    store.create_org(&org).await.unwrap();
-    let profile = Profile {
-        id: ProfileId::generate(&SystemRng),
-        org_id: org.id.clone(),
-        name: "Standard".into(),
-        permissions: Permissions::new(vec![Permission::ApiEnabled]),
-    };
-    store.create_profile(&profile).await.unwrap();
+    let (org, profile) = seed::org_and_profile(store.as_ref()).await;
     let started = Instant::now();
     let mut users = Vec::with_capacity(USERS);
     for i in 0..USERS {
-        let user = User {
-            id: UserId::generate(&SystemRng),
-            org_id: org.id.clone(),
-            username: format!("user{i}@bench.example"),
-            fields: UserFields {
-                email: format!("user{i}@bench.example"),
-                last_name: "Bench".into(),
-                ..UserFields::default()
-            },
-            profile_id: profile.id.clone(),
-            is_active: true,
-            is_frozen: false,
-            password_hash: None,
-            failed_logins: 0,
-            locked_until: None,
-            created_at: Timestamp(T0),
-            updated_at: Timestamp(T0),
-        };
-        store.create_user(&user).await.unwrap();
+        let user = seed::user(store.as_ref(), &org, &profile, i).await;
         users.push(user.id);
     }
     let apps: Vec<String> = (0..APPS).map(|i| format!("App{i}")).collect();
