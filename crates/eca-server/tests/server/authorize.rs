@@ -4,14 +4,13 @@
 //! redirect URI tampering, code mix-up between clients, open redirect on error.
 
 use axum::http::{StatusCode, header};
-use eca_metadata::MetadataType;
 use eca_oauth::jose::{Jwk, VerifyingKey, verify_rs256};
 use eca_oauth::pkce;
 use eca_server::bootstrap::ADMIN_USERNAME;
 use serde_json::Value;
 
 use crate::browser::*;
-use crate::oauth::{AppSpec, FORM, KEY, SECRET, World, file, oauth_error, world};
+use crate::oauth::{AppSpec, FORM, KEY, SECRET, World, oauth_error, world};
 use crate::support::*;
 
 mod device;
@@ -664,15 +663,7 @@ async fn a_code_of_one_client_is_refused_to_another() {
 /// Stages a second credential of `Ci` through the Connect API; returns its key and secret.
 async fn staged_credential(w: &World) -> (String, String) {
     // The Connect API shows secrets only when the org allows it.
-    w.deploy_files(
-        &[file(
-            MetadataType::OrgSettings,
-            "ExternalClientApp",
-            "<enableClientSecretInRestApiAccess>true</enableClientSecretInRestApiAccess>",
-        )],
-        &[],
-    )
-    .await;
+    crate::connect::allow_secrets(w).await;
     let admin = admin_session(&w.h).await;
     let consumer = w.ci_consumer().await;
     let reply = request(
@@ -694,6 +685,31 @@ async fn staged_credential(w: &World) -> (String, String) {
     )
 }
 
+/// The code of a web-server authorization asked for with `client_id`, approved in `b`.
+async fn approved_code(w: &World, b: &mut Browser, client_id: &str, state: &str) -> String {
+    let params = [
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", CALLBACK),
+        ("state", state),
+    ];
+    code_of(&authorize_approved(w, b, &params).await, CALLBACK, state)
+}
+
+/// Exchanges `code` as the client `client_id` / `secret`.
+async fn redeem(w: &World, code: &str, client_id: &str, secret: &str) -> Reply {
+    exchange(
+        w,
+        &[
+            ("code", code),
+            ("client_id", client_id),
+            ("client_secret", secret),
+            ("redirect_uri", CALLBACK),
+        ],
+    )
+    .await
+}
+
 #[tokio::test]
 async fn a_staged_credential_works_in_the_web_server_flow_as_in_every_other() {
     // `spec/oauth-and-connect.md` §3: the staged key authenticates beside the primary one.
@@ -703,74 +719,17 @@ async fn a_staged_credential_works_in_the_web_server_flow_as_in_every_other() {
     let (key2, secret2) = staged_credential(&w).await;
     let mut b = logged_in(&w).await;
     // Authorize and exchange with the staged key.
-    let params = [
-        ("response_type", "code"),
-        ("client_id", key2.as_str()),
-        ("redirect_uri", CALLBACK),
-        ("state", "s"),
-    ];
-    let code = code_of(
-        &authorize_approved(&w, &mut b, &params).await,
-        CALLBACK,
-        "s",
-    );
-    let reply = exchange(
-        &w,
-        &[
-            ("code", &code),
-            ("client_id", &key2),
-            ("client_secret", &secret2),
-            ("redirect_uri", CALLBACK),
-        ],
-    )
-    .await;
+    let code = approved_code(&w, &mut b, &key2, "s").await;
+    let reply = redeem(&w, &code, &key2, &secret2).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     // A code asked for with the primary key, exchanged with the staged one: the same client.
-    let params = [
-        ("response_type", "code"),
-        ("client_id", KEY),
-        ("redirect_uri", CALLBACK),
-        ("state", "t"),
-    ];
-    let code = code_of(
-        &authorize_approved(&w, &mut b, &params).await,
-        CALLBACK,
-        "t",
-    );
-    let reply = exchange(
-        &w,
-        &[
-            ("code", &code),
-            ("client_id", &key2),
-            ("client_secret", &secret2),
-            ("redirect_uri", CALLBACK),
-        ],
-    )
-    .await;
+    let code = approved_code(&w, &mut b, KEY, "t").await;
+    let reply = redeem(&w, &code, &key2, &secret2).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     // The staged key with the primary's secret is no client.
-    let params = [
-        ("response_type", "code"),
-        ("client_id", KEY),
-        ("redirect_uri", CALLBACK),
-        ("state", "u"),
-    ];
-    let code = code_of(
-        &authorize_approved(&w, &mut b, &params).await,
-        CALLBACK,
-        "u",
-    );
+    let code = approved_code(&w, &mut b, KEY, "u").await;
     oauth_error(
-        &exchange(
-            &w,
-            &[
-                ("code", &code),
-                ("client_id", &key2),
-                ("client_secret", SECRET),
-                ("redirect_uri", CALLBACK),
-            ],
-        )
-        .await,
+        &redeem(&w, &code, &key2, SECRET).await,
         StatusCode::BAD_REQUEST,
         "invalid_client",
         "invalid client credentials",

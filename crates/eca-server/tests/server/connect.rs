@@ -110,7 +110,7 @@ async fn session_of(w: &World, user: &User) -> String {
 }
 
 /// Turns on `enableClientSecretInRestApiAccess`.
-async fn allow_secrets(w: &World) {
+pub(crate) async fn allow_secrets(w: &World) {
     w.deploy_files(
         &[file(
             MetadataType::OrgSettings,
