@@ -55,7 +55,11 @@ impl<D: Db> ConnectStore for D {
         now: Timestamp,
         page: Page,
     ) -> StoreResult<Vec<String>> {
-        // One index probe per app of the org (a handful), never a scan of the tokens.
+        // The same tokens as `app_users` counts (live refresh tokens, and live access tokens
+        // issued without one), so a listed app always has users. One index probe per app of
+        // the org (a handful), never a scan of the table: the access-token probe runs only for
+        // an app without a live refresh token, and walks that app's live access tokens (an
+        // index of them) until one was issued without a refresh token.
         let sql = "SELECT c.full_name FROM metadata_components c \
                    WHERE c.org_id = $1 AND c.type_name = $2 AND ( \
                      EXISTS (SELECT 1 FROM oauth_refresh_tokens r \
@@ -64,7 +68,8 @@ impl<D: Db> ConnectStore for D {
                        AND (r.expires_at IS NULL OR r.expires_at > $3)) \
                      OR EXISTS (SELECT 1 FROM oauth_access_tokens a \
                        WHERE a.org_id = c.org_id AND a.app_name_lower = c.full_name_lower \
-                       AND a.revoked_at IS NULL AND a.expires_at > $3)) \
+                       AND a.revoked_at IS NULL AND a.refresh_hash IS NULL \
+                       AND a.expires_at > $3)) \
                    ORDER BY c.full_name_lower LIMIT $4 OFFSET $5";
         let args = [
             Arg::Text(org.as_str()),

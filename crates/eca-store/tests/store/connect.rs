@@ -167,10 +167,26 @@ async fn usage_lists_apps_and_users_with_live_tokens(env: Env) {
     w.revoked_at = Some(at(5));
     s.create_refresh_token(&w).await.unwrap();
 
+    // `Idle`: a refresh token past its lifetime, and an access token issued from it that is
+    // still live. The users listing counts live refresh tokens and the access tokens issued
+    // without one, so it has nobody for `Idle`, and the apps listing leaves `Idle` out too.
+    let mut spent = refresh(&org.id, "Idle", &alice.id, "i1");
+    spent.expires_at = Some(at(60));
+    s.create_refresh_token(&spent).await.unwrap();
+    s.create_access_token(&access(&org.id, "Idle", &alice.id, "i2", Some("i1")))
+        .await
+        .unwrap();
+
     let now = at(80);
     assert_eq!(
         s.apps_with_usage(&org.id, now, PAGE).await.unwrap(),
         vec!["Ci".to_owned()]
+    );
+    assert!(
+        s.app_users(&org.id, "Idle", now, PAGE)
+            .await
+            .unwrap()
+            .is_empty()
     );
     let mut users = s.app_users(&org.id, "CI", now, PAGE).await.unwrap();
     users.sort_by(|a, b| a.username.cmp(&b.username));
