@@ -108,6 +108,8 @@ struct Inner {
     /// each on a blocking thread, so a burst of logins cannot exhaust memory or starve the
     /// async workers.
     hashing: Arc<Semaphore>,
+    /// Password checks started ([`AppState::password_checks`]).
+    password_checks: std::sync::atomic::AtomicU64,
     /// Keys the digests consumer secrets are compared through (`oauth::registry`); random per
     /// process, since digests are never stored.
     digester: SecretDigester,
@@ -154,6 +156,7 @@ impl AppState {
             metrics,
             limiter,
             hashing: Arc::new(Semaphore::new(threads)),
+            password_checks: std::sync::atomic::AtomicU64::new(0),
             digester,
             deploy_locks: Arc::new(OrgLocks::new()),
             token_writer: TokenWriter::new(token_writes),
@@ -230,6 +233,9 @@ impl AppState {
     /// Checks a password against a PHC string on a blocking thread, at most as many at once as
     /// there are cores.
     pub async fn verify_password(&self, password: Secret, phc: String) -> Result<bool, ApiError> {
+        self.0
+            .password_checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // The permit goes with the job, so a caller that gives up (a timeout) frees its place
         // only when the hash is done.
         let permit = Arc::clone(&self.0.hashing)
@@ -243,6 +249,14 @@ impl AppState {
         })
         .await
         .map_err(|e| ApiError::Internal(format!("password check failed: {e}")))
+    }
+
+    /// How many password checks [`AppState::verify_password`] has started: every login
+    /// attempt costs one, whatever its outcome (tests count them).
+    pub fn password_checks(&self) -> u64 {
+        self.0
+            .password_checks
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Hashes a new password (Argon2id) on a blocking thread, under the same limit as

@@ -109,11 +109,19 @@ pub trait UserStore: Send + Sync {
     /// Replaces every field of an existing user (by id); `Missing` if there is none,
     /// `Conflict` if a changed username is taken.
     async fn update_user(&self, user: &User) -> StoreResult<()>;
-    /// Atomically counts a failed login and, when the new count reaches `lockout.after`,
-    /// sets `locked_until` to `lockout.until`. The comparison is made on the stored count in
-    /// the same statement, so failures on several nodes at once still lock the user. Returns
-    /// the new count of consecutive failures.
-    async fn record_failed_login(&self, id: &UserId, lockout: Lockout) -> StoreResult<i64>;
+    /// Starts a login attempt at `now`, counted as a failure until
+    /// [`record_successful_login`](UserStore::record_successful_login) takes it back: `None`
+    /// when the user is locked at `now` (nothing counted), else the new count of consecutive
+    /// failures. A lock that has run out no longer counts its failures; the attempt whose
+    /// count reaches `lockout.after` sets `locked_until` to `lockout.until`. One statement on
+    /// the stored count, so attempts on several nodes at once each count and the ones past
+    /// the limit are refused before their password is checked.
+    async fn begin_login_attempt(
+        &self,
+        id: &UserId,
+        lockout: Lockout,
+        now: Timestamp,
+    ) -> StoreResult<Option<i64>>;
     /// Clears the failure count and any lock after a successful login.
     async fn record_successful_login(&self, id: &UserId) -> StoreResult<()>;
 }

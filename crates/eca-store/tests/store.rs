@@ -631,25 +631,31 @@ async fn failed_logins_count_lock_and_reset(env: Env) {
         after: 3,
         until: lock,
     };
+    let attempt = |lockout, now| {
+        let (s, id) = (s.clone(), alice.id.clone());
+        async move { s.begin_login_attempt(&id, lockout, now).await.unwrap() }
+    };
 
-    assert_eq!(s.record_failed_login(&alice.id, lockout).await.unwrap(), 1);
-    assert_eq!(s.record_failed_login(&alice.id, lockout).await.unwrap(), 2);
+    assert_eq!(attempt(lockout, T0).await, Some(1));
+    assert_eq!(attempt(lockout, T0).await, Some(2));
     let stored = s.user(&alice.id).await.unwrap().unwrap();
     assert_eq!((stored.failed_logins, stored.locked_until), (2, None));
-    // The third failure reaches the limit: the user is locked.
-    assert_eq!(s.record_failed_login(&alice.id, lockout).await.unwrap(), 3);
+    // The third attempt reaches the limit: the user is locked.
+    assert_eq!(attempt(lockout, T0).await, Some(3));
     let stored = s.user(&alice.id).await.unwrap().unwrap();
     assert_eq!((stored.failed_logins, stored.locked_until), (3, Some(lock)));
-    // A later failure past the limit locks until its own `until`.
+    // While locked, attempts are refused and count for nothing.
     let later = Lockout {
         after: 3,
         until: lock.plus_minutes(1),
     };
-    assert_eq!(s.record_failed_login(&alice.id, later).await.unwrap(), 4);
-    assert_eq!(
-        s.user(&alice.id).await.unwrap().unwrap().locked_until,
-        Some(later.until)
-    );
+    assert_eq!(attempt(later, lock.plus_secs(-1)).await, None);
+    let stored = s.user(&alice.id).await.unwrap().unwrap();
+    assert_eq!((stored.failed_logins, stored.locked_until), (3, Some(lock)));
+    // Once the lock has run out, the failures behind it no longer count.
+    assert_eq!(attempt(later, lock).await, Some(1));
+    let stored = s.user(&alice.id).await.unwrap().unwrap();
+    assert_eq!((stored.failed_logins, stored.locked_until), (1, None));
 
     s.record_successful_login(&alice.id).await.unwrap();
     let stored = s.user(&alice.id).await.unwrap().unwrap();
@@ -657,7 +663,7 @@ async fn failed_logins_count_lock_and_reset(env: Env) {
     assert_eq!(stored.updated_at, alice.updated_at, "logins are not edits");
 
     let ghost = UserId::generate(&SystemRng);
-    assert_missing(s.record_failed_login(&ghost, lockout).await, "user");
+    assert_missing(s.begin_login_attempt(&ghost, lockout, T0).await, "user");
     assert_missing(s.record_successful_login(&ghost).await, "user");
 }
 
@@ -1015,7 +1021,7 @@ async fn concurrent_failed_logins_all_count(env: Env) {
         .map(|_| {
             let s = s.clone();
             let id = alice.id.clone();
-            tokio::spawn(async move { s.record_failed_login(&id, lockout).await.unwrap() })
+            tokio::spawn(async move { s.begin_login_attempt(&id, lockout, T0).await.unwrap() })
         })
         .collect();
     let mut counts = Vec::new();
@@ -1023,17 +1029,18 @@ async fn concurrent_failed_logins_all_count(env: Env) {
         counts.push(task.await.unwrap());
     }
     counts.sort_unstable();
+    let mut expected = vec![None; 30];
+    expected.extend((1..=20).map(Some));
     assert_eq!(
-        counts,
-        (1..=50).collect::<Vec<i64>>(),
-        "each failure saw its own count"
+        counts, expected,
+        "each attempt saw its own count, and those past the lock were refused"
     );
     let stored = s.user(&alice.id).await.unwrap().unwrap();
-    assert_eq!(stored.failed_logins, 50);
+    assert_eq!(stored.failed_logins, 20);
     assert_eq!(
         stored.locked_until,
         Some(lockout.until),
-        "the 20th failure locked"
+        "the 20th attempt locked"
     );
 }
 

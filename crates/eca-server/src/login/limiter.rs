@@ -18,6 +18,14 @@ pub struct LoginLimiter {
     windows: Mutex<HashMap<IpAddr, Window>>,
 }
 
+/// An attempt under way, counted as a failure until it [succeeds](LoginLimiter::succeeded).
+#[derive(Debug)]
+#[must_use = "an attempt that succeeds must be given back"]
+pub struct Attempt {
+    ip: IpAddr,
+    started: Timestamp,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Window {
     started: Timestamp,
@@ -44,6 +52,42 @@ impl LoginLimiter {
     /// Counts a failed login from `ip`.
     pub fn record_failure(&self, ip: IpAddr, now: Timestamp) {
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        self.count(&mut windows, ip, now);
+    }
+
+    /// Starts an attempt from `ip`: `None` when the address has used up its failures, else the
+    /// attempt, already counted as a failure. Counting before the check, under the same lock
+    /// as the test, means a burst of concurrent attempts gets no more checks than the limit;
+    /// an attempt that succeeds gives its count back ([`LoginLimiter::succeeded`]).
+    pub fn try_begin(&self, ip: IpAddr, now: Timestamp) -> Option<Attempt> {
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if windows
+            .get(&ip)
+            .is_some_and(|w| self.is_current(w, now) && w.failures >= self.max_failures)
+        {
+            return None;
+        }
+        let started = self.count(&mut windows, ip, now);
+        Some(Attempt { ip, started })
+    }
+
+    /// Gives back the count of an attempt that did not fail, if its window is still current.
+    pub fn succeeded(&self, attempt: Attempt) {
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(w) = windows.get_mut(&attempt.ip)
+            && w.started == attempt.started
+        {
+            w.failures = w.failures.saturating_sub(1);
+        }
+    }
+
+    /// Counts one failure for `ip`; the start of the window it went into.
+    fn count(
+        &self,
+        windows: &mut HashMap<IpAddr, Window>,
+        ip: IpAddr,
+        now: Timestamp,
+    ) -> Timestamp {
         if windows.len() >= PRUNE_AT {
             windows.retain(|_, w| now.millis() - w.started.millis() < self.window_ms);
         }
@@ -58,6 +102,7 @@ impl LoginLimiter {
             };
         }
         window.failures = window.failures.saturating_add(1);
+        window.started
     }
 
     fn is_current(&self, w: &Window, now: Timestamp) -> bool {
@@ -83,6 +128,29 @@ mod tests {
         assert!(!limiter.is_blocked(other, t));
         assert!(!limiter.is_blocked(ip, t.plus_secs(60)));
         limiter.record_failure(ip, t.plus_secs(60));
+        assert!(!limiter.is_blocked(ip, t.plus_secs(61)));
+    }
+
+    #[test]
+    fn attempts_count_when_they_start_and_successes_give_theirs_back() {
+        let limiter = LoginLimiter::new(2, 60_000);
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let t = Timestamp::from_secs(1000);
+        let first = limiter.try_begin(ip, t).unwrap();
+        let second = limiter.try_begin(ip, t).unwrap();
+        // Two attempts under way use up the limit before either is decided.
+        assert!(limiter.try_begin(ip, t).is_none());
+        limiter.succeeded(first);
+        let third = limiter.try_begin(ip, t).unwrap();
+        assert!(limiter.is_blocked(ip, t));
+        drop((second, third));
+        // A success from a window that has ended gives nothing back to the next one.
+        let late = limiter.try_begin(ip, t.plus_secs(60)).unwrap();
+        let old = Attempt { ip, started: t };
+        limiter.succeeded(old);
+        assert!(limiter.try_begin(ip, t.plus_secs(61)).is_some());
+        assert!(limiter.is_blocked(ip, t.plus_secs(61)));
+        limiter.succeeded(late);
         assert!(!limiter.is_blocked(ip, t.plus_secs(61)));
     }
 }

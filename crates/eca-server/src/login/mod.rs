@@ -3,12 +3,14 @@
 //!
 //! Rules, in order:
 //! 1. A client address with too many recent failures is refused before anything is looked up
-//!    (the in-memory [`limiter`]).
+//!    (the in-memory [`limiter`]). Attempts count when they start (see [`check_password`]).
 //! 2. The user must exist in this org; otherwise a password check against a dummy hash still
 //!    runs, so a wrong username takes as long as a wrong password.
-//! 3. A locked user is refused without a password check. A lock that has run out is cleared.
+//! 3. A locked user is refused after a check against the dummy hash (as long as a wrong
+//!    password takes). A lock that has run out is cleared.
 //! 4. A wrong password counts a consecutive failure in the database; the failure that reaches
-//!    the policy's maximum locks the user for the lockout period.
+//!    the policy's maximum locks the user for the lockout period. Attempts past it, even
+//!    concurrent ones, are refused as locked.
 //! 5. Inactive and frozen users are refused like a wrong password (Salesforce does not say
 //!    which it was), but without counting a failure.
 //! 6. The login's [`Purpose`] decides the permission rule: the SOAP login needs API Enabled
@@ -141,9 +143,6 @@ pub async fn password_login(
             OutsideRanges::OAuthOnly => kind = SessionKind::OAuthLogin,
         }
     }
-    if user.failed_logins > 0 || user.locked_until.is_some() {
-        store.record_successful_login(&user.id).await?;
-    }
     let issued = session::issue(store, org, &user, kind, now, state.rng()).await?;
     tracing::info!(user = %user.id, org = %org.id, kind = kind.as_str(), "login");
     Ok(LoggedIn {
@@ -158,6 +157,10 @@ pub async fn password_login(
 /// counts for `client` in the [`limiter`] and is `InvalidLogin`, whatever the reason; an
 /// address over the limit is `LoginRateExceeded` before anything is looked up. The SOAP
 /// login, the login page and the OAuth password grant all start here.
+///
+/// Both counts are taken when the attempt starts and given back when the password is right:
+/// counted only after the (slow) password check, every attempt of a burst sent at once would
+/// pass the limits before the first failure was counted, and get its password compared.
 pub(crate) async fn check_password(
     state: &AppState,
     org: &Org,
@@ -167,54 +170,53 @@ pub(crate) async fn check_password(
     now: Timestamp,
 ) -> Result<User, ApiError> {
     let store = state.store();
-    if state.limiter().is_blocked(client, now) {
+    let Some(attempt) = state.limiter().try_begin(client, now) else {
         tracing::warn!(%client, "login refused: too many failures from this address");
         return Err(ApiError::LoginRateExceeded);
-    }
+    };
     let user = match store.user_by_username(username).await? {
         Some(u) if u.org_id == org.id && !username.is_empty() => u,
         _ => {
             state
                 .verify_password(password, DUMMY_HASH.to_owned())
                 .await?;
-            return Err(failed(state, client, now, "unknown user"));
+            return Err(failed(client, "unknown user"));
         }
     };
-    let user = match user.locked_until {
-        Some(until) if until > now => {
-            return Err(failed(state, client, now, "user locked out"));
-        }
-        Some(_) => {
-            // The lock has run out: the failures that caused it no longer count.
-            store.record_successful_login(&user.id).await?;
-            User {
-                failed_logins: 0,
-                locked_until: None,
-                ..user
-            }
-        }
-        None => user,
+    let lockout = state.settings().login.lockout(now);
+    let Some(count) = store.begin_login_attempt(&user.id, lockout, now).await? else {
+        // As long as a wrong password takes: a quick refusal would tell the username exists.
+        state
+            .verify_password(password, DUMMY_HASH.to_owned())
+            .await?;
+        return Err(failed(client, "user locked out"));
     };
     let matches = match user.password_hash.clone() {
         Some(phc) => state.verify_password(password, phc).await?,
         None => false,
     };
     if !matches {
-        let lockout = state.settings().login.lockout(now);
-        let count = store.record_failed_login(&user.id, lockout).await?;
         if count >= lockout.after {
             tracing::warn!(user = %user.id, failures = count, "user locked out after failed logins");
         }
-        return Err(failed(state, client, now, "wrong password"));
+        return Err(failed(client, "wrong password"));
     }
+    // The right password: the attempt is not a failure of the user's (nor are those before
+    // it), even for an inactive or frozen user, whom rule 5 refuses without counting.
+    store.record_successful_login(&user.id).await?;
     if !user.is_active || user.is_frozen {
-        return Err(failed(state, client, now, "inactive or frozen user"));
+        return Err(failed(client, "inactive or frozen user"));
     }
-    Ok(user)
+    state.limiter().succeeded(attempt);
+    Ok(User {
+        failed_logins: 0,
+        locked_until: None,
+        ..user
+    })
 }
 
-fn failed(state: &AppState, client: IpAddr, now: Timestamp, reason: &'static str) -> ApiError {
-    state.limiter().record_failure(client, now);
+/// A failed attempt: already counted for the address when it began.
+fn failed(client: IpAddr, reason: &'static str) -> ApiError {
     tracing::info!(%client, reason, "login failed");
     ApiError::InvalidLogin
 }

@@ -77,7 +77,9 @@ pub async fn post(
             "This form did not come from this site. Open the activation page again.",
         );
     }
-    if state.limiter().is_blocked(client, now) {
+    // Counted now, so a burst of guesses sent at once gets no more than the limit; a code that
+    // is found gives its count back.
+    let Some(attempt) = state.limiter().try_begin(client, now) else {
         return code_form(
             &state,
             &ctx,
@@ -86,7 +88,7 @@ pub async fn post(
             Some(TOO_MANY),
             StatusCode::TOO_MANY_REQUESTS,
         );
-    }
+    };
     let record = match UserCode::parse(typed) {
         Some(code) => match state
             .store()
@@ -98,6 +100,9 @@ pub async fn post(
         },
         None => None,
     };
+    if record.is_some() {
+        state.limiter().succeeded(attempt);
+    }
     let (code, record) = match record {
         Some((code, r)) if r.status == DeviceStatus::Pending && r.expires_at > now => (code, r),
         // A real code of this org, used or expired: the same answer as a wrong one, but no
@@ -108,7 +113,6 @@ pub async fn post(
             return code_form(&state, &ctx, &active, typed, Some(BAD_CODE), StatusCode::OK);
         }
         None => {
-            state.limiter().record_failure(client, now);
             tracing::info!(%client, "wrong device user code");
             return code_form(&state, &ctx, &active, typed, Some(BAD_CODE), StatusCode::OK);
         }

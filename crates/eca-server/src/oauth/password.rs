@@ -41,9 +41,6 @@ pub async fn grant(
             }
             Err(e) => return Err(e.into()),
         };
-    if user.failed_logins > 0 || user.locked_until.is_some() {
-        state.store().record_successful_login(&user.id).await?;
-    }
     if !crate::access::has_permission(state.store(), &user, Permission::ApiEnabled).await?
         || !permitted::may_use(state, &app, &user).await?
     {

@@ -145,9 +145,10 @@ async fn five_failures_lock_the_user_for_fifteen_minutes() {
     admin_session(&h).await;
 }
 
-/// Failures that run at the same time (on one node or many) each count, and the one that reaches
-/// the limit locks the user: the decision is made on the stored count, not on a copy read
-/// before the password check.
+/// Attempts that run at the same time (on one node or many) are counted before their password
+/// is checked, in one statement on the stored count: the one that reaches the limit locks the
+/// user, and the rest of the burst is refused as locked. Counted after the check, every attempt
+/// of a burst got its password compared, so a burst could try any number of passwords.
 #[tokio::test]
 async fn concurrent_failures_still_lock_the_user() {
     let h = harness().await;
@@ -156,8 +157,52 @@ async fn concurrent_failures_still_lock_the_user() {
         reply.fault(StatusCode::INTERNAL_SERVER_ERROR, "sf:INVALID_LOGIN");
     }
     let user = stored_user(&h.store, ADMIN_USERNAME).await;
-    assert_eq!(user.failed_logins, 8);
+    assert_eq!(
+        user.failed_logins, 5,
+        "attempts past the limit were refused unchecked"
+    );
     assert_eq!(user.locked_until, Some(START.plus_minutes(15)));
+}
+
+/// A locked user's attempt costs a password check too, as an unknown user's does: refusing it
+/// at once would tell that the username exists.
+#[tokio::test]
+async fn a_locked_user_is_refused_after_a_password_check() {
+    let h = harness().await;
+    for _ in 0..5 {
+        login_call("", ADMIN_USERNAME, "wrong").send(&h).await;
+    }
+    let before = h.state.password_checks();
+    login_call("", ADMIN_USERNAME, "wrong")
+        .send(&h)
+        .await
+        .fault(StatusCode::INTERNAL_SERVER_ERROR, "sf:INVALID_LOGIN");
+    assert_eq!(h.state.password_checks(), before + 1);
+    login_call("", "nobody@demo.example", "wrong")
+        .send(&h)
+        .await;
+    assert_eq!(h.state.password_checks(), before + 2);
+}
+
+/// The address limit counts an attempt when it starts: a burst of concurrent guesses from one
+/// address gets no more password checks than the limit.
+#[tokio::test]
+async fn a_burst_from_one_address_stops_at_the_limit() {
+    let h = harness_with(|s| s.login.failures_per_ip_per_minute = 3).await;
+    let calls = (0..12).map(|i| {
+        login_call("", &format!("guess{i}@demo.example"), "x")
+            .with_peer("198.51.100.9")
+            .send(&h)
+    });
+    let mut limited = 0;
+    for reply in futures_util::future::join_all(calls).await {
+        if reply.xml("exceptionMessage").as_deref() == Some("Login rate exceeded") {
+            limited += 1;
+        } else {
+            reply.fault(StatusCode::INTERNAL_SERVER_ERROR, "sf:INVALID_LOGIN");
+        }
+    }
+    assert_eq!(limited, 9);
 }
 
 #[tokio::test]

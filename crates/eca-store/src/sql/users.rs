@@ -202,22 +202,37 @@ impl<D: Db> UserStore for D {
         }
     }
 
-    async fn record_failed_login(&self, id: &UserId, lockout: Lockout) -> StoreResult<i64> {
-        // One statement, so concurrent failures each count and the lock is decided on the
-        // stored count: the increment and the comparison happen under the row lock
+    async fn begin_login_attempt(
+        &self,
+        id: &UserId,
+        lockout: Lockout,
+        now: Timestamp,
+    ) -> StoreResult<Option<i64>> {
+        // One statement, so concurrent attempts each count and the lock is decided on the
+        // stored count: the test, the increment and the comparison happen under the row lock
         // (PostgreSQL) or the database write lock (SQLite), never as read-then-write. The
-        // right-hand sides of SET all see the row as it was before the update.
-        let sql = "UPDATE users SET failed_logins = failed_logins + 1, \
-                   locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END \
-                   WHERE id = $1 RETURNING failed_logins";
+        // right-hand sides of SET all see the row as it was before the update; a row still
+        // carrying a lock here carries one that has run out, and its failures start again.
+        let sql = "UPDATE users SET \
+                   failed_logins = CASE WHEN locked_until IS NULL THEN failed_logins + 1 ELSE 1 END, \
+                   locked_until = CASE \
+                     WHEN (CASE WHEN locked_until IS NULL THEN failed_logins + 1 ELSE 1 END) >= $2 \
+                     THEN $3 ELSE NULL END \
+                   WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $4) \
+                   RETURNING failed_logins";
         let args = [
             Arg::Text(id.as_str()),
             Arg::Int(lockout.after),
             Arg::Int(lockout.until.millis()),
+            Arg::Int(now.millis()),
         ];
         match self.write_returning(sql, &args).await.map_err(database)? {
-            Some(row) => row.int("failed_logins"),
-            None => Err(missing_user(id)),
+            Some(row) => row.int("failed_logins").map(Some),
+            // Locked, or no such user.
+            None => match self.user(id).await? {
+                Some(_) => Ok(None),
+                None => Err(missing_user(id)),
+            },
         }
     }
 
