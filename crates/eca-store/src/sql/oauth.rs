@@ -468,9 +468,17 @@ impl<D: Db> TokenStore for D {
         let app_lower = fold(&next.app_name);
         let steps = [
             Step {
+                // A family with a revoked member is dead. On PostgreSQL a revocation that
+                // raced an earlier rotation can leave that rotation's replacement live (its
+                // UPDATE, at READ COMMITTED, waited on the presented token's row and never saw
+                // the inserted one); this is where the replacement is refused (RFC 9700
+                // §4.14.2: reuse revokes the whole family).
                 sql: "UPDATE oauth_refresh_tokens SET rotated_at = $2, last_used_at = $2, \
                       use_count = use_count + 1 \
-                      WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL",
+                      WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL \
+                      AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens f \
+                        WHERE f.family_id = oauth_refresh_tokens.family_id \
+                        AND f.revoked_at IS NOT NULL)",
                 args: vec![Arg::Text(token_hash), Arg::Int(at.millis())],
                 expect_rows: 1,
             },

@@ -15,6 +15,7 @@ on_every_backend!(
     tokens_name_only_users_of_their_org,
     refresh_revocation_reaches_its_access_tokens,
     rotation_is_single_use_and_family_revocation_reaches_everything,
+    a_family_with_a_revoked_member_is_not_rotated,
     revoking_the_current_refresh_token_revokes_its_whole_family,
     approvals_are_per_org_app_and_user,
     signing_keys_are_per_org_and_unique_by_kid,
@@ -314,6 +315,36 @@ async fn rotation_is_single_use_and_family_revocation_reaches_everything(env: En
             .revoked_at,
         None
     );
+}
+
+/// What a revocation racing a rotation leaves on PostgreSQL (READ COMMITTED): the revoking
+/// UPDATE waits on the presented token's row, revokes it once the rotation commits, and never
+/// sees the replacement the rotation inserted, which stays live. The family is dead all the
+/// same: the replacement cannot be rotated (the grant then revokes the family), and every
+/// access token of the racing refresh names the revoked token.
+async fn a_family_with_a_revoked_member_is_not_rotated(env: Env) {
+    let store = env.store.as_ref();
+    let (org, _, user) = seed(store, "acme", "a@acme.example").await;
+    let mut r1 = refresh(&org.id, &user.id, "r1", "fam");
+    r1.rotated_at = Some(at(10));
+    r1.revoked_at = Some(at(11));
+    store.create_refresh_token(&r1).await.unwrap();
+    store
+        .create_refresh_token(&refresh(&org.id, &user.id, "r2", "fam"))
+        .await
+        .unwrap();
+    let r3 = refresh(&org.id, &user.id, "r3", "fam");
+    assert!(!store.rotate_refresh_token("r2", &r3, at(12)).await.unwrap());
+    assert_eq!(store.refresh_token("r3").await.unwrap(), None);
+    let r2 = store.refresh_token("r2").await.unwrap().unwrap();
+    assert_eq!((r2.rotated_at, r2.revoked_at), (None, None));
+    // Another family is not affected.
+    store
+        .create_refresh_token(&refresh(&org.id, &user.id, "s1", "fam2"))
+        .await
+        .unwrap();
+    let s2 = refresh(&org.id, &user.id, "s2", "fam2");
+    assert!(store.rotate_refresh_token("s1", &s2, at(12)).await.unwrap());
 }
 
 async fn approvals_are_per_org_app_and_user(env: Env) {
