@@ -122,10 +122,14 @@ impl<D: Db> ConnectStore for D {
         .into_iter()
         .collect();
         ids.extend(
+            // `+expires_at`: without statistics (the server never runs ANALYZE) SQLite would
+            // take the range on `oauth_access_tokens_live` and sort every live token of the
+            // app; the unary plus keeps it on `oauth_access_tokens_live_standalone`, read in
+            // user order up to the LIMIT. PostgreSQL plans this by its statistics either way.
             first_users(
                 "SELECT DISTINCT user_id FROM oauth_access_tokens \
                  WHERE org_id = $1 AND app_name_lower = $2 \
-                 AND revoked_at IS NULL AND refresh_hash IS NULL AND expires_at > $3 \
+                 AND revoked_at IS NULL AND refresh_hash IS NULL AND +expires_at > $3 \
                  ORDER BY user_id LIMIT $4",
             )
             .await?,
