@@ -27,12 +27,14 @@ impl Timestamp {
         self.0.div_euclid(1000)
     }
 
+    /// Saturates instead of overflowing: a lifetime too long to count ends at the end of time.
     pub const fn plus_secs(self, s: i64) -> Self {
-        Self(self.0 + s * 1000)
+        Self(self.0.saturating_add(s.saturating_mul(1000)))
     }
 
+    /// Saturates like [`Timestamp::plus_secs`].
     pub const fn plus_minutes(self, m: i64) -> Self {
-        self.plus_secs(m * 60)
+        self.plus_secs(m.saturating_mul(60))
     }
 
     /// ISO-8601 in UTC with milliseconds, as Salesforce writes dateTime values
@@ -124,6 +126,15 @@ impl Clock for ManualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lifetimes_too_long_to_count_end_at_the_end_of_time() {
+        let t = Timestamp(1_764_000_000_000);
+        assert_eq!(t.plus_minutes(15), Timestamp(1_764_000_900_000));
+        assert_eq!(t.plus_minutes(200_000_000_000_000), Timestamp(i64::MAX));
+        assert_eq!(t.plus_secs(i64::MAX), Timestamp(i64::MAX));
+        assert_eq!(Timestamp(-5).plus_secs(i64::MIN), Timestamp(i64::MIN));
+    }
 
     #[test]
     fn formats_iso8601() {

@@ -532,6 +532,11 @@ fn global(c: &mut Check<'_>) {
     }
 }
 
+/// The longest `sessionTimeoutInMinutes` accepted. Salesforce's choices end at 24 hours and
+/// its documentation gives no maximum for the field; a year is far beyond any real use, and
+/// keeps token lifetimes far from overflowing (`docs/validation.md`).
+const MAX_SESSION_MINUTES: i64 = 525_600;
+
 fn policies(c: &mut Check<'_>) {
     c.custom_attributes(false);
     c.url("startUrl");
@@ -539,14 +544,18 @@ fn policies(c: &mut Check<'_>) {
     c.jwt_timeout("guestJwtTimeout", "guestJwtSessionTimeoutType");
     c.jwt_timeout("namedUserJwtTimeout", "namedUserJwtSessionTimeoutType");
     if let Some((value, span)) = c.value("sessionTimeoutInMinutes")
-        && value.parse::<i64>().is_ok_and(|m| m <= 0)
+        && value
+            .parse::<i64>()
+            .is_ok_and(|m| m <= 0 || m > MAX_SESSION_MINUTES)
     {
         let value = value.to_owned();
         c.push(
             Code::OutOfRange,
             span,
-            format!("sessionTimeoutInMinutes is {value}; it must be positive"),
-            "leave it out to use the org's session timeout",
+            format!(
+                "sessionTimeoutInMinutes is {value}; it must be from 1 to {MAX_SESSION_MINUTES} (one year)"
+            ),
+            "Salesforce offers 15 minutes to 24 hours; leave it out to use the org's session timeout",
         );
     }
     let policy = c
