@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::State;
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use eca_core::domain::User;
 use serde::Serialize;
 
@@ -76,6 +78,9 @@ pub struct UserInfo {
     pub profile: String,
     pub picture: String,
     pub address: Address,
+    /// Listed in discovery's `claims_supported` (spec §1.1); the user's mobile phone.
+    pub phone_number: Option<String>,
+    pub phone_number_verified: bool,
     pub urls: Urls,
     pub active: bool,
     pub user_type: &'static str,
@@ -89,30 +94,60 @@ pub struct UserInfo {
     pub custom_attributes: Option<BTreeMap<String, String>>,
 }
 
+/// `GET`/`POST /services/oauth2/userinfo`. A refusal is Salesforce's 401 body with the Bearer
+/// challenge of RFC 6750 §3 (OpenID Connect Core §5.3.3): `error="invalid_token"` when a token
+/// was presented, no error code when none was (§3.1).
 pub async fn userinfo(
     State(state): State<AppState>,
     org: OrgContext,
     ClientIp(client): ClientIp,
     parts: Parts,
-) -> Result<Json<UserInfo>, ApiError> {
-    let token = auth::presented_token(&parts).ok_or(ApiError::InvalidSession)?;
-    let now = state.clock().now();
-    let (user, custom_attributes) =
-        match bearer::authenticate(&state, &org.org, &token, now).await? {
-            Some(used) => {
-                auth::check_address(&state, &org.org, &used.user, Some(&used.app), client).await?;
-                let custom = custom_attributes(&state, &org, &used.app, &used.user).await?;
-                (used.user, custom)
+) -> Response {
+    let presented = auth::presented_token(&parts).is_some();
+    match answer(&state, &org, client, &parts).await {
+        Ok(info) => Json(info).into_response(),
+        Err(e) => {
+            let mut response = e.into_response();
+            if response.status() == StatusCode::UNAUTHORIZED {
+                let challenge = if presented {
+                    "Bearer error=\"invalid_token\""
+                } else {
+                    "Bearer"
+                };
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(challenge),
+                );
             }
-            None => (
-                auth::check_for(&state, &org, &token, auth::Api::Identity, client)
-                    .await?
-                    .user,
-                None,
-            ),
-        };
+            response
+        }
+    }
+}
+
+async fn answer(
+    state: &AppState,
+    org: &OrgContext,
+    client: std::net::IpAddr,
+    parts: &Parts,
+) -> Result<UserInfo, ApiError> {
+    let token = auth::presented_token(parts).ok_or(ApiError::InvalidSession)?;
+    let now = state.clock().now();
+    let (user, custom_attributes) = match bearer::authenticate(state, &org.org, &token, now).await?
+    {
+        Some(used) => {
+            auth::check_address(state, &org.org, &used.user, Some(&used.app), client).await?;
+            let custom = custom_attributes(state, org, &used.app, &used.user).await?;
+            (used.user, custom)
+        }
+        None => (
+            auth::check_for(state, org, &token, auth::Api::Identity, client)
+                .await?
+                .user,
+            None,
+        ),
+    };
     let id = identity::build(&org.base_url, &user);
-    Ok(Json(UserInfo {
+    Ok(UserInfo {
         sub: id.id,
         user_id: id.user_id,
         organization_id: id.organization_id,
@@ -134,6 +169,8 @@ pub async fn userinfo(
             country: id.addr_country,
             postal_code: id.addr_zip,
         },
+        phone_number: id.mobile_phone,
+        phone_number_verified: id.mobile_phone_verified,
         urls: id.urls,
         active: id.active,
         user_type: id.user_type,
@@ -143,5 +180,5 @@ pub async fn userinfo(
         updated_at: id.last_modified_date,
         is_app_installed: id.is_app_installed,
         custom_attributes,
-    }))
+    })
 }

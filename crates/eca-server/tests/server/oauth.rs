@@ -1046,6 +1046,14 @@ async fn userinfo_has_the_oidc_and_salesforce_claims_and_custom_attributes() {
     assert_eq!(json["family_name"], "Ops");
     assert_eq!(json["zoneinfo"], "Europe/Paris");
     assert_eq!(json["active"], true);
+    // Discovery lists the phone claims (spec §1.1), so userinfo carries them (OpenID Connect
+    // Core §5.3.2): this user has no mobile phone.
+    let claims = json.as_object().unwrap();
+    assert_eq!(claims.get("phone_number"), Some(&serde_json::Value::Null));
+    assert_eq!(
+        claims.get("phone_number_verified"),
+        Some(&serde_json::json!(false))
+    );
     assert!(
         json["urls"]["rest"]
             .as_str()
@@ -1066,6 +1074,19 @@ async fn userinfo_has_the_oidc_and_salesforce_claims_and_custom_attributes() {
         .await;
     assert_eq!(posted.status, StatusCode::OK, "{}", posted.body);
     assert_eq!(posted.json(), json);
+    // RFC 6750 §3: a refused token gets a Bearer challenge, beside Salesforce's body.
+    let refused = get("/services/oauth2/userinfo")
+        .bearer("00D000000000001!nope")
+        .send(&w.h)
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        refused.headers["www-authenticate"],
+        "Bearer error=\"invalid_token\""
+    );
+    let missing = get("/services/oauth2/userinfo").send(&w.h).await;
+    assert_eq!(missing.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(missing.headers["www-authenticate"], "Bearer");
     // The identity URL carries the same attributes (`spec/metadata.md` §8), also as jsforce's
     // `identity()` asks for it, with the token in the query.
     let id_path = format!("/id/{}/{}", w.org.id, w.run_as.id);
