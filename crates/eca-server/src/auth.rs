@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::extract::{ConnectInfo, FromRequestParts, Query};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use eca_core::domain::{Org, SessionKind, User};
+use eca_core::domain::{Org, Permission, SessionKind, User};
 use serde::Deserialize;
 
 use crate::directory;
@@ -146,6 +146,7 @@ async fn check_with_app(
             Err(ApiError::InvalidSession)
         }
         Ok(active) => {
+            check_api_enabled(state, &active.user, api).await?;
             check_address(state, &org.org, &active.user, None, client).await?;
             Ok((active, None))
         }
@@ -160,11 +161,29 @@ async fn check_with_app(
                 tracing::info!(app = %used.app.name, scopes = %used.token.scopes, api = api.name(), "access token refused: no scope for this API");
                 return Err(ApiError::ScopeNotGranted(api.name()));
             }
+            check_api_enabled(state, &used.user, api).await?;
             check_address(state, &org.org, &used.user, Some(&used.app), client).await?;
             Ok((used.active(), Some(used.app)))
         }
         Err(SessionError::Store(e)) => Err(e.into()),
     }
+}
+
+/// The data APIs (REST, SOAP, Connect) need API Enabled from the user's profile or a
+/// permission set, on every call and whatever the way in: a browser session (the login page
+/// does not ask for it), an OAuth token, or a session made before the permission was taken
+/// away. `API_DISABLED_FOR_ORG`, as the SOAP login answers. The identity URL and userinfo
+/// only say who the user is, and answer anyway.
+async fn check_api_enabled(state: &AppState, user: &User, api: Api) -> Result<(), ApiError> {
+    if api == Api::Identity {
+        return Ok(());
+    }
+    let access = directory::access(state, user).await?;
+    if access.permissions().contains(Permission::ApiEnabled) {
+        return Ok(());
+    }
+    tracing::info!(user = %user.id, api = api.name(), "refused: the user has no API Enabled");
+    Err(ApiError::ApiDisabled)
 }
 
 /// Continuous IP enforcement: when `org` has "Enforce login IP ranges on every request", a

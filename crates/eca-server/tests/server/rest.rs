@@ -290,3 +290,39 @@ async fn the_identity_url_shows_the_sessions_own_user() {
         .await
         .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
 }
+
+/// API Enabled is checked on every API call, whatever the way in: a browser session, or a
+/// session made while the permission was still there, is refused on REST, SOAP and Connect
+/// with `API_DISABLED_FOR_ORG` once its user has no API Enabled. The identity URL still
+/// answers: it only says who the user is.
+#[tokio::test]
+async fn the_apis_need_api_enabled_whatever_the_session() {
+    let h = harness().await;
+    let (acme, user) = second_org(&h, vec![]).await;
+    let now = eca_core::Clock::now(h.clock.as_ref());
+    for kind in [
+        eca_core::domain::SessionKind::Web,
+        eca_core::domain::SessionKind::SoapLogin,
+    ] {
+        let issued =
+            eca_server::session::issue(h.store.as_ref(), &acme, &user, kind, now, h.rng.as_ref())
+                .await
+                .unwrap();
+        let sid = issued.id.expose().to_owned();
+        let rest = get("/orgs/acme/services/data/v66.0")
+            .bearer(&sid)
+            .send(&h)
+            .await;
+        rest.rest_error(StatusCode::FORBIDDEN, "API_DISABLED_FOR_ORG");
+        let connect = get("/orgs/acme/services/data/v66.0/apps/oauth/usage")
+            .bearer(&sid)
+            .send(&h)
+            .await;
+        connect.rest_error(StatusCode::FORBIDDEN, "API_DISABLED_FOR_ORG");
+        let identity = get(&format!("/orgs/acme/id/{}/{}", acme.id, user.id))
+            .bearer(&sid)
+            .send(&h)
+            .await;
+        assert_eq!(identity.status, StatusCode::OK, "{}", identity.body);
+    }
+}
