@@ -88,7 +88,27 @@ pub async fn grant(
     ip_relaxation::check(ctx.state, &app, &user, Step::Refresh, ctx.client).await?;
     let scopes = GrantedScopes::from_wire(&record.scopes).narrow(scope)?;
 
-    let mut next = None;
+    // Everything that can fail on the server's side comes first: the access token (recorded
+    // under the presented token) and the ID token. Only then is the presented token rotated,
+    // so a failure leaves it as it was and the client's retry is not taken for a reuse.
+    let mut response = issue::access_token(ctx, &app, &user, &scopes, Some(hash.as_str()))
+        .await?
+        .signed(app.secret(), ctx.now);
+    if scopes.has_openid() {
+        response.id_token = Some(
+            id_token::issue(
+                ctx,
+                &app,
+                &user,
+                &scopes,
+                &id_token::Context {
+                    access_token: Some(response.access_token.expose()),
+                    ..id_token::Context::default()
+                },
+            )
+            .await?,
+        );
+    }
     if app.global.refresh_token_rotation_enabled() {
         let issued = tokens::refresh_token(ctx.state.rng());
         // The replacement carries on the grant: its first issue (the lifetime policy's start,
@@ -109,39 +129,22 @@ pub async fn grant(
             .rotate_refresh_token(hash.as_str(), &replacement, ctx.now)
             .await?
         {
-            // A concurrent refresh rotated it first: this is a second use.
+            // A concurrent refresh rotated it first: this is a second use. The family's
+            // revocation reaches the access token just issued too: it names the presented
+            // token, and the sync has written it.
             ctx.state.token_writer().sync().await;
             store
                 .revoke_refresh_family(&record.family_id, ctx.now)
                 .await?;
             return Err(expired());
         }
-        next = Some(issued.value);
+        response.refresh_token = Some(issued.value);
     } else {
         // Live as read above; the use is counted with the writer's next batch.
         ctx.state
             .token_writer()
             .count_refresh_use(ctx.state.shared_store(), hash.as_str(), ctx.now)
             .await;
-    }
-    let mut response = issue::access_token(ctx, &app, &user, &scopes, Some(hash.as_str()))
-        .await?
-        .signed(app.secret(), ctx.now);
-    response.refresh_token = next;
-    if scopes.has_openid() {
-        response.id_token = Some(
-            id_token::issue(
-                ctx,
-                &app,
-                &user,
-                &scopes,
-                &id_token::Context {
-                    access_token: Some(response.access_token.expose()),
-                    ..id_token::Context::default()
-                },
-            )
-            .await?,
-        );
     }
     Ok(response)
 }

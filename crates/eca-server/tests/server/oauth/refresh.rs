@@ -377,3 +377,67 @@ async fn housekeeping_ends_refresh_tokens_idle_past_the_apps_inactivity_period()
             .is_none()
     );
 }
+
+/// A refresh that fails on the server's side after its checks (here the ID token: the org's
+/// newest signing key does not decrypt) leaves the client's refresh token as it was, so the
+/// retry works once the fault is mended. Rotating before issuing made the retry look like a
+/// reuse, and revoked the whole grant.
+#[tokio::test]
+async fn a_refresh_that_fails_on_the_server_can_be_retried_with_the_same_token() {
+    let w = world().await;
+    let mut spec = w.ci();
+    spec.global = "<isRefreshTokenRotationEnabled>true</isRefreshTokenRotationEnabled>\
+                   <isSecretRequiredForRefreshToken>false</isSecretRequiredForRefreshToken>"
+        .to_owned();
+    w.deploy(&spec).await;
+    // A grant with `openid`: the stored token of `stored_refresh`, with that scope added.
+    let template = stored_refresh(&w, "5Aep861retryTemplate", "fam-template").await;
+    let mut record =
+        w.h.store
+            .refresh_token(eca_oauth::TokenHash::of(&template).as_str())
+            .await
+            .expect("store")
+            .expect("the token");
+    let token = "5Aep861retriedRefreshToken";
+    record.token_hash = eca_oauth::TokenHash::of(token).as_str().to_owned();
+    record.family_id = "fam-retry".to_owned();
+    record.scopes = "api refresh_token openid".to_owned();
+    w.h.store
+        .create_refresh_token(&record)
+        .await
+        .expect("store");
+    w.h.store
+        .create_signing_key(&eca_store::SigningKeyRecord {
+            org_id: w.org.id.clone(),
+            kid: "9".to_owned(),
+            encrypted_key: vec![0; 64],
+            created_at: w.h.clock.now(),
+        })
+        .await
+        .expect("store");
+
+    let reply = w.token(&refresh_body(token, None)).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{}",
+        reply.body
+    );
+    // Mended: a new key (kid 10) signs from now on, and once the overlap is over the broken
+    // one is no longer published (nor read).
+    w.h.clock.advance_secs(60);
+    let admin = admin_session(&w.h).await;
+    let rotated = request("POST", "/services/data/v66.0/eca/oauth/keys/rotate", None)
+        .bearer(&admin)
+        .send(&w.h)
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
+    w.h.clock.advance_secs(48 * 3_600 + 60);
+    let reply = w.token(&refresh_body(token, None)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let json = reply.json();
+    assert!(json["id_token"].is_string(), "{json}");
+    let next = json["refresh_token"].as_str().expect("a new refresh token");
+    let reply = w.token(&refresh_body(next, None)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
