@@ -73,11 +73,16 @@ async fn revoke(
     let now = state.clock().now();
     let hash = TokenHash::of(token);
     // A token still being written behind is revoked once it is in the store
-    // (`oauth::token_writer`), so revocation is never lost.
-    state.token_writer().sync().await;
+    // (`oauth::token_writer`), so revocation is never lost. The wait is only for a token
+    // that is there to revoke: anyone may call this endpoint, and each wait ends the writer's
+    // gathering of a batch early.
     if access_token_org(token).is_some() || access_jwt::looks_like_jwt(token) {
-        if let Some((key, record)) =
-            super::bearer::stored(store, token, access_token_key(token)).await?
+        let key = access_token_key(token);
+        // Out of the pending set means committed (it leaves the set after its batch).
+        if state.token_writer().pending(key.as_str()).is_some() {
+            state.token_writer().sync().await;
+        }
+        if let Some((key, record)) = super::bearer::stored(store, token, key).await?
             && record.org_id == org.org.id
         {
             store.revoke_access_token(key.as_str(), now).await?;
@@ -88,6 +93,8 @@ async fn revoke(
     }
     let record = store.refresh_token(hash.as_str()).await?;
     if record.is_some_and(|r| r.org_id == org.org.id) {
+        // Its access tokens may still be queued.
+        state.token_writer().sync().await;
         store.revoke_refresh_token(hash.as_str(), now).await?;
         tracing::info!(org = %org.org.id, "refresh token revoked");
         return Ok(());

@@ -106,6 +106,8 @@ pub struct TokenWriter {
     /// Shared with the job that writes it: queuing a token copies none of its fields.
     pending: Arc<Mutex<HashMap<String, Arc<AccessTokenRecord>>>>,
     room: Arc<Semaphore>,
+    /// Calls of [`TokenWriter::sync`] so far.
+    syncs: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for TokenWriter {
@@ -129,6 +131,7 @@ impl TokenWriter {
             sender: Mutex::new(None),
             pending: Arc::new(Mutex::new(HashMap::new())),
             room: Arc::new(Semaphore::new(MAX_PENDING)),
+            syncs: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -200,6 +203,8 @@ impl TokenWriter {
     /// before revoking or listing tokens. A batch already gathering delays it by at most
     /// [`GATHER`].
     pub async fn sync(&self) {
+        self.syncs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (done, synced) = oneshot::channel();
         let sent = lock(&self.sender)
             .as_ref()
@@ -208,6 +213,13 @@ impl TokenWriter {
             // The writer answers after its batch; if it dies instead, its queue died with it.
             let _ = synced.await;
         }
+    }
+
+    /// How many times [`TokenWriter::sync`] was called. Each one ends the writer's gathering
+    /// early, so callers that anyone may make (revocation) sync only when there is something to
+    /// wait for; tests count them.
+    pub fn syncs(&self) -> u64 {
+        self.syncs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Queues `job` for the writer task, starting one (on the current runtime) when there is

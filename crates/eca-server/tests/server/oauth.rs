@@ -924,7 +924,17 @@ async fn revocation_takes_effect_at_once_by_post_and_get() {
         .await
         .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
 
-    for body in ["token=", "token=nonsense", "token=00Dxx0000000000!AQnope"] {
+    // Unknown tokens of every shape: refused, and nobody waited for the token writer (anyone
+    // may call this endpoint, and each wait ends the writer's gathering of a batch early).
+    let syncs = w.h.state.token_writer().syncs();
+    let unknown_opaque = format!("token={}%21AQnope", w.org.id.as_15());
+    for body in [
+        "token=",
+        "token=nonsense",
+        "token=00Dxx0000000000!AQnope",
+        unknown_opaque.as_str(),
+        "token=eyJhbGciOiJSUzI1NiJ9.e30.c2ln",
+    ] {
         let reply = post("/services/oauth2/revoke", FORM, body.to_owned())
             .send(&w.h)
             .await;
@@ -935,6 +945,7 @@ async fn revocation_takes_effect_at_once_by_post_and_get() {
             "Token was invalid",
         );
     }
+    assert_eq!(w.h.state.token_writer().syncs(), syncs);
     let reply = post(
         "/services/oauth2/revoke",
         FORM,
