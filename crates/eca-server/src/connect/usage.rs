@@ -356,7 +356,8 @@ fn is_token_identifier(s: &str) -> bool {
 
 /// `DELETE apps/oauth/usage/tokens/{token}`: revokes one refresh token and the rest of its
 /// grant (the refresh tokens rotation replaced, and the access tokens issued from any of them).
-/// Its owner or an admin. 204; 404 when it is unknown or no longer live.
+/// Its owner or an admin. 204; 404 when it is unknown or its grant is no longer live. A token
+/// that rotation has replaced since it was listed still names its grant.
 pub async fn revoke_token(
     State(state): State<AppState>,
     Path(path): Path<TokenPath>,
@@ -378,13 +379,23 @@ pub async fn revoke_token(
         .store()
         .refresh_token(&hash)
         .await?
-        .filter(|t| {
-            t.org_id == ctx.org().id
-                && t.revoked_at.is_none()
-                && t.rotated_at.is_none()
-                && t.expires_at.is_none_or(|end| end > ctx.now)
-        })
+        .filter(|t| t.org_id == ctx.org().id && t.revoked_at.is_none())
         .ok_or_else(missing)?;
+    let live = if token.rotated_at.is_none() {
+        token.expires_at.is_none_or(|end| end > ctx.now)
+    } else {
+        // Rotation replaced it after it was listed: the grant lives on in its newest token,
+        // and revoking this one revokes that too.
+        state
+            .store()
+            .user_refresh_tokens(&ctx.org().id, &token.app_name, &token.user_id, ctx.now)
+            .await?
+            .iter()
+            .any(|t| t.family_id == token.family_id)
+    };
+    if !live {
+        return Err(missing());
+    }
     if token.user_id != ctx.user().id && !ctx.can_revoke_any() {
         return Err(ctx
             .refused(

@@ -699,6 +699,33 @@ async fn usage_counts_every_refresh_of_a_rotating_grant_from_its_first_issue() {
     assert_eq!(users[0]["lastUsedAt"], t(180));
 }
 
+/// With rotation, the identifier an admin listed names a token that the client's next refresh
+/// rotates away. Revoking it later still ends the grant, which lives on in its newest token;
+/// a 404 would read as "already gone" while the grant keeps working.
+#[tokio::test]
+async fn revoking_a_listed_token_that_rotation_replaced_revokes_its_grant() {
+    let w = world().await;
+    let mut spec = w.ci();
+    spec.global = "<isRefreshTokenRotationEnabled>true</isRefreshTokenRotationEnabled>".to_owned();
+    w.deploy(&spec).await;
+    let admin = admin_session(&w.h).await;
+    let listed = stored_refresh(&w, "5Aep861usage.listed", "family-listed").await;
+    let reply = refresh(&w, KEY, &listed).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let newest = reply.json()["refresh_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    let path = format!("/usage/tokens/{}", refresh_hash(&listed));
+    let reply = call(&w, "DELETE", &path, &admin).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    let reply = refresh(&w, KEY, &newest).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    // Now the whole grant is gone: 404.
+    let reply = call(&w, "DELETE", &path, &admin).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+}
+
 #[tokio::test]
 async fn the_usage_apis_token_format_is_the_one_the_grants_issue() {
     // The admin's policies decide over the developer's global settings (API 61–63 only).
