@@ -7,9 +7,14 @@
 //! nothing, like a deploy that fails with `rollbackOnError` (the Metadata API Developer Guide,
 //! `cancelDeploy()`: "the deployment is canceled and rolled back").
 
+use eca_core::Timestamp;
 use eca_core::domain::User;
+use eca_metadata::MetadataType;
+use eca_metadata::model::Component;
+use eca_oauth::RefreshPolicy;
 use eca_store::{
-    ChangeSet, DeployFinish, DeployRequest, DeployRequestId, DeployStatus, StoreError,
+    ChangeSet, ComponentChange, DeployFinish, DeployRequest, DeployRequestId, DeployStatus,
+    StoreError,
 };
 
 use crate::outcome::{self, Built, Head};
@@ -173,6 +178,7 @@ async fn attempt_once(
             ctx.store.revoke_app_tokens(ctx.org, app, completed).await?;
             ctx.store.delete_app_approvals(ctx.org, app).await?;
         }
+        end_refresh_tokens_by_new_policies(ctx, &built.components, completed).await?;
         Ok(DeployOutcome {
             result: built.result,
             deleted_apps: built.deleted_apps,
@@ -185,6 +191,58 @@ async fn attempt_once(
             .await?;
         Ok(DeployOutcome::unchanged(built.result))
     }
+}
+
+/// OAuth policies deployed with a refresh-token lifetime (`SpecificLifetime`, or `Zero`) end
+/// the app's live refresh tokens that the new policy no longer accepts. The refresh grant
+/// checks the current policy anyway; the stored end makes the Connect usage API, which reads
+/// stored ends only, agree with it, and lets housekeeping delete the dead families. Inactivity
+/// policies are housekeeping's (`expire_idle_refresh_tokens`).
+async fn end_refresh_tokens_by_new_policies(
+    ctx: &DeployContext<'_>,
+    changes: &[ComponentChange],
+    at: Timestamp,
+) -> Result<(), DeployError> {
+    let policies_type = MetadataType::OauthPolicies;
+    for change in changes {
+        let (ComponentChange::Create {
+            type_name,
+            full_name,
+            app_name: Some(app),
+            xml,
+        }
+        | ComponentChange::Update {
+            type_name,
+            full_name,
+            app_name: Some(app),
+            xml,
+            ..
+        }) = change
+        else {
+            continue;
+        };
+        if type_name != policies_type.name() {
+            continue;
+        }
+        // The planner wrote this XML from a parsed component: it parses.
+        let Ok(doc) = eca_metadata::xml::parse_str(xml) else {
+            continue;
+        };
+        let Component::OauthPolicies(policies) =
+            Component::from_element(policies_type, full_name, &doc.root)
+        else {
+            continue;
+        };
+        let lifetime = match RefreshPolicy::from_policies(Some(&policies)) {
+            RefreshPolicy::Lifetime(ms) => Some(ms),
+            RefreshPolicy::Zero | RefreshPolicy::Misconfigured => None,
+            RefreshPolicy::Infinite | RefreshPolicy::Inactivity(_) => continue,
+        };
+        ctx.store
+            .end_refresh_tokens_by_lifetime(ctx.org, app, lifetime, at)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Whether someone asked to cancel the request since it started.

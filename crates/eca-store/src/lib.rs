@@ -383,6 +383,17 @@ pub trait TokenStore: Send + Sync {
     /// Revokes every refresh token of a family and every access token issued from them (reuse
     /// of a rotated token). Returns how many refresh tokens were live.
     async fn revoke_refresh_family(&self, family_id: &str, at: Timestamp) -> StoreResult<u64>;
+    /// Brings the stored ends of an app's live refresh tokens within a new lifetime policy:
+    /// each gets `issued_at + lifetime_ms` (with `Some`; `Zero` is `None`: `at`) where it had no
+    /// end or a later one. An end, not a revocation: the access tokens they issued are left to
+    /// expire. App names match case-insensitively. Returns how many tokens changed.
+    async fn end_refresh_tokens_by_lifetime(
+        &self,
+        org: &OrgId,
+        app: &str,
+        lifetime_ms: Option<i64>,
+        at: Timestamp,
+    ) -> StoreResult<u64>;
     /// Ends, at `at`, some of the live refresh tokens of an app of `org` that have no stored
     /// end and were last used before `used_before` (an inactivity policy's tokens gone idle):
     /// they get `expires_at`, not a revocation, so the access tokens they issued are left to

@@ -699,6 +699,54 @@ async fn usage_counts_every_refresh_of_a_rotating_grant_from_its_first_issue() {
     assert_eq!(users[0]["lastUsedAt"], t(180));
 }
 
+/// A redeploy that gives the app a refresh-token lifetime ends the live tokens it no longer
+/// accepts: the usage API, which reads the stored ends, agrees with the refresh grant.
+#[tokio::test]
+async fn a_new_lifetime_policy_ends_the_listed_refresh_tokens() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let admin = admin_session(&w.h).await;
+    let rt = stored_refresh(&w, "5Aep861usage.endless", "family-endless").await;
+    let mut spec = w.ci();
+    spec.policies.push_str(
+        "<refreshTokenPolicyType>SpecificLifetime</refreshTokenPolicyType>\
+         <refreshTokenValidityPeriod>1</refreshTokenValidityPeriod>\
+         <refreshTokenValidityUnit>Hours</refreshTokenValidityUnit>",
+    );
+    w.deploy(&spec).await;
+    let id = app_id(&w);
+    let tokens = format!("/usage/{id}/{}/tokens", w.run_as.id);
+    let reply = call(&w, "GET", &tokens, &admin).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        reply.json()["tokens"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        reply.body
+    );
+    w.h.clock.advance_secs(2 * 3_600);
+    let admin = admin_session(&w.h).await;
+    assert_eq!(refresh(&w, KEY, &rt).await.status, StatusCode::BAD_REQUEST);
+    let reply = call(&w, "GET", &tokens, &admin).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        reply.json()["tokens"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        reply.body
+    );
+    let reply = call(&w, "GET", "/usage", &admin).await;
+    assert_eq!(
+        reply.json()["apps"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        reply.body
+    );
+    let path = format!("/usage/tokens/{}", refresh_hash(&rt));
+    let reply = call(&w, "DELETE", &path, &admin).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+}
+
 /// With rotation, the identifier an admin listed names a token that the client's next refresh
 /// rotates away. Revoking it later still ends the grant, which lives on in its newest token;
 /// a 404 would read as "already gone" while the grant keeps working.

@@ -607,6 +607,45 @@ impl<D: Db> TokenStore for D {
         Ok(counts.get(1).copied().unwrap_or(0))
     }
 
+    async fn end_refresh_tokens_by_lifetime(
+        &self,
+        org: &OrgId,
+        app: &str,
+        lifetime_ms: Option<i64>,
+        at: Timestamp,
+    ) -> StoreResult<u64> {
+        let app_lower = fold(app);
+        // Reads the app's live tokens along `oauth_refresh_tokens_live`. A century bounds the
+        // lifetime, so `issued_at + $3` cannot overflow.
+        const CENTURY_MS: i64 = 100 * 365 * 86_400_000;
+        let (sql, third) = match lifetime_ms {
+            Some(ms) => (
+                "UPDATE oauth_refresh_tokens SET expires_at = issued_at + $3 \
+                 WHERE org_id = $1 AND app_name_lower = $2 \
+                 AND revoked_at IS NULL AND rotated_at IS NULL \
+                 AND (expires_at IS NULL OR expires_at > issued_at + $3)",
+                ms.clamp(0, CENTURY_MS),
+            ),
+            None => (
+                "UPDATE oauth_refresh_tokens SET expires_at = $3 \
+                 WHERE org_id = $1 AND app_name_lower = $2 \
+                 AND revoked_at IS NULL AND rotated_at IS NULL \
+                 AND (expires_at IS NULL OR expires_at > $3)",
+                at.millis(),
+            ),
+        };
+        self.write(
+            sql,
+            &[
+                Arg::Text(org.as_str()),
+                Arg::Text(&app_lower),
+                Arg::Int(third),
+            ],
+        )
+        .await
+        .map_err(database)
+    }
+
     async fn expire_idle_refresh_tokens(
         &self,
         org: &OrgId,

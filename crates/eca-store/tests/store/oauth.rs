@@ -16,6 +16,7 @@ on_every_backend!(
     refresh_revocation_reaches_its_access_tokens,
     rotation_is_single_use_and_family_revocation_reaches_everything,
     a_family_with_a_revoked_member_is_not_rotated,
+    a_new_lifetime_policy_ends_the_apps_live_refresh_tokens,
     revoking_the_current_refresh_token_revokes_its_whole_family,
     approvals_are_per_org_app_and_user,
     signing_keys_are_per_org_and_unique_by_kid,
@@ -345,6 +346,55 @@ async fn a_family_with_a_revoked_member_is_not_rotated(env: Env) {
         .unwrap();
     let s2 = refresh(&org.id, &user.id, "s2", "fam2");
     assert!(store.rotate_refresh_token("s1", &s2, at(12)).await.unwrap());
+}
+
+async fn a_new_lifetime_policy_ends_the_apps_live_refresh_tokens(env: Env) {
+    let store = env.store.as_ref();
+    let (org, _, user) = seed(store, "acme", "a@acme.example").await;
+    let hour = 3_600_000;
+    let mut endless = refresh(&org.id, &user.id, "endless", "f1");
+    endless.issued_at = at(100);
+    let mut long = refresh(&org.id, &user.id, "long", "f2");
+    long.expires_at = Some(Timestamp(T0.millis() + 365 * 24 * hour));
+    let mut short = refresh(&org.id, &user.id, "short", "f3");
+    short.expires_at = Some(Timestamp(T0.millis() + 60_000));
+    let mut revoked_one = refresh(&org.id, &user.id, "revoked", "f4");
+    revoked_one.revoked_at = Some(at(1));
+    let mut other_app = refresh(&org.id, &user.id, "other", "f5");
+    other_app.app_name = "Web".to_owned();
+    for r in [&endless, &long, &short, &revoked_one, &other_app] {
+        store.create_refresh_token(r).await.unwrap();
+    }
+    let end = |hash: &'static str| async move {
+        store.refresh_token(hash).await.unwrap().unwrap().expires_at
+    };
+    // SpecificLifetime of one hour, app name in another case.
+    assert_eq!(
+        store
+            .end_refresh_tokens_by_lifetime(&org.id, "CI", Some(hour), at(200))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        end("endless").await,
+        Some(Timestamp(at(100).millis() + hour))
+    );
+    assert_eq!(end("long").await, Some(Timestamp(T0.millis() + hour)));
+    assert_eq!(end("short").await, short.expires_at, "an earlier end stays");
+    assert_eq!(end("revoked").await, None);
+    assert_eq!(end("other").await, None, "another app's tokens stay");
+    // Zero: every live token ends now, unless it ended before.
+    assert_eq!(
+        store
+            .end_refresh_tokens_by_lifetime(&org.id, "Ci", None, at(300))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(end("endless").await, Some(at(300)));
+    assert_eq!(end("long").await, Some(at(300)));
+    assert_eq!(end("short").await, short.expires_at);
 }
 
 async fn approvals_are_per_org_app_and_user(env: Env) {
