@@ -112,7 +112,10 @@ pub fn classify(rel: &Path, layout: Layout) -> Classified {
     // Unknown suffix: ours only if it sits in an ECA folder or looks like an ECA suffix.
     let in_eca_dir =
         MetadataType::from_directory(parent).filter(|t| *t != MetadataType::OrgSettings);
-    let looks_like_eca = suffix.len() >= 3 && suffix[..3].eq_ignore_ascii_case("eca");
+    // `get`: a suffix of other characters than ASCII may not split at its third byte.
+    let looks_like_eca = suffix
+        .get(..3)
+        .is_some_and(|s| s.eq_ignore_ascii_case("eca"));
     if in_eca_dir.is_none() && !looks_like_eca {
         return Classified::NotOurs;
     }
@@ -281,6 +284,14 @@ mod tests {
             ),
             Classified::NotOurs
         );
+        // A suffix whose third byte falls inside a character (`é` is two bytes).
+        for path in ["notes.abé", "notes.é", "x/notes.aé"] {
+            assert_eq!(
+                classify(Path::new(path), Layout::MetadataApi),
+                Classified::NotOurs,
+                "{path}"
+            );
+        }
     }
 
     #[test]
