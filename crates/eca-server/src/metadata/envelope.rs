@@ -134,6 +134,12 @@ pub fn parse(body: &[u8]) -> Result<MetadataCall, ApiError> {
     };
     let doc = roxmltree::Document::parse_with_options(source, options)
         .map_err(|e| malformed(format!("The request is not well-formed XML: {e}")))?;
+    if crate::soap::xml::too_deep(&doc) {
+        return Err(malformed(format!(
+            "The request nests elements more than {} levels deep",
+            crate::soap::xml::MAX_REQUEST_DEPTH
+        )));
+    }
     let envelope = doc.root_element();
     if !is(envelope, SOAP_ENV, "Envelope") {
         return Err(malformed(
@@ -427,6 +433,30 @@ mod tests {
              <soapenv:Header><met:SessionHeader><met:sessionId>00D!x</met:sessionId></met:SessionHeader>\
              </soapenv:Header><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"
         )
+    }
+
+    /// Found by review: 150,000 nested elements inside a `createMetadata` record overflowed
+    /// the stack of the recursive record writer and aborted the server, before any session was
+    /// checked. A debug build's smaller frames still overflow at this depth.
+    #[test]
+    fn deep_nesting_is_refused_before_anything_walks_it() {
+        let depth = 150_000;
+        let body = format!(
+            "<met:createMetadata><met:metadata xsi:type=\"met:ExternalClientApplication\" \
+             xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><met:fullName>A</met:fullName>\
+             {}{}</met:metadata></met:createMetadata>",
+            "<a>".repeat(depth),
+            "</a>".repeat(depth)
+        );
+        match parse(envelope(&body).as_bytes()) {
+            Err(ApiError::Malformed(m)) => assert!(m.contains("64 levels"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        // A real record's depth is fine.
+        let body = "<met:createMetadata><met:metadata xsi:type=\"met:ExternalClientApplication\" \
+             xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><met:fullName>A</met:fullName>\
+             <met:label>A</met:label></met:metadata></met:createMetadata>";
+        assert!(parse(envelope(body).as_bytes()).is_ok());
     }
 
     #[test]

@@ -45,6 +45,12 @@ pub fn parse(body: &[u8]) -> Result<PartnerCall, ApiError> {
     };
     let doc = roxmltree::Document::parse_with_options(text, options)
         .map_err(|e| malformed(format!("The request is not well-formed XML: {e}")))?;
+    if crate::soap::xml::too_deep(&doc) {
+        return Err(malformed(format!(
+            "The request nests elements more than {} levels deep",
+            crate::soap::xml::MAX_REQUEST_DEPTH
+        )));
+    }
     let envelope = doc.root_element();
     if !is(envelope, SOAP_ENV, "Envelope") {
         return Err(malformed(format!(
@@ -129,6 +135,15 @@ mod tests {
             "<?xml version=\"1.0\" encoding=\"utf-8\"?><env:Envelope xmlns:env=\"{SOAP_ENV}\" \
              xmlns:urn=\"{PARTNER_NS}\"><env:Header>{header}</env:Header><env:Body>{body}</env:Body></env:Envelope>"
         )
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let deep = format!("{}{}", "<a>".repeat(100), "</a>".repeat(100));
+        match parse(envelope("", &format!("<urn:logout>{deep}</urn:logout>")).as_bytes()) {
+            Err(ApiError::Malformed(m)) => assert!(m.contains("64 levels"), "{m}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

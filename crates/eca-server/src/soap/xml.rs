@@ -14,6 +14,32 @@ pub const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
 /// The `Content-Type` Salesforce answers SOAP calls with.
 pub const CONTENT_TYPE: &str = "text/xml;charset=UTF-8";
 
+/// The deepest element nesting a SOAP request may have. The deepest real one (Metadata API
+/// `createMetadata` of an app's OAuth policies with custom attributes) is about a dozen
+/// levels; the limit keeps the readers that walk a request by recursion within their stack.
+pub const MAX_REQUEST_DEPTH: usize = 64;
+
+/// Whether `doc` nests nodes deeper than [`MAX_REQUEST_DEPTH`], found without recursion: in
+/// document order a parent comes before its children, so one pass gives every node its depth.
+pub fn too_deep(doc: &roxmltree::Document<'_>) -> bool {
+    let mut depths: Vec<usize> = Vec::new();
+    for node in doc.descendants() {
+        let depth = node
+            .parent()
+            .and_then(|p| depths.get(p.id().get_usize()).copied())
+            .map_or(0, |d| d + 1);
+        if depth > MAX_REQUEST_DEPTH {
+            return true;
+        }
+        let at = node.id().get_usize();
+        if depths.len() <= at {
+            depths.resize(at + 1, 0);
+        }
+        depths[at] = depth;
+    }
+    false
+}
+
 /// Escapes text for element content and attribute values.
 pub fn escape(s: &str) -> Cow<'_, str> {
     if !s.contains(['<', '>', '&', '"', '\'']) {
