@@ -111,6 +111,19 @@ impl Planner<'_> {
             }));
             return;
         }
+        // A name is unique in the org: the stored component of another app keeps it.
+        if let Some(owner) = self.items[i]
+            .key()
+            .and_then(|own| self.state.stored_app(&own))
+            .filter(|owner| fold(owner) != lower)
+        {
+            out.push(Problem::error(format!(
+                "In field: fullName - {} {} belongs to ExternalClientApplication {owner}: give this app's component another name",
+                component.ty().name(),
+                self.items[i].full_name
+            )));
+            return;
+        }
         if let (Some((k, existing)), Some(own)) =
             (self.state.of_app(app, component.ty()), self.items[i].key())
             && *k != own

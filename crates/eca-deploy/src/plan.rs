@@ -343,8 +343,15 @@ impl Planner<'_> {
         let mut apps: Vec<String> = Vec::new();
         for item in &self.items {
             match (&item.component, item.ty) {
-                (Some(c), _) if crate::state::app_of(c).is_some() => {
+                (Some(c), ty) if crate::state::app_of(c).is_some() => {
                     apps.extend(crate::state::app_of(c).map(str::to_owned));
+                    // Names are unique in the org, not per app: a satellite's name may be
+                    // another app's component, whose app this reads too (`check_satellite`).
+                    if let Some(ty) = ty.filter(|t| *t != MetadataType::ExternalClientApplication) {
+                        self.state
+                            .load_component(store, org, ty, &item.full_name)
+                            .await?;
+                    }
                 }
                 (Some(_), Some(ty)) => {
                     self.state

@@ -130,6 +130,11 @@ impl OrgState {
         })?;
         let model = Component::from_element(ty, &stored.full_name, &doc.root);
         let k = key(ty, &stored.full_name);
+        // A slot already planned keeps its plan: reading it again (another app's load) must
+        // not put the stored component back over it, nor list it under that app.
+        if self.slots.contains_key(&k) {
+            return Ok(());
+        }
         if let Some(app) = &stored.app_name {
             self.apps.entry(fold(app)).or_default().insert(k.clone());
         }
@@ -186,6 +191,14 @@ impl OrgState {
         });
         slot.touched = true;
         std::mem::replace(&mut slot.current, component)
+    }
+
+    /// The app the stored component under `key` belonged to before the deploy, if it was read.
+    pub fn stored_app(&self, k: &Key) -> Option<&str> {
+        self.slots
+            .get(k)
+            .and_then(|s| s.stored.as_ref())
+            .and_then(|s| s.app_name.as_deref())
     }
 
     /// The stored model under `key`, if there was one before the deploy.

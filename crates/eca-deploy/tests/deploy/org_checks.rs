@@ -286,3 +286,61 @@ async fn oauth_link_must_name_an_existing_consumer() {
         "{settings}"
     );
 }
+
+/// Component names are unique in the org, not per app: a satellite named like another app's
+/// component is refused, naming the app it belongs to. Found by review: the planner read only
+/// the apps of the package, so such a file moved the other app's component to its own app
+/// (taking that app's consumer link along), or was silently dropped, or failed as a server
+/// error.
+#[tokio::test]
+async fn a_satellite_may_not_take_another_apps_component_name() {
+    let world = World::new().await;
+    let org = world.org("acme").await;
+    let shared = |app: &str| {
+        file(
+            MetadataType::OauthSettings,
+            "Shared_oauth",
+            &format!(
+                "<commaSeparatedOauthScopes>Api</commaSeparatedOauthScopes><externalClientApplication>{app}</externalClientApplication><label>Shared</label>"
+            ),
+        )
+    };
+    world
+        .deploy_ok(&org, &package(&[header("A"), shared("A"), global("A", "")]))
+        .await;
+    let before = world
+        .xml(&org, MetadataType::OauthSettings, "Shared_oauth")
+        .await
+        .unwrap();
+    // With A's header in the package, without it, and in another case.
+    for files in [
+        vec![header("A"), header("B"), shared("B")],
+        vec![header("B"), shared("B")],
+        vec![
+            header("B"),
+            crate::File {
+                name: "shared_OAUTH".to_owned(),
+                ..shared("b")
+            },
+        ],
+    ] {
+        let outcome = world
+            .deploy(&org, &package(&files), DeployOptions::default())
+            .await;
+        assert_eq!(outcome.result.status, DeployStatus::Failed);
+        let found = problems(&outcome.result);
+        assert!(
+            found
+                .iter()
+                .any(|(_, _, text)| text.contains("belongs to ExternalClientApplication A")),
+            "{found:?}"
+        );
+        assert_eq!(
+            world
+                .xml(&org, MetadataType::OauthSettings, "Shared_oauth")
+                .await
+                .unwrap(),
+            before
+        );
+    }
+}
