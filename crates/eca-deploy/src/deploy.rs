@@ -128,7 +128,12 @@ async fn attempt_once(
         return end_canceled(ctx, head).await;
     }
     let now = ctx.clock.now();
-    let read = package::read(zip, ctx.version, now.secs());
+    // Reading and validating are pure code over untrusted bytes: should they panic (a bug),
+    // the deploy ends `Failed` (`run` abandons it) instead of unwinding past its request and
+    // leaving it `InProgress` until the server restarts.
+    let read = without_unwinding("reading the package", || {
+        package::read(zip, ctx.version, now.secs())
+    })?;
     if is_canceling(ctx, head.id).await? {
         return end_canceled(ctx, head).await;
     }
@@ -245,6 +250,12 @@ async fn end_refresh_tokens_by_new_policies(
     Ok(())
 }
 
+/// Runs `f`, turning a panic into a server error named after what it was `doing`.
+fn without_unwinding<T>(doing: &str, f: impl FnOnce() -> T) -> Result<T, DeployError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .map_err(|_| DeployError::Internal(format!("{doing} panicked")))
+}
+
 /// Whether someone asked to cancel the request since it started.
 async fn is_canceling(ctx: &DeployContext<'_>, id: &DeployRequestId) -> Result<bool, DeployError> {
     let request = ctx
@@ -307,4 +318,19 @@ async fn deployer(ctx: &DeployContext<'_>) -> Result<User, DeployError> {
 
 pub(crate) fn to_json(result: &DeployResult) -> Result<String, DeployError> {
     serde_json::to_string(result).map_err(|e| DeployError::Internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_a_server_error() {
+        assert_eq!(without_unwinding("adding", || 1 + 1).ok(), Some(2));
+        let failed = without_unwinding("reading the package", || -> u8 { panic!("a bug") });
+        match failed {
+            Err(DeployError::Internal(m)) => assert_eq!(m, "reading the package panicked"),
+            other => panic!("{other:?}"),
+        }
+    }
 }
