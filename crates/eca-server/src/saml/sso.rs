@@ -46,9 +46,29 @@ pub async fn redirect(
     finish(
         &state,
         &ctx,
-        start(&state, &ctx, &headers, client, decoded, &endpoint).await,
+        start(
+            &state,
+            &ctx,
+            &headers,
+            client,
+            decoded,
+            &endpoint,
+            Binding::Redirect,
+        )
+        .await,
     )
     .await
+}
+
+/// How the AuthnRequest came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Binding {
+    /// A top-level GET: the browser sends the session cookie (`SameSite=Lax`).
+    Redirect,
+    /// A form posted from the SP's site: a `SameSite=Lax` cookie is not sent with it, so the
+    /// browser's session cannot be seen here. The checked request continues at `resume`, a
+    /// GET of ours, where it can (`hop`).
+    Post,
 }
 
 /// `POST /idp/endpoint/HttpPost` with the form fields `SAMLRequest` and `RelayState`.
@@ -68,7 +88,16 @@ pub async fn post(
     finish(
         &state,
         &ctx,
-        start(&state, &ctx, &headers, client, decoded, &endpoint).await,
+        start(
+            &state,
+            &ctx,
+            &headers,
+            client,
+            decoded,
+            &endpoint,
+            Binding::Post,
+        )
+        .await,
     )
     .await
 }
@@ -117,6 +146,7 @@ async fn start(
     client: IpAddr,
     decoded: Result<IncomingRequest, SamlError>,
     endpoint: &str,
+    binding: Binding,
 ) -> Result<Response, Failure> {
     let incoming = decoded.map_err(|e| Failure::saml(e, None))?;
     // Only to find the SP whose certificate then checks the signature.
@@ -153,6 +183,24 @@ async fn start(
         .map_err(|e| Failure::saml(e, Some(&to)))?;
     app.check_enabled()
         .map_err(|e| Failure::saml(e, Some(&to)))?;
+    if binding == Binding::Post {
+        // ForceAuthn needs no session (and IsPassive with it fails at once, below); every
+        // other request needs to see it, which this cross-site POST cannot.
+        if request.is_passive && request.force_authn {
+            return Err(Failure::saml(SamlError::NoPassive, Some(&to)));
+        }
+        if request.force_authn {
+            return Ok(to_login(state, ctx, &app, &to, &request));
+        }
+        // 303: the browser follows with a GET (RFC 9110 §15.4.4).
+        let resume = resume_url(state, ctx, &app, &to, &request);
+        return crate::web::html::see_other(&resume).ok_or_else(|| {
+            page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The resume URL is not valid.",
+            )
+        });
+    }
     let session = crate::web::session::current(state, ctx, headers, client).await?;
     let action = request
         .login_action(session.is_some())
@@ -173,17 +221,29 @@ fn to_login(
     to: &ReplyTo,
     request: &AuthnRequest,
 ) -> Response {
+    crate::web::login_redirect(ctx, &resume_url(state, ctx, app, to, request))
+}
+
+/// `resume` with a sealed ticket of the checked request (path only, for the login page's
+/// `startURL`, which must stay on this site).
+fn resume_url(
+    state: &AppState,
+    ctx: &OrgContext,
+    app: &SamlApp,
+    to: &ReplyTo,
+    request: &AuthnRequest,
+) -> String {
     let pending = Pending {
         app: app.name.clone(),
         entity_id: to.sp.entity_id.as_str().to_owned(),
         request_id: request.id.as_str().to_owned(),
         relay_state: to.relay_state.clone(),
         force_authn: request.force_authn,
+        is_passive: request.is_passive,
         received_at: state.clock().now().millis(),
     };
     let ticket = ticket::seal(state, &ctx.org.id, &pending);
-    let start_url = format!("{}{RESUME_PATH}?ticket={ticket}", base_path(ctx));
-    crate::web::login_redirect(ctx, &start_url)
+    format!("{}{RESUME_PATH}?ticket={ticket}", base_path(ctx))
 }
 
 async fn resume_ticket(
@@ -218,6 +278,10 @@ async fn resume_ticket(
     app.check_enabled()
         .map_err(|e| Failure::saml(e, Some(&to)))?;
     let Some(active) = crate::web::session::current(state, ctx, headers, client).await? else {
+        // SAML Core §3.4.1 IsPassive: no session, and no login page either.
+        if pending.is_passive {
+            return Err(Failure::saml(SamlError::NoPassive, Some(&to)));
+        }
         // Not logged in yet (the login page was left): back to it, same ticket.
         let start_url = format!("{}{RESUME_PATH}?ticket={ticket}", base_path(ctx));
         return Ok(crate::web::login_redirect(ctx, &start_url));

@@ -34,6 +34,10 @@ pub struct Pending {
     pub relay_state: Option<String>,
     /// `ForceAuthn`: the session must be made after the request arrived.
     pub force_authn: bool,
+    /// `IsPassive`: without a session, `NoPassive` instead of the login page (tickets sealed
+    /// before this field existed read as `false`).
+    #[serde(default)]
+    pub is_passive: bool,
     /// When the request arrived (milliseconds).
     pub received_at: i64,
 }

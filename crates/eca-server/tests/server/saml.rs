@@ -286,6 +286,17 @@ fn unsigned_query(xml: &str, relay: Option<&str>) -> String {
     q.split("&SigAlg=").next().expect("a query").to_owned()
 }
 
+/// The same-site GET a POST-binding request continues at (a 303 of the POST).
+fn hop(reply: &Reply) -> String {
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let location = reply.headers["location"].to_str().expect("a location");
+    assert!(
+        location.starts_with("/idp/endpoint/resume?ticket="),
+        "{location}"
+    );
+    location.to_owned()
+}
+
 /// The POST-binding form body of `xml`.
 fn post_body(xml: &str, relay: Option<&str>) -> String {
     let mut body = format!("SAMLRequest={}", url_encode(&STANDARD.encode(xml)));
@@ -675,10 +686,14 @@ async fn post_binding_signed_request_is_verified_and_unsigned_refused() {
     let good =
         eca_saml::dsig::sign_enveloped(&authn_request(&w, "_post1", ENTITY, POST, ""), &sp_key())
             .expect("signed");
-    let reply = post(POST, FORM, post_body(&good, Some("rs-1")))
-        .header("cookie", &cookie)
+    // A form posted from the SP's site carries no `SameSite=Lax` cookie: the checked request
+    // continues at a GET of ours, which the browser follows with its cookie.
+    let reply = get(&hop(&post(POST, FORM, post_body(&good, Some("rs-1")))
         .send(&w.h)
-        .await;
+        .await))
+    .header("cookie", &cookie)
+    .send(&w.h)
+    .await;
     let (response, relay) = response_of(&reply);
     assert_eq!(statuses(&response), vec![SUCCESS]);
     assert_eq!(relay.as_deref(), Some("rs-1"));
@@ -753,9 +768,10 @@ async fn without_a_session_the_login_page_comes_back_to_a_sealed_ticket() {
     let w = world().await;
     w.deploy(&sp("Portal")).await;
     let xml = authn_request(&w, "_t1", ENTITY, POST, "");
-    let reply = post(POST, FORM, post_body(&xml, Some("rs-t")))
+    let posted = post(POST, FORM, post_body(&xml, Some("rs-t")))
         .send(&w.h)
         .await;
+    let reply = get(&hop(&posted)).send(&w.h).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
     let location = reply.headers[header::LOCATION].to_str().expect("location");
     let start = location
@@ -812,6 +828,32 @@ async fn is_passive_without_a_session_answers_no_passive() {
         .await;
     let (response, relay) = response_of(&reply);
     assert_eq!(relay, None);
+    assert_eq!(
+        statuses(&response),
+        vec![
+            "urn:oasis:names:tc:SAML:2.0:status:Responder",
+            "urn:oasis:names:tc:SAML:2.0:status:NoPassive"
+        ]
+    );
+}
+
+/// Over the POST binding the session is seen after the hop to our own GET (SAML Core §3.4.1
+/// IsPassive: answered from the existing session). Found by review: the cross-site POST never
+/// carried the `SameSite=Lax` cookie, so IsPassive always failed and every request went to
+/// the login page.
+#[tokio::test]
+async fn is_passive_over_post_answers_from_the_session() {
+    let w = world().await;
+    w.deploy(&sp("Portal")).await;
+    let cookie = w.admin_browser().await;
+    let xml = authn_request(&w, "_pp1", ENTITY, POST, " IsPassive=\"true\"");
+    let resume = hop(&post(POST, FORM, post_body(&xml, None)).send(&w.h).await);
+    let reply = get(&resume).header("cookie", &cookie).send(&w.h).await;
+    let (response, _) = response_of(&reply);
+    assert_eq!(statuses(&response), vec![SUCCESS]);
+    // The same request in a browser without a session: NoPassive, no login page.
+    let reply = get(&resume).send(&w.h).await;
+    let (response, _) = response_of(&reply);
     assert_eq!(
         statuses(&response),
         vec![
@@ -1170,7 +1212,7 @@ async fn the_login_page_returns_to_the_request_and_force_authn_needs_a_new_login
     w.deploy(&sp("Portal")).await;
     let mut browser = Browser::new();
     let xml = authn_request(&w, "_w1", ENTITY, POST, "");
-    let to_login = browser
+    let posted = browser
         .post_form(
             &w.h,
             POST,
@@ -1180,6 +1222,7 @@ async fn the_login_page_returns_to_the_request_and_force_authn_needs_a_new_login
             ],
         )
         .await;
+    let to_login = browser.get(&w.h, &hop(&posted)).await;
     assert_eq!(to_login.status, StatusCode::SEE_OTHER);
     let submitted = browser
         .log_in(&w.h, &location(&to_login), ADMIN_USERNAME, ADMIN_PASSWORD)
