@@ -50,6 +50,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(sso::RESUME_PATH, get(sso::resume))
         .route(idp_login::PATH, get(idp_login::login))
         .route(SLO_PATH, get(slo::get).post(slo::post).layer(form))
+        .route(slo::CONTINUE_PATH, get(slo::resume))
         .route("/.well-known/samlidp.xml", get(idp_metadata::org))
         .route("/.well-known/samlidp/{file}", get(idp_metadata::app))
 }

@@ -254,7 +254,7 @@ async fn resume_ticket(
     ticket: &str,
 ) -> Result<Response, Failure> {
     let now = state.clock().now();
-    let pending = ticket::open(state, &ctx.org.id, ticket, now).ok_or_else(|| {
+    let pending: Pending = ticket::open(state, &ctx.org.id, ticket, now).ok_or_else(|| {
         page(
             StatusCode::BAD_REQUEST,
             "This sign-on request has expired or is not valid here; go back to the application and sign in again.",

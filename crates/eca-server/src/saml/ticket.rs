@@ -1,4 +1,6 @@
-//! The resume ticket: what a verified AuthnRequest leaves for after the login page.
+//! The resume ticket: what a verified AuthnRequest leaves for after the login page, and the
+//! logout ticket, what a verified POST-binding LogoutRequest leaves for the same-site GET
+//! that can see the browser's session (`slo`).
 //!
 //! A browser that arrives without a session is sent to the login page, which comes back to a
 //! path of ours (`web::login_redirect`, at most 2048 bytes). An HTTP-POST request cannot ride
@@ -42,30 +44,67 @@ pub struct Pending {
     pub received_at: i64,
 }
 
-fn context(org: &OrgId) -> Vec<u8> {
-    format!("saml-resume:{org}").into_bytes()
+/// A verified POST-binding LogoutRequest, on its way to the GET that ends the session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingLogout {
+    pub app: String,
+    pub entity_id: String,
+    /// The LogoutRequest's `ID`, for `InResponseTo`.
+    pub request_id: String,
+    pub name_id: String,
+    pub session_indexes: Vec<String>,
+    pub is_signed: bool,
+    pub relay_state: Option<String>,
+    pub received_at: i64,
+}
+
+/// What a ticket carries: its sealing context and when its request arrived.
+pub trait Sealed: Serialize + for<'de> Deserialize<'de> {
+    const KIND: &'static str;
+    fn received_at(&self) -> i64;
+}
+
+impl Sealed for Pending {
+    const KIND: &'static str = "saml-resume";
+    fn received_at(&self) -> i64 {
+        self.received_at
+    }
+}
+
+impl Sealed for PendingLogout {
+    const KIND: &'static str = "saml-logout";
+    fn received_at(&self) -> i64 {
+        self.received_at
+    }
+}
+
+fn context<T: Sealed>(org: &OrgId) -> Vec<u8> {
+    format!("{}:{org}", T::KIND).into_bytes()
 }
 
 /// The sealed, URL-safe ticket.
-pub fn seal(state: &AppState, org: &OrgId, pending: &Pending) -> String {
+pub fn seal<T: Sealed>(state: &AppState, org: &OrgId, pending: &T) -> String {
     // Serializing a struct of strings, booleans and integers cannot fail.
     let json = serde_json::to_vec(pending).unwrap_or_default();
     URL_SAFE_NO_PAD.encode(
         state
             .master_key()
-            .encrypt(&json, &context(org), state.rng()),
+            .encrypt(&json, &context::<T>(org), state.rng()),
     )
 }
 
-/// The ticket's contents, when it is ours, for this org, and not expired.
-pub fn open(state: &AppState, org: &OrgId, ticket: &str, now: Timestamp) -> Option<Pending> {
+/// The ticket's contents, when it is ours, of this kind, for this org, and not expired.
+pub fn open<T: Sealed>(state: &AppState, org: &OrgId, ticket: &str, now: Timestamp) -> Option<T> {
     if ticket.len() > 4096 {
         return None;
     }
     let sealed = URL_SAFE_NO_PAD.decode(ticket).ok()?;
-    let json = state.master_key().decrypt(&sealed, &context(org)).ok()?;
-    let pending: Pending = serde_json::from_slice(&json).ok()?;
-    let age = now.millis() - pending.received_at;
+    let json = state
+        .master_key()
+        .decrypt(&sealed, &context::<T>(org))
+        .ok()?;
+    let pending: T = serde_json::from_slice(&json).ok()?;
+    let age = now.millis() - pending.received_at();
     (0..=TICKET_LIFETIME_SECS * 1000)
         .contains(&age)
         .then_some(pending)

@@ -1175,11 +1175,58 @@ async fn single_logout_by_post_answers_with_a_post_form() {
     w.deploy(&spec).await;
     let certs = w.metadata_certificates().await;
     let cookie = w.admin_browser().await;
-    let xml = logout_request(&w, "_lp1", ADMIN_USERNAME, None);
-    let reply = post(LOGOUT, FORM, post_body(&xml, Some("r")))
+    let reply = get("/idp/login?app=Portal")
         .header("cookie", &cookie)
         .send(&w.h)
         .await;
+    let (response, _) = response_of(&reply);
+    let index = attribute_of(&response, "AuthnStatement", "SessionIndex").expect("index");
+
+    // Unsigned (this SP has no certificate) and without the SessionIndex: any page could have
+    // sent it. Refused, and the session stays.
+    let xml = logout_request(&w, "_lp0", ADMIN_USERNAME, None);
+    let posted = post(LOGOUT, FORM, post_body(&xml, None)).send(&w.h).await;
+    let next = posted.headers["location"]
+        .to_str()
+        .expect("a location")
+        .to_owned();
+    let reply = get(&next).header("cookie", &cookie).send(&w.h).await;
+    let (_, fields) = form_of(&reply);
+    let response = String::from_utf8(
+        STANDARD
+            .decode(field(&fields, "SAMLResponse").expect("SAMLResponse"))
+            .expect("base64"),
+    )
+    .expect("UTF-8");
+    assert_eq!(
+        statuses(&response),
+        vec![
+            "urn:oasis:names:tc:SAML:2.0:status:Requester",
+            REQUEST_DENIED
+        ]
+    );
+    let still = get("/idp/login?app=Portal")
+        .header("cookie", &cookie)
+        .send(&w.h)
+        .await;
+    assert_eq!(still.status, StatusCode::OK);
+
+    let xml = logout_request(&w, "_lp1", ADMIN_USERNAME, Some(&index));
+    // As a browser posts it from the SP's site: without the `SameSite=Lax` cookie. The
+    // verified request continues at a GET of ours, which the browser follows with it.
+    let posted = post(LOGOUT, FORM, post_body(&xml, Some("r")))
+        .send(&w.h)
+        .await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+    let next = posted.headers["location"]
+        .to_str()
+        .expect("a location")
+        .to_owned();
+    assert!(
+        next.starts_with("/services/auth/idp/saml2/logout/continue?ticket="),
+        "{next}"
+    );
+    let reply = get(&next).header("cookie", &cookie).send(&w.h).await;
     let (action, fields) = form_of(&reply);
     assert_eq!(action, SLO);
     assert_eq!(field(&fields, "RelayState"), Some("r"));
