@@ -90,6 +90,7 @@ pub(crate) async fn retrieve_asked(
     mut messages: Vec<RetrieveMessage>,
 ) -> Result<RetrieveResult, DeployError> {
     let mut found: Vec<(MetadataType, StoredComponent)> = Vec::new();
+    let mut whole = std::collections::HashSet::new();
     for Asked {
         types: t,
         file_name,
@@ -105,7 +106,8 @@ pub(crate) async fn retrieve_asked(
             });
             continue;
         };
-        if t.is_wildcard() {
+        // A type asked for whole again (manifests may repeat it) is read once.
+        if t.is_wildcard() && whole.insert(ty) {
             for c in store.components_of_type(org, ty.name()).await? {
                 found.push((ty, c));
             }

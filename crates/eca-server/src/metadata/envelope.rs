@@ -119,6 +119,10 @@ pub struct RetrieveCall {
 /// limit for a retrieve ("You can retrieve up to 10,000 files at once").
 pub const RETRIEVE_NAMES_LIMIT: usize = 10_000;
 
+/// The most queries one `listMetadata` call may send (the Metadata API Developer Guide:
+/// "You can specify up to three queries per call").
+pub const LIST_QUERIES_LIMIT: usize = 3;
+
 fn malformed(message: impl Into<String>) -> ApiError {
     ApiError::Malformed(message.into())
 }
@@ -179,13 +183,20 @@ pub fn parse(body: &[u8]) -> Result<MetadataCall, ApiError> {
                 .or_else(|_| required(call, "asyncProcessId"))
                 .or_else(|_| required(call, "id"))?,
         },
-        "listMetadata" => Operation::ListMetadata {
-            types: call
+        "listMetadata" => {
+            let types: Vec<String> = call
                 .children()
                 .filter(|c| c.is_element() && c.tag_name().name() == "queries")
                 .filter_map(|q| text(q, "type"))
-                .collect(),
-        },
+                .collect();
+            // The Metadata API Developer Guide, listMetadata(): up to three queries per call.
+            if types.len() > LIST_QUERIES_LIMIT {
+                return Err(malformed(format!(
+                    "listMetadata: at most {LIST_QUERIES_LIMIT} queries may be sent in one call"
+                )));
+            }
+            Operation::ListMetadata { types }
+        }
         "describeMetadata" => Operation::DescribeMetadata,
         "retrieve" => retrieve(call)?,
         "readMetadata" => Operation::ReadMetadata {
@@ -288,9 +299,15 @@ fn retrieve(call: roxmltree::Node<'_, '_>) -> Result<Operation, ApiError> {
             "retrieve: the retrieveRequest names nothing; send unpackaged, specificFiles or packageNames",
         ));
     }
-    if specific_files.len() + package_names.len() > RETRIEVE_NAMES_LIMIT {
+    let members = unpackaged.as_ref().map_or(0, |m| {
+        m.types
+            .iter()
+            .map(|t| t.members.len().max(1))
+            .sum::<usize>()
+    });
+    if specific_files.len() + package_names.len() + members > RETRIEVE_NAMES_LIMIT {
         return Err(malformed(format!(
-            "retrieve: at most {RETRIEVE_NAMES_LIMIT} specificFiles and packageNames may be named at once"
+            "retrieve: at most {RETRIEVE_NAMES_LIMIT} unpackaged members, specificFiles and packageNames may be named at once"
         )));
     }
     let api_version = text(request, "apiVersion").and_then(|v| v.parse::<ApiVersion>().ok());
@@ -457,6 +474,32 @@ mod tests {
              xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><met:fullName>A</met:fullName>\
              <met:label>A</met:label></met:metadata></met:createMetadata>";
         assert!(parse(envelope(body).as_bytes()).is_ok());
+    }
+
+    /// Found by review: repeated queries and manifest members had no bound, and each one read
+    /// a whole type from the store.
+    #[test]
+    fn list_queries_and_retrieve_members_are_bounded() {
+        let query = "<met:queries><met:type>ExternalClientApplication</met:type></met:queries>";
+        let list = |n: usize| format!("<met:listMetadata>{}</met:listMetadata>", query.repeat(n));
+        assert!(parse(envelope(&list(3)).as_bytes()).is_ok());
+        match parse(envelope(&list(4)).as_bytes()) {
+            Err(ApiError::Malformed(m)) => assert!(m.contains("at most 3 queries"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        let retrieve = |n: usize| {
+            format!(
+                "<met:retrieve><met:retrieveRequest><met:unpackaged><met:types>{}\
+                 <met:name>ExternalClientApplication</met:name></met:types></met:unpackaged>\
+                 </met:retrieveRequest></met:retrieve>",
+                "<met:members>*</met:members>".repeat(n)
+            )
+        };
+        assert!(parse(envelope(&retrieve(RETRIEVE_NAMES_LIMIT)).as_bytes()).is_ok());
+        match parse(envelope(&retrieve(RETRIEVE_NAMES_LIMIT + 1)).as_bytes()) {
+            Err(ApiError::Malformed(m)) => assert!(m.contains("unpackaged members"), "{m}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
