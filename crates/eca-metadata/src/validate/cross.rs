@@ -108,10 +108,12 @@ pub(super) fn check(project: &Project, components: &[Checked]) -> Vec<Diagnostic
     out
 }
 
+/// Component names are unique case-insensitively (as the org stores them): `Shop` and `shop`
+/// are one component, and a deploy would keep only one of the two files.
 fn duplicates(components: &[Checked], out: &mut Vec<Diagnostic>) {
-    let mut seen: HashMap<(MetadataType, &str), &Checked> = HashMap::new();
+    let mut seen: HashMap<(MetadataType, String), &Checked> = HashMap::new();
     for c in components {
-        let key = (c.component.ty(), c.component.full_name());
+        let key = (c.component.ty(), c.component.full_name().to_lowercase());
         if let Some(first) = seen.get(&key) {
             out.push(
                 Diagnostic::new(
@@ -121,7 +123,7 @@ fn duplicates(components: &[Checked], out: &mut Vec<Diagnostic>) {
                     format!(
                         "{} `{}` is also defined in {}",
                         key.0.name(),
-                        key.1,
+                        c.component.full_name(),
                         display_path(&first.path)
                     ),
                 )
