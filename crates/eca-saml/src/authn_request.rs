@@ -15,7 +15,7 @@ pub use crate::binding::{BINDING_POST, BINDING_REDIRECT, Binding, IncomingReques
 use crate::datetime;
 use crate::error::SamlError;
 use crate::service_provider::{EntityId, RequestId, ServiceProvider, name_id_format_uri};
-use crate::xml::{self, NS_PROTOCOL};
+use crate::xml::{self, NS_ASSERTION, NS_PROTOCOL};
 
 /// How old a request may be, beyond the clock skew.
 pub const MAX_REQUEST_AGE_SECS: i64 = 5 * 60;
@@ -56,6 +56,8 @@ pub struct AuthnRequest {
     pub name_id_format: Option<String>,
     pub force_authn: bool,
     pub is_passive: bool,
+    /// `Subject/NameID`: the principal the SP asks to be confirmed (Profiles §4.1.4.1).
+    pub subject_name_id: Option<String>,
     pub binding: Binding,
     /// Whether a signature was verified with the SP's certificate.
     pub is_signed: bool,
@@ -84,6 +86,23 @@ impl AuthnRequest {
             "NameIDPolicy",
             "NameIDPolicy is repeated",
         )?;
+        // Profiles §4.1.4.1: a Subject names the principal, and carries no
+        // SubjectConfirmation.
+        let subject = xml::single_child(root, NS_ASSERTION, "Subject", "Subject is repeated")?;
+        if subject.is_some_and(|s| {
+            s.children()
+                .any(|c| c.has_tag_name((NS_ASSERTION, "SubjectConfirmation")))
+        }) {
+            return Err(SamlError::Malformed(
+                "the AuthnRequest Subject carries a SubjectConfirmation",
+            ));
+        }
+        let subject_name_id = subject
+            .and_then(|s| {
+                s.children()
+                    .find(|c| c.has_tag_name((NS_ASSERTION, "NameID")))
+            })
+            .map(|n| n.text().unwrap_or("").trim().to_owned());
         let acs_index = root
             .attribute("AssertionConsumerServiceIndex")
             .map(|v| {
@@ -106,6 +125,7 @@ impl AuthnRequest {
                 .map(str::to_owned),
             force_authn: boolean(root.attribute("ForceAuthn"))?,
             is_passive: boolean(root.attribute("IsPassive"))?,
+            subject_name_id,
             binding,
             is_signed,
         })

@@ -92,6 +92,7 @@ fn redirect_unsigned_pysaml2_request() {
             name_id_format: Some("urn:oasis:names:tc:SAML:2.0:nameid-format:transient".into()),
             force_authn: false,
             is_passive: false,
+            subject_name_id: None,
             binding: Binding::Redirect,
             is_signed: false,
         }
@@ -448,6 +449,32 @@ fn malformed_messages() {
     assert_eq!(
         IncomingRequest::from_post_form(&"A".repeat(MAX_ENCODED_LEN + 4), None).err(),
         Some(SamlError::TooLarge)
+    );
+}
+
+#[test]
+fn a_subject_names_the_principal_without_confirmation() {
+    let named = |inner: &str| {
+        PYSAML2.replace(
+            "<ns0:NameIDPolicy",
+            &format!("<ns1:Subject>{inner}</ns1:Subject><ns0:NameIDPolicy"),
+        )
+    };
+    let read = |xml: &str| {
+        IncomingRequest::from_redirect_query(&redirect_query(xml, None, None))
+            .and_then(|m| m.verify_authn_request(&sp(None)))
+    };
+    let r = read(&named("<ns1:NameID> alice@acme.example </ns1:NameID>")).unwrap();
+    assert_eq!(r.subject_name_id.as_deref(), Some("alice@acme.example"));
+    assert_eq!(read(PYSAML2).unwrap().subject_name_id, None);
+    assert_eq!(
+        read(&named(
+            "<ns1:NameID>alice@acme.example</ns1:NameID><ns1:SubjectConfirmation Method=\"urn:oasis:names:tc:SAML:2.0:cm:bearer\"/>"
+        ))
+        .err(),
+        Some(SamlError::Malformed(
+            "the AuthnRequest Subject carries a SubjectConfirmation"
+        ))
     );
 }
 

@@ -69,6 +69,7 @@ async fn run(
         sp,
         in_response_to: None,
         relay_state,
+        subject: None,
     };
     app.check_enabled()
         .map_err(|e| Failure::saml(e, Some(&to)))?;

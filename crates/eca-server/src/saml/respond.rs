@@ -8,7 +8,7 @@ use eca_core::domain::User;
 use eca_metadata::model::CustomAttribute;
 use eca_saml::response::{
     PersistentIdKey, ResponseParams, SamlResponse, SignParts, SubjectSource, build_error_response,
-    build_response,
+    build_response, name_id_value,
 };
 use eca_saml::{Disposition, EntityId, RequestId, SamlError, ServiceProvider};
 
@@ -28,6 +28,8 @@ pub struct ReplyTo {
     pub sp: ServiceProvider,
     pub in_response_to: Option<RequestId>,
     pub relay_state: Option<String>,
+    /// The principal the AuthnRequest's `Subject` names, as the SP knows them (its `NameID`).
+    pub subject: Option<String>,
 }
 
 /// Why a browser request did not end in a successful Response.
@@ -229,16 +231,25 @@ pub async fn success(
         .map_err(|e| Failure::saml(e, Some(to)))?;
     let index = session_index(state, ctx, active);
     let idp = idp_entity_id(ctx);
+    let source = SubjectSource {
+        user_id: &user.id,
+        username: &user.username,
+        federation_id: user.fields.federation_id.as_deref(),
+        custom_attribute: custom_value.as_deref(),
+    };
+    // Profiles §4.1.4.1: a request naming a principal gets an assertion about that principal
+    // only; the user logged in here is someone else: an error status, no assertion.
+    if let Some(wanted) = &to.subject
+        && name_id_value(&to.sp, &source, &persistent).is_ok_and(|v| v != *wanted)
+    {
+        tracing::info!(org = %ctx.org.id, app = %app.name, user = %user.id, "SAML request names another principal");
+        return Err(Failure::saml(SamlError::UnknownPrincipal, Some(to)));
+    }
     let params = ResponseParams {
         sp: &to.sp,
         idp_issuer: &idp,
         in_response_to: to.in_response_to.as_ref(),
-        subject: SubjectSource {
-            user_id: &user.id,
-            username: &user.username,
-            federation_id: user.fields.federation_id.as_deref(),
-            custom_attribute: custom_value.as_deref(),
-        },
+        subject: source,
         session_index: &index,
         authn_instant: active.session.created_at,
         attributes: &attributes,

@@ -172,11 +172,13 @@ async fn start(
         sp,
         in_response_to: None,
         relay_state,
+        subject: None,
     };
     let request = incoming
         .verify_authn_request(&to.sp)
         .map_err(|e| Failure::saml(e, Some(&to)))?;
     to.in_response_to = Some(request.id.clone());
+    to.subject = request.subject_name_id.clone();
     let now = state.clock().now();
     request
         .validate(&to.sp, endpoint, now)
@@ -240,6 +242,7 @@ fn resume_url(
         relay_state: to.relay_state.clone(),
         force_authn: request.force_authn,
         is_passive: request.is_passive,
+        subject: request.subject_name_id.clone(),
         received_at: state.clock().now().millis(),
     };
     let ticket = ticket::seal(state, &ctx.org.id, &pending);
@@ -274,6 +277,7 @@ async fn resume_ticket(
             RequestId::parse(&pending.request_id).map_err(|e| Failure::saml(e, None))?,
         ),
         relay_state: pending.relay_state.clone(),
+        subject: pending.subject.clone(),
     };
     app.check_enabled()
         .map_err(|e| Failure::saml(e, Some(&to)))?;

@@ -40,6 +40,9 @@ pub struct Pending {
     /// before this field existed read as `false`).
     #[serde(default)]
     pub is_passive: bool,
+    /// The principal the request's `Subject` names, if any.
+    #[serde(default)]
+    pub subject: Option<String>,
     /// When the request arrived (milliseconds).
     pub received_at: i64,
 }

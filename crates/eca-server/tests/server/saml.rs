@@ -837,6 +837,46 @@ async fn is_passive_without_a_session_answers_no_passive() {
     );
 }
 
+/// A request whose `Subject` names a principal gets an assertion about that principal only
+/// (Profiles §4.1.4.1): with someone else logged in, `Responder` / `UnknownPrincipal` and no
+/// assertion. Found by review: the Subject was not read, and the logged-in user was asserted.
+#[tokio::test]
+async fn a_request_naming_another_principal_gets_unknown_principal() {
+    let w = world().await;
+    w.deploy(&sp("Portal")).await;
+    let cookie = w.admin_browser().await;
+    let naming = |id: &str, name: &str| {
+        authn_request(&w, id, ENTITY, REDIRECT, "").replace(
+            "<samlp:NameIDPolicy",
+            &format!(
+                "<saml:Subject><saml:NameID>{name}</saml:NameID></saml:Subject><samlp:NameIDPolicy"
+            ),
+        )
+    };
+    let ask = |xml: String| {
+        let cookie = cookie.clone();
+        let w = &w;
+        async move {
+            let reply = get(&format!("{REDIRECT}?{}", unsigned_query(&xml, None)))
+                .header("cookie", &cookie)
+                .send(&w.h)
+                .await;
+            response_of(&reply).0
+        }
+    };
+    let response = ask(naming("_s1", "someone@else.example")).await;
+    assert_eq!(
+        statuses(&response),
+        vec![
+            "urn:oasis:names:tc:SAML:2.0:status:Responder",
+            "urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal"
+        ]
+    );
+    assert!(text_of(&response, "Assertion").is_none());
+    let response = ask(naming("_s2", ADMIN_USERNAME)).await;
+    assert_eq!(statuses(&response), vec![SUCCESS]);
+}
+
 /// Over the POST binding the session is seen after the hop to our own GET (SAML Core §3.4.1
 /// IsPassive: answered from the existing session). Found by review: the cross-site POST never
 /// carried the `SameSite=Lax` cookie, so IsPassive always failed and every request went to
