@@ -69,6 +69,9 @@ pub enum ApiError {
     /// The request took longer than the configured timeout.
     #[error("The request took too long to process and was stopped")]
     Timeout,
+    /// The server has no room for this now (too many deploys in flight): try again later.
+    #[error("{0}")]
+    Busy(String),
     /// A failure inside the server; the detail goes to the log only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -198,7 +201,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => Some(StatusCode::METHOD_NOT_ALLOWED),
             ApiError::UnsupportedMediaType(_) => Some(StatusCode::UNSUPPORTED_MEDIA_TYPE),
             ApiError::PayloadTooLarge { .. } => Some(StatusCode::PAYLOAD_TOO_LARGE),
-            ApiError::Timeout => Some(StatusCode::SERVICE_UNAVAILABLE),
+            ApiError::Timeout | ApiError::Busy(_) => Some(StatusCode::SERVICE_UNAVAILABLE),
             ApiError::Internal(_) => Some(StatusCode::INTERNAL_SERVER_ERROR),
             _ => None,
         };
@@ -234,6 +237,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
             ApiError::PayloadTooLarge { .. } => "REQUEST_TOO_LARGE",
             ApiError::Timeout => "REQUEST_TIMEOUT",
+            ApiError::Busy(_) => "SERVER_UNAVAILABLE",
             ApiError::Internal(_) => "UNKNOWN_EXCEPTION",
             ApiError::Request { code, .. } => code.as_str(),
         }
@@ -261,7 +265,7 @@ impl ApiError {
             ApiError::InvalidSession
             | ApiError::ScopeNotGranted(_)
             | ApiError::UnsupportedOperation(_) => sf("UnexpectedErrorFault"),
-            ApiError::Internal(_) | ApiError::Timeout => Fault {
+            ApiError::Internal(_) | ApiError::Timeout | ApiError::Busy(_) => Fault {
                 code: "soapenv:Server".to_owned(),
                 detail: None,
             },

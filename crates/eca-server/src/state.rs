@@ -115,6 +115,8 @@ struct Inner {
     digester: SecretDigester,
     /// One deploy at a time per org (the Metadata API, `metadata/`).
     deploy_locks: Arc<OrgLocks>,
+    /// Room for deploys in flight (`metadata::MAX_DEPLOYS_IN_FLIGHT`).
+    deploy_slots: Arc<Semaphore>,
     /// Group commit of issued access tokens (`oauth::token_writer`).
     token_writer: TokenWriter,
     /// Deployed apps, kept for a few seconds (`oauth::registry`).
@@ -159,6 +161,7 @@ impl AppState {
             password_checks: std::sync::atomic::AtomicU64::new(0),
             digester,
             deploy_locks: Arc::new(OrgLocks::new()),
+            deploy_slots: Arc::new(Semaphore::new(crate::metadata::MAX_DEPLOYS_IN_FLIGHT)),
             token_writer: TokenWriter::new(token_writes),
             apps: AppCache::default(),
             signing_keys: KeyCache::default(),
@@ -208,6 +211,11 @@ impl AppState {
     /// The per-org deploy locks, shared by every deploy of this server.
     pub fn deploy_locks(&self) -> &Arc<OrgLocks> {
         &self.0.deploy_locks
+    }
+
+    /// Room for deploys in flight on this node.
+    pub fn deploy_slots(&self) -> &Arc<Semaphore> {
+        &self.0.deploy_slots
     }
 
     /// Where issued access tokens are written, together with concurrent ones.

@@ -24,8 +24,14 @@ use eca_deploy::{DeployContext, DeployError, DeployOptions};
 use eca_metadata::ApiVersion;
 use eca_store::{DeployRequestId, StoreError};
 
+use std::sync::Arc;
+
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// The most deploys one server node holds at once, queued or running (each on a blocking
+/// thread, with its zip); another gets `SERVER_UNAVAILABLE` (503).
+pub const MAX_DEPLOYS_IN_FLIGHT: usize = 32;
 
 /// At start-up: deploys a stopped server left queued or in progress are marked failed (their
 /// changes, written in one transaction at their end, were never made), and expired retrieve
@@ -121,6 +127,17 @@ async fn spawn_deploy(
     options: DeployOptions,
 ) -> Result<(DeployRequestId, tokio::task::JoinHandle<()>), ApiError> {
     require_deploy_permission(state, user).await?;
+    // Each deploy holds a blocking thread (and its zip) from now until it ends, waiting its
+    // turn for the org's lock: a bound keeps a backlog from taking every blocking thread, which
+    // password checks need too. Taken before the request is recorded, so a refusal leaves
+    // nothing behind.
+    let slot = Arc::clone(state.deploy_slots())
+        .try_acquire_owned()
+        .map_err(|_| {
+            ApiError::Busy(format!(
+                "Too many deploys are queued or running on this server ({MAX_DEPLOYS_IN_FLIGHT} at most): try again when some have finished"
+            ))
+        })?;
     let locks = state.deploy_locks();
     let ctx = DeployContext {
         store: state.store(),
@@ -147,6 +164,7 @@ async fn spawn_deploy(
         runtime.block_on(run_deploy(
             &state, &org, &user, &request, &zip, options, version,
         ));
+        drop(slot);
     });
     Ok((id, running))
 }

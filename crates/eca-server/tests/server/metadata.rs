@@ -806,3 +806,49 @@ async fn deploying_needs_an_external_client_app_permission() {
         done.body
     );
 }
+
+/// Each deploy holds a blocking thread from submission to its end, waiting its turn for the
+/// org's lock: past `MAX_DEPLOYS_IN_FLIGHT` on a node, another is refused with 503
+/// `SERVER_UNAVAILABLE` and nothing is recorded. Found by review: a user with the deploy
+/// permission could queue hundreds and take every blocking thread, which logins need too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploys_in_flight_are_bounded() {
+    let h = harness().await;
+    let session = admin_session(&h).await;
+    let org = h.store.default_org().await.unwrap().unwrap();
+    let submit = || {
+        let (content_type, body) = multipart(&package("Busy"), r#"{"deployOptions":{}}"#);
+        post(
+            "/services/data/v66.0/metadata/deployRequest",
+            &content_type,
+            body,
+        )
+        .bearer(&session)
+        .send(&h)
+    };
+    let held = h.state.deploy_locks().lock(&org.id).await;
+    let mut ids = Vec::new();
+    for _ in 0..eca_server::metadata::MAX_DEPLOYS_IN_FLIGHT {
+        let reply = submit().await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        ids.push(reply.json()["id"].as_str().unwrap().to_owned());
+    }
+    let refused = submit().await;
+    refused.rest_error(StatusCode::SERVICE_UNAVAILABLE, "SERVER_UNAVAILABLE");
+    drop(held);
+    for id in &ids {
+        wait_rest(&h, &session, id).await;
+    }
+    // Room again once they are done (the slot is given back as each deploy's thread ends).
+    let mut accepted = false;
+    for _ in 0..100 {
+        let reply = submit().await;
+        if reply.status == StatusCode::CREATED {
+            accepted = true;
+            wait_rest(&h, &session, reply.json()["id"].as_str().unwrap()).await;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(accepted);
+}
