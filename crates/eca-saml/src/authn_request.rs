@@ -58,6 +58,8 @@ pub struct AuthnRequest {
     pub is_passive: bool,
     /// `Subject/NameID`: the principal the SP asks to be confirmed (Profiles §4.1.4.1).
     pub subject_name_id: Option<String>,
+    /// `RequestedAuthnContext`: its `Comparison` (default `exact`) and class references.
+    pub requested_authn_context: Option<(String, Vec<String>)>,
     pub binding: Binding,
     /// Whether a signature was verified with the SP's certificate.
     pub is_signed: bool,
@@ -103,6 +105,23 @@ impl AuthnRequest {
                     .find(|c| c.has_tag_name((NS_ASSERTION, "NameID")))
             })
             .map(|n| n.text().unwrap_or("").trim().to_owned());
+        let requested_authn_context = xml::single_child(
+            root,
+            NS_PROTOCOL,
+            "RequestedAuthnContext",
+            "RequestedAuthnContext is repeated",
+        )?
+        .map(|r| {
+            let classes = r
+                .children()
+                .filter(|c| c.has_tag_name((NS_ASSERTION, "AuthnContextClassRef")))
+                .map(|c| c.text().unwrap_or("").trim().to_owned())
+                .collect();
+            (
+                r.attribute("Comparison").unwrap_or("exact").to_owned(),
+                classes,
+            )
+        });
         let acs_index = root
             .attribute("AssertionConsumerServiceIndex")
             .map(|v| {
@@ -126,6 +145,7 @@ impl AuthnRequest {
             force_authn: boolean(root.attribute("ForceAuthn"))?,
             is_passive: boolean(root.attribute("IsPassive"))?,
             subject_name_id,
+            requested_authn_context,
             binding,
             is_signed,
         })
@@ -182,6 +202,9 @@ impl AuthnRequest {
         if t < oldest || t > newest {
             return Err(SamlError::StaleRequest);
         }
+        if !self.password_login_satisfies() {
+            return Err(SamlError::NoAuthnContext);
+        }
         // SAML Core §3.4.1.1: a requested format other than unspecified must be honoured or
         // refused with InvalidNameIDPolicy.
         if let Some(f) = &self.name_id_format {
@@ -191,6 +214,35 @@ impl AuthnRequest {
             }
         }
         Ok(())
+    }
+}
+
+impl AuthnRequest {
+    /// Whether the login this IdP does (a password, over the assertion's
+    /// `PasswordProtectedTransport`) meets the `RequestedAuthnContext` (SAML Core §3.3.2.2.1):
+    /// `exact` must list that class (or `unspecified`); `minimum` one it is at least as
+    /// strong as (`unspecified`, `Password`, itself); `better` one it is stronger than
+    /// (`unspecified`, `Password`); `maximum` one at least as strong as itself, that is, not
+    /// only weaker ones. No request, or no classes, asks for nothing.
+    pub fn password_login_satisfies(&self) -> bool {
+        const OURS: &str = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport";
+        const WEAKER: [&str; 2] = [
+            "urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified",
+            "urn:oasis:names:tc:SAML:2.0:ac:classes:Password",
+        ];
+        let Some((comparison, classes)) = &self.requested_authn_context else {
+            return true;
+        };
+        if classes.is_empty() {
+            return true;
+        }
+        let weaker = |c: &String| WEAKER.contains(&c.as_str());
+        match comparison.as_str() {
+            "minimum" => classes.iter().any(|c| c == OURS || weaker(c)),
+            "better" => classes.iter().any(weaker),
+            "maximum" => classes.iter().any(|c| !weaker(c)),
+            _ => classes.iter().any(|c| c == OURS || c == WEAKER[0]),
+        }
     }
 }
 

@@ -93,6 +93,7 @@ fn redirect_unsigned_pysaml2_request() {
             force_authn: false,
             is_passive: false,
             subject_name_id: None,
+            requested_authn_context: None,
             binding: Binding::Redirect,
             is_signed: false,
         }
@@ -475,6 +476,55 @@ fn a_subject_names_the_principal_without_confirmation() {
         Some(SamlError::Malformed(
             "the AuthnRequest Subject carries a SubjectConfirmation"
         ))
+    );
+}
+
+#[test]
+fn requested_authn_context_against_a_password_login() {
+    let asking = |comparison: &str, classes: &[&str]| {
+        let refs: String = classes
+            .iter()
+            .map(|c| {
+                format!(
+                    "<ns1:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:{c}</ns1:AuthnContextClassRef>"
+                )
+            })
+            .collect();
+        let comparison = if comparison.is_empty() {
+            String::new()
+        } else {
+            format!(" Comparison=\"{comparison}\"")
+        };
+        let xml = PYSAML2.replace(
+            "</ns0:AuthnRequest>",
+            &format!("<ns0:RequestedAuthnContext{comparison}>{refs}</ns0:RequestedAuthnContext></ns0:AuthnRequest>"),
+        );
+        IncomingRequest::from_redirect_query(&redirect_query(&xml, None, None))
+            .and_then(|m| m.verify_authn_request(&sp(None)))
+            .unwrap()
+            .password_login_satisfies()
+    };
+    assert!(asking("", &["PasswordProtectedTransport"]));
+    assert!(asking("exact", &["unspecified"]));
+    assert!(!asking("", &["MobileTwoFactorContract"]));
+    assert!(!asking("exact", &["Password"]));
+    assert!(asking("minimum", &["Password"]));
+    assert!(!asking("minimum", &["MobileTwoFactorContract"]));
+    assert!(asking("better", &["Password"]));
+    assert!(!asking("better", &["PasswordProtectedTransport"]));
+    assert!(asking("maximum", &["MobileTwoFactorContract"]));
+    assert!(!asking("maximum", &["Password"]));
+    // And `validate` answers NoAuthnContext.
+    let xml = PYSAML2.replace(
+        "</ns0:AuthnRequest>",
+        "<ns0:RequestedAuthnContext><ns1:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:Smartcard</ns1:AuthnContextClassRef></ns0:RequestedAuthnContext></ns0:AuthnRequest>",
+    );
+    let r = IncomingRequest::from_redirect_query(&redirect_query(&xml, None, None))
+        .and_then(|m| m.verify_authn_request(&sp(None)))
+        .unwrap();
+    assert_eq!(
+        r.validate(&sp(None), REDIRECT_ENDPOINT, now()),
+        Err(SamlError::NoAuthnContext)
     );
 }
 

@@ -17,6 +17,7 @@ pub enum StatusCode {
     AuthnFailed,
     InvalidNameIdPolicy,
     NoPassive,
+    NoAuthnContext,
     RequestDenied,
     RequestUnsupported,
     UnknownPrincipal,
@@ -34,6 +35,7 @@ impl StatusCode {
             Self::AuthnFailed => "urn:oasis:names:tc:SAML:2.0:status:AuthnFailed",
             Self::InvalidNameIdPolicy => "urn:oasis:names:tc:SAML:2.0:status:InvalidNameIDPolicy",
             Self::NoPassive => "urn:oasis:names:tc:SAML:2.0:status:NoPassive",
+            Self::NoAuthnContext => "urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext",
             Self::RequestDenied => "urn:oasis:names:tc:SAML:2.0:status:RequestDenied",
             Self::RequestUnsupported => "urn:oasis:names:tc:SAML:2.0:status:RequestUnsupported",
             Self::UnknownPrincipal => "urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal",
@@ -107,6 +109,9 @@ pub enum SamlError {
     /// `IsPassive` was requested but the user must interact to log in (SAML Core §3.4.1).
     #[error("passive authentication is not possible")]
     NoPassive,
+    /// The `RequestedAuthnContext` asks for more than a password login (SAML Core §3.3.2.2.1).
+    #[error("the requested authentication context cannot be satisfied")]
+    NoAuthnContext,
     /// The user could not be authenticated.
     #[error("authentication failed")]
     AuthnFailed,
@@ -141,6 +146,7 @@ impl SamlError {
             Self::UnsupportedBinding => (S::Requester, Some(S::UnsupportedBinding)),
             Self::InvalidNameIdPolicy => (S::Requester, Some(S::InvalidNameIdPolicy)),
             Self::NoPassive => (S::Responder, Some(S::NoPassive)),
+            Self::NoAuthnContext => (S::Responder, Some(S::NoAuthnContext)),
             Self::AuthnFailed => (S::Responder, Some(S::AuthnFailed)),
             Self::SamlDisabled | Self::UserNotPermitted => (S::Responder, Some(S::RequestDenied)),
             Self::UnknownPrincipal => (S::Responder, Some(S::UnknownPrincipal)),
