@@ -95,7 +95,11 @@ pub(crate) fn unreadable(
         "",
         &problem.file_name,
         &problem.file_name,
-        &Problem::error(problem.problem.clone()),
+        &Problem {
+            line: problem.at.map(|(line, _)| line),
+            column: problem.at.map(|(_, column)| column),
+            ..Problem::error(problem.problem.clone())
+        },
         false,
         completed,
     ));

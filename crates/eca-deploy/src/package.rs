@@ -34,6 +34,8 @@ pub(crate) struct Package {
 pub(crate) struct Unreadable {
     pub file_name: String,
     pub problem: String,
+    /// Where in the file, when known (line, column).
+    pub at: Option<(u32, u32)>,
 }
 
 impl Unreadable {
@@ -41,6 +43,7 @@ impl Unreadable {
         Self {
             file_name: file_name.to_owned(),
             problem: problem.into(),
+            at: None,
         }
     }
 }
@@ -61,13 +64,16 @@ pub(crate) fn read(zip: &[u8], version: ApiVersion, now_secs: i64) -> Result<Pac
     for m in &project.manifests {
         let (parsed, problems) = Manifest::parse(&m.bytes, &m.path);
         if let Some(first) = problems.first() {
-            return Err(Unreadable::new(
-                m.kind.file_name(),
-                format!(
-                    "{} (line {}, column {})",
-                    first.message, first.line, first.column
-                ),
-            ));
+            return Err(Unreadable {
+                at: Some((first.line, first.column)),
+                ..Unreadable::new(
+                    m.kind.file_name(),
+                    format!(
+                        "{} (line {}, column {})",
+                        first.message, first.line, first.column
+                    ),
+                )
+            });
         }
         match m.kind {
             ManifestKind::Package => manifest = Some(parsed),

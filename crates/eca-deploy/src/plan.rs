@@ -43,6 +43,15 @@ pub(crate) struct Problem {
 }
 
 impl Problem {
+    /// The problem at `span` of its file (a span of line 0 is no place).
+    pub fn at(mut self, span: eca_metadata::xml::Span) -> Self {
+        if span.line > 0 {
+            self.line = Some(span.line);
+            self.column = Some(span.column);
+        }
+        self
+    }
+
     pub fn error(message: impl Into<String>) -> Self {
         Self {
             kind: ProblemType::Error,
@@ -261,7 +270,8 @@ fn collect_items(package: &Package, options: &DeployOptions) -> Vec<Item> {
                 Problem::error(format!(
                     "Unknown type name '{}' specified in package.xml: OpenECA deploys External Client App types only",
                     t.name
-                )),
+                ))
+                .at(t.span),
             ));
             continue;
         };
@@ -310,17 +320,23 @@ fn collect_deletions(package: &Package) -> Vec<Deletion> {
             for member in &t.members {
                 let mut problems = Vec::new();
                 if ty.is_none() {
-                    problems.push(Problem::error(format!(
-                        "Unknown type name '{}' specified in {}",
-                        t.name,
-                        kind.file_name()
-                    )));
+                    problems.push(
+                        Problem::error(format!(
+                            "Unknown type name '{}' specified in {}",
+                            t.name,
+                            kind.file_name()
+                        ))
+                        .at(t.span),
+                    );
                 } else if member == "*" {
-                    problems.push(Problem::error(format!(
-                        "{} cannot use the wildcard `*`: name each {} to delete",
-                        kind.file_name(),
-                        t.name
-                    )));
+                    problems.push(
+                        Problem::error(format!(
+                            "{} cannot use the wildcard `*`: name each {} to delete",
+                            kind.file_name(),
+                            t.name
+                        ))
+                        .at(t.span),
+                    );
                 }
                 out.push(Deletion {
                     kind: *kind,

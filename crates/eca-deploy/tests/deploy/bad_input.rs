@@ -96,6 +96,12 @@ async fn bad_zips_fail_cleanly() {
             );
             let failure = &r.details.component_failures[0];
             assert_eq!(failure.file_name, file, "{text}");
+            // A manifest that does not parse names its line and column in the fields too,
+            // not only in the message.
+            if file.ends_with(".xml") && text != "No package.xml found" {
+                assert_eq!(failure.line_number, Some(1), "{text}: {failure:?}");
+                assert!(failure.column_number.is_some(), "{text}: {failure:?}");
+            }
             assert!(
                 failure.problem.as_deref().unwrap().contains(text),
                 "{text}: {failure:?}"
