@@ -104,6 +104,7 @@ struct Inner {
     settings: Settings,
     metrics: Metrics,
     limiter: LoginLimiter,
+    login_turns: crate::login::turns::LoginTurns,
     /// Argon2id takes ~19 MiB and tens of milliseconds per hash: at most this many at once,
     /// each on a blocking thread, so a burst of logins cannot exhaust memory or starve the
     /// async workers.
@@ -157,6 +158,7 @@ impl AppState {
             settings,
             metrics,
             limiter,
+            login_turns: crate::login::turns::LoginTurns::default(),
             hashing: Arc::new(Semaphore::new(threads)),
             password_checks: std::sync::atomic::AtomicU64::new(0),
             digester,
@@ -201,6 +203,11 @@ impl AppState {
 
     pub fn limiter(&self) -> &LoginLimiter {
         &self.0.limiter
+    }
+
+    /// One password check at a time per user on this node (`login::turns`).
+    pub fn login_turns(&self) -> &crate::login::turns::LoginTurns {
+        &self.0.login_turns
     }
 
     /// The keyed digest consumer secrets are checked through (OAuth client authentication).

@@ -27,6 +27,7 @@
 //! password with a token appended is a wrong password.
 
 pub mod limiter;
+pub mod turns;
 
 use std::net::IpAddr;
 
@@ -184,26 +185,51 @@ pub(crate) async fn check_password(
         }
     };
     let lockout = state.settings().login.lockout(now);
-    let Some(count) = store.begin_login_attempt(&user.id, lockout, now).await? else {
-        // As long as a wrong password takes: a quick refusal would tell the username exists.
-        state
-            .verify_password(password, DUMMY_HASH.to_owned())
-            .await?;
-        return Err(failed(client, "user locked out"));
+    // Counted, checked and settled in a task of its own, which runs to its end even when the
+    // request is dropped (a timeout, a client gone): an attempt counted up front is always
+    // settled, never left to lock a user who gave the right password.
+    let settle = {
+        let state = state.clone();
+        let (user_id, phc) = (user.id.clone(), user.password_hash.clone());
+        tokio::spawn(async move {
+            let _turn = state.login_turns().take(&user_id).await;
+            let store = state.store();
+            let Some(count) = store.begin_login_attempt(&user_id, lockout, now).await? else {
+                return Ok::<_, ApiError>(Attempted::Locked(password));
+            };
+            let matches = match phc {
+                Some(phc) => state.verify_password(password, phc).await?,
+                None => false,
+            };
+            if matches {
+                // The attempt is not a failure of the user's (nor are those before it),
+                // even for an inactive or frozen user, whom rule 5 refuses without counting.
+                store.record_successful_login(&user_id).await?;
+            }
+            Ok(Attempted::Checked { matches, count })
+        })
     };
-    let matches = match user.password_hash.clone() {
-        Some(phc) => state.verify_password(password, phc).await?,
-        None => false,
+    let attempted = settle
+        .await
+        .map_err(|e| ApiError::Internal(format!("the password check stopped: {e}")))??;
+    let matches = match attempted {
+        Attempted::Locked(password) => {
+            // As long as a wrong password takes: a quick refusal would tell the user exists.
+            state
+                .verify_password(password, DUMMY_HASH.to_owned())
+                .await?;
+            return Err(failed(client, "user locked out"));
+        }
+        Attempted::Checked { matches, count } => {
+            if !matches && count >= lockout.after {
+                tracing::warn!(user = %user.id, failures = count, "user locked out after failed logins");
+            }
+            matches
+        }
     };
     if !matches {
-        if count >= lockout.after {
-            tracing::warn!(user = %user.id, failures = count, "user locked out after failed logins");
-        }
         return Err(failed(client, "wrong password"));
     }
-    // The right password: the attempt is not a failure of the user's (nor are those before
-    // it), even for an inactive or frozen user, whom rule 5 refuses without counting.
-    store.record_successful_login(&user.id).await?;
     if !user.is_active || user.is_frozen {
         return Err(failed(client, "inactive or frozen user"));
     }
@@ -213,6 +239,14 @@ pub(crate) async fn check_password(
         locked_until: None,
         ..user
     })
+}
+
+/// How a counted attempt ended.
+enum Attempted {
+    /// The user is locked: nothing was counted, and the password (given back) was not checked.
+    Locked(Secret),
+    /// The password was checked; `count` is the user's consecutive failures with this attempt.
+    Checked { matches: bool, count: i64 },
 }
 
 /// A failed attempt: already counted for the address when it began.

@@ -164,6 +164,21 @@ async fn concurrent_failures_still_lock_the_user() {
     assert_eq!(user.locked_until, Some(START.plus_minutes(15)));
 }
 
+/// Logins of one user in flight at once with the right password (an integration's workers
+/// starting together) all succeed and lock nothing: attempts are counted when they start, but
+/// a user's attempts take turns on a node, so they never add up to the limit. Found in review
+/// of the up-front counting, which locked the user at the fifth.
+#[tokio::test]
+async fn concurrent_right_logins_lock_nothing() {
+    let h = harness().await;
+    let calls = (0..8).map(|_| login_call("", ADMIN_USERNAME, ADMIN_PASSWORD).send(&h));
+    for reply in futures_util::future::join_all(calls).await {
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    let user = stored_user(&h.store, ADMIN_USERNAME).await;
+    assert_eq!((user.failed_logins, user.locked_until), (0, None));
+}
+
 /// A locked user's attempt costs a password check too, as an unknown user's does: refusing it
 /// at once would tell that the username exists.
 #[tokio::test]
