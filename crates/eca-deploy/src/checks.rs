@@ -111,17 +111,24 @@ impl Planner<'_> {
             }));
             return;
         }
-        // A name is unique in the org: the stored component of another app keeps it.
-        if let Some(owner) = self.items[i]
-            .key()
-            .and_then(|own| self.state.stored_app(&own))
-            .filter(|owner| fold(owner) != lower)
+        // A name is unique in the org: the stored component of another app keeps it, even
+        // when this deploy deletes it (the other app's plan still names it).
+        if let Some(own) = self.items[i].key()
+            && let Some(owner) = self
+                .state
+                .stored_app(&own)
+                .filter(|owner| fold(owner) != lower)
         {
-            out.push(Problem::error(format!(
-                "In field: fullName - {} {} belongs to ExternalClientApplication {owner}: give this app's component another name",
-                component.ty().name(),
-                self.items[i].full_name
-            )));
+            let (ty, name) = (component.ty().name(), &self.items[i].full_name);
+            out.push(Problem::error(if self.state.current(&own).is_some() {
+                format!(
+                    "In field: fullName - {ty} {name} belongs to ExternalClientApplication {owner}: give this app's component another name"
+                )
+            } else {
+                format!(
+                    "In field: fullName - {ty} {name} belonged to ExternalClientApplication {owner} and is deleted by this deploy: deploy it for this app in a later deploy, or give it another name"
+                )
+            }));
             return;
         }
         if let (Some((k, existing)), Some(own)) =

@@ -343,4 +343,22 @@ async fn a_satellite_may_not_take_another_apps_component_name() {
             before
         );
     }
+    // Deleted by the same deploy: still refused, with a message that says what to do.
+    let zip = crate::package_at(
+        &[header("B"), shared("B")],
+        eca_metadata::ApiVersion::DEFAULT,
+        &[(
+            "destructiveChanges.xml",
+            &crate::manifest(&[(MetadataType::OauthSettings, "Shared_oauth")]),
+        )],
+    );
+    let outcome = world.deploy(&org, &zip, DeployOptions::default()).await;
+    assert_eq!(outcome.result.status, DeployStatus::Failed);
+    let found = problems(&outcome.result);
+    assert!(
+        found
+            .iter()
+            .any(|(_, _, text)| text.contains("is deleted by this deploy")),
+        "{found:?}"
+    );
 }
