@@ -112,8 +112,9 @@ pub async fn sweep(store: &dyn Store, now: Timestamp) -> StoreResult<Swept> {
     })
 }
 
-/// Ends (a stored end, not a revocation) the refresh tokens that apps with an inactivity
-/// policy (`SpecificInactivity`) no longer accept: unused for longer than the app's current
+/// Ends (a stored end, not a revocation) the refresh tokens without a stored end that apps
+/// with a lifetime policy (`SpecificLifetime`, `Zero`) no longer accept, and those that apps
+/// with an inactivity policy (`SpecificInactivity`) no longer accept: unused for longer than the app's current
 /// period plus [`ACCESS_TOKEN_GRACE_MINUTES`]. The grace covers clocks a little apart and a
 /// use still queued in the token writer: a token the refresh grant accepted a moment ago was
 /// last used less than one period before that. Returns how many were ended.
@@ -132,10 +133,38 @@ pub async fn expire_idle_refresh_tokens(state: &AppState, now: Timestamp) -> Res
             let Some(app) = registry::by_consumer_id(state, &consumer.id).await? else {
                 continue;
             };
-            let RefreshPolicy::Inactivity(period) =
-                RefreshPolicy::from_policies(app.policies.as_ref())
-            else {
-                continue;
+            let period = match RefreshPolicy::from_policies(app.policies.as_ref()) {
+                RefreshPolicy::Inactivity(period) => period,
+                // A lifetime policy gives each token an end when it is issued, and a deploy of
+                // the policy gives one to the tokens it finds; a refresh or code exchange that
+                // read the app's earlier policy just before may still write a token without
+                // one. Those get it here.
+                policy @ (RefreshPolicy::Lifetime(_)
+                | RefreshPolicy::Zero
+                | RefreshPolicy::Misconfigured) => {
+                    let lifetime = match policy {
+                        RefreshPolicy::Lifetime(ms) => Some(ms),
+                        _ => None,
+                    };
+                    loop {
+                        let n = store
+                            .end_endless_refresh_tokens(
+                                &org.id,
+                                &app.name,
+                                lifetime,
+                                now,
+                                IDLE_REFRESH_STEP,
+                            )
+                            .await?;
+                        ended += n;
+                        if n < IDLE_REFRESH_STEP.unsigned_abs() {
+                            break;
+                        }
+                        tokio::task::yield_now().await;
+                    }
+                    continue;
+                }
+                RefreshPolicy::Infinite => continue,
             };
             let used_before = Timestamp::from_millis(
                 now.millis()

@@ -394,6 +394,18 @@ pub trait TokenStore: Send + Sync {
         lifetime_ms: Option<i64>,
         at: Timestamp,
     ) -> StoreResult<u64>;
+    /// [`end_refresh_tokens_by_lifetime`](TokenStore::end_refresh_tokens_by_lifetime) for the
+    /// app's live tokens without a stored end only (those that a refresh or code exchange
+    /// under the app's earlier policy wrote after the deploy's update), at most `limit` (at
+    /// least one) per call along the index of such tokens. Returns how many were ended.
+    async fn end_endless_refresh_tokens(
+        &self,
+        org: &OrgId,
+        app: &str,
+        lifetime_ms: Option<i64>,
+        at: Timestamp,
+        limit: i64,
+    ) -> StoreResult<u64>;
     /// Ends, at `at`, some of the live refresh tokens of an app of `org` that have no stored
     /// end and were last used before `used_before` (an inactivity policy's tokens gone idle):
     /// they get `expires_at`, not a revocation, so the access tokens they issued are left to

@@ -646,6 +646,48 @@ impl<D: Db> TokenStore for D {
         .map_err(database)
     }
 
+    async fn end_endless_refresh_tokens(
+        &self,
+        org: &OrgId,
+        app: &str,
+        lifetime_ms: Option<i64>,
+        at: Timestamp,
+        limit: i64,
+    ) -> StoreResult<u64> {
+        let app_lower = fold(app);
+        // The inner SELECT reads the partial index `oauth_refresh_tokens_idle` (0012): only
+        // the tokens without an end. `$3` is the lifetime (`Some`) or `at` (`Zero`).
+        const CENTURY_MS: i64 = 100 * 365 * 86_400_000;
+        macro_rules! ending {
+            ($set:literal) => {
+                concat!(
+                    "UPDATE oauth_refresh_tokens SET expires_at = ",
+                    $set,
+                    " WHERE token_hash IN ( \
+                       SELECT token_hash FROM oauth_refresh_tokens \
+                       WHERE org_id = $1 AND app_name_lower = $2 \
+                         AND revoked_at IS NULL AND rotated_at IS NULL AND expires_at IS NULL \
+                       LIMIT $4)"
+                )
+            };
+        }
+        let (sql, third) = match lifetime_ms {
+            Some(ms) => (ending!("issued_at + $3"), ms.clamp(0, CENTURY_MS)),
+            None => (ending!("$3"), at.millis()),
+        };
+        self.write(
+            sql,
+            &[
+                Arg::Text(org.as_str()),
+                Arg::Text(&app_lower),
+                Arg::Int(third),
+                Arg::Int(limit.max(1)),
+            ],
+        )
+        .await
+        .map_err(database)
+    }
+
     async fn expire_idle_refresh_tokens(
         &self,
         org: &OrgId,

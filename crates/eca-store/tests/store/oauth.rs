@@ -395,6 +395,31 @@ async fn a_new_lifetime_policy_ends_the_apps_live_refresh_tokens(env: Env) {
     assert_eq!(end("endless").await, Some(at(300)));
     assert_eq!(end("long").await, Some(at(300)));
     assert_eq!(end("short").await, short.expires_at);
+
+    // Housekeeping's pass: only tokens without an end, a few at a time.
+    let mut late = refresh(&org.id, &user.id, "late", "f6");
+    late.issued_at = at(400);
+    let mut later = refresh(&org.id, &user.id, "later", "f7");
+    later.issued_at = at(500);
+    let mut ended = refresh(&org.id, &user.id, "ended", "f8");
+    ended.expires_at = Some(at(9_999));
+    for r in [&late, &later, &ended] {
+        store.create_refresh_token(r).await.unwrap();
+    }
+    let org_id = &org.id;
+    let step = |limit| async move {
+        store
+            .end_endless_refresh_tokens(org_id, "ci", Some(hour), at(600), limit)
+            .await
+            .unwrap()
+    };
+    assert_eq!(step(1).await, 1);
+    assert_eq!(step(5).await, 1);
+    assert_eq!(step(5).await, 0);
+    assert_eq!(end("late").await, Some(Timestamp(at(400).millis() + hour)));
+    assert_eq!(end("later").await, Some(Timestamp(at(500).millis() + hour)));
+    assert_eq!(end("ended").await, Some(at(9_999)), "a stored end stays");
+    assert_eq!(end("other").await, None, "another app's tokens stay");
 }
 
 async fn approvals_are_per_org_app_and_user(env: Env) {

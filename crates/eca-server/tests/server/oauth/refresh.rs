@@ -441,3 +441,31 @@ async fn a_refresh_that_fails_on_the_server_can_be_retried_with_the_same_token()
     let reply = w.token(&refresh_body(next, None)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 }
+
+/// A token written without an end under a lifetime policy (a refresh or code exchange that
+/// read the app's earlier, endless policy just before a deploy changed it) gets its end from
+/// housekeeping, so the usage API and the sweep agree with the grant.
+#[tokio::test]
+async fn housekeeping_gives_endless_tokens_of_a_lifetime_app_their_end() {
+    let w = world().await;
+    w.deploy(&ci_with_one_hour(&w, "SpecificLifetime")).await;
+    let value = stored_refresh(&w, "5Aep861endlessUnderLifetime", "fam-endless").await;
+    let hash = eca_oauth::TokenHash::of(&value);
+    let issued = w.h.clock.now();
+    let ended = eca_server::housekeeping::expire_idle_refresh_tokens(&w.h.state, issued)
+        .await
+        .expect("housekeeping");
+    assert_eq!(ended, 1);
+    let stored =
+        w.h.store
+            .refresh_token(hash.as_str())
+            .await
+            .expect("store")
+            .expect("the token");
+    assert_eq!(
+        stored.expires_at,
+        Some(eca_core::Timestamp::from_millis(
+            issued.millis() + 3_600_000
+        ))
+    );
+}
