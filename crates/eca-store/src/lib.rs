@@ -340,7 +340,9 @@ pub trait TokenStore: Send + Sync {
     /// Records an issued refresh token. `Conflict` on a taken hash; `Missing` when the user is
     /// not one of the org's.
     async fn create_refresh_token(&self, token: &RefreshTokenRecord) -> StoreResult<()>;
-    /// The refresh token with this hash, whatever its state.
+    /// The refresh token with this hash, whatever its state; `revoked_at` is the earliest
+    /// revocation in its family when it was not revoked itself (a family with a revoked member
+    /// is dead).
     async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>>;
     /// Counts a use of a live (neither rotated nor revoked) refresh token and records its time;
     /// `Ok(false)` when it is not live.

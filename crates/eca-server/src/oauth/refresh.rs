@@ -60,6 +60,12 @@ pub async fn grant(
         return Err(expired());
     };
     if record.revoked_at.is_some() {
+        // Revoked itself, or a member of a family with a revoked token (the store reads it so):
+        // the family's revocation is made whole, so the usage API stops listing the survivor.
+        ctx.state.token_writer().sync().await;
+        store
+            .revoke_refresh_family(&record.family_id, ctx.now)
+            .await?;
         return Err(expired());
     }
     if record.rotated_at.is_some() {

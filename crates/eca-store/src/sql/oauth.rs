@@ -406,9 +406,15 @@ impl<D: Db> TokenStore for D {
     }
 
     async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>> {
-        let sql = "SELECT token_hash, org_id, app_name, consumer_id, user_id, scopes, family_id, \
-                   issued_at, expires_at, last_used_at, use_count, rotated_at, revoked_at \
-                   FROM oauth_refresh_tokens WHERE token_hash = $1";
+        // A family with a revoked member is dead (`rotate_refresh_token`): the token reads as
+        // revoked when any of its family is, so the grant, introspection and the usage API's
+        // revocation all refuse it, whatever the app's rotation setting now is.
+        let sql = "SELECT t.token_hash, t.org_id, t.app_name, t.consumer_id, t.user_id, \
+                   t.scopes, t.family_id, t.issued_at, t.expires_at, t.last_used_at, \
+                   t.use_count, t.rotated_at, \
+                   COALESCE(t.revoked_at, (SELECT MIN(f.revoked_at) FROM oauth_refresh_tokens f \
+                     WHERE f.family_id = t.family_id AND f.revoked_at IS NOT NULL)) AS revoked_at \
+                   FROM oauth_refresh_tokens t WHERE t.token_hash = $1";
         let row = self
             .read_optional(sql, &[Arg::Text(token_hash)])
             .await

@@ -337,8 +337,10 @@ async fn a_family_with_a_revoked_member_is_not_rotated(env: Env) {
     let r3 = refresh(&org.id, &user.id, "r3", "fam");
     assert!(!store.rotate_refresh_token("r2", &r3, at(12)).await.unwrap());
     assert_eq!(store.refresh_token("r3").await.unwrap(), None);
+    // The replacement reads as revoked, with its family's revocation time: the grant,
+    // introspection and the usage API refuse it, rotation on or off.
     let r2 = store.refresh_token("r2").await.unwrap().unwrap();
-    assert_eq!((r2.rotated_at, r2.revoked_at), (None, None));
+    assert_eq!((r2.rotated_at, r2.revoked_at), (None, Some(at(11))));
     // Another family is not affected.
     store
         .create_refresh_token(&refresh(&org.id, &user.id, "s1", "fam2"))

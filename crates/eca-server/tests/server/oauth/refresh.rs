@@ -469,3 +469,55 @@ async fn housekeeping_gives_endless_tokens_of_a_lifetime_app_their_end() {
         ))
     );
 }
+
+/// What a revocation racing a rotation can leave on PostgreSQL: the family's presented token
+/// revoked, the replacement live. The replacement is refused by the grant even with rotation
+/// switched off since, introspection calls it inactive, and its use revokes it for good.
+#[tokio::test]
+async fn a_token_of_a_family_with_a_revoked_member_is_dead_everywhere() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let first = stored_refresh(&w, "5Aep861familyFirst", "fam-dead").await;
+    let survivor = stored_refresh(&w, "5Aep861familySurvivor", "fam-dead").await;
+    let first_hash = eca_oauth::TokenHash::of(&first);
+    // A third member of the family, revoked alone, as the racing UPDATE left the one it saw.
+    let mut record =
+        w.h.store
+            .refresh_token(first_hash.as_str())
+            .await
+            .expect("store")
+            .expect("the token");
+    record.token_hash = eca_oauth::TokenHash::of("5Aep861familyRevoked")
+        .as_str()
+        .to_owned();
+    record.revoked_at = Some(w.h.clock.now());
+    w.h.store
+        .create_refresh_token(&record)
+        .await
+        .expect("store");
+
+    let basic = format!("token={survivor}&client_id={KEY}&client_secret={SECRET}");
+    let reply = post("/services/oauth2/introspect", FORM, basic)
+        .send(&w.h)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.json()["active"], false, "{}", reply.body);
+    refresh_refused(&w, &survivor, Some(SECRET)).await;
+    let stored =
+        w.h.store
+            .refresh_token(eca_oauth::TokenHash::of(&survivor).as_str())
+            .await
+            .expect("store")
+            .expect("the token");
+    assert!(stored.revoked_at.is_some());
+    // Revoked in its own row now: the usage API no longer lists it.
+    let listed =
+        w.h.store
+            .user_refresh_tokens(&w.org.id, "Ci", &w.run_as.id, w.h.clock.now())
+            .await
+            .expect("store");
+    assert!(
+        listed.iter().all(|t| t.family_id != "fam-dead"),
+        "{listed:?}"
+    );
+}
