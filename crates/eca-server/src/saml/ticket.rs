@@ -6,9 +6,9 @@
 //! path of ours (`web::login_redirect`, at most 2048 bytes). An HTTP-POST request cannot ride
 //! along in a path, and a signed Redirect one barely fits, so the facts the Response needs,
 //! taken from the request *after* its signature and registration were checked, travel in a
-//! ticket sealed with AES-256-GCM under the master key (context `saml-resume:<org>`): the
-//! browser can neither read nor change it, it is bound to the org, and it expires after
-//! [`TICKET_LIFETIME_SECS`]. Nothing is stored.
+//! ticket sealed with AES-256-GCM under the master key (context `saml-resume-2:<org>`, and
+//! `saml-logout:<org>` for logout tickets): the browser can neither read nor change it, it is
+//! bound to the org, and it expires after [`TICKET_LIFETIME_SECS`]. Nothing is stored.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -36,12 +36,9 @@ pub struct Pending {
     pub relay_state: Option<String>,
     /// `ForceAuthn`: the session must be made after the request arrived.
     pub force_authn: bool,
-    /// `IsPassive`: without a session, `NoPassive` instead of the login page (tickets sealed
-    /// before this field existed read as `false`).
-    #[serde(default)]
+    /// `IsPassive`: without a session, `NoPassive` instead of the login page.
     pub is_passive: bool,
     /// The principal the request's `Subject` names, if any.
-    #[serde(default)]
     pub subject: Option<String>,
     /// When the request arrived (milliseconds).
     pub received_at: i64,
@@ -68,7 +65,9 @@ pub trait Sealed: Serialize + for<'de> Deserialize<'de> {
 }
 
 impl Sealed for Pending {
-    const KIND: &'static str = "saml-resume";
+    // "-2" since the ticket carries `is_passive` and `subject`: a ticket sealed before then
+    // does not open (its request would skip the principal check), and its user starts again.
+    const KIND: &'static str = "saml-resume-2";
     fn received_at(&self) -> i64 {
         self.received_at
     }
