@@ -23,6 +23,7 @@ on_every_backend!(
     finishing_with_the_changes_is_atomic,
     audit_trail_lists_changes_in_order,
     rows_name_only_users_of_their_org,
+    an_app_keeps_one_component_of_each_satellite_type,
 );
 
 const HEADER: &str = "ExternalClientApplication";
@@ -910,4 +911,60 @@ async fn retrieves_are_kept_per_org_until_they_expire(env: Env) {
         1
     );
     assert_eq!(s.retrieve(&org.id, &late.id, T0).await.unwrap(), None);
+}
+
+/// Two nodes on PostgreSQL plan their deploys apart: one may write `Shop_oauth` while another
+/// writes `Shop_oauth2` for the same app. The change set checks the rule against what the org
+/// holds once its components are written, and undoes itself as a conflict (the deploy then
+/// plans again and refuses). Found by review.
+async fn an_app_keeps_one_component_of_each_satellite_type(env: Env) {
+    let s = env.store;
+    let (org, _, user) = seed(&*s, "acme", "dev@acme.test").await;
+    apply(
+        &*s,
+        &org.id,
+        &user.id,
+        T0,
+        &[
+            create(HEADER, "Shop", Some("Shop"), "<header/>"),
+            create(OAUTH, "Shop_oauth", Some("Shop"), "<oauth/>"),
+        ],
+        &[],
+    )
+    .await
+    .unwrap();
+    let second = apply(
+        &*s,
+        &org.id,
+        &user.id,
+        T0,
+        &[create(OAUTH, "Shop_oauth2", Some("shop"), "<oauth2/>")],
+        &[],
+    )
+    .await;
+    assert_conflict(second, "component of this type for the app");
+    assert_eq!(
+        s.component(&org.id, OAUTH, "Shop_oauth2").await.unwrap(),
+        None
+    );
+    // Another app, or another type for the same app, is fine.
+    apply(
+        &*s,
+        &org.id,
+        &user.id,
+        T0,
+        &[
+            create(HEADER, "Other", Some("Other"), "<header/>"),
+            create(OAUTH, "Other_oauth", Some("Other"), "<oauth/>"),
+            create(
+                "ExtlClntAppGlobalOauthSettings",
+                "Shop_glbl",
+                Some("Shop"),
+                "<g/>",
+            ),
+        ],
+        &[],
+    )
+    .await
+    .unwrap();
 }

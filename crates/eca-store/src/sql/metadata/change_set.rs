@@ -308,7 +308,34 @@ pub(super) async fn apply<D: Db>(db: &D, set: &ChangeSet<'_>) -> StoreResult<()>
         steps: Vec::new(),
         subjects: Vec::new(),
     };
+    // Nodes sharing PostgreSQL plan their deploys apart, each under its own process's org
+    // lock: an org's change sets are applied one at a time here, so the check below of each
+    // sees the others' components (SQLite has one writer, and one node).
+    if D::BACKEND == "postgres" {
+        batch.push(
+            "SELECT pg_advisory_xact_lock(hashtext('eca-deploy:' || $1))",
+            vec![Arg::Text(set.org.as_str())],
+            "org deploy lock",
+            set.org.to_string(),
+        );
+    }
     component_steps(&mut batch, set, &folded, at);
+    // One component of each satellite type per app (spec §4, the planner's
+    // `check_satellite`), checked again against what the org now holds: two nodes that
+    // planned different names for the same app and type would otherwise both write theirs.
+    // A second one undoes the batch as a conflict, and the deploy plans again.
+    batch.steps.push(Step {
+        sql: "UPDATE orgs SET id = id WHERE id = $1 AND EXISTS ( \
+              SELECT 1 FROM metadata_components WHERE org_id = $1 \
+              AND app_name_lower IS NOT NULL AND type_name <> 'ExternalClientApplication' \
+              GROUP BY type_name, app_name_lower HAVING COUNT(*) > 1)",
+        args: vec![Arg::Text(set.org.as_str())],
+        expect_rows: 0,
+    });
+    batch.subjects.push(Subject {
+        what: "component of this type for the app",
+        value: set.org.to_string(),
+    });
     consumer_steps(&mut batch, set, &consumer_apps, at)?;
     audit_steps(&mut batch, set, at);
     if let Some(finish) = set.finish {
