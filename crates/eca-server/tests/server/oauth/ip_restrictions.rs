@@ -2,6 +2,7 @@
 //! app's IP relaxation at the token endpoint and at the SOAP login. The browser side (login
 //! page, authorize, trusted IP ranges) is in `authorize/ip_restrictions.rs`.
 
+use super::jwt_bearer::{assertion, jwt_app, jwt_body};
 use super::*;
 use crate::browser::{Browser, location};
 use eca_store::OrgSettings;
