@@ -127,23 +127,12 @@ pub async fn grant(
         }
         return Err(invalid());
     }
-    if scopes.has_openid() {
-        response.id_token = Some(
-            id_token::issue(
-                ctx,
-                &app,
-                &user,
-                &scopes,
-                &id_token::Context {
-                    nonce: record.nonce.as_deref(),
-                    auth_time: Some(record.auth_time),
-                    access_token: Some(response.access_token.expose()),
-                    code: None,
-                },
-            )
-            .await?,
-        );
-    }
+    let about = id_token::Context {
+        nonce: record.nonce.as_deref(),
+        auth_time: Some(record.auth_time),
+        ..id_token::Context::default()
+    };
+    id_token::attach(ctx, &app, &user, &scopes, &mut response, about).await?;
     response.refresh_token = refresh.map(|(value, _, _)| value);
     tracing::info!(app = %app.name, user = %user.id, "authorization code redeemed");
     Ok(response)

@@ -169,22 +169,11 @@ pub async fn poll(
     )
     .await?
     .signed(app.secret(), ctx.now);
-    if scopes.has_openid() {
-        response.id_token = Some(
-            id_token::issue(
-                ctx,
-                &app,
-                &user,
-                &scopes,
-                &id_token::Context {
-                    auth_time: record.decided_at,
-                    access_token: Some(response.access_token.expose()),
-                    ..id_token::Context::default()
-                },
-            )
-            .await?,
-        );
-    }
+    let about = id_token::Context {
+        auth_time: record.decided_at,
+        ..id_token::Context::default()
+    };
+    id_token::attach(ctx, &app, &user, &scopes, &mut response, about).await?;
     response.refresh_token = refresh.map(|(value, _, _)| value);
     tracing::info!(app = %app.name, user = %user.id, "device code exchanged");
     Ok(response)

@@ -18,6 +18,7 @@ use eca_metadata::model::OauthScope;
 use eca_oauth::GrantedScopes;
 use eca_oauth::id_token::{self, Audience, IdTokenClaims};
 use eca_oauth::jose::{self, VerifyingKey};
+use eca_oauth::response::TokenResponse;
 use serde_json::{Map, Value, json};
 
 use super::GrantError;
@@ -41,6 +42,28 @@ pub struct Context<'a> {
     pub access_token: Option<&'a str>,
     /// The code issued with it (`c_hash`, hybrid flow).
     pub code: Option<&'a str>,
+}
+
+/// Puts in `response` the ID token it owes when `openid` was granted (OpenID Connect Core
+/// §3.1.3.3), with the `at_hash` of the response's access token; `about` gives the rest.
+pub async fn attach(
+    ctx: &GrantContext<'_>,
+    app: &ClientApp,
+    user: &User,
+    scopes: &GrantedScopes,
+    response: &mut TokenResponse,
+    about: Context<'_>,
+) -> Result<(), GrantError> {
+    if !scopes.has_openid() {
+        return Ok(());
+    }
+    let about = Context {
+        access_token: Some(response.access_token.expose()),
+        ..about
+    };
+    let token = issue(ctx, app, user, scopes, &about).await?;
+    response.id_token = Some(token);
+    Ok(())
 }
 
 /// A signed ID token for `user` and `app` with these scopes.

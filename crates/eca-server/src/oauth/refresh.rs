@@ -100,21 +100,15 @@ pub async fn grant(
     let mut response = issue::access_token(ctx, &app, &user, &scopes, Some(hash.as_str()))
         .await?
         .signed(app.secret(), ctx.now);
-    if scopes.has_openid() {
-        response.id_token = Some(
-            id_token::issue(
-                ctx,
-                &app,
-                &user,
-                &scopes,
-                &id_token::Context {
-                    access_token: Some(response.access_token.expose()),
-                    ..id_token::Context::default()
-                },
-            )
-            .await?,
-        );
-    }
+    id_token::attach(
+        ctx,
+        &app,
+        &user,
+        &scopes,
+        &mut response,
+        id_token::Context::default(),
+    )
+    .await?;
     if app.global.refresh_token_rotation_enabled() {
         let issued = tokens::refresh_token(ctx.state.rng());
         // The replacement carries on the grant: its first issue (the lifetime policy's start,
