@@ -7,20 +7,15 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::identity::rest_datetime;
-use super::saml_keys::admin;
+use super::saml_keys::{KeysPath, admin};
 use super::versions::path_version;
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::oauth::keys::{self, KeyInfo, PREVIOUS_KEY_OVERLAP_HOURS};
 use crate::state::AppState;
-
-#[derive(Debug, Deserialize)]
-pub struct KeysPath {
-    version: String,
-}
 
 /// One key as listed: its `kid` and state, never key material (`/id/keys` has the public part).
 #[derive(Debug, Serialize)]

@@ -19,9 +19,10 @@ use crate::error::ApiError;
 use crate::saml::keys::{self, KeyInfo, PREVIOUS_KEY_OVERLAP_DAYS};
 use crate::state::AppState;
 
+/// `…/eca/{saml|oauth}/keys[/rotate]`: the API version of the path.
 #[derive(Debug, Deserialize)]
 pub struct KeysPath {
-    version: String,
+    pub(super) version: String,
 }
 
 /// One key as listed: never its private part.
