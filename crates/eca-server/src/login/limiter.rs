@@ -41,9 +41,15 @@ impl LoginLimiter {
         }
     }
 
-    /// Whether `ip` has used up its failures in the current window.
-    pub fn is_blocked(&self, ip: IpAddr, now: Timestamp) -> bool {
+    /// Whether `ip` has used up its failures in the current window (the tests' view; the
+    /// server asks [`LoginLimiter::try_begin`], which tests and counts at once).
+    #[cfg(test)]
+    fn is_blocked(&self, ip: IpAddr, now: Timestamp) -> bool {
         let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        self.blocked(&windows, ip, now)
+    }
+
+    fn blocked(&self, windows: &HashMap<IpAddr, Window>, ip: IpAddr, now: Timestamp) -> bool {
         windows
             .get(&ip)
             .is_some_and(|w| self.is_current(w, now) && w.failures >= self.max_failures)
@@ -61,10 +67,7 @@ impl LoginLimiter {
     /// an attempt that succeeds gives its count back ([`LoginLimiter::succeeded`]).
     pub fn try_begin(&self, ip: IpAddr, now: Timestamp) -> Option<Attempt> {
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if windows
-            .get(&ip)
-            .is_some_and(|w| self.is_current(w, now) && w.failures >= self.max_failures)
-        {
+        if self.blocked(&windows, ip, now) {
             return None;
         }
         let started = self.count(&mut windows, ip, now);
