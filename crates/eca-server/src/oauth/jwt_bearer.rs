@@ -4,7 +4,8 @@
 //!
 //! The user must be pre-authorized (admin-approved apps) or have approved the app before
 //! (self-authorized apps); otherwise `user hasn't approved this consumer`, which is also the
-//! answer for an unknown username, so the grant does not reveal which usernames exist.
+//! answer for an unknown username, and for an inactive or frozen user the app may not act for,
+//! so the grant does not reveal which usernames exist.
 //! Audiences: the request's base URL (± trailing slash), `https://login.salesforce.com`,
 //! `https://test.salesforce.com`. The response has no `signature` or `issued_at` (the shape of
 //! Salesforce's), and never a refresh token.
@@ -56,11 +57,13 @@ pub async fn grant(
         .await?
         .filter(|u| u.org_id == org.id)
         .ok_or(OAuthError::NotApproved)?;
-    if !user.is_active || user.is_frozen {
-        return Err(OAuthError::InactiveUser.into());
-    }
+    // Approval first: an inactive or frozen user the app may not act for answers as an
+    // unknown one does.
     if !permitted::may_skip_consent(ctx.state, &app, &user).await? {
         return Err(OAuthError::NotApproved.into());
+    }
+    if !user.is_active || user.is_frozen {
+        return Err(OAuthError::InactiveUser.into());
     }
     ip_relaxation::check(ctx.state, &app, &user, Step::JwtBearer, ctx.client).await?;
     let scopes = GrantedScopes::grant(None, app.scopes(), &app.custom_scopes())?;

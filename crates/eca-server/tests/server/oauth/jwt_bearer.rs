@@ -137,3 +137,44 @@ async fn jwt_bearer_needs_a_certificate() {
         "JWT bearer flow is not enabled for this app",
     );
 }
+
+/// An inactive or frozen user answers like an unknown one unless the app may act for them:
+/// the grant does not tell a holder of the app's key which usernames exist.
+#[tokio::test]
+async fn jwt_bearer_tells_inactive_users_apart_only_when_approved() {
+    let w = world().await;
+    w.deploy(&jwt_app(&w, "AdminApprovedPreAuthorized")).await;
+    let standard = w
+        .h
+        .store
+        .profile_by_name(&w.org.id, "Standard User")
+        .await
+        .expect("store")
+        .expect("the Standard User profile");
+    let api_only = w
+        .h
+        .store
+        .profile_by_name(&w.org.id, API_ONLY)
+        .await
+        .expect("store")
+        .expect("the API Only profile");
+    let mut outsider = add_user(&w.h, &w.org, &standard, "gone@demo.example").await;
+    outsider.is_active = false;
+    w.h.store.update_user(&outsider).await.expect("store");
+    let mut insider = add_user(&w.h, &w.org, &api_only, "frozen@demo.example").await;
+    insider.is_frozen = true;
+    w.h.store.update_user(&insider).await.expect("store");
+    let exp = START.millis() / 1000 + 60;
+    for (username, description) in [
+        ("gone@demo.example", "user hasn't approved this consumer"),
+        ("frozen@demo.example", "inactive user"),
+    ] {
+        oauth_error(
+            &w.token(&jwt_body(&assertion(KEY, username, PUBLIC_URL, exp)))
+                .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            description,
+        );
+    }
+}
