@@ -124,6 +124,8 @@ struct Inner {
     apps: AppCache,
     /// Each org's current token signing key, parsed (`oauth::keys`).
     signing_keys: KeyCache,
+    /// SAML signing keys, parsed (`saml::keys`).
+    saml_keys: crate::saml::keys::SamlKeyCache,
     /// Orgs, users and user access, kept for a few seconds (`directory`).
     directory: Directory,
 }
@@ -167,6 +169,7 @@ impl AppState {
             token_writer: TokenWriter::new(token_writes),
             apps: AppCache::default(),
             signing_keys: KeyCache::default(),
+            saml_keys: Default::default(),
             directory: Directory::default(),
         }))
     }
@@ -243,6 +246,11 @@ impl AppState {
     /// The orgs' current signing keys, parsed.
     pub fn signing_keys(&self) -> &KeyCache {
         &self.0.signing_keys
+    }
+
+    /// SAML signing keys, parsed.
+    pub fn saml_keys(&self) -> &crate::saml::keys::SamlKeyCache {
+        &self.0.saml_keys
     }
 
     /// Checks a password against a PHC string on a blocking thread, at most as many at once as

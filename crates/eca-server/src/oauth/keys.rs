@@ -34,16 +34,26 @@ pub const PREVIOUS_KEY_OVERLAP_HOURS: i64 = 48;
 /// The most orgs whose signing key is kept at once.
 const KEY_CACHE_MAX: usize = 10_000;
 
+/// The most parsed keys kept at once (an org publishes one or two).
+const PARSED_CACHE_MAX: usize = 2 * KEY_CACHE_MAX;
+
 /// The signing key of each org, decrypted and parsed once (an RSA private key takes far longer
 /// to parse than to use).
 pub struct KeyCache {
     current: TtlCache<OrgId, Arc<SigningKey>>,
+    /// Every key read so far, parsed, by org and `kid`. A stored key never changes, so this
+    /// never goes stale; which keys are published is read from the store each time, so the
+    /// JWKS lists a key another node just made at once. Unauthenticated requests (`/id/keys`,
+    /// an `id_token_hint`) then cost a query, never a decryption and an RSA key check.
+    parsed: TtlCache<(OrgId, String), Arc<SigningKey>>,
 }
 
 impl Default for KeyCache {
     fn default() -> Self {
         Self {
             current: TtlCache::new(SIGNING_KEY_TTL_MS, KEY_CACHE_MAX),
+            // Kept while the key can be published; one read again later costs a parse.
+            parsed: TtlCache::new(PREVIOUS_KEY_OVERLAP_HOURS * 3_600 * 1_000, PARSED_CACHE_MAX),
         }
     }
 }
@@ -65,7 +75,6 @@ pub async fn current_key(state: &AppState, org: &OrgId) -> Result<Arc<SigningKey
     let key = org_keys(state, org)
         .await?
         .pop()
-        .map(Arc::new)
         .ok_or_else(|| ApiError::Internal(format!("org {org} has no signing key")))?;
     cache.put(org.clone(), Arc::clone(&key), now, ticket);
     Ok(key)
@@ -145,22 +154,40 @@ pub async fn rotate(state: &AppState, org: &OrgId) -> Result<Vec<KeyInfo>, ApiEr
 }
 
 /// The org's published signing keys, oldest first (the last one signs), made on first use.
-pub async fn org_keys(state: &AppState, org: &OrgId) -> Result<Vec<SigningKey>, ApiError> {
+pub async fn org_keys(state: &AppState, org: &OrgId) -> Result<Vec<Arc<SigningKey>>, ApiError> {
     let records = records(state, org).await?;
-    let described = describe(&records, state.clock().now());
+    let now = state.clock().now();
+    let described = describe(&records, now);
     records
         .iter()
         .zip(&described)
         .filter(|(_, info)| info.is_published)
-        .map(|(r, _)| {
-            let der = state
-                .master_key()
-                .decrypt(&r.encrypted_key, &context(org, &r.kid))
-                .map_err(|e| ApiError::Internal(format!("signing key {org}/{}: {e}", r.kid)))?;
-            SigningKey::from_pkcs8_der(r.kid.clone(), &der)
-                .map_err(|e| ApiError::Internal(format!("signing key {org}/{}: {e}", r.kid)))
-        })
+        .map(|(r, _)| parsed(state, r, now))
         .collect()
+}
+
+/// Record `r`'s key, decrypted and parsed on its first use only.
+fn parsed(
+    state: &AppState,
+    r: &SigningKeyRecord,
+    now: Timestamp,
+) -> Result<Arc<SigningKey>, ApiError> {
+    let cache = &state.signing_keys().parsed;
+    let id = (r.org_id.clone(), r.kid.clone());
+    if let Some(key) = cache.get(&id, now) {
+        return Ok(key);
+    }
+    let ticket = cache.ticket();
+    let fail = |e: &dyn std::fmt::Display| {
+        ApiError::Internal(format!("signing key {}/{}: {e}", r.org_id, r.kid))
+    };
+    let der = state
+        .master_key()
+        .decrypt(&r.encrypted_key, &context(&r.org_id, &r.kid))
+        .map_err(|e| fail(&e))?;
+    let key = Arc::new(SigningKey::from_pkcs8_der(r.kid.clone(), &der).map_err(|e| fail(&e))?);
+    cache.put(id, Arc::clone(&key), now, ticket);
+    Ok(key)
 }
 
 /// Generates and stores key `kid`; false when another node stored that `kid` first.

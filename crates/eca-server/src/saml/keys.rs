@@ -9,12 +9,14 @@
 //! making the first key (or rotating) at once both try the same version; the store keeps one and
 //! the other reads it back.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use eca_core::{OrgId, Timestamp};
 use eca_saml::keys::IdpKey;
 use eca_store::{SamlKeyRecord, StoreError};
 
+use crate::cache::TtlCache;
 use crate::error::{ApiError, RequestCode};
 use crate::key_rollover;
 use crate::state::AppState;
@@ -44,10 +46,36 @@ pub struct KeyInfo {
     pub is_published: bool,
 }
 
+/// The most parsed signing keys kept at once.
+const PARSED_CACHE_MAX: usize = 10_000;
+
+/// Signing keys read so far, parsed, by org and version. A stored key never changes, so this
+/// never goes stale, and which key signs is read from the store each time: the IdP metadata
+/// and logout answers, which anyone can ask for, cost a query, never a decryption and an RSA
+/// key check.
+pub struct SamlKeyCache {
+    parsed: TtlCache<(OrgId, i64), Arc<IdpKey>>,
+}
+
+impl Default for SamlKeyCache {
+    fn default() -> Self {
+        Self {
+            // Kept while the key can sign or be published; read again later, it is parsed again.
+            parsed: TtlCache::new(PREVIOUS_KEY_OVERLAP_DAYS * 86_400 * 1_000, PARSED_CACHE_MAX),
+        }
+    }
+}
+
+impl std::fmt::Debug for SamlKeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SamlKeyCache").finish_non_exhaustive()
+    }
+}
+
 /// The org's signing key and every key its metadata publishes.
 #[derive(Debug)]
 pub struct OrgSamlKeys {
-    pub signing: IdpKey,
+    pub signing: Arc<IdpKey>,
     /// All keys, by version; the last is the signing key.
     pub keys: Vec<KeyInfo>,
 }
@@ -75,16 +103,31 @@ pub async fn org_keys(state: &AppState, org: &OrgId) -> Result<OrgSamlKeys, ApiE
     let last = records
         .last()
         .ok_or_else(|| ApiError::Internal(format!("SAML key of {org} missing after creation")))?;
+    let now = state.clock().now();
+    Ok(OrgSamlKeys {
+        signing: parsed(state, last, now)?,
+        keys: describe(&records, now),
+    })
+}
+
+/// Record `r`'s key, decrypted and parsed on its first use only.
+fn parsed(state: &AppState, r: &SamlKeyRecord, now: Timestamp) -> Result<Arc<IdpKey>, ApiError> {
+    let cache = &state.saml_keys().parsed;
+    let id = (r.org_id.clone(), r.version);
+    if let Some(key) = cache.get(&id, now) {
+        return Ok(key);
+    }
+    let ticket = cache.ticket();
+    let fail = |e: &dyn std::fmt::Display| {
+        ApiError::Internal(format!("SAML key {}/{}: {e}", r.org_id, r.version))
+    };
     let der = state
         .master_key()
-        .decrypt(&last.encrypted_key, &context(org, last.version))
-        .map_err(|e| ApiError::Internal(format!("SAML key {org}/{}: {e}", last.version)))?;
-    let signing = IdpKey::from_der(&der, &last.certificate)
-        .map_err(|e| ApiError::Internal(format!("SAML key {org}/{}: {e}", last.version)))?;
-    Ok(OrgSamlKeys {
-        signing,
-        keys: describe(&records, state.clock().now()),
-    })
+        .decrypt(&r.encrypted_key, &context(&r.org_id, r.version))
+        .map_err(|e| fail(&e))?;
+    let key = Arc::new(IdpKey::from_der(&der, &r.certificate).map_err(|e| fail(&e))?);
+    cache.put(id, Arc::clone(&key), now, ticket);
+    Ok(key)
 }
 
 /// Which keys are current and published at `now`.

@@ -602,6 +602,22 @@ async fn rotation_publishes_current_and_previous_keys_for_the_overlap_window() {
     assert_eq!(listed.json()["keys"][1]["isPublished"], false);
 }
 
+/// The metadata and logout answers are anyone's to ask for: the signing key is decrypted and
+/// parsed once, not on every request, and a rotation is still seen at once.
+#[tokio::test]
+async fn the_signing_key_is_parsed_once() {
+    let w = world().await;
+    let keys = || eca_server::saml::keys::org_keys(&w.h.state, &w.org.id);
+    let first = keys().await.expect("keys").signing;
+    assert!(Arc::ptr_eq(&first, &keys().await.expect("keys").signing));
+    eca_server::saml::keys::rotate(&w.h.state, &w.org.id)
+        .await
+        .expect("a rotation");
+    let second = keys().await.expect("keys").signing;
+    assert_ne!(second.certificate_der(), first.certificate_der());
+    assert!(Arc::ptr_eq(&second, &keys().await.expect("keys").signing));
+}
+
 #[tokio::test]
 async fn rotating_keys_needs_external_client_app_admin() {
     let w = world().await;

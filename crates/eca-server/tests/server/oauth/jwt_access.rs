@@ -295,3 +295,28 @@ async fn a_jwt_access_token_without_its_own_timeout_lives_the_orgs_session_not_t
     assert_ne!(w.org.session_timeout_minutes, 15);
     assert_eq!(claims["exp"], start + w.org.session_timeout_minutes * 60);
 }
+
+/// `/id/keys` and `id_token_hint`s answer anyone: each key is decrypted and parsed once, not
+/// on every request, while which keys are published is read afresh.
+#[tokio::test]
+async fn published_keys_are_parsed_once() {
+    let w = world().await;
+    let first = eca_server::oauth::keys::org_keys(&w.h.state, &w.org.id)
+        .await
+        .expect("the keys");
+    eca_server::oauth::keys::rotate(&w.h.state, &w.org.id)
+        .await
+        .expect("a rotation");
+    let again = eca_server::oauth::keys::org_keys(&w.h.state, &w.org.id)
+        .await
+        .expect("the keys");
+    assert_eq!(
+        again.iter().map(|k| k.kid()).collect::<Vec<_>>(),
+        ["1", "2"]
+    );
+    assert!(Arc::ptr_eq(&first[0], &again[0]));
+    let last = eca_server::oauth::keys::org_keys(&w.h.state, &w.org.id)
+        .await
+        .expect("the keys");
+    assert!(Arc::ptr_eq(&again[1], &last[1]));
+}
