@@ -175,8 +175,8 @@ fn standard_claims(base: &str, user: &User, scopes: &GrantedScopes) -> Map<Strin
     out
 }
 
-/// The claims of `hint` when it is an ID token this org signed: RS256 under one of the org's
-/// keys, with the org's base URL as `iss`. Its expiry is not checked: an expired ID token
+/// The claims of `hint` when it is an ID token this org signed: typed `JWT`, RS256 under one of
+/// the org's keys, with the org's base URL as `iss`. Its expiry is not checked: an expired ID token
 /// still names its user and client (OIDC Core §3.1.2.1, RP-Initiated Logout §2). `None` when
 /// it is anything else.
 pub async fn verify_hint(
@@ -187,6 +187,12 @@ pub async fn verify_hint(
     let Ok(unverified) = jose::decode_unverified(hint) else {
         return Ok(None);
     };
+    // JWT access tokens are signed by the same keys with the same `iss`; their `typ` is
+    // `at+jwt` (RFC 9068 §2.1), ours for ID tokens `JWT`. An access token is no ID token
+    // (RFC 8725 §3.11).
+    if unverified.header.get("typ").and_then(Value::as_str) != Some("JWT") {
+        return Ok(None);
+    }
     let kid = unverified.header.get("kid").and_then(Value::as_str);
     let keys = keys::org_keys(state, &ctx.org.id).await?;
     let Some(key) = keys.iter().find(|k| Some(k.kid()) == kid) else {

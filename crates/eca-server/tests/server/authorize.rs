@@ -1047,7 +1047,18 @@ async fn id_token_hint_names_the_user_the_client_expects() {
     // A hint that is not this org's ID token is the client's error.
     let last = if hint.ends_with('x') { 'y' } else { 'x' };
     let tampered = format!("{}{last}", &hint[..hint.len() - 1]);
-    for bad in ["not-a-jwt", tampered.as_str()] {
+    // A JWT access token is signed by the same key and names the same issuer, but it is not an
+    // ID token (RFC 9068 §4, RFC 8725 §3.11: its `typ` tells them apart).
+    let key = eca_server::oauth::keys::current_key(&w.h.state, &w.org.id)
+        .await
+        .expect("the signing key");
+    let access = key
+        .sign_with_typ(
+            "at+jwt",
+            &serde_json::json!({"iss": PUBLIC_URL, "aud": PUBLIC_URL, "sub": w.admin.id.to_string(), "client_id": KEY}),
+        )
+        .expect("a signature");
+    for bad in ["not-a-jwt", tampered.as_str(), access.as_str()] {
         let back = params_of(
             &location(&admin.get(&w.h, &with(&[("id_token_hint", bad)])).await),
             '?',
