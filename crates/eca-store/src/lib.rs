@@ -443,7 +443,9 @@ pub trait TokenStore: Send + Sync {
     /// Records a new signing key of an org. `Conflict` when the org has a key of that `kid`
     /// (another node created it first).
     async fn create_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
-    /// The org's signing keys, oldest first.
+    /// The org's signing keys in the order they were made: by `kid` as a number (each rotation
+    /// takes one more than the highest), never by `created_at`, which is the clock of whichever
+    /// node made the key.
     async fn signing_keys(&self, org: &OrgId) -> StoreResult<Vec<SigningKeyRecord>>;
 }
 

@@ -837,7 +837,7 @@ impl<D: Db> TokenStore for D {
 
     async fn signing_keys(&self, org: &OrgId) -> StoreResult<Vec<SigningKeyRecord>> {
         let sql = "SELECT org_id, kid, private_key, created_at FROM oauth_signing_keys \
-                   WHERE org_id = $1 ORDER BY created_at, kid";
+                   WHERE org_id = $1 ORDER BY length(kid), kid";
         let rows = self
             .read_all(sql, &[Arg::Text(org.as_str())])
             .await

@@ -505,6 +505,22 @@ async fn signing_keys_are_per_org_and_unique_by_kid(env: Env) {
     );
     let keys = store.signing_keys(&org.id).await.unwrap();
     assert_eq!(keys, vec![key(&org.id, "1", 1), key(&org.id, "2", 5)]);
+    // Keys come in the order they were made, by number: a node whose clock runs behind may
+    // store the newer key with the earlier time, and "10" follows "9".
+    for (kid, secs) in [("3", 4), ("9", 6), ("10", 6)] {
+        store
+            .create_signing_key(&key(&org.id, kid, secs))
+            .await
+            .unwrap();
+    }
+    let kids: Vec<String> = store
+        .signing_keys(&org.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.kid)
+        .collect();
+    assert_eq!(kids, ["1", "2", "3", "9", "10"]);
 }
 
 async fn revoking_an_apps_tokens_reaches_only_that_app(env: Env) {
