@@ -137,7 +137,10 @@ pub(crate) fn build(base: &str, user: &User) -> Identity {
         }),
         display_name: user.name(),
         email: f.email.clone(),
-        email_verified: true,
+        // OpenID Connect Core §5.1: `true` only when the provider took steps to make sure the
+        // address is the user's. Nothing here verifies addresses: admins set them, and users
+        // may change their own.
+        email_verified: false,
         first_name: f.first_name.clone(),
         last_name: f.last_name.clone(),
         timezone: f.time_zone.clone(),

@@ -240,6 +240,8 @@ async fn the_identity_url_shows_the_sessions_own_user() {
             admin.org_id.as_15()
         )
     );
+    // Nothing verifies email addresses (OpenID Connect Core §5.1).
+    assert_eq!(id["email_verified"], false);
     for key in [
         "asserted_user",
         "email",
