@@ -105,4 +105,6 @@ pub struct DeviceCodeRecord {
     /// Who approved or denied it.
     pub user_id: Option<UserId>,
     pub decided_at: Option<Timestamp>,
+    /// When the deciding user logged in (the ID token's `auth_time`).
+    pub authenticated_at: Option<Timestamp>,
 }

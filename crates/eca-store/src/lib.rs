@@ -494,14 +494,15 @@ pub trait DeviceCodeStore: Send + Sync {
         device_hash: &str,
         at: Timestamp,
     ) -> StoreResult<Option<DeviceCodeRecord>>;
-    /// Approves or denies a pending, unexpired code for `user`; `Ok(false)` when it is not
-    /// pending any more or has expired.
+    /// Approves or denies a pending, unexpired code for `user`, who logged in at
+    /// `authenticated_at`; `Ok(false)` when it is not pending any more or has expired.
     async fn decide_device_code(
         &self,
         user_code_hash: &str,
         user: &UserId,
         approve: bool,
         at: Timestamp,
+        authenticated_at: Timestamp,
     ) -> StoreResult<bool>;
     /// Marks an approved code consumed; `Ok(false)` when it was not approved (or already
     /// consumed by a concurrent poll).

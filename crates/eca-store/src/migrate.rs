@@ -67,6 +67,10 @@ pub(crate) const SQLITE: &[Migration] = &[
         version: 13,
         sql: include_str!("../migrations/sqlite/0013_legacy_access_token_keys.sql"),
     },
+    Migration {
+        version: 14,
+        sql: include_str!("../migrations/sqlite/0014_device_authenticated_at.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -121,6 +125,10 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration {
         version: 13,
         sql: include_str!("../migrations/postgres/0013_legacy_access_token_keys.sql"),
+    },
+    Migration {
+        version: 14,
+        sql: include_str!("../migrations/postgres/0014_device_authenticated_at.sql"),
     },
 ];
 

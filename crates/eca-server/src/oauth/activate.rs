@@ -183,7 +183,13 @@ pub async fn post(
         return web::api_error_page(e.into());
     }
     match store
-        .decide_device_code(code.hash().as_str(), &active.user.id, approve, now)
+        .decide_device_code(
+            code.hash().as_str(),
+            &active.user.id,
+            approve,
+            now,
+            active.session.created_at,
+        )
         .await
     {
         Ok(true) => {}

@@ -82,6 +82,7 @@ pub async fn authorize(
             status: DeviceStatus::Pending,
             user_id: None,
             decided_at: None,
+            authenticated_at: None,
         };
         match store.create_device_code(&record).await {
             Ok(()) => {
@@ -170,7 +171,9 @@ pub async fn poll(
     .await?
     .signed(app.secret(), ctx.now);
     let about = id_token::Context {
-        auth_time: record.decided_at,
+        // When the approving user logged in (OpenID Connect Core §2), not when they approved;
+        // codes decided before that was recorded fall back to the decision.
+        auth_time: record.authenticated_at.or(record.decided_at),
         ..id_token::Context::default()
     };
     id_token::attach(ctx, &app, &user, &scopes, &mut response, about).await?;

@@ -232,6 +232,7 @@ async fn housekeeping_deletes_expired_sessions_tokens_and_codes_and_nothing_else
                 status: DeviceStatus::Pending,
                 user_id: None,
                 decided_at: None,
+                authenticated_at: None,
             })
             .await
             .unwrap();

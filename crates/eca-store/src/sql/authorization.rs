@@ -156,7 +156,7 @@ impl<D: Db> AuthorizationCodeStore for D {
 macro_rules! device_columns {
     () => {
         "device_hash, user_code_hash, org_id, app_name, consumer_id, scopes, issued_at, \
-         expires_at, interval_secs, last_polled_at, status, user_id, decided_at"
+         expires_at, interval_secs, last_polled_at, status, user_id, decided_at, authenticated_at"
     };
 }
 
@@ -183,6 +183,7 @@ fn device_from(row: &impl Columns) -> StoreResult<DeviceCodeRecord> {
             })
             .transpose()?,
         decided_at: row.opt_int("decided_at")?.map(Timestamp),
+        authenticated_at: row.opt_int("authenticated_at")?.map(Timestamp),
     })
 }
 
@@ -192,7 +193,7 @@ impl<D: Db> DeviceCodeStore for D {
         let sql = concat!(
             "INSERT INTO oauth_device_codes (",
             device_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         );
         let args = [
             Arg::Text(&c.device_hash),
@@ -208,6 +209,7 @@ impl<D: Db> DeviceCodeStore for D {
             Arg::Text(c.status.as_str()),
             Arg::OptText(c.user_id.as_ref().map(UserId::as_str)),
             Arg::OptInt(c.decided_at.map(Timestamp::millis)),
+            Arg::OptInt(c.authenticated_at.map(Timestamp::millis)),
         ];
         match self.write(sql, &args).await {
             Ok(_) => Ok(()),
@@ -271,9 +273,10 @@ impl<D: Db> DeviceCodeStore for D {
         user: &UserId,
         approve: bool,
         at: Timestamp,
+        authenticated_at: Timestamp,
     ) -> StoreResult<bool> {
-        let sql = "UPDATE oauth_device_codes SET status = $2, user_id = $3, decided_at = $4 \
-                   WHERE user_code_hash = $1 AND status = 'pending' AND expires_at > $4";
+        let sql = "UPDATE oauth_device_codes SET status = $2, user_id = $3, decided_at = $4, \
+                   authenticated_at = $5 WHERE user_code_hash = $1 AND status = 'pending' AND expires_at > $4";
         let status = if approve {
             DeviceStatus::Approved
         } else {
@@ -284,6 +287,7 @@ impl<D: Db> DeviceCodeStore for D {
             Arg::Text(status.as_str()),
             Arg::Text(user.as_str()),
             Arg::Int(at.millis()),
+            Arg::Int(authenticated_at.millis()),
         ];
         match self.write(sql, &args).await {
             Ok(n) => Ok(n > 0),

@@ -208,6 +208,7 @@ fn device(org: &OrgId, hash: &str, user_code: &str) -> DeviceCodeRecord {
         status: DeviceStatus::Pending,
         user_id: None,
         decided_at: None,
+        authenticated_at: None,
     }
 }
 
@@ -243,19 +244,19 @@ async fn device_codes_are_decided_once_and_consumed_once(env: Env) {
     // A user of another org cannot decide it.
     assert_missing(
         store
-            .decide_device_code("u1", &stranger.id, true, at(20))
+            .decide_device_code("u1", &stranger.id, true, at(20), at(3))
             .await,
         "user in the device code's org",
     );
     assert!(
         store
-            .decide_device_code("u1", &user.id, true, at(20))
+            .decide_device_code("u1", &user.id, true, at(20), at(3))
             .await
             .unwrap()
     );
     assert!(
         !store
-            .decide_device_code("u1", &user.id, false, at(21))
+            .decide_device_code("u1", &user.id, false, at(21), at(21))
             .await
             .unwrap(),
         "decided once"
@@ -264,6 +265,7 @@ async fn device_codes_are_decided_once_and_consumed_once(env: Env) {
     assert_eq!(decided.status, DeviceStatus::Approved);
     assert_eq!(decided.user_id, Some(user.id.clone()));
     assert_eq!(decided.decided_at, Some(at(20)));
+    assert_eq!(decided.authenticated_at, Some(at(3)));
     assert!(store.consume_device_code("d1").await.unwrap());
     assert!(
         !store.consume_device_code("d1").await.unwrap(),
@@ -277,7 +279,7 @@ async fn device_codes_are_decided_once_and_consumed_once(env: Env) {
         .unwrap();
     assert!(
         !store
-            .decide_device_code("u3", &user.id, false, at(600))
+            .decide_device_code("u3", &user.id, false, at(600), at(3))
             .await
             .unwrap()
     );

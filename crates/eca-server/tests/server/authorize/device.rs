@@ -98,6 +98,9 @@ async fn the_salesforce_device_flow_from_code_to_tokens() {
         .log_in(&w.h, &location(&reply), ADMIN_USERNAME, ADMIN_PASSWORD)
         .await;
     assert_eq!(location(&reply), ACTIVATE);
+    // The ID token's `auth_time` is this login, not the approval a minute later.
+    let logged_in_at = eca_core::Clock::now(w.h.clock.as_ref()).secs();
+    w.h.clock.advance_secs(60);
     let typed = user_code.to_lowercase().replace('-', " ");
     let page = enter_code(&w, &mut b, &typed).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
@@ -121,6 +124,7 @@ async fn the_salesforce_device_flow_from_code_to_tokens() {
     assert!(tokens.get("signature").is_some() && tokens.get("issued_at").is_some());
     let claims = verified_claims(&w, tokens["id_token"].as_str().unwrap()).await;
     assert_eq!(claims["aud"], KEY);
+    assert_eq!(claims["auth_time"], logged_in_at);
     // One poll gets the tokens; the code is spent after that.
     w.h.clock.advance_secs(5);
     oauth_error(
