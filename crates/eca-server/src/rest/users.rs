@@ -424,8 +424,10 @@ pub async fn set_password(
     state.directory().forget_people();
     let store = state.store();
     let ended = store.delete_user_sessions(&user.id).await?;
-    if is_self {
-        // The session that set the password goes on: only the user's other sessions end.
+    if is_self && caller.auth.app.is_none() {
+        // The session that set the password goes on: only the user's other sessions end. An
+        // access token has no stored session (`TokenUse::active` makes one up), and storing
+        // it would turn the token into a session.
         store.create_session(&caller.auth.active.session).await?;
     }
     tracing::info!(user = %user.id, sessions = ended, "password set");

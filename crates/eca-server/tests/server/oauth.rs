@@ -1198,3 +1198,28 @@ async fn a_deleted_apps_tokens_stop_working_and_its_client_is_unknown() {
         "client identifier invalid",
     );
 }
+
+/// A user setting their own password keeps the session they did it with; through an access
+/// token there is no such session, and the token must not become one (sessions are found
+/// before tokens and would outlive the token's revocation).
+#[tokio::test]
+async fn setting_ones_own_password_with_a_token_stores_no_session() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let token = w.cc_token().await;
+    let reply = request(
+        "POST",
+        &format!("/services/data/v66.0/sobjects/User/{}/password", w.run_as.id),
+        Some(r#"{"NewPassword": "Fresh-Password-9"}"#),
+    )
+    .bearer(&token)
+    .send(&w.h)
+    .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    assert_eq!(
+        w.h.store.delete_user_sessions(&w.run_as.id).await.unwrap(),
+        0
+    );
+    let reply = get_bearer(&w, "/services/data/v66.0", &token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
