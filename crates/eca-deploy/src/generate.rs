@@ -340,7 +340,14 @@ impl Planner<'_> {
         let taken_here = self.planned_keys.iter().any(|p| p == k);
         let taken = match self.ctx.store.consumer_by_key(k).await? {
             Some(c) => !self.state.is_deleted_consumer(&c.id),
-            None => false,
+            // A staged or rotated credential's key is a client_id too (the Connect credentials
+            // API); primary keys are looked up first, so taking it would take its clients.
+            None => self
+                .ctx
+                .store
+                .staged_credential_by_key(k)
+                .await?
+                .is_some_and(|c| !self.state.is_deleted_consumer(&c.consumer_id)),
         };
         if taken || taken_here {
             return Ok(vec![Problem::error(

@@ -254,6 +254,42 @@ async fn supplied_credentials_are_taken_on_the_first_deploy_only() {
         ProblemType::Error,
         "already used",
     );
+    // Nor the key of a staged or rotated credential, which is as much a client_id.
+    let consumer = world.consumer(&org, "Ci").await.expect("Ci's consumer");
+    let staged_key = "3MVG9stagedForCi";
+    world
+        .store
+        .stage_credential(
+            &eca_store::StagedCredential {
+                id: eca_core::ids::StagedCredentialId::generate(world.rng.as_ref()),
+                org_id: org.org.id.clone(),
+                consumer_id: consumer.id.clone(),
+                consumer_key: staged_key.to_owned(),
+                encrypted_secret: vec![1, 2, 3],
+                state: eca_store::CredentialState::Active,
+                created_at: eca_core::Clock::now(world.clock.as_ref()),
+                created_by: org.admin.id.clone(),
+                expires_at: eca_core::Clock::now(world.clock.as_ref()).plus_secs(3_600),
+            },
+            eca_core::Clock::now(world.clock.as_ref()),
+        )
+        .await
+        .expect("a staged credential");
+    let staged = [
+        header("Stage"),
+        oauth("Stage", ""),
+        global("Stage", &format!("<consumerKey>{staged_key}</consumerKey>")),
+    ];
+    let outcome = world
+        .deploy(&other, &package(&staged), ignore_warnings())
+        .await;
+    assert_eq!(outcome.result.status, DeployStatus::Failed);
+    assert_problem(
+        &outcome.result,
+        "Stage_glbloauth",
+        ProblemType::Error,
+        "already used by another External Client App",
+    );
     // A malformed key is refused.
     let spaced = [
         header("S"),

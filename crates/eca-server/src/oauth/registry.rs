@@ -287,7 +287,10 @@ pub async fn by_consumer_key(
 /// secret the client holds; its `consumer_id` is the consumer's, so tokens stay bound to it.
 ///
 /// Only primary keys are cached: a staged or rotated credential is read from the store on each
-/// use, so its expiry and deletion take effect at once on every node.
+/// use, so its expiry and deletion take effect at once on every node. The one exception: a
+/// node that cached a key while it was still primary serves that entry for up to
+/// [`APP_TTL_MS`] after another node rotated it away, so deleting the rotated credential within
+/// that time reaches such a node only when the entry lapses (docs/connect-api.md).
 pub async fn by_client_id(
     state: &AppState,
     key: &str,
