@@ -601,8 +601,10 @@ pub trait ConnectStore: Send + Sync {
         at: Timestamp,
         expires_at: Timestamp,
     ) -> StoreResult<bool>;
-    /// Deletes a staged credential; `Ok(false)` when there is none.
-    async fn delete_staged_credential(&self, id: &StagedCredentialId) -> StoreResult<bool>;
+    /// Deletes a staged credential as the caller read it (`credential`); `Ok(false)`, deleting
+    /// nothing, when it is gone or has changed since (a rotation keeps the row's id but swaps
+    /// its key in).
+    async fn delete_staged_credential(&self, credential: &StagedCredential) -> StoreResult<bool>;
 }
 
 /// Everything the server stores.

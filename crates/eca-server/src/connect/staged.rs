@@ -400,11 +400,17 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let t = target(&state, auth, &path.version, &path.app, &path.consumer).await?;
     let staged = t.staged(&state, &path.id).await?;
-    if !state.store().delete_staged_credential(&staged.id).await? {
-        return Err(ApiError::NotFound(format!(
-            "The requested resource does not exist: no staged credential `{}` for this consumer",
-            path.id
-        )));
+    if !state.store().delete_staged_credential(&staged).await? {
+        // Gone (a 404 from `staged`), or rotated meanwhile: the row now holds the former
+        // primary pair, which the caller never saw.
+        t.staged(&state, &path.id).await?;
+        return Err(ApiError::request(
+            RequestCode::FieldIntegrityException,
+            format!(
+                "Staged credential {} changed while it was being deleted (it was rotated): read it again and delete it again if it is still unwanted",
+                staged.id
+            ),
+        ));
     }
     state.apps().forget_org(&t.consumer.org_id);
     tracing::info!(app = %t.app.name(), consumer = %t.consumer.id, by = %t.ctx.user().id, "staged credential deleted");

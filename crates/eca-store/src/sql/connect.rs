@@ -427,11 +427,16 @@ impl<D: Db> ConnectStore for D {
         }
     }
 
-    async fn delete_staged_credential(&self, id: &StagedCredentialId) -> StoreResult<bool> {
+    async fn delete_staged_credential(&self, credential: &StagedCredential) -> StoreResult<bool> {
         let n = self
             .write(
-                "DELETE FROM oauth_staged_credentials WHERE id = $1",
-                &[Arg::Text(id.as_str())],
+                "DELETE FROM oauth_staged_credentials \
+                 WHERE id = $1 AND consumer_key = $2 AND state = $3",
+                &[
+                    Arg::Text(credential.id.as_str()),
+                    Arg::Text(&credential.consumer_key),
+                    Arg::Text(credential.state.as_str()),
+                ],
             )
             .await
             .map_err(database)?;

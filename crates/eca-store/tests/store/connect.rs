@@ -461,8 +461,8 @@ async fn a_consumer_has_one_staged_credential_at_a_time(env: Env) {
         "consumer or user in the org",
     );
 
-    assert!(s.delete_staged_credential(&second.id).await.unwrap());
-    assert!(!s.delete_staged_credential(&second.id).await.unwrap());
+    assert!(s.delete_staged_credential(&second).await.unwrap());
+    assert!(!s.delete_staged_credential(&second).await.unwrap());
     assert_eq!(s.staged_credential_of(&c.id).await.unwrap(), None);
 
     // Deleting the consumer (the app's deletion) takes its staged credential with it.
@@ -550,8 +550,12 @@ async fn rotation_swaps_the_credentials_all_or_nothing(env: Env) {
             .await
             .unwrap()
     );
-    // Nor can an expired staged one.
-    s.delete_staged_credential(&new.id).await.unwrap();
+    // A deletion that read the staged key before the rotation deletes nothing: the row now
+    // holds the former primary.
+    assert!(!s.delete_staged_credential(&new).await.unwrap());
+    assert_eq!(s.staged_credential(&new.id).await.unwrap(), Some(rotated.clone()));
+    assert!(s.delete_staged_credential(&rotated).await.unwrap());
+    // Nor can an expired staged one be rotated in.
     let late = staged(&consumer, &user.id, "3MVG9late", at(30));
     s.stage_credential(&late, at(20)).await.unwrap();
     assert!(
