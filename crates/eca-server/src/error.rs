@@ -367,6 +367,68 @@ pub fn finish(mut response: Response, request: RequestLine<'_>) -> Response {
     response
 }
 
+/// Whether `path` is under the REST API, `/services/data/` (also behind `/orgs/<domain>`).
+pub fn is_data_api(path: &str) -> bool {
+    let path = match path.strip_prefix("/orgs/") {
+        Some(rest) => rest.find('/').map_or("", |i| &rest[i..]),
+        None => path,
+    };
+    path.starts_with("/services/data/") || path == "/services/data"
+}
+
+/// The longest rejection text [`finish_data_api`] reads; axum's are a line or two.
+const REJECTION_TEXT_MAX: usize = 4 * 1024;
+
+/// Finishes an answer of the REST API (`/services/data/**`):
+/// - `Cache-Control: no-store` unless it says otherwise: answers carry records, consumer
+///   secrets and generated passwords, and one asked for with `?oauth_token=` (no
+///   `Authorization` header) could otherwise be kept by a shared cache (RFC 9111 §3.5).
+/// - A request the framework refused before any handler ran (a path segment or query
+///   parameter of the wrong type, a body that is not JSON) answers in the REST error shape,
+///   `[{"message", "errorCode"}]`, as jsforce and the Salesforce CLI read errors, instead of
+///   axum's plain text. Its text, which names the parameter and why, becomes the message.
+pub async fn finish_data_api(response: Response) -> Response {
+    // The server's own errors are JSON already ([`render`]).
+    let is_rejection = response.status().is_client_error()
+        && response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/plain"));
+    let mut response = if is_rejection {
+        let status = response.status();
+        let text = axum::body::to_bytes(response.into_body(), REJECTION_TEXT_MAX)
+            .await
+            .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+            .unwrap_or_default();
+        let error_code = match status {
+            StatusCode::NOT_FOUND => "NOT_FOUND",
+            StatusCode::PAYLOAD_TOO_LARGE => "REQUEST_TOO_LARGE",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "UNSUPPORTED_MEDIA_TYPE",
+            _ if text.contains("JSON") => "JSON_PARSER_ERROR",
+            _ => "MALFORMED_REQUEST",
+        };
+        let message = if text.is_empty() {
+            status.canonical_reason().unwrap_or("Bad request").to_owned()
+        } else {
+            text
+        };
+        let body = [RestError {
+            message,
+            error_code,
+            fields: None,
+        }];
+        (status, axum::Json(body)).into_response()
+    } else {
+        response
+    };
+    response
+        .headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
 fn log(err: &ApiError, request: RequestLine<'_>) {
     let RequestLine {
         method,

@@ -239,7 +239,10 @@ async fn around(State(state): State<AppState>, request: Request, next: Next) -> 
         path: uri.path(),
         route: route.as_ref().map_or("unmatched", MatchedPath::as_str),
     };
-    let response = error::finish(response, line);
+    let mut response = error::finish(response, line);
+    if error::is_data_api(line.path) {
+        response = error::finish_data_api(response).await;
+    }
     state.metrics().record_request(
         line.method,
         line.route,

@@ -564,6 +564,32 @@ async fn unknown_identifiers_versions_and_parameters_are_refused_clearly() {
     )
     .await;
     reply.rest_error(StatusCode::BAD_REQUEST, "INVALID_FIELD");
+    // What the framework refuses before any handler runs answers in the REST error shape too,
+    // with the parameter named.
+    let reply = call(
+        &w,
+        "GET",
+        &format!("/credentials/Ci/{}?part=key&part=secret", consumer.id),
+        &admin,
+    )
+    .await;
+    reply.rest_error(StatusCode::BAD_REQUEST, "MALFORMED_REQUEST");
+    assert!(reply.body.contains("part"), "{}", reply.body);
+    let reply = call(&w, "GET", "/credentials/%C3%28", &admin).await;
+    reply.rest_error(StatusCode::BAD_REQUEST, "MALFORMED_REQUEST");
+    let reply = request(
+        "PATCH",
+        &format!("{V}/credentials/Ci/{}/staged/0Cs000000000000", consumer.id),
+        Some("{not json"),
+    )
+    .bearer(&admin)
+    .send(&w.h)
+    .await;
+    assert!(
+        reply.status.is_client_error() && reply.json()[0]["errorCode"].is_string(),
+        "{}",
+        reply.body
+    );
     // GET on a DELETE-only resource.
     let reply = call(&w, "GET", "/usage/Ci/tokens", &admin).await;
     assert_eq!(
@@ -587,6 +613,8 @@ async fn secrets_need_the_org_setting_and_view_client_secret() {
     let id = app_id(&w);
     let reply = call(&w, "GET", "/credentials/Ci", &admin).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    // No REST answer may be kept by a cache: some carry secrets (RFC 9111 §5.2.2.5).
+    assert_eq!(reply.headers["cache-control"], "no-store");
     let url = format!("{V}/credentials/{id}/{}", consumer.id);
     assert_eq!(
         reply.json(),
