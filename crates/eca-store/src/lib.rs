@@ -73,6 +73,10 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The `what` of the `Conflict` a conditional user update gets when the user changed since the
+/// caller read it.
+pub const USER_CHANGED: &str = "user version";
+
 #[async_trait]
 pub trait OrgStore: Send + Sync {
     /// Creates an org. `Conflict` when the My Domain name (case-insensitive) is taken, or when
@@ -106,9 +110,26 @@ pub trait UserStore: Send + Sync {
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
     /// The users of an org, by username.
     async fn users(&self, org: &OrgId) -> StoreResult<Vec<User>>;
-    /// Replaces every field of an existing user (by id); `Missing` if there is none,
-    /// `Conflict` if a changed username is taken.
-    async fn update_user(&self, user: &User) -> StoreResult<()>;
+    /// Replaces the fields of an existing user (by id) if it is still as the caller read it,
+    /// `read` being the `updated_at` it read; returns the new `updated_at` (`user.updated_at`,
+    /// or one millisecond after `read` if that is not later). The password and lockout are
+    /// never written here ([`UserStore::set_user_password`], the login attempt statements), so
+    /// a change never puts back a value a concurrent one replaced.
+    ///
+    /// `Missing` if the org has no such user; `Conflict { what: USER_CHANGED }` if the user
+    /// changed since it was read (read it again and reapply the change); `Conflict` on
+    /// `username` if a changed username is taken.
+    async fn update_user(&self, user: &User, read: Timestamp) -> StoreResult<Timestamp>;
+    /// Sets a user's password hash and clears any lockout, touching nothing else; `updated_at`
+    /// moves on, so an [`UserStore::update_user`] that read the user before is refused.
+    /// `Missing` if the org has no such user.
+    async fn set_user_password(
+        &self,
+        org: &OrgId,
+        id: &UserId,
+        password_hash: &str,
+        at: Timestamp,
+    ) -> StoreResult<()>;
     /// Starts a login attempt at `now`, counted as a failure until
     /// [`record_successful_login`](UserStore::record_successful_login) takes it back: `None`
     /// when the user is locked at `now` (nothing counted), else the new count of consecutive

@@ -14,8 +14,8 @@ use eca_core::domain::{
 };
 use eca_core::{OrgId, PermissionSetId, ProfileId, SystemRng, Timestamp, UserId};
 use eca_store::{
-    Lockout, OrgSettings, PostgresStore, SettingsStore, SqliteStore, Store, StoreError, UserStore,
-    open, open_postgres_in_schema,
+    Lockout, OrgSettings, PostgresStore, SettingsStore, SqliteStore, Store, StoreError,
+    USER_CHANGED, UserStore, open, open_postgres_in_schema,
 };
 
 /// Runs each case once per backend, as `sqlite_file::case`, `sqlite_memory::case` and
@@ -70,6 +70,8 @@ on_every_backend!(
     users_are_found_by_id_and_username_across_orgs,
     user_conflicts_and_missing_references,
     update_user_replaces_fields,
+    update_user_refuses_a_user_changed_since_it_was_read,
+    passwords_and_lockouts_are_only_written_by_their_own_statements,
     update_user_refuses_a_taken_username,
     failed_logins_count_lock_and_reset,
     profiles_and_permission_sets_are_unique_per_org,
@@ -557,6 +559,7 @@ async fn update_user_replaces_fields(env: Env) {
     let (org, _, mut alice) = seed(&*s, "a", "alice@example.com").await;
     let admin = new_profile(&org, "System Administrator");
     s.create_profile(&admin).await.unwrap();
+    let stored = alice.clone();
 
     alice.username = "Alice.Smith@example.com".into();
     alice.fields.first_name = Some("Alice".into());
@@ -564,11 +567,16 @@ async fn update_user_replaces_fields(env: Env) {
     alice.fields.email = "alice.smith@example.com".into();
     alice.profile_id = admin.id.clone();
     alice.is_active = false;
+    // Never written by update_user: the password and lockout have statements of their own.
     alice.password_hash = None;
     alice.failed_logins = 1;
     alice.locked_until = Some(T0.plus_minutes(5));
     alice.updated_at = T0.plus_secs(60);
-    s.update_user(&alice).await.unwrap();
+    let version = s.update_user(&alice, stored.updated_at).await.unwrap();
+    assert_eq!(version, T0.plus_secs(60));
+    alice.password_hash = stored.password_hash.clone();
+    alice.failed_logins = stored.failed_logins;
+    alice.locked_until = stored.locked_until;
 
     assert_eq!(s.user(&alice.id).await.unwrap().as_ref(), Some(&alice));
     assert_eq!(s.user_by_username("alice@example.com").await.unwrap(), None);
@@ -580,23 +588,91 @@ async fn update_user_replaces_fields(env: Env) {
         Some(&alice)
     );
 
-    // Fields back to None.
+    // Fields back to None; a change within the same millisecond still moves the version on.
     alice.fields.first_name = None;
-    alice.locked_until = None;
-    s.update_user(&alice).await.unwrap();
+    let version = s.update_user(&alice, alice.updated_at).await.unwrap();
+    assert_eq!(version, Timestamp::from_millis(T0.plus_secs(60).millis() + 1));
+    alice.updated_at = version;
     assert_eq!(s.user(&alice.id).await.unwrap().as_ref(), Some(&alice));
 
     let mut ghost = alice.clone();
     ghost.id = UserId::generate(&SystemRng);
     ghost.username = "ghost@example.com".into();
-    assert_missing(s.update_user(&ghost).await, "user");
+    assert_missing(s.update_user(&ghost, ghost.updated_at).await, "user");
 
     let mut bad_profile = alice.clone();
     bad_profile.profile_id = ProfileId::generate(&SystemRng);
     assert_missing(
-        s.update_user(&bad_profile).await,
+        s.update_user(&bad_profile, alice.updated_at).await,
         "profile in the user's org",
     );
+}
+
+/// Two changes that read the same user: the later write is refused, never put over the first
+/// (a deactivation undone by an edit that read the user before it, say).
+async fn update_user_refuses_a_user_changed_since_it_was_read(env: Env) {
+    let s = env.store;
+    let (_, _, alice) = seed(&*s, "a", "alice@example.com").await;
+    let mut deactivate = alice.clone();
+    deactivate.is_active = false;
+    deactivate.updated_at = T0.plus_secs(1);
+    let mut retitle = alice.clone();
+    retitle.fields.title = Some("Stale".into());
+    retitle.updated_at = T0.plus_secs(2);
+    s.update_user(&deactivate, alice.updated_at).await.unwrap();
+    assert_conflict(
+        s.update_user(&retitle, alice.updated_at).await,
+        USER_CHANGED,
+    );
+    let stored = s.user(&alice.id).await.unwrap().unwrap();
+    assert!(!stored.is_active);
+    assert_eq!(stored.fields.title, alice.fields.title);
+
+    // A password set moves the version on too, and touches nothing else.
+    s.set_user_password(&alice.org_id, &alice.id, "$argon2id$new", T0)
+        .await
+        .unwrap();
+    let after = s.user(&alice.id).await.unwrap().unwrap();
+    assert_eq!(after.password_hash.as_deref(), Some("$argon2id$new"));
+    assert!(!after.is_active);
+    assert_eq!(after.updated_at, Timestamp::from_millis(T0.plus_secs(1).millis() + 1));
+    assert_conflict(
+        s.update_user(&deactivate, stored.updated_at).await,
+        USER_CHANGED,
+    );
+    assert_missing(
+        s.set_user_password(&alice.org_id, &UserId::generate(&SystemRng), "x", T0)
+            .await,
+        "user",
+    );
+}
+
+/// A password set clears a lockout, and an edit never puts a lockout or password back.
+async fn passwords_and_lockouts_are_only_written_by_their_own_statements(env: Env) {
+    let s = env.store;
+    let (_, _, alice) = seed(&*s, "a", "alice@example.com").await;
+    let lockout = Lockout {
+        after: 1,
+        until: T0.plus_minutes(15),
+    };
+    s.begin_login_attempt(&alice.id, lockout, T0).await.unwrap();
+    let locked = s.user(&alice.id).await.unwrap().unwrap();
+    assert!(locked.failed_logins > 0);
+    // An edit that read the user before the failed attempt leaves its count alone.
+    let mut edit = alice.clone();
+    edit.fields.title = Some("Edited".into());
+    s.update_user(&edit, alice.updated_at).await.unwrap();
+    let edited = s.user(&alice.id).await.unwrap().unwrap();
+    assert_eq!(
+        (edited.failed_logins, edited.locked_until),
+        (locked.failed_logins, locked.locked_until)
+    );
+    s.set_user_password(&alice.org_id, &alice.id, "$argon2id$reset", T0.plus_secs(5))
+        .await
+        .unwrap();
+    let reset = s.user(&alice.id).await.unwrap().unwrap();
+    assert_eq!((reset.failed_logins, reset.locked_until), (0, None));
+    assert_eq!(reset.fields.title.as_deref(), Some("Edited"));
 }
 
 async fn update_user_refuses_a_taken_username(env: Env) {
@@ -606,16 +682,16 @@ async fn update_user_refuses_a_taken_username(env: Env) {
 
     let before = bob.clone();
     bob.username = "ALICE@example.com".into();
-    assert_conflict(s.update_user(&bob).await, "username");
+    assert_conflict(s.update_user(&bob, before.updated_at).await, "username");
     assert_eq!(
-        s.user(&bob.id).await.unwrap(),
-        Some(before),
+        s.user(&bob.id).await.unwrap().as_ref(),
+        Some(&before),
         "nothing changed"
     );
 
     // A change of case of one's own username is no conflict.
     bob.username = "Bob@Example.com".into();
-    s.update_user(&bob).await.unwrap();
+    bob.updated_at = s.update_user(&bob, before.updated_at).await.unwrap();
     assert_eq!(
         s.user_by_username("bob@example.com").await.unwrap(),
         Some(bob)

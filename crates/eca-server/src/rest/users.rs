@@ -8,7 +8,7 @@
 
 use eca_core::domain::{Org, Profile, User, UserFields};
 use eca_core::{ProfileId, Secret, UserId};
-use eca_store::StoreError;
+use eca_store::{StoreError, USER_CHANGED};
 use serde_json::Value as JsonValue;
 
 use super::schema::{Field, SObject};
@@ -323,14 +323,41 @@ pub async fn update(
     body: Vec<(String, JsonValue)>,
 ) -> Result<(), ApiError> {
     caller.require_manage_users()?;
+    let changes = parse(body)?;
+    // The change applies to the user as stored when it is written: a concurrent change (a
+    // password set, another admin's edit) makes the write fail, and it is applied again to
+    // what that change left.
+    for _ in 0..UPDATE_ATTEMPTS {
+        if update_once(state, caller, id, &changes).await? {
+            return Ok(());
+        }
+    }
+    Err(ApiError::request(
+        RequestCode::FieldIntegrityException,
+        "The user kept changing while this change was being made: try again",
+    ))
+}
+
+/// How many times a user change is applied before a steady stream of concurrent changes
+/// fails it.
+const UPDATE_ATTEMPTS: usize = 5;
+
+/// Applies `changes` to the user as read now; `Ok(false)` when the user changed before the
+/// write.
+async fn update_once(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    changes: &Changes,
+) -> Result<bool, ApiError> {
     let org = caller.org();
     let mut user = find(state, org, id).await?;
-    let changes = parse(body)?;
+    let read = user.updated_at;
     let was_usable = user.is_active && !user.is_frozen;
     if let Some(profile) = &changes.profile {
         user.profile_id = resolve_profile(state, org, profile).await?.id;
     }
-    apply(&mut user, &changes)?;
+    apply(&mut user, changes)?;
     if let Some(active) = changes.is_active {
         user.is_active = active;
     }
@@ -350,9 +377,12 @@ pub async fn update(
         ));
     }
     user.updated_at = state.clock().now();
-    match state.store().update_user(&user).await {
+    match state.store().update_user(&user, read).await {
         // The cached copies of users go at once (`crate::directory`).
-        Ok(()) => state.directory().forget_people(),
+        Ok(_) => state.directory().forget_people(),
+        Err(StoreError::Conflict {
+            what: USER_CHANGED, ..
+        }) => return Ok(false),
         Err(StoreError::Conflict {
             what: "username", ..
         }) => return Err(duplicate_username()),
@@ -362,7 +392,7 @@ pub async fn update(
         let ended = state.store().delete_user_sessions(&user.id).await?;
         tracing::info!(user = %user.id, sessions = ended, "user deactivated or frozen");
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Checks a new password against the policy: 8 to 256 characters, letters and digits.
@@ -397,7 +427,7 @@ pub async fn set_password(
     id: &str,
     body: Vec<(String, JsonValue)>,
 ) -> Result<(), ApiError> {
-    let mut user = find(state, caller.org(), id).await?;
+    let user = find(state, caller.org(), id).await?;
     let is_self = user.id == caller.user().id;
     if !is_self && !caller.has(eca_core::domain::Permission::ManageUsers) {
         return Err(insufficient_access("Manage Users"));
@@ -416,11 +446,11 @@ pub async fn set_password(
     let password = password.ok_or_else(|| missing_fields(&["NewPassword"]))?;
     check_password(&password)?;
     let hash = state.hash_password(Secret::new(password)).await?;
-    user.password_hash = Some(hash);
-    user.failed_logins = 0;
-    user.locked_until = None;
-    user.updated_at = state.clock().now();
-    state.store().update_user(&user).await?;
+    // Only the password and lockout: what else changed while the hash was made stays.
+    state
+        .store()
+        .set_user_password(&user.org_id, &user.id, &hash, state.clock().now())
+        .await?;
     state.directory().forget_people();
     let store = state.store();
     let ended = store.delete_user_sessions(&user.id).await?;

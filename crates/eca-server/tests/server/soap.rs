@@ -325,7 +325,7 @@ async fn users_who_may_not_use_the_api_are_refused() {
     for (active, frozen) in [(false, false), (true, true)] {
         admin.is_active = active;
         admin.is_frozen = frozen;
-        h.store.update_user(&admin).await.unwrap();
+        admin.updated_at = h.store.update_user(&admin, admin.updated_at).await.unwrap();
         login_call("", ADMIN_USERNAME, ADMIN_PASSWORD)
             .send(&h)
             .await

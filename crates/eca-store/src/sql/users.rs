@@ -5,7 +5,7 @@ use eca_core::domain::{User, UserFields};
 use eca_core::{OrgId, ProfileId, Timestamp, UserId};
 
 use super::{Arg, Columns, Db, Failure, database, exists, fold};
-use crate::{Lockout, StoreError, StoreResult, UserStore};
+use crate::{Lockout, StoreError, StoreResult, USER_CHANGED, UserStore};
 
 /// `SELECT <every column> FROM users <tail>`, as one `&'static str`.
 macro_rules! select_users {
@@ -30,14 +30,28 @@ const INSERT: &str = "INSERT INTO users (id, org_id, username, username_lower, p
      $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, \
      $29, $30, $31, $32)";
 
-/// Every field but the id, the org (a user never moves between orgs) and `created_at` ($31).
+/// Every field but the id, the org (a user never moves between orgs), `created_at` ($31) and
+/// the password and lockout ($28-$30, which have statements of their own), if the row is still
+/// as the caller read it (`updated_at` = $33).
 const UPDATE: &str = "UPDATE users SET username = $3, username_lower = $4, profile_id = $5, \
      email = $6, first_name = $7, last_name = $8, federation_id = $9, alias = $10, title = $11, \
      company_name = $12, department = $13, division = $14, street = $15, city = $16, \
      state = $17, postal_code = $18, country = $19, phone = $20, mobile_phone = $21, \
      employee_number = $22, time_zone = $23, locale = $24, language = $25, is_active = $26, \
-     is_frozen = $27, password_hash = $28, failed_logins = $29, locked_until = $30, \
-     updated_at = $32 WHERE id = $1 AND org_id = $2";
+     is_frozen = $27, updated_at = $32 WHERE id = $1 AND org_id = $2 AND updated_at = $33";
+
+/// Sets a password and clears the lockout; `updated_at` moves on even within one millisecond,
+/// so a change read before this one is refused.
+const SET_PASSWORD: &str = "UPDATE users SET password_hash = $3, failed_logins = 0, \
+     locked_until = NULL, \
+     updated_at = CASE WHEN updated_at >= $4 THEN updated_at + 1 ELSE $4 END \
+     WHERE id = $1 AND org_id = $2";
+
+/// The `updated_at` a change made at `at` to a row read at `read` writes: later than `read`
+/// even when both fall in one millisecond, so the next change sees that this one happened.
+fn next_version(at: Timestamp, read: Timestamp) -> Timestamp {
+    Timestamp(at.millis().max(read.millis().saturating_add(1)))
+}
 
 fn args<'a>(user: &'a User, username_lower: &'a str) -> [Arg<'a>; 32] {
     let f = &user.fields;
@@ -145,6 +159,19 @@ async fn write_failure<D: Db>(db: &D, user: &User, e: sqlx::Error) -> StoreError
     }
 }
 
+/// Why a conditional update of user `id` changed nothing: `Missing` when the org has no such
+/// user, else `Conflict { what: "user version" }` (it changed since it was read).
+async fn unchanged<D: Db>(db: &D, org: &OrgId, id: &UserId) -> StoreError {
+    match db.user(id).await {
+        Ok(Some(u)) if &u.org_id == org => StoreError::Conflict {
+            what: USER_CHANGED,
+            value: id.to_string(),
+        },
+        Ok(_) => missing_user(id),
+        Err(e) => e,
+    }
+}
+
 fn missing_user(id: &UserId) -> StoreError {
     StoreError::Missing {
         what: "user",
@@ -193,12 +220,36 @@ impl<D: Db> UserStore for D {
         rows.iter().map(user_from).collect()
     }
 
-    async fn update_user(&self, user: &User) -> StoreResult<()> {
+    async fn update_user(&self, user: &User, read: Timestamp) -> StoreResult<Timestamp> {
         let username_lower = fold(&user.username);
-        match self.write(UPDATE, &args(user, &username_lower)).await {
-            Ok(0) => Err(missing_user(&user.id)),
-            Ok(_) => Ok(()),
+        let version = next_version(user.updated_at, read);
+        let mut args = Vec::from(args(user, &username_lower));
+        args[31] = Arg::Int(version.millis());
+        args.push(Arg::Int(read.millis()));
+        match self.write(UPDATE, &args).await {
+            Ok(0) => Err(unchanged(self, &user.org_id, &user.id).await),
+            Ok(_) => Ok(version),
             Err(e) => Err(write_failure(self, user, e).await),
+        }
+    }
+
+    async fn set_user_password(
+        &self,
+        org: &OrgId,
+        id: &UserId,
+        password_hash: &str,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        let args = [
+            Arg::Text(id.as_str()),
+            Arg::Text(org.as_str()),
+            Arg::Text(password_hash),
+            Arg::Int(at.millis()),
+        ];
+        match self.write(SET_PASSWORD, &args).await {
+            Ok(0) => Err(missing_user(id)),
+            Ok(_) => Ok(()),
+            Err(e) => Err(database(e)),
         }
     }
 
