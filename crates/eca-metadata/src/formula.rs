@@ -12,6 +12,11 @@ use std::fmt;
 /// The objects a formula may read.
 pub const OBJECTS: &[&str] = &["User", "Organization", "Profile", "UserRole", "Permission"];
 
+/// Deepest nesting of parentheses, function calls and `!`/`-` a formula may have. Real custom
+/// attribute formulas nest a few levels; the bound keeps the recursive parser (and everything
+/// that walks the tree) far from the stack's limit, as `xml::MAX_DEPTH` does for documents.
+pub const MAX_NESTING: usize = 64;
+
 /// A parsed formula.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
@@ -214,6 +219,8 @@ struct Parser {
     tokens: Vec<(Token, usize)>,
     pos: usize,
     len: usize,
+    /// How many parentheses, calls and unary operators enclose the current position.
+    depth: usize,
 }
 
 /// Parses a formula.
@@ -236,6 +243,7 @@ pub fn parse(src: &str) -> Result<Expr, FormulaError> {
         tokens,
         pos: 0,
         len,
+        depth: 0,
     };
     let expr = p.expr(0)?;
     if let Some((t, at)) = p.tokens.get(p.pos) {
@@ -296,6 +304,23 @@ impl Parser {
         })
     }
 
+    /// Parses one level deeper: the operand of `!`/`-`, a parenthesised expression or a
+    /// call's arguments. The token at the current position opens the level.
+    fn nested<T>(
+        &mut self,
+        parse: impl FnOnce(&mut Self) -> Result<T, FormulaError>,
+    ) -> Result<T, FormulaError> {
+        if self.depth >= MAX_NESTING {
+            return self.error(format!(
+                "parentheses, function calls and `!`/`-` are nested more than {MAX_NESTING} levels deep"
+            ));
+        }
+        self.depth += 1;
+        let result = parse(self);
+        self.depth -= 1;
+        result
+    }
+
     fn expr(&mut self, min_prec: u8) -> Result<Expr, FormulaError> {
         let mut left = self.unary()?;
         while let Some(Token::Op(op)) = self.peek() {
@@ -318,14 +343,14 @@ impl Parser {
 
     fn unary(&mut self) -> Result<Expr, FormulaError> {
         match self.peek() {
-            Some(Token::Op("!")) => {
-                self.pos += 1;
-                Ok(Expr::Not(Box::new(self.unary()?)))
-            }
-            Some(Token::Op("-")) => {
-                self.pos += 1;
-                Ok(Expr::Negate(Box::new(self.unary()?)))
-            }
+            Some(Token::Op("!")) => self.nested(|p| {
+                p.pos += 1;
+                Ok(Expr::Not(Box::new(p.unary()?)))
+            }),
+            Some(Token::Op("-")) => self.nested(|p| {
+                p.pos += 1;
+                Ok(Expr::Negate(Box::new(p.unary()?)))
+            }),
             _ => self.primary(),
         }
     }
@@ -343,15 +368,15 @@ impl Parser {
                 self.pos += 1;
                 Ok(Expr::Number(n))
             }
-            Token::LParen => {
-                self.pos += 1;
-                let e = self.expr(0)?;
-                if self.peek() != Some(&Token::RParen) {
-                    return self.error("expected `)`");
+            Token::LParen => self.nested(|p| {
+                p.pos += 1;
+                let e = p.expr(0)?;
+                if p.peek() != Some(&Token::RParen) {
+                    return p.error("expected `)`");
                 }
-                self.pos += 1;
+                p.pos += 1;
                 Ok(e)
-            }
+            }),
             Token::Dollar => {
                 self.pos += 1;
                 match self.peek() {
@@ -361,7 +386,7 @@ impl Parser {
             }
             Token::Ident(name) => {
                 if self.tokens.get(self.pos + 1).map(|(t, _)| t) == Some(&Token::LParen) {
-                    return self.call(name);
+                    return self.nested(|p| p.call(name));
                 }
                 match name.to_ascii_uppercase().as_str() {
                     "TRUE" => {
@@ -474,5 +499,40 @@ mod tests {
         assert!(parse("").is_err());
         assert!(parse("IF(a.b, c.d").is_err());
         assert!(parse("$User.Country #").is_err());
+    }
+
+    /// Review found that 1,940 parentheses (within the 3,900-character limit) overflowed the
+    /// stack of a debug build; every kind of nesting the parser recurses on is bounded.
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let field = "$User.Country";
+        for (open, close) in [
+            ("(", ")"),
+            ("!", ""),
+            ("-", ""),
+            ("IF(", ")"),
+            ("UPPER(- ", ")"),
+        ] {
+            let deep = format!("{}{field}{}", open.repeat(1940), close.repeat(1940));
+            let deep: String = deep.chars().take(3900).collect();
+            let e = parse(&deep).unwrap_err();
+            assert!(e.message.contains("nested more than"), "{open}: {e}");
+        }
+        let ok = format!(
+            "{}{field}{}",
+            "(".repeat(MAX_NESTING),
+            ")".repeat(MAX_NESTING)
+        );
+        assert!(parse(&ok).is_ok());
+        let too_deep = format!(
+            "{}{field}{}",
+            "(".repeat(MAX_NESTING + 1),
+            ")".repeat(MAX_NESTING + 1)
+        );
+        assert_eq!(parse(&too_deep).unwrap_err().at, MAX_NESTING);
+        // A long chain of operators is a deep tree without nesting; walking and dropping it
+        // must not overflow either.
+        let chain = format!("{}1", "1+".repeat(1949));
+        assert!(parse(&chain).unwrap().fields().is_empty());
     }
 }

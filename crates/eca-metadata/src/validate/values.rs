@@ -202,7 +202,7 @@ pub fn check_formula(src: &str, require_dollar: bool) -> Vec<FormulaProblem> {
         Ok(e) => e,
         Err(e) => {
             return vec![FormulaProblem {
-                message: format!("formula `{src}` does not parse: {e}"),
+                message: format!("formula `{}` does not parse: {e}", abbreviate(src)),
                 help: "reference fields as $User.Field or $Organization.Field; quote literal text"
                     .into(),
                 is_error: true,
@@ -212,6 +212,17 @@ pub fn check_formula(src: &str, require_dollar: bool) -> Vec<FormulaProblem> {
     let mut problems = Vec::new();
     check_fields(&expr, require_dollar, &mut problems);
     problems
+}
+
+/// The formula as quoted in a message: a formula may run to 3,900 characters, and the
+/// diagnostic already points at its line.
+fn abbreviate(src: &str) -> String {
+    const SHOWN: usize = 60;
+    if src.chars().count() <= SHOWN {
+        return src.to_owned();
+    }
+    let head: String = src.chars().take(SHOWN).collect();
+    format!("{head}…")
 }
 
 fn check_fields(expr: &Expr, require_dollar: bool, out: &mut Vec<FormulaProblem>) {
@@ -299,6 +310,10 @@ mod tests {
         let p = check_formula("$User.Countyr", false);
         assert!(!p[0].is_error && p[0].help.contains("$User.Country"));
         assert!(check_formula("$User.", false)[0].is_error);
+        let deep = format!("{}$User.Country{}", "(".repeat(1940), ")".repeat(1940));
+        let p = check_formula(&deep, false);
+        assert!(p[0].is_error && p[0].message.contains("nested more than 64 levels"));
+        assert!(p[0].message.chars().count() < 200, "{}", p[0].message);
     }
 
     #[test]
