@@ -88,6 +88,7 @@ pub fn parse_certificate(value: &str) -> Result<CertificateInfo, String> {
         return Err("the certificate is empty".into());
     }
     let pem_text = if text.contains("-----BEGIN") {
+        check_pem_blocks(text)?;
         text.to_owned()
     } else {
         if let Some(c) = text.chars().find(|c| {
@@ -108,7 +109,7 @@ pub fn parse_certificate(value: &str) -> Result<CertificateInfo, String> {
         .map_err(|e| format!("not a PEM or base64 certificate: {e}"))?;
     if pem.label != "CERTIFICATE" {
         return Err(format!(
-            "found a PEM `{}` block where a CERTIFICATE was expected (never put a private key here)",
+            "found a PEM `{}` block where a CERTIFICATE was expected",
             pem.label
         ));
     }
@@ -120,6 +121,33 @@ pub fn parse_certificate(value: &str) -> Result<CertificateInfo, String> {
         not_before: cert.validity().not_before.timestamp(),
         der: pem.contents.clone(),
     })
+}
+
+/// A certificate value holds one PEM block, a CERTIFICATE. The PEM reader decodes only the
+/// first block, so the others are looked for here: a private key after the certificate
+/// (`cat ci.crt ci.key`) would otherwise pass and be committed and deployed. BEGIN lines are
+/// found anywhere in the text, indented or not.
+fn check_pem_blocks(text: &str) -> Result<(), String> {
+    let labels: Vec<&str> = text
+        .match_indices("-----BEGIN ")
+        .map(|(i, marker)| {
+            let rest = &text[i + marker.len()..];
+            rest.find("-----").map_or(rest, |end| &rest[..end]).trim()
+        })
+        .collect();
+    if let Some(key) = labels.iter().find(|l| l.contains("PRIVATE KEY")) {
+        return Err(format!(
+            "found a PEM `{key}` block; a private key must never be put in metadata, only its certificate"
+        ));
+    }
+    if labels.len() > 1 {
+        return Err(format!(
+            "the value holds {} PEM blocks ({}); put only the app's one CERTIFICATE here",
+            labels.len(),
+            labels.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 /// Fields of the standard objects a formula may read. Custom fields (`__c`) are always allowed.
@@ -322,5 +350,46 @@ mod tests {
         assert!(parse_certificate("TUlJ").is_err());
         let key = "-----BEGIN PRIVATE KEY-----\nTUlJ\n-----END PRIVATE KEY-----\n";
         assert!(parse_certificate(key).unwrap_err().contains("PRIVATE KEY"));
+    }
+
+    /// `CN=OpenECA test current`, the rules folders' test certificate (2024 to 2036).
+    const CURRENT_CERT: &str = "-----BEGIN CERTIFICATE-----
+MIICsjCCAZoCAQEwDQYJKoZIhvcNAQELBQAwHzEdMBsGA1UEAwwUT3BlbkVDQSB0
+ZXN0IGN1cnJlbnQwHhcNMjQwMTAxMDAwMDAwWhcNMzYwMTAxMDAwMDAwWjAfMR0w
+GwYDVQQDDBRPcGVuRUNBIHRlc3QgY3VycmVudDCCASIwDQYJKoZIhvcNAQEBBQAD
+ggEPADCCAQoCggEBAK3p8716XZ2dqCeruviSc3BVUMLyMVasllBuQoZBZhkQ5I1e
+NM2MuDPojElalvv2VX7qcJactnX++KKkkh3zjS0Ryxn6x+MFZzXqsrsbJSTEVQg7
+TeVjoyjGI05x8PWh6SBL6GSV67QVjSPTNkna68voE+aWaeORKUPQpRDoaPO5iuNT
+STa6n1rrTdVeeWRzoii0e1dgyB7VNUlTwBLdjzIYVfu810SY13aEF8twyPC+JSt2
+zmDCFRCl5+Hzw9NEjGXVMEdBuebTQFfXZGVA53lFUGEDJcvg4w076cG1/zwNK4ZO
+b2/Xj7aK8UBNbAXpMrhl7i+0XIXGaFo3EBWGvUcCAwEAATANBgkqhkiG9w0BAQsF
+AAOCAQEATSYImXl1SfTa5kf0B/ZMwRi9tFVv0MViMLpd+0r+0VT9pBx+iTXlbrda
+YKFv90RgRMwQ4MF0kEAomcWaCvWR6OHZR/P+sxzcqQaZ9nFnuYMAbgPV10MSqY79
+guKDyQVgHZwWICi7YBEsEFi5bflF2/uyV0C7ubk7Hjf3WnxTJi11xPVYWu2fcMSG
+Dx5f+I4yb1Qi53vSPbUyDHiBvqeF6S2C4yqQPeB8kRfSXIohu49uzvuIgs4onXG9
+prB9p+fXMh7cVTojoE8dcNEtO8wDRoJeWkfw+vjtsF3N3hF9XIKuL1VOzRelLuV4
+J4cqiXVUYuneKDmqvG1uCScRqFu+QA==
+-----END CERTIFICATE-----
+";
+
+    /// Review found that only the first PEM block was read: `cat ci.crt ci.key` passed, and
+    /// the private key would have been committed and deployed.
+    #[test]
+    fn certificate_followed_by_a_private_key_is_refused() {
+        assert!(parse_certificate(CURRENT_CERT).is_ok());
+        for label in [
+            "PRIVATE KEY",
+            "RSA PRIVATE KEY",
+            "EC PRIVATE KEY",
+            "ENCRYPTED PRIVATE KEY",
+        ] {
+            let value =
+                format!("{CURRENT_CERT}-----BEGIN {label}-----\nTUlJ\n-----END {label}-----\n");
+            let why = parse_certificate(&value).unwrap_err();
+            assert!(why.contains("private key"), "{label}: {why}");
+        }
+        let chain = format!("{CURRENT_CERT}{CURRENT_CERT}");
+        let why = parse_certificate(&chain).unwrap_err();
+        assert!(why.contains("2 PEM blocks"), "{why}");
     }
 }
