@@ -616,6 +616,88 @@ fn convert_round_trips_byte_for_byte() {
     }
 }
 
+/// Review found that `eca app new` and `eca project convert mdapi` wrote into a default
+/// package directory outside the project (`../outside`, or a folder reached through a
+/// symbolic link); both now refuse, naming sfdx-project.json, and write nothing.
+#[test]
+fn writers_refuse_package_directories_outside_the_project() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = init(tmp.path());
+    eca(&project, &["app", "new", "Shop"]).ok();
+    eca(
+        &project,
+        &["project", "convert", "source", "--output-dir", "../mdapi"],
+    )
+    .ok();
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&elsewhere, project.join("linked")).unwrap();
+    let mut outside = vec!["../outside", "/tmp/eca-outside-test"];
+    if cfg!(unix) {
+        outside.push("linked");
+    }
+    for dir in outside {
+        std::fs::write(
+            project.join("sfdx-project.json"),
+            format!(
+                "{{\"packageDirectories\": [{{\"path\": \"force-app\"}}, {{\"path\": \"{dir}\", \"default\": true}}]}}\n"
+            ),
+        )
+        .unwrap();
+        eca(&project, &["app", "new", "Other"]).fails(1, "sfdx-project.json");
+        eca(
+            &project,
+            &[
+                "project",
+                "convert",
+                "mdapi",
+                "--root-dir",
+                "../mdapi",
+                "--output-dir",
+                ".",
+            ],
+        )
+        .fails(1, "sfdx-project.json");
+        let run = eca(&project, &["validate"]);
+        assert_eq!(run.code, 1, "{dir}: {}", run.stdout);
+        assert!(run.stdout.contains("outside the project"), "{}", run.stdout);
+        assert!(!tmp.path().join("outside").exists(), "{dir}");
+        assert!(!Path::new("/tmp/eca-outside-test").exists(), "{dir}");
+        assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0, "{dir}");
+    }
+
+    // A folder inside the package directory that links out of the project.
+    #[cfg(unix)]
+    {
+        std::fs::write(
+            project.join("sfdx-project.json"),
+            "{\"packageDirectories\": [{\"path\": \"force-app\", \"default\": true}]}\n",
+        )
+        .unwrap();
+        let headers = project.join(DEFAULT).join("externalClientApps");
+        let moved = tmp.path().join("headers");
+        std::fs::rename(&headers, &moved).unwrap();
+        std::os::unix::fs::symlink(&moved, &headers).unwrap();
+        eca(&project, &["app", "new", "Other"]).fails(1, "symbolic link");
+        std::fs::remove_file(moved.join("Shop.eca-meta.xml")).unwrap();
+        eca(
+            &project,
+            &[
+                "project",
+                "convert",
+                "mdapi",
+                "--root-dir",
+                "../mdapi",
+                "--output-dir",
+                ".",
+            ],
+        )
+        .fails(1, "symbolic link");
+        assert_eq!(std::fs::read_dir(&moved).unwrap().count(), 0);
+    }
+}
+
 #[test]
 fn manifest_lists_every_component() {
     let tmp = tempfile::tempdir().unwrap();

@@ -744,3 +744,50 @@ fn spec_example_tables_name_real_files() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Package directories that lead outside the project.
+
+/// Review found that a package directory reached through a symbolic link was walked as if it
+/// were in the project, and written into by `eca app new`: it is an ECA0400 error, and
+/// nothing behind the link is read.
+#[cfg(unix)]
+#[test]
+fn package_directory_through_a_symlink_is_refused() {
+    let temp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let root = temp.path().join("project");
+    let elsewhere = temp.path().join("elsewhere");
+    let header = elsewhere.join("main/default/externalClientApps/Shop.eca-meta.xml");
+    std::fs::create_dir_all(header.parent().unwrap_or(&elsewhere))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&header, "not XML").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(root.join("force-app")).unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink(&elsewhere, root.join("linked")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        root.join("sfdx-project.json"),
+        "{\n  \"packageDirectories\": [\n    {\"path\": \"force-app\"},\n    {\"path\": \"linked\", \"default\": true}\n  ]\n}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (project, report) = load_and_validate(&root, NOW).unwrap_or_else(|e| panic!("{e}"));
+    let keys: Vec<String> = report.diagnostics.iter().map(key).collect();
+    assert_eq!(
+        keys,
+        ["sfdx-project.json:4:ECA0400:error"],
+        "{}",
+        list(&report.diagnostics)
+    );
+    assert!(
+        report.diagnostics[0]
+            .message
+            .contains("outside the project"),
+        "{}",
+        report.diagnostics[0].message
+    );
+    let sfdx = project.sfdx.unwrap_or_else(|| panic!("a source project"));
+    let paths: Vec<&str> = sfdx
+        .package_directories
+        .iter()
+        .map(|d| d.path.as_str())
+        .collect();
+    assert_eq!(paths, ["force-app"]);
+}

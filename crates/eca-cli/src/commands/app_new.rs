@@ -102,6 +102,16 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         precheck(&project, &f, &files[files.len() - 1].0)?;
     }
 
+    // A folder of the package directory may be a symbolic link out of the project.
+    if let Some((rel, _)) = files
+        .iter()
+        .find(|(rel, _)| !project::is_inside(&args.project_dir, rel))
+    {
+        bail!(
+            "{} leads outside the project through a symbolic link; nothing was written",
+            display_path(rel)
+        );
+    }
     if !args.force {
         refuse_overwrite(args, &files, key_to_write.is_some())?;
     }
@@ -400,6 +410,7 @@ impl Places {
                 project.root.display()
             ),
         };
+        super::refuse_project_file_error(project)?;
         let default = sfdx
             .package_directories
             .iter()

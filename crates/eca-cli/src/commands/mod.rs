@@ -31,6 +31,20 @@ use clap::Subcommand;
 
 use crate::Context;
 
+/// Refuses to write into a project whose `sfdx-project.json` has an error: the package
+/// directory the files would go to may be the entry left out (one outside the project).
+fn refuse_project_file_error(project: &eca_metadata::project::Project) -> anyhow::Result<()> {
+    if let Some(d) = project.project_file_error() {
+        anyhow::bail!(
+            "{}:{}: {}; fix it first (`eca validate` lists every problem), nothing was written",
+            eca_metadata::project::sfdx::FILE_NAME,
+            d.line,
+            d.message
+        );
+    }
+    Ok(())
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check a source project, a Metadata API folder or a deploy zip, offline.

@@ -170,6 +170,7 @@ fn write_source(zip: &[u8], out: &Path) -> anyhow::Result<Vec<String>> {
     if out.join("sfdx-project.json").is_file()
         && let Ok(existing) = project::load(out)
     {
+        super::refuse_project_file_error(&existing)?;
         retrieved.files.retain(|f| {
             let Some(old) = existing
                 .files

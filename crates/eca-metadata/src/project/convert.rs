@@ -35,6 +35,10 @@ pub enum ConvertError {
     Zip(String),
     #[error("the project is already in {0} format")]
     SameFormat(&'static str),
+    /// The project written into has an error in `sfdx-project.json` (its line and message), or
+    /// a file would be written outside it.
+    #[error("{0}; nothing was written")]
+    Project(String),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ConvertError + '_ {
@@ -124,12 +128,25 @@ pub fn to_source(project: &Project, out: &Path) -> Result<Summary, ConvertError>
     if project.layout != Layout::MetadataApi {
         return Err(ConvertError::SameFormat("source"));
     }
-    let base = default_source_dir(out);
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    let base = default_source_dir(out)?;
+    let rels: Vec<PathBuf> = project
+        .files
+        .iter()
+        .map(|f| {
+            base.join(f.ty.directory())
+                .join(f.ty.source_file_name(&f.full_name))
+        })
+        .collect();
+    // A folder of the package directory may be a symbolic link out of the project.
+    if let Some(rel) = rels.iter().find(|rel| !super::is_inside(out, rel)) {
+        return Err(ConvertError::Project(format!(
+            "{} leads outside the project through a symbolic link",
+            rel.display()
+        )));
+    }
     let mut files = Vec::new();
-    for f in &project.files {
-        let rel = base
-            .join(f.ty.directory())
-            .join(f.ty.source_file_name(&f.full_name));
+    for (f, rel) in project.files.iter().zip(rels) {
         let path = out.join(&rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io(parent))?;
@@ -157,20 +174,31 @@ pub fn to_source(project: &Project, out: &Path) -> Result<Summary, ConvertError>
     })
 }
 
-/// Where converted source files go in the project at `out`.
-fn default_source_dir(out: &Path) -> PathBuf {
+/// Where converted source files go in the project at `out`. An error in its
+/// `sfdx-project.json` is refused rather than passed over: the default package directory may be
+/// the entry refused (one outside the project), and the files would go to another.
+fn default_source_dir(out: &Path) -> Result<PathBuf, ConvertError> {
     let Ok(text) = std::fs::read_to_string(out.join(sfdx::FILE_NAME)) else {
-        return PathBuf::from("force-app/main/default");
+        return Ok(PathBuf::from("force-app/main/default"));
     };
-    let (project, _) = sfdx::parse(&text, Path::new(sfdx::FILE_NAME));
+    let (mut project, mut problems) = sfdx::parse(&text, Path::new(sfdx::FILE_NAME));
+    super::drop_linked_outside(out, &mut project, &text, &mut problems);
+    if let Some(d) = problems.iter().find(|d| d.is_error()) {
+        return Err(ConvertError::Project(format!(
+            "{}:{}: {}",
+            sfdx::FILE_NAME,
+            d.line,
+            d.message
+        )));
+    }
     let dirs = &project.package_directories;
     let Some(dir) = dirs.iter().find(|d| d.is_default).or(dirs.first()) else {
-        return PathBuf::from("force-app/main/default");
+        return Ok(PathBuf::from("force-app/main/default"));
     };
     let base = PathBuf::from(&dir.path);
-    if out.join(&base).join("main/default").is_dir() {
+    Ok(if out.join(&base).join("main/default").is_dir() {
         base.join("main/default")
     } else {
         base
-    }
+    })
 }

@@ -10,7 +10,7 @@ pub mod manifest;
 pub mod sfdx;
 mod zipfile;
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use rayon::prelude::*;
 
@@ -75,6 +75,15 @@ impl Project {
     /// The namespace prefix of the project, if it has one.
     pub fn namespace(&self) -> Option<&str> {
         self.sfdx.as_ref().and_then(|s| s.namespace.as_deref())
+    }
+
+    /// The first error in `sfdx-project.json`, if any. Commands that write into the project
+    /// refuse while there is one: the package directory it concerns may have been left out, and
+    /// the files would go to another.
+    pub fn project_file_error(&self) -> Option<&Diagnostic> {
+        self.diagnostics
+            .iter()
+            .find(|d| d.is_error() && d.file == Path::new(sfdx::FILE_NAME))
     }
 
     /// The package directory a file belongs to.
@@ -153,7 +162,8 @@ fn load_source(root: &Path) -> Result<Project, ProjectError> {
     let project_file = PathBuf::from(sfdx::FILE_NAME);
     let text = read(&root.join(sfdx::FILE_NAME))?;
     let text = String::from_utf8_lossy(&text).into_owned();
-    let (sfdx, mut diagnostics) = sfdx::parse(&text, &project_file);
+    let (mut sfdx, mut diagnostics) = sfdx::parse(&text, &project_file);
+    drop_linked_outside(root, &mut sfdx, &text, &mut diagnostics);
     let ignore = forceignore::ForceIgnore::load(root, &mut diagnostics);
     let mut project_sources = vec![(project_file.clone(), text.clone())];
     if let Ok(ignore_text) = std::fs::read_to_string(root.join(forceignore::FILE_NAME)) {
@@ -165,16 +175,11 @@ fn load_source(root: &Path) -> Result<Project, ProjectError> {
     for (index, dir) in sfdx.package_directories.iter().enumerate() {
         let abs = root.join(&dir.path);
         if !abs.is_dir() {
-            // Point at the entry's path string when it can be found as written.
-            let at = text
-                .find(&format!("\"{}", dir.path))
-                .or_else(|| text.find(&format!("\"./{}", dir.path)))
-                .map_or(Span::new(1, 1, 1), |i| lines.span(i + 1, dir.path.len()));
             diagnostics.push(
                 Diagnostic::new(
                     Code::PackageDirectory,
                     &project_file,
-                    at,
+                    path_span(&text, &lines, &dir.path),
                     format!("package directory `{}` does not exist", dir.path),
                 )
                 .with_help("create it or remove it from packageDirectories"),
@@ -229,6 +234,68 @@ fn load_source(root: &Path) -> Result<Project, ProjectError> {
         diagnostics,
         project_sources,
     })
+}
+
+/// Whether `rel` stays inside `root` once symbolic links are followed: `rel` has no `..` or
+/// root parts, and the longest part of it that exists resolves to a path under `root`. A
+/// dangling link counts as outside (writing through it would create its target).
+pub fn is_inside(root: &Path, rel: &Path) -> bool {
+    if rel
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return false;
+    }
+    let Ok(root) = root.canonicalize() else {
+        return false;
+    };
+    let mut path = root.join(rel);
+    loop {
+        if path.symlink_metadata().is_ok() {
+            return path
+                .canonicalize()
+                .is_ok_and(|real| real.starts_with(&root));
+        }
+        if !path.pop() {
+            return false;
+        }
+    }
+}
+
+/// Leaves out the package directories that lead outside the project through a symbolic link,
+/// with an ECA0400 error each; [`sfdx::parse`] has already refused absolute paths and `..`.
+pub(crate) fn drop_linked_outside(
+    root: &Path,
+    sfdx: &mut SfdxProject,
+    text: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let lines = crate::xml::LineIndex::new(text);
+    sfdx.package_directories.retain(|dir| {
+        if is_inside(root, Path::new(&dir.path)) {
+            return true;
+        }
+        diagnostics.push(
+            Diagnostic::new(
+                Code::ProjectFile,
+                sfdx::FILE_NAME,
+                path_span(text, &lines, &dir.path),
+                format!(
+                    "package directory `{}` is outside the project: a symbolic link leads out of the project folder",
+                    dir.path
+                ),
+            )
+            .with_help("move the folder into the project, or list it in the project it belongs to"),
+        );
+        false
+    });
+}
+
+/// Where a package directory's path is written in `sfdx-project.json`, or its first line.
+fn path_span(text: &str, lines: &crate::xml::LineIndex<'_>, path: &str) -> Span {
+    text.find(&format!("\"{path}"))
+        .or_else(|| text.find(&format!("\"./{path}")))
+        .map_or(Span::new(1, 1, 1), |i| lines.span(i + 1, path.len()))
 }
 
 /// Collects every file under `dir` (relative to `root`) that `.forceignore` does not exclude.

@@ -21,7 +21,9 @@ pub struct SfdxProject {
 /// One entry of `packageDirectories`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackageDirectory {
-    /// Relative to the project root, with `/` separators and no trailing slash.
+    /// Relative to the project root, with `/` separators, no `.` or `..` parts and no trailing
+    /// slash (`.` for the root itself). [`parse`] refuses paths that are absolute or lead out of
+    /// the project, so that nothing reads or writes outside it through one.
     pub path: String,
     pub is_default: bool,
     /// The 2GP package built from this directory, if any. Components that cannot be packaged
@@ -83,8 +85,29 @@ pub fn parse(text: &str, file: &Path) -> (SfdxProject, Vec<Diagnostic>) {
             for entry in entries {
                 match entry.get("path").and_then(Value::as_str) {
                     Some(path) if !path.trim().is_empty() => {
+                        let normalized = match normalize_dir(path) {
+                            Ok(p) => p,
+                            Err(why) => {
+                                // Point at the path as written, JSON escapes included.
+                                let written = serde_json::to_string(path).unwrap_or_default();
+                                let span = text.find(&written).map_or_else(
+                                    || at("packageDirectories"),
+                                    |i| lines.span(i + 1, written.chars().count() - 2),
+                                );
+                                diagnostics.push(
+                                    Diagnostic::new(
+                                        Code::ProjectFile,
+                                        file,
+                                        span,
+                                        format!("package directory `{path}` is outside the project: {why}"),
+                                    )
+                                    .with_help("a package directory is a folder inside the project, written relative to it, such as \"force-app\""),
+                                );
+                                continue;
+                            }
+                        };
                         project.package_directories.push(PackageDirectory {
-                            path: normalize_dir(path),
+                            path: normalized,
                             is_default: entry.get("default").and_then(Value::as_bool) == Some(true),
                             package: entry
                                 .get("package")
@@ -178,10 +201,32 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-fn normalize_dir(path: &str) -> String {
+/// The path with `/` separators and without `.` and `..` parts, or why it is not a folder
+/// inside the project.
+fn normalize_dir(path: &str) -> Result<String, &'static str> {
     let p = path.trim().replace('\\', "/");
-    let p = p.strip_prefix("./").unwrap_or(&p);
-    p.trim_end_matches('/').to_owned()
+    let bytes = p.as_bytes();
+    let has_drive = bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':';
+    if p.starts_with('/') || has_drive {
+        return Err("it is an absolute path");
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in p.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err("`..` leads out of the project folder");
+                }
+            }
+            name => parts.push(name),
+        }
+    }
+    Ok(if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    })
 }
 
 fn is_valid_namespace(ns: &str) -> bool {
@@ -235,6 +280,43 @@ mod tests {
         let (_, d) = parse("{\n  \"packageDirectories\": [\n", Path::new(FILE_NAME));
         assert_eq!(d[0].code, Code::ProjectFile);
         assert_eq!(d[0].line, 3);
+    }
+
+    /// Review found that such entries were accepted: `eca validate` walked nothing and said
+    /// ok, and `eca app new` wrote outside the project.
+    #[test]
+    fn package_directories_outside_the_project_are_refused() {
+        for bad in [
+            "../shared",
+            "force-app/../../elsewhere",
+            "/tmp/x",
+            "C:\\\\work\\\\x",
+            "\\\\\\\\server\\\\share",
+        ] {
+            let text = format!(
+                "{{\n  \"packageDirectories\": [\n    {{\"path\": \"force-app\"}},\n    {{\"path\": \"{bad}\", \"default\": true}}\n  ]\n}}"
+            );
+            let (p, d) = parse(&text, Path::new(FILE_NAME));
+            assert_eq!(d.len(), 1, "{bad}: {d:?}");
+            assert_eq!((d[0].code, d[0].line), (Code::ProjectFile, 4), "{bad}");
+            assert!(
+                d[0].message.contains("outside the project"),
+                "{bad}: {}",
+                d[0].message
+            );
+            let paths: Vec<&str> = p
+                .package_directories
+                .iter()
+                .map(|d| d.path.as_str())
+                .collect();
+            assert_eq!(paths, ["force-app"], "{bad}");
+        }
+        let (p, d) = parse(
+            r#"{"packageDirectories":[{"path":"./apps/..x/"},{"path":"."}]}"#,
+            Path::new(FILE_NAME),
+        );
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(p.package_directories.len(), 2);
     }
 
     #[test]
