@@ -791,3 +791,36 @@ fn package_directory_through_a_symlink_is_refused() {
         .collect();
     assert_eq!(paths, ["force-app"]);
 }
+
+/// Review found that the files macOS and editors leave beside the metadata (`.DS_Store`,
+/// AppleDouble `._Name` files, swap files) failed validation; the Salesforce CLI ignores them
+/// (`**/.*`, `**/*.dup`) in every project, and so does the project walk.
+#[test]
+fn dot_files_and_dups_are_ignored_by_default() {
+    let temp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let root = temp.path().join("project");
+    copy_tree(
+        &data_dir().join("rules/ECA0400-sfdx-project-trailing-comma/pass"),
+        &root,
+    );
+    let headers = root.join("force-app/main/default/externalClientApps");
+    for (name, bytes) in [
+        (".DS_Store", &b"\0\0\0\x01Bud1"[..]),
+        (
+            "._Acme_Portal.eca-meta.xml",
+            &b"\0\x05\x16\x07\0\x02\0\0Mac OS X"[..],
+        ),
+        (".Acme_Portal.eca-meta.xml.swp", &b"b0VIM 9.0"[..]),
+        ("Acme_Portal.eca-meta.xml.dup", &b"<half a file"[..]),
+    ] {
+        std::fs::write(headers.join(name), bytes).unwrap_or_else(|e| panic!("{e}"));
+    }
+    std::fs::write(root.join("force-app/.DS_Store"), b"\0").unwrap_or_else(|e| panic!("{e}"));
+    let (project, report) = load_and_validate(&root, NOW).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        report.diagnostics.is_empty(),
+        "{}",
+        list(&report.diagnostics)
+    );
+    assert_eq!(project.files.len(), 2);
+}

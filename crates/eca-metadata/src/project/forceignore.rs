@@ -1,5 +1,6 @@
 //! `.forceignore`: gitignore-syntax patterns, relative to the project root, naming files that
-//! the Salesforce CLI (and so every `eca` command) leaves out of deploys and validation.
+//! the Salesforce CLI (and so every `eca` command) leaves out of deploys and validation, on top
+//! of the files it always leaves out ([`DEFAULT_PATTERNS`]).
 
 use std::path::Path;
 
@@ -31,29 +32,48 @@ package.xml
 # **/*.ecaOauthSecurity-meta.xml
 ";
 
-/// Compiled `.forceignore` patterns.
+/// What the Salesforce CLI leaves out of every source project whatever `.forceignore` says
+/// (source-deploy-retrieve's `ForceIgnore.DEFAULT_IGNORE`): dot-files and dot-folders
+/// (`.DS_Store`, AppleDouble `._Name` files, editor swap files), `.dup` files, and the package
+/// descriptors. The CLI reads them after the file's patterns, so a `!` pattern cannot bring one
+/// back; here they are checked first, to the same effect.
+pub const DEFAULT_PATTERNS: &[&str] = &[
+    "**/.*",
+    "**/*.dup",
+    "**/package2-descriptor.json",
+    "**/package2-manifest.json",
+];
+
+/// Compiled ignore patterns: the defaults and `.forceignore`'s.
 #[derive(Debug)]
 pub struct ForceIgnore {
+    defaults: Option<Gitignore>,
     matcher: Option<Gitignore>,
 }
 
 impl ForceIgnore {
-    /// Nothing ignored.
+    /// Nothing ignored, not even the defaults (a Metadata API folder is read whole).
     pub fn empty() -> Self {
-        Self { matcher: None }
+        Self {
+            defaults: None,
+            matcher: None,
+        }
     }
 
-    /// Reads `<root>/.forceignore` when present; bad patterns become warnings.
+    /// The defaults and `<root>/.forceignore` when present; bad patterns become warnings.
     pub fn load(root: &Path, diagnostics: &mut Vec<Diagnostic>) -> Self {
         let path = root.join(FILE_NAME);
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            return Self::empty();
-        };
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
         Self::parse(root, &text, diagnostics)
     }
 
-    /// Compiles patterns from text.
+    /// Compiles the defaults and the patterns of a `.forceignore` text.
     pub fn parse(root: &Path, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Self {
+        let mut defaults = GitignoreBuilder::new(root);
+        for pattern in DEFAULT_PATTERNS {
+            // The patterns are constants that compile; a failure would only lose a default.
+            let _ = defaults.add_line(None, pattern);
+        }
         let mut builder = GitignoreBuilder::new(root);
         for (n, line) in text.lines().enumerate() {
             if let Err(e) = builder.add_line(None, line) {
@@ -69,17 +89,18 @@ impl ForceIgnore {
                 );
             }
         }
-        match builder.build() {
-            Ok(g) => Self { matcher: Some(g) },
-            Err(_) => Self::empty(),
+        Self {
+            defaults: defaults.build().ok(),
+            matcher: builder.build().ok(),
         }
     }
 
     /// Whether the path (relative to the root) is ignored, directly or through a parent.
     pub fn is_ignored(&self, rel: &Path, is_dir: bool) -> bool {
-        self.matcher
-            .as_ref()
-            .is_some_and(|m| m.matched_path_or_any_parents(rel, is_dir).is_ignore())
+        [&self.defaults, &self.matcher].into_iter().any(|m| {
+            m.as_ref()
+                .is_some_and(|m| m.matched_path_or_any_parents(rel, is_dir).is_ignore())
+        })
     }
 }
 
@@ -103,5 +124,34 @@ mod tests {
             false
         ));
         assert!(!f.is_ignored(Path::new("force-app/x/A.eca-meta.xml"), false));
+    }
+
+    /// Review found that `.DS_Store`, AppleDouble files (`._App.eca-meta.xml`) and editor swap
+    /// files failed validation, though the Salesforce CLI never deploys them.
+    #[test]
+    fn dot_files_and_dups_are_ignored_by_default() {
+        let dir = "force-app/main/default/externalClientApps";
+        let mut d = Vec::new();
+        let none = ForceIgnore::load(Path::new("/no/such/project"), &mut d);
+        let negated = ForceIgnore::parse(Path::new("/p"), "!.DS_Store\n!**/*.dup\n", &mut d);
+        assert!(d.is_empty());
+        for f in [&none, &negated] {
+            for ignored in [
+                ".DS_Store",
+                "force-app/.DS_Store",
+                "force-app/main/default/externalClientApps/._My_App.eca-meta.xml",
+                "force-app/main/default/externalClientApps/.My_App.eca-meta.xml.swp",
+                "force-app/main/default/externalClientApps/My_App.eca-meta.xml.dup",
+                "force-app/.hidden/externalClientApps/My_App.eca-meta.xml",
+                "force-app/package2-descriptor.json",
+                "package2-manifest.json",
+            ] {
+                assert!(f.is_ignored(Path::new(ignored), false), "{ignored}");
+            }
+            assert!(f.is_ignored(Path::new("force-app/.hidden"), true));
+            assert!(!f.is_ignored(Path::new(&format!("{dir}/My_App.eca-meta.xml")), false));
+        }
+        // A Metadata API folder has no .forceignore and no defaults.
+        assert!(!ForceIgnore::empty().is_ignored(Path::new(".DS_Store"), false));
     }
 }
