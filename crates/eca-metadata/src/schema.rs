@@ -76,10 +76,17 @@ impl EnumDef {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Bool,
+    /// An `xsd:int`: 32 bits (XML Schema Part 2 §3.3.17), read with [`parse_int`].
     Int,
     Str,
     Enum(&'static EnumDef),
     Complex(&'static ComplexDef),
+}
+
+/// An `xsd:int` value. The WSDL types every integer field of the metadata as `xsd:int`, so a
+/// value outside the 32-bit range is not one, whatever a 64-bit parse would make of it.
+pub fn parse_int(value: &str) -> Result<i32, std::num::ParseIntError> {
+    value.parse::<i32>()
 }
 
 /// A complex type: a named list of fields.

@@ -37,8 +37,11 @@ pub(super) fn get_bool(el: &Element, name: &str) -> Option<bool> {
     text(el, name).and_then(parse_bool)
 }
 
+/// An `xsd:int`, held as `i64` so that arithmetic on it (minutes to seconds) cannot overflow.
 pub(super) fn get_int(el: &Element, name: &str) -> Option<i64> {
-    text(el, name).and_then(|s| s.parse().ok())
+    text(el, name)
+        .and_then(|s| crate::schema::parse_int(s).ok())
+        .map(i64::from)
 }
 
 pub(super) fn get_enum<T: ModelEnum>(el: &Element, name: &str) -> Option<T> {

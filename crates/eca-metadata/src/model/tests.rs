@@ -600,6 +600,26 @@ fn values_are_read_leniently() {
     assert!(written.contains("<idTokenConfig/>"));
 }
 
+/// The int fields are xsd:int: a value beyond 32 bits is left out of the model, as any other
+/// value that does not parse (the validator reports it as ECA0206).
+#[test]
+fn ints_beyond_32_bits_are_left_out() {
+    let text = doc(
+        "ExtlClntAppOauthSettings",
+        "<assetTokenValidity>2147483648</assetTokenValidity>
+         <externalClientApplication>a</externalClientApplication>",
+    );
+    let Component::OauthSettings(o) = read(MetadataType::OauthSettings, "a_oauth", &text) else {
+        panic!()
+    };
+    assert_eq!(o.asset_token_validity, None);
+    let text = text.replace("2147483648", "-2147483648");
+    let Component::OauthSettings(o) = read(MetadataType::OauthSettings, "a_oauth", &text) else {
+        panic!()
+    };
+    assert_eq!(o.asset_token_validity, Some(-2_147_483_648));
+}
+
 #[test]
 fn building_a_model_never_fails() {
     let odd = [

@@ -8,6 +8,7 @@ use super::FileContext;
 use super::values::{self, check_absolute_url, parse_certificate, parse_ip};
 use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::model::{Component, OauthScope};
+use crate::schema::parse_int;
 use crate::suggest;
 use crate::version::ApiVersion;
 use crate::xml::{Element, Span};
@@ -241,7 +242,7 @@ impl Check<'_> {
         let Some((value, span)) = self.value(timeout) else {
             return;
         };
-        let Ok(minutes) = value.parse::<i64>() else {
+        let Ok(minutes) = parse_int(value).map(i64::from) else {
             return;
         };
         let version = self.ctx.version;
@@ -519,7 +520,7 @@ fn global(c: &mut Check<'_>) {
     }
     if let Some(config) = c.child("idTokenConfig")
         && let Some(validity) = config.child("idTokenValidityInMinutes")
-        && let Ok(minutes) = validity.text.trimmed().parse::<i64>()
+        && let Ok(minutes) = parse_int(validity.text.trimmed()).map(i64::from)
         && !(1..=720).contains(&minutes)
     {
         let span = validity.text.span;
@@ -544,8 +545,8 @@ fn policies(c: &mut Check<'_>) {
     c.jwt_timeout("guestJwtTimeout", "guestJwtSessionTimeoutType");
     c.jwt_timeout("namedUserJwtTimeout", "namedUserJwtSessionTimeoutType");
     if let Some((value, span)) = c.value("sessionTimeoutInMinutes")
-        && value
-            .parse::<i64>()
+        && parse_int(value)
+            .map(i64::from)
             .is_ok_and(|m| m <= 0 || m > MAX_SESSION_MINUTES)
     {
         let value = value.to_owned();
@@ -566,7 +567,7 @@ fn policies(c: &mut Check<'_>) {
     {
         let period = c
             .value("refreshTokenValidityPeriod")
-            .and_then(|(v, _)| v.parse::<i64>().ok());
+            .and_then(|(v, _)| parse_int(v).ok());
         if period.is_none_or(|p| p <= 0) {
             c.push(
                 Code::RefreshTokenPolicy,

@@ -3,6 +3,7 @@
 //! and the API versions each element exists in.
 
 use std::collections::HashMap;
+use std::num::IntErrorKind;
 use std::path::Path;
 
 use crate::catalog::MetadataType;
@@ -197,19 +198,39 @@ fn check_value(
                 );
             }
         }
-        Kind::Int => {
-            if value.parse::<i64>().is_err() {
+        Kind::Int => match schema::parse_int(value) {
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    IntErrorKind::PosOverflow | IntErrorKind::NegOverflow
+                ) =>
+            {
                 out.push(
                     Diagnostic::new(
-                        Code::InvalidInteger,
+                        Code::OutOfRange,
                         path,
                         span,
-                        format!("<{}>: `{value}` is not an integer", field.name),
+                        format!(
+                            "<{}>: {value} is out of range for an int (from {} to {})",
+                            field.name,
+                            i32::MIN,
+                            i32::MAX
+                        ),
                     )
-                    .with_help("write a whole number such as 30"),
+                    .with_help("the field is an xsd:int, a 32-bit integer"),
                 );
             }
-        }
+            Err(_) => out.push(
+                Diagnostic::new(
+                    Code::InvalidInteger,
+                    path,
+                    span,
+                    format!("<{}>: `{value}` is not an integer", field.name),
+                )
+                .with_help("write a whole number such as 30"),
+            ),
+        },
         Kind::Enum(def) => {
             if let Some(d) = check_enum(def, field, value, child, path, version) {
                 out.push(d);
