@@ -105,6 +105,7 @@ codes! {
     SamlPluginDisabled = "ECA0306", Warning, "SAML policies while the SAML plugin is off";
     PluginWithoutOauth = "ECA0307", Error, "plugin requires the OAuth plugin";
     NamespaceMismatch = "ECA0308", Error, "namespace prefix is not the project's";
+    LocalAppInPackage = "ECA0309", Error, "Local app in a package directory that builds a package";
     // Project files.
     ProjectFile = "ECA0400", Error, "invalid sfdx-project.json";
     PackageDirectory = "ECA0401", Error, "package directory missing";

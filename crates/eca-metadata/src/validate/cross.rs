@@ -1,6 +1,7 @@
 //! Rules across files: every satellite names a header in the project, one file per app and
 //! plugin, global settings come with OAuth settings, client credentials have a run-as user,
-//! SAML stays on Local apps, and packaging directories hold only packageable types.
+//! SAML stays on Local apps, and packaging directories hold only packageable types and
+//! Packaged apps.
 
 use std::collections::HashMap;
 
@@ -8,6 +9,7 @@ use super::Checked;
 use crate::catalog::MetadataType;
 use crate::diagnostic::{Code, Diagnostic, Severity, display_path};
 use crate::project::Project;
+use crate::schema;
 use crate::xml::{Element, Span};
 
 fn value<'a>(root: &'a Element, name: &str) -> Option<&'a str> {
@@ -280,15 +282,19 @@ fn packaging(project: &Project, components: &[Checked], out: &mut Vec<Diagnostic
     };
     for c in components {
         let ty = c.component.ty();
-        if ty.is_packageable() {
-            continue;
-        }
         let Some(dir) = c.package_dir.and_then(|i| sfdx.package_directories.get(i)) else {
             continue;
         };
         let Some(package) = &dir.package else {
             continue;
         };
+        if ty == MetadataType::ExternalClientApplication {
+            local_app_in_package(c, &dir.path, package, out);
+            continue;
+        }
+        if ty.is_packageable() {
+            continue;
+        }
         out.push(
             Diagnostic::new(
                 Code::NotPackageable,
@@ -306,4 +312,32 @@ fn packaging(project: &Project, components: &[Checked], out: &mut Vec<Diagnostic
             )),
         );
     }
+}
+
+/// Only Packaged apps go into a 2GP package (`spec/metadata.md` §2.1, §6.1); an app without a
+/// `distributionState` is Local. A value that is no state at all is the schema check's to
+/// report.
+fn local_app_in_package(header: &Checked, dir: &str, package: &str, out: &mut Vec<Diagnostic>) {
+    let name = header.component.full_name();
+    let (span, state) = match header.root.child("distributionState") {
+        None => (header.root.span, "Local (it has no distributionState)"),
+        Some(e) => match e.text.trimmed() {
+            "Packaged" => return,
+            v if schema::DIST_STATE.find(v).is_some() => (e.text.span, v),
+            _ => return,
+        },
+    };
+    out.push(
+        Diagnostic::new(
+            Code::LocalAppInPackage,
+            &header.path,
+            span,
+            format!(
+                "app `{name}` is {state}, and `{dir}` builds the package `{package}`; only Packaged apps go into a 2GP package"
+            ),
+        )
+        .with_help(
+            "set <distributionState>Packaged</distributionState>, or move the app to a package directory without a package (Local apps deploy from there)",
+        ),
+    );
 }
