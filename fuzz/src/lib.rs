@@ -63,11 +63,13 @@ fn read_component(ty: MetadataType, bytes: &[u8]) {
             "validate_bytes reported nothing for a file the XML layer refuses"
         );
     }
-    // Positions are computed on the text without its byte-order mark, as the reader sees it.
+    // Positions are computed on the text without its byte-order mark, as the reader sees it,
+    // with every line end (CR LF, CR or LF) read as one (XML 1.0 §2.11).
     let source = std::str::from_utf8(bytes)
         .ok()
         .map(|text| text.strip_prefix('\u{feff}').unwrap_or(text));
-    let last_line = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+    let crlf = bytes.windows(2).filter(|w| w == b"\r\n").count();
+    let last_line = bytes.iter().filter(|&&b| b == b'\n' || b == b'\r').count() - crlf + 1;
     for diagnostic in &diagnostics {
         assert!(
             usize::try_from(diagnostic.line).is_ok_and(|line| line <= last_line),

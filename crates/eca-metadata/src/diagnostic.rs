@@ -95,6 +95,7 @@ codes! {
     JwtTimeoutType = "ECA0215", Warning, "JWT timeout set but not used";
     GeneratedValue = "ECA0216", Warning, "platform-generated value in source";
     StartPage = "ECA0217", Error, "start page needs a start URL";
+    CommaSeparatedCallbacks = "ECA0218", Warning, "comma-separated callback URLs on one line";
     // Rules across files.
     ClientCredentialsUser = "ECA0300", Warning, "client credentials without a run-as user";
     GlobalWithoutOauth = "ECA0301", Error, "global OAuth settings without OAuth settings";

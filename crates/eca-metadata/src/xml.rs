@@ -311,6 +311,26 @@ impl<'a> LineIndex<'a> {
         Self { source, starts }
     }
 
+    /// The byte offset of a 1-based line and column (counted in characters), if the source
+    /// has them.
+    pub fn offset(&self, line: u32, column: u32) -> Option<usize> {
+        let index = usize::try_from(line).ok()?.checked_sub(1)?;
+        let line_start = *self.starts.get(index)?;
+        let line_end = self
+            .starts
+            .get(index + 1)
+            .copied()
+            .unwrap_or(self.source.len());
+        let text = &self.source[line_start..line_end];
+        let skip = usize::try_from(column).ok()?.checked_sub(1)?;
+        match text.char_indices().nth(skip) {
+            Some((i, _)) => Some(line_start + i),
+            // Just after the last character of a last line without a line end.
+            None if text.chars().count() == skip && !text.ends_with('\n') => Some(line_end),
+            None => None,
+        }
+    }
+
     /// The span at byte `offset`, underlining `len` characters.
     pub fn span(&self, offset: usize, len: usize) -> Span {
         let offset = offset.min(self.source.len());
@@ -491,5 +511,24 @@ mod tests {
             <zeta>1</zeta>
         </T>
         "#);
+    }
+
+    #[test]
+    fn line_index_offsets_invert_spans() {
+        let source = "ab\nçé x\n\nend";
+        let lines = LineIndex::new(source);
+        for offset in [0, 1, 3, 5, 8, 11, source.len()] {
+            let span = lines.span(offset, 1);
+            assert_eq!(
+                lines.offset(span.line, span.column),
+                Some(offset),
+                "{offset}"
+            );
+        }
+        assert_eq!(lines.offset(0, 1), None);
+        assert_eq!(lines.offset(1, 0), None);
+        assert_eq!(lines.offset(2, 9), None);
+        assert_eq!(lines.offset(9, 1), None);
+        assert_eq!(lines.offset(1, 4), None, "past the line end");
     }
 }

@@ -824,3 +824,65 @@ fn dot_files_and_dups_are_ignored_by_default() {
     );
     assert_eq!(project.files.len(), 2);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Callback URLs, one per line.
+
+/// The diagnostics of one global OAuth settings file whose `callbackUrl` is `urls`, as
+/// `(line, column, code, severity)`.
+fn callback_diagnostics(urls: &str) -> Vec<(u32, u32, Code, Severity)> {
+    let text = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <ExtlClntAppGlobalOauthSettings xmlns=\"http://soap.sforce.com/2006/04/metadata\">\n    \
+         <callbackUrl>{urls}</callbackUrl>\n    \
+         <externalClientApplication>A</externalClientApplication>\n    \
+         <label>A_glbl</label>\n\
+         </ExtlClntAppGlobalOauthSettings>\n"
+    );
+    let options = options(NOW);
+    let ctx = validate::FileContext {
+        version: eca_metadata::ApiVersion::DEFAULT,
+        options: &options,
+    };
+    let outcome = validate::check_file(
+        MetadataType::GlobalOauthSettings,
+        "A_glbl",
+        Path::new("A_glbl.ecaGlblOauth-meta.xml"),
+        text.as_bytes(),
+        ctx,
+    );
+    outcome
+        .diagnostics
+        .iter()
+        .map(|d| (d.line, d.column, d.code, d.severity))
+        .collect()
+}
+
+/// Review found that every bad URL of a multi-line `callbackUrl` was reported at the first
+/// line, and that `https://a/cb,https://b/cb` (one URL to Salesforce) passed silently.
+#[test]
+fn callback_urls_are_reported_at_their_own_line_and_column() {
+    use Severity::{Error, Warning};
+    let bad = Code::InvalidUrl;
+    // <callbackUrl> opens at line 3, column 5; its value starts at column 18.
+    assert_eq!(
+        callback_diagnostics("https://a.example/cb\nexample.com/cb\n   /path"),
+        [(4, 1, bad, Error), (5, 4, bad, Error)]
+    );
+    assert_eq!(
+        callback_diagnostics("\n        nope\n        https://a.example/cb"),
+        [(4, 9, bad, Error)]
+    );
+    assert_eq!(callback_diagnostics("relative/cb"), [(3, 18, bad, Error)]);
+    let commas = Code::CommaSeparatedCallbacks;
+    assert_eq!(
+        callback_diagnostics("https://a.example/cb\nhttps://b.example/cb,myapp://cb"),
+        [(4, 22, commas, Warning)]
+    );
+    assert_eq!(
+        callback_diagnostics("https://a.example/cb,https://b.example/cb"),
+        [(3, 39, commas, Warning)]
+    );
+    // A comma inside a URL is no separator.
+    assert!(callback_diagnostics("https://a.example/cb?scope=a,b&amp;x=y:z").is_empty());
+}

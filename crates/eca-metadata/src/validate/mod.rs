@@ -337,7 +337,7 @@ pub fn check_file(
     }
     let component = Component::from_element(ty, full_name, root);
     if root.name == ty.name() {
-        rules::check(&component, root, path, ctx, &mut diagnostics);
+        rules::check(&component, root, &doc.source, path, ctx, &mut diagnostics);
     }
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
     // The source text is only needed to show the lines diagnostics point at.

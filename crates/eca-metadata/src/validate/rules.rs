@@ -11,7 +11,7 @@ use crate::model::{Component, OauthScope};
 use crate::schema::parse_int;
 use crate::suggest;
 use crate::version::ApiVersion;
-use crate::xml::{Element, Span};
+use crate::xml::{Element, LineIndex, Span, Text};
 
 /// Custom attributes and IP ranges are limited to 128 entries per file (`spec/metadata.md` §2.2).
 const MAX_ENTRIES: usize = 128;
@@ -33,6 +33,8 @@ const JWT_TIMEOUTS: &[(i64, u32)] = &[
 
 struct Check<'a> {
     root: &'a Element,
+    /// The document's text, as the spans count it.
+    source: &'a str,
     path: &'a Path,
     ctx: FileContext<'a>,
     out: &'a mut Vec<Diagnostic>,
@@ -377,12 +379,14 @@ fn piece_spans(value: &str, span: Span) -> Vec<Span> {
 pub(super) fn check(
     component: &Component,
     root: &Element,
+    source: &str,
     path: &Path,
     ctx: FileContext<'_>,
     out: &mut Vec<Diagnostic>,
 ) {
     let mut c = Check {
         root,
+        source,
         path,
         ctx,
         out,
@@ -484,16 +488,66 @@ fn oauth_link(c: &mut Check<'_>) {
     }
 }
 
+/// The non-blank lines of a multi-line value, trimmed, each with where it is written. Each line
+/// is looked for in the source after the previous one, up to the next markup, so a position is
+/// always a real one; a line not written literally (an entity reference in it) gets the value's
+/// own position.
+fn value_lines<'t>(text: &'t Text, source: &str) -> Vec<(&'t str, Span)> {
+    let lines = LineIndex::new(source);
+    let start = lines
+        .offset(text.span.line, text.span.column)
+        .unwrap_or(source.len());
+    let end = source[start..]
+        .find('<')
+        .map_or(source.len(), |i| start + i);
+    let mut cursor = start;
+    let mut out = Vec::new();
+    for line in text.raw.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let len = line.chars().count();
+        let span = match source[cursor..end].find(line) {
+            Some(i) => {
+                let at = cursor + i;
+                cursor = at + line.len();
+                lines.span(at, len)
+            }
+            None => Span::new(
+                text.span.line,
+                text.span.column,
+                u32::try_from(len).unwrap_or(u32::MAX),
+            ),
+        };
+        out.push((line, span));
+    }
+    out
+}
+
+/// Where in `url` a second URL starts after a comma (a scheme, `:` and `/`), in characters:
+/// `https://a/cb,https://b/cb` is one URL to Salesforce, whose callback URLs are separated by
+/// line breaks (`docs/metadata.md`).
+fn comma_then_scheme(url: &str) -> Option<usize> {
+    url.char_indices()
+        .filter(|(_, c)| *c == ',')
+        .find_map(|(i, _)| {
+            let rest = &url[i + 1..];
+            let scheme_len = rest
+                .char_indices()
+                .take_while(|(j, c)| {
+                    if *j == 0 {
+                        c.is_ascii_alphabetic()
+                    } else {
+                        c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')
+                    }
+                })
+                .count();
+            (scheme_len > 0 && rest[scheme_len..].starts_with(":/"))
+                .then(|| url[..=i].chars().count())
+        })
+}
+
 fn global(c: &mut Check<'_>) {
     if let Some(e) = c.child("callbackUrl") {
-        let span = e.text.span;
-        let raw = e.text.raw.clone();
-        let urls: Vec<&str> = raw
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
-        for url in urls {
+        let text = e.text.clone();
+        for (url, span) in value_lines(&text, c.source) {
             if let Err(why) = check_absolute_url(url) {
                 let help = if url.contains(',') {
                     "put each callback URL on its own line; commas do not separate them"
@@ -505,6 +559,20 @@ fn global(c: &mut Check<'_>) {
                     span,
                     format!("callback URL is not an absolute URL: {why}"),
                     help,
+                );
+            } else if let Some(at) = comma_then_scheme(url) {
+                let offset = u32::try_from(at).unwrap_or(u32::MAX);
+                let second = Span::new(
+                    span.line,
+                    span.column.saturating_add(offset),
+                    span.len.saturating_sub(offset).max(1),
+                );
+                c.push_with(
+                    Severity::Warning,
+                    Code::CommaSeparatedCallbacks,
+                    second,
+                    format!("`{url}` is one callback URL: commas do not separate callback URLs"),
+                    "put each callback URL on its own line",
                 );
             }
         }
