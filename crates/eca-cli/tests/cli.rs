@@ -616,6 +616,26 @@ fn convert_round_trips_byte_for_byte() {
     }
 }
 
+/// Review found that `eca app new Shop` succeeded beside `shop.eca-meta.xml`, and
+/// `eca validate` then failed with ECA0016: component names are compared without regard to
+/// case, here as in the validator.
+#[test]
+fn app_new_refuses_a_name_that_differs_only_in_case() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = init(tmp.path());
+    eca(&project, &["app", "new", "shop", "--oauth"]).ok();
+    let headers = project.join(DEFAULT).join("externalClientApps");
+    for force in [false, true] {
+        let mut args = vec!["app", "new", "Shop", "--oauth"];
+        if force {
+            args.push("--force");
+        }
+        eca(&project, &args).fails(1, "externalClientApps/shop.eca-meta.xml");
+        assert!(!headers.join("Shop.eca-meta.xml").exists());
+    }
+    assert_clean(&project, ".");
+}
+
 /// Review found that `eca app new` and `eca project convert mdapi` wrote into a default
 /// package directory outside the project (`../outside`, or a folder reached through a
 /// symbolic link); both now refuse, naming sfdx-project.json, and write nothing.

@@ -1017,6 +1017,31 @@ fn app_new_deploy_retrieve_and_delete_app() {
         "{one}"
     );
 
+    // A project file whose name differs from the org's only in case is the same component:
+    // the retrieve refuses, naming the file, rather than write a second one beside it.
+    let header = source.join("externalClientApps/Demo_App.eca-meta.xml");
+    let lower = source.join("externalClientApps/demo_app.eca-meta.xml");
+    std::fs::rename(&header, &lower).unwrap();
+    let refused = run(&[
+        "retrieve",
+        "--metadata",
+        "ExternalClientApplication:Demo_App",
+        "--output-dir",
+        &project_arg,
+        "--target-org",
+        "dev",
+    ]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("externalClientApps/demo_app.eca-meta.xml"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!header.exists());
+    std::fs::rename(&lower, &header).unwrap();
+
     // Retrieve everything back: the same files plus the generated fields and policies.
     let retrieve = run(&[
         "retrieve",

@@ -87,7 +87,6 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
 
     let project = project::load(&args.project_dir)?;
     let places = Places::find(&project, args.packaged)?;
-    check_existing(&project, &args.name, &places)?;
 
     let mut notes = Vec::new();
     let mut files: Vec<(PathBuf, String)> = Vec::new();
@@ -98,8 +97,10 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         } else {
             &places.unpackaged
         };
-        files.push((dir.join(f.ty.directory()).join(f.file_name()), f.text()));
-        precheck(&project, &f, &files[files.len() - 1].0)?;
+        let rel = dir.join(f.ty.directory()).join(f.file_name());
+        check_existing(&project, &f, &rel)?;
+        precheck(&project, &f, &rel)?;
+        files.push((rel, f.text()));
     }
 
     // A folder of the package directory may be a symbolic link out of the project.
@@ -442,23 +443,26 @@ impl Places {
     }
 }
 
-/// Refuses a second app of the same name elsewhere in the project, which would be a duplicate
-/// component even with --force.
-fn check_existing(project: &Project, name: &str, places: &Places) -> anyhow::Result<()> {
-    let header_dir = places
-        .package
-        .join(eca_metadata::MetadataType::ExternalClientApplication.directory());
-    if let Some(other) = project.files.iter().find(|f| {
-        f.ty == eca_metadata::MetadataType::ExternalClientApplication
-            && f.full_name == name
-            && f.path.parent() != Some(header_dir.as_path())
-    }) {
-        bail!(
-            "an app named {name} already exists at {}",
-            display_path(&other.path)
-        );
-    }
-    Ok(())
+/// Refuses a component the project already has in another file: one of the same name elsewhere
+/// (a second app of the name), or one whose name differs only in case (`shop.eca-meta.xml` for
+/// `Shop`). Either would be a duplicate component even with --force: names are compared without
+/// regard to case, as the org and `eca validate` (ECA0016) compare them.
+fn check_existing(project: &Project, file: &app_files::File, rel: &Path) -> anyhow::Result<()> {
+    let Some(other) = project.files.iter().find(|f| {
+        f.ty == file.ty && f.full_name.eq_ignore_ascii_case(&file.full_name) && f.path != rel
+    }) else {
+        return Ok(());
+    };
+    let what = if file.ty == eca_metadata::MetadataType::ExternalClientApplication {
+        "an app".to_owned()
+    } else {
+        format!("a {}", file.ty.name())
+    };
+    bail!(
+        "{what} named {} already exists at {}, and component names are compared without regard to case; nothing was written",
+        other.full_name,
+        display_path(&other.path)
+    )
 }
 
 /// Checks one generated file with the validator before anything is written, so that bad

@@ -171,6 +171,25 @@ fn write_source(zip: &[u8], out: &Path) -> anyhow::Result<Vec<String>> {
         && let Ok(existing) = project::load(out)
     {
         super::refuse_project_file_error(&existing)?;
+        // Names are compared without regard to case, as the org and `eca validate` (ECA0016)
+        // compare them: a file spelt differently is the same component, and writing the
+        // retrieved one beside it would make a duplicate.
+        for f in &retrieved.files {
+            if let Some(old) = existing.files.iter().find(|e| {
+                e.ty == f.ty
+                    && e.full_name != f.full_name
+                    && e.full_name.eq_ignore_ascii_case(&f.full_name)
+            }) {
+                bail!(
+                    "the org's {} {} is {} in this project, in {}; rename the file to {} and retrieve again (nothing was written)",
+                    f.ty.name(),
+                    f.full_name,
+                    old.full_name,
+                    output::path(&old.path),
+                    f.ty.source_file_name(&f.full_name)
+                );
+            }
+        }
         retrieved.files.retain(|f| {
             let Some(old) = existing
                 .files
