@@ -213,19 +213,33 @@ fn describe_roxml_error(e: &roxmltree::Error) -> String {
     }
 }
 
+/// The offset of the first DOCTYPE or ENTITY declaration, for the error's position. Comments,
+/// CDATA sections and processing instructions are skipped: what they hold is text, not markup
+/// (XML 1.0 §2.5, §2.7, §2.6), so a comment mentioning `<!DOCTYPE` is harmless. Whatever this
+/// misses, roxmltree still refuses (`allow_dtd: false`); an unterminated comment ends the search,
+/// and the parser reports the document as malformed.
 fn find_doctype(source: &str) -> Option<usize> {
+    const SKIPPED: [(&str, &str); 3] = [("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>")];
     let bytes = source.as_bytes();
     let mut from = 0;
-    while let Some(i) = source[from..].find("<!") {
+    while let Some(i) = source[from..].find('<') {
         let at = from + i;
-        let rest = &bytes[at + 2..];
-        if rest.len() >= 7 && rest[..7].eq_ignore_ascii_case(b"DOCTYPE") {
+        let rest = &source[at..];
+        if let Some((open, close)) = SKIPPED.iter().find(|(open, _)| rest.starts_with(open)) {
+            let end = rest[open.len()..].find(close)?;
+            from = at + open.len() + end + close.len();
+            continue;
+        }
+        let name = &bytes[at + 1..];
+        let declares = |keyword: &[u8]| {
+            name.len() > keyword.len()
+                && name[0] == b'!'
+                && name[1..=keyword.len()].eq_ignore_ascii_case(keyword)
+        };
+        if declares(b"DOCTYPE") || declares(b"ENTITY") {
             return Some(at);
         }
-        if rest.len() >= 6 && rest[..6].eq_ignore_ascii_case(b"ENTITY") {
-            return Some(at);
-        }
-        from = at + 2;
+        from = at + 1;
     }
     None
 }
@@ -441,6 +455,38 @@ mod tests {
             matches!(err, XmlError::Doctype { span } if span.line == 2),
             "{err:?}"
         );
+    }
+
+    /// Review found that a comment mentioning `<!DOCTYPE` or `<!ENTITY` was refused as if it
+    /// declared one; a real declaration is refused wherever it is, after a comment too.
+    #[test]
+    fn doctype_in_a_comment_or_cdata_is_harmless() {
+        for text in [
+            "<?xml version=\"1.0\"?>\n<!-- no <!DOCTYPE here, nor <!ENTITY x \"y\"> -->\n<a/>",
+            "<a><!-- <!doctype html> --><b>1</b></a>",
+            "<a><![CDATA[<!DOCTYPE a>]]></a>",
+            "<?xml version=\"1.0\"?>\n<?note <!DOCTYPE a> ?>\n<a/>",
+            // In XML (unlike HTML) `<!-->` opens a comment that the later `-->` closes.
+            "<!--> <!DOCTYPE a> -->\n<a/>",
+        ] {
+            assert!(parse_str(text).is_ok(), "{text}");
+        }
+        for (text, line) in [
+            (
+                "<!-- c -->\n<!DOCTYPE a [<!ENTITY x \"y\">]>\n<a>&x;</a>",
+                2,
+            ),
+            ("<!-- <!DOCTYPE --><!-- -->\n\n<!ENTITY x \"y\">\n<a/>", 3),
+            ("<!-- -- -->\n<!DOCTYPE a>\n<a/>", 2),
+        ] {
+            let err = parse_str(text).unwrap_err();
+            assert!(
+                matches!(err, XmlError::Doctype { span } if span.line == line),
+                "{text}: {err:?}"
+            );
+        }
+        // An unterminated comment hides nothing: the document is malformed.
+        assert!(parse_str("<a/><!-- <!DOCTYPE a>").is_err());
     }
 
     #[test]
