@@ -197,9 +197,16 @@ pub(crate) async fn check_password(
             let Some(count) = store.begin_login_attempt(&user_id, lockout, now).await? else {
                 return Ok::<_, ApiError>(Attempted::Locked(password));
             };
+            // A user without a password costs a check too, as an unknown user does: answering
+            // at once would tell that the username exists.
             let matches = match phc {
                 Some(phc) => state.verify_password(password, phc).await?,
-                None => false,
+                None => {
+                    state
+                        .verify_password(password, DUMMY_HASH.to_owned())
+                        .await?;
+                    false
+                }
             };
             if matches {
                 // The attempt is not a failure of the user's (nor are those before it),

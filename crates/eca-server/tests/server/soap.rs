@@ -184,6 +184,7 @@ async fn concurrent_right_logins_lock_nothing() {
 #[tokio::test]
 async fn a_locked_user_is_refused_after_a_password_check() {
     let h = harness().await;
+    let admin = admin_session(&h).await;
     for _ in 0..5 {
         login_call("", ADMIN_USERNAME, "wrong").send(&h).await;
     }
@@ -197,6 +198,23 @@ async fn a_locked_user_is_refused_after_a_password_check() {
         .send(&h)
         .await;
     assert_eq!(h.state.password_checks(), before + 2);
+    // So does a user without a password (an integration user made without one).
+    let reply = request(
+        "POST",
+        "/services/data/v66.0/sobjects/User",
+        Some(
+            r#"{"Username": "nopassword@demo.example", "LastName": "Ops", "Email": "ops@demo.example", "ProfileName": "Standard User"}"#,
+        ),
+    )
+    .bearer(&admin)
+    .send(&h)
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    login_call("", "nopassword@demo.example", "wrong")
+        .send(&h)
+        .await
+        .fault(StatusCode::INTERNAL_SERVER_ERROR, "sf:INVALID_LOGIN");
+    assert_eq!(h.state.password_checks(), before + 3);
 }
 
 /// The address limit counts an attempt when it starts: a burst of concurrent guesses from one
