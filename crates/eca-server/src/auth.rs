@@ -131,7 +131,7 @@ pub async fn check_for(
 }
 
 /// [`check_for`], with the app of the access token when it was one.
-async fn check_with_app(
+pub(crate) async fn check_with_app(
     state: &AppState,
     org: &OrgContext,
     token: &str,

@@ -48,7 +48,7 @@ mod password;
 mod permitted;
 mod refresh;
 pub mod registry;
-mod revoke;
+pub(crate) mod revoke;
 mod token;
 pub mod token_writer;
 pub(crate) mod userinfo;

@@ -19,6 +19,7 @@ use eca_oauth::tokens::{access_token_key, access_token_org};
 use eca_oauth::{OAuthError, ResponseFormat, TokenHash};
 
 use super::{GrantError, form, reply};
+use crate::error::ApiError;
 use crate::org::OrgContext;
 use crate::state::AppState;
 
@@ -77,16 +78,7 @@ async fn revoke(
     // that is there to revoke: anyone may call this endpoint, and each wait ends the writer's
     // gathering of a batch early.
     if access_token_org(token).is_some() || access_jwt::looks_like_jwt(token) {
-        let key = access_token_key(token);
-        // Out of the pending set means committed (it leaves the set after its batch).
-        if state.token_writer().pending(key.as_str()).is_some() {
-            state.token_writer().sync().await;
-        }
-        if let Some((key, record)) = super::bearer::stored(store, token, key).await?
-            && record.org_id == org.org.id
-        {
-            store.revoke_access_token(key.as_str(), now).await?;
-            tracing::info!(org = %org.org.id, "access token revoked");
+        if revoke_access_token(state, org, token).await? {
             return Ok(());
         }
         return Err(OAuthError::InvalidToken.into());
@@ -100,4 +92,30 @@ async fn revoke(
         return Ok(());
     }
     Err(OAuthError::InvalidToken.into())
+}
+
+/// Revokes the access token `token` (opaque or JWT) of `org`; `false` when it is no such token.
+/// Also SOAP `logout` with an access token as its session id.
+pub(crate) async fn revoke_access_token(
+    state: &AppState,
+    org: &OrgContext,
+    token: &str,
+) -> Result<bool, ApiError> {
+    let store = state.store();
+    let key = access_token_key(token);
+    // Out of the pending set means committed (it leaves the set after its batch).
+    if state.token_writer().pending(key.as_str()).is_some() {
+        state.token_writer().sync().await;
+    }
+    let Some((key, record)) = super::bearer::stored(store, token, key).await? else {
+        return Ok(false);
+    };
+    if record.org_id != org.org.id {
+        return Ok(false);
+    }
+    store
+        .revoke_access_token(key.as_str(), state.clock().now())
+        .await?;
+    tracing::info!(org = %org.org.id, "access token revoked");
+    Ok(true)
 }

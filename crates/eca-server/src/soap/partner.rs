@@ -71,8 +71,15 @@ pub async fn handle(
         }
         Operation::Logout => {
             let id = call.session_id.ok_or(ApiError::InvalidSession)?;
-            auth::check_for(&state, &org, id.expose(), auth::Api::Soap, client).await?;
-            session::end(state.store(), id.expose()).await?;
+            let (_, app) =
+                auth::check_with_app(&state, &org, id.expose(), auth::Api::Soap, client).await?;
+            // An opaque access token is a session id too (`spec/oauth-and-connect.md` §1.11):
+            // logging it out revokes it.
+            if app.is_some() {
+                crate::oauth::revoke::revoke_access_token(&state, &org, id.expose()).await?;
+            } else {
+                session::end(state.store(), id.expose()).await?;
+            }
             let mut w = Writer::default();
             w.empty("logoutResponse");
             w.into_envelope()

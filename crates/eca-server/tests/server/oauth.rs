@@ -1223,3 +1223,23 @@ async fn setting_ones_own_password_with_a_token_stores_no_session() {
     let reply = get_bearer(&w, "/services/data/v66.0", &token).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 }
+
+/// An opaque access token is a SOAP session id too: SOAP `logout` with it revokes it, rather
+/// than answering success while it goes on working.
+#[tokio::test]
+async fn soap_logout_with_an_access_token_revokes_it() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let token = w.cc_token().await;
+    let reply = post(
+        "/services/Soap/u/66.0",
+        "text/xml",
+        with_session(&token, "<urn:logout/>"),
+    )
+    .send(&w.h)
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    get_bearer(&w, "/services/data/v66.0", &token)
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+}
