@@ -99,7 +99,12 @@ pub async fn authenticate(
     }
     if now.millis() - session.last_used_at.millis() >= TOUCH_INTERVAL_MS {
         let expires_at = now.plus_minutes(org.session_timeout_minutes);
-        store.touch_session(&hash, now, expires_at).await?;
+        match store.touch_session(&hash, now, expires_at).await {
+            Ok(()) => {}
+            // Ended since it was read (a logout, a deactivation, another node's sweep).
+            Err(StoreError::Missing { .. }) => return Err(SessionError::Invalid),
+            Err(e) => return Err(e.into()),
+        }
         session.last_used_at = now;
         session.expires_at = expires_at;
     }
