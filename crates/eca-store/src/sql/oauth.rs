@@ -446,8 +446,12 @@ impl<D: Db> TokenStore for D {
              last_used_at = GREATEST(last_used_at, $3) \
              WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL"
         };
-        let statements: Vec<(&'static str, Vec<Arg<'_>>)> = uses
-            .iter()
+        // In one order whatever the caller's: on PostgreSQL, two batches (two nodes) that
+        // locked shared tokens in opposite orders could deadlock, and one would be lost.
+        let mut sorted: Vec<&RefreshUse> = uses.iter().collect();
+        sorted.sort_unstable_by(|a, b| a.token_hash.cmp(&b.token_hash));
+        let statements: Vec<(&'static str, Vec<Arg<'_>>)> = sorted
+            .into_iter()
             .map(|u| {
                 (
                     sql,
@@ -591,26 +595,27 @@ impl<D: Db> TokenStore for D {
     }
 
     async fn revoke_refresh_family(&self, family_id: &str, at: Timestamp) -> StoreResult<u64> {
-        // Access tokens first, while the family's refresh tokens still name them; both in one
-        // transaction.
+        // Both in one transaction. Refresh tokens first, then access tokens, as every
+        // revocation takes them: on PostgreSQL, two that locked them in opposite orders could
+        // deadlock, and one would fail.
         let args = vec![Arg::Text(family_id), Arg::Int(at.millis())];
         let counts = self
             .write_counted(&[
                 (
-                    "UPDATE oauth_access_tokens SET revoked_at = $2 \
-                     WHERE revoked_at IS NULL AND refresh_hash IN \
-                     (SELECT token_hash FROM oauth_refresh_tokens WHERE family_id = $1)",
+                    "UPDATE oauth_refresh_tokens SET revoked_at = $2 \
+                     WHERE family_id = $1 AND revoked_at IS NULL",
                     args.clone(),
                 ),
                 (
-                    "UPDATE oauth_refresh_tokens SET revoked_at = $2 \
-                     WHERE family_id = $1 AND revoked_at IS NULL",
+                    "UPDATE oauth_access_tokens SET revoked_at = $2 \
+                     WHERE revoked_at IS NULL AND refresh_hash IN \
+                     (SELECT token_hash FROM oauth_refresh_tokens WHERE family_id = $1)",
                     args,
                 ),
             ])
             .await
             .map_err(database)?;
-        Ok(counts.get(1).copied().unwrap_or(0))
+        Ok(counts.first().copied().unwrap_or(0))
     }
 
     async fn end_refresh_tokens_by_lifetime(
