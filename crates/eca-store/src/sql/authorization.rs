@@ -257,13 +257,22 @@ impl<D: Db> DeviceCodeStore for D {
             .read_optional(sql, &[Arg::Text(device_hash)])
             .await
             .map_err(database)?;
-        let Some(record) = row.as_ref().map(device_from).transpose()? else {
+        let Some(mut record) = row.as_ref().map(device_from).transpose()? else {
             return Ok(None);
         };
-        let touch = "UPDATE oauth_device_codes SET last_polled_at = $2 WHERE device_hash = $1";
-        self.write(touch, &[Arg::Text(device_hash), Arg::Int(at.millis())])
-            .await
-            .map_err(database)?;
+        // Only if no other poll came in since the read: of polls sent at once, one sees the
+        // earlier poll's time, and the others are told to slow down (RFC 8628 §3.5), rather
+        // than all of them seeing the same earlier time.
+        let touch = "UPDATE oauth_device_codes SET last_polled_at = $2 WHERE device_hash = $1 \
+                     AND (last_polled_at = $3 OR (last_polled_at IS NULL AND $3 IS NULL))";
+        let args = [
+            Arg::Text(device_hash),
+            Arg::Int(at.millis()),
+            Arg::OptInt(record.last_polled_at.map(Timestamp::millis)),
+        ];
+        if self.write(touch, &args).await.map_err(database)? == 0 {
+            record.last_polled_at = Some(at);
+        }
         Ok(Some(record))
     }
 

@@ -18,6 +18,7 @@ on_every_backend!(
     codes_name_only_users_of_their_org,
     expired_codes_are_deleted,
     device_codes_are_decided_once_and_consumed_once,
+    concurrent_polls_see_the_earlier_poll_once,
 );
 
 fn at(secs: i64) -> Timestamp {
@@ -286,3 +287,30 @@ async fn device_codes_are_decided_once_and_consumed_once(env: Env) {
     assert_eq!(store.delete_expired_device_codes(at(601)).await.unwrap(), 2);
     assert_eq!(store.device_code_by_user_code("u3").await.unwrap(), None);
 }
+
+/// Polls sent at once: only one may see the time of the poll before them (RFC 8628 §3.5
+/// `slow_down`); the others see a poll at their own time.
+async fn concurrent_polls_see_the_earlier_poll_once(env: Env) {
+    let store = Arc::clone(&env.store);
+    let (org, _, _) = seed(store.as_ref(), "acme", "a@acme.example").await;
+    store
+        .create_device_code(&device(&org.id, "d1", "u1"))
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.poll_device_code("d1", at(10)).await })
+        })
+        .collect();
+    let mut first = 0;
+    for task in tasks {
+        let seen = task.await.unwrap().unwrap().expect("the code");
+        match seen.last_polled_at {
+            None => first += 1,
+            Some(t) => assert_eq!(t, at(10)),
+        }
+    }
+    assert_eq!(first, 1);
+}
+
