@@ -179,6 +179,17 @@ pub fn json_object(
             ));
         }
     }
+    // No stored text may hold a NUL (PostgreSQL's text cannot): refused here for every field,
+    // so both backends answer the same 400.
+    if let Some((key, _)) = entries.iter().find(|(key, value)| {
+        key.contains('\0') || matches!(value, JsonValue::String(s) if s.contains('\0'))
+    }) {
+        return Err(ApiError::record(
+            RequestCode::FieldIntegrityException,
+            "A field value may not contain the NUL character (\\u0000)",
+            &[key.as_str()],
+        ));
+    }
     Ok(entries)
 }
 

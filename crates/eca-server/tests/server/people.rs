@@ -606,6 +606,12 @@ async fn bad_user_records_get_salesforce_errors() {
             "STRING_TOO_LONG",
             vec!["Alias"],
         ),
+        // PostgreSQL cannot store a NUL: refused alike on every backend.
+        (
+            with(json!({"Title": "a\u{0}b"})),
+            "FIELD_INTEGRITY_EXCEPTION",
+            vec!["Title"],
+        ),
     ] {
         let reply = post_json(&h, &uri, &sid, body.clone()).await;
         record_error(&reply, code, &fields);
