@@ -419,8 +419,9 @@ pub fn check_password(password: &str) -> Result<(), ApiError> {
     }
 }
 
-/// Sets a user's password: your own always, anyone's in the org with Manage Users. Every
-/// session of the user ends except the caller's own, and a lockout is cleared.
+/// Sets a user's password: your own with a session, anyone's in the org (your own through an
+/// access token too) with Manage Users. Every session of the user ends except the caller's
+/// own, and a lockout is cleared.
 pub async fn set_password(
     state: &AppState,
     caller: &Caller,
@@ -429,7 +430,11 @@ pub async fn set_password(
 ) -> Result<(), ApiError> {
     let user = find(state, caller.org(), id).await?;
     let is_self = user.id == caller.user().id;
-    if !is_self && !caller.has(eca_core::domain::Permission::ManageUsers) {
+    // Your own password needs no permission when you logged in with it; through an app's
+    // access token it does, so that a leaked token cannot be turned into the user's password
+    // (Salesforce also keeps self-resets through the API behind an org setting).
+    let needs_permission = !is_self || caller.auth.app.is_some();
+    if needs_permission && !caller.has(eca_core::domain::Permission::ManageUsers) {
         return Err(insufficient_access("Manage Users"));
     }
     let mut password = None;

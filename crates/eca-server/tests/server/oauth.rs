@@ -1199,25 +1199,42 @@ async fn a_deleted_apps_tokens_stop_working_and_its_client_is_unknown() {
     );
 }
 
-/// A user setting their own password keeps the session they did it with; through an access
-/// token there is no such session, and the token must not become one (sessions are found
-/// before tokens and would outlive the token's revocation).
+/// Through an app's access token, setting one's own password needs Manage Users: a leaked token
+/// must not become the user's password. Nor does the token become a session when it may (it
+/// has none of its own; sessions are found before tokens and would outlive its revocation).
 #[tokio::test]
-async fn setting_ones_own_password_with_a_token_stores_no_session() {
+async fn setting_ones_own_password_with_a_token_needs_manage_users() {
     let w = world().await;
     w.deploy(&w.ci()).await;
+    let set = async |token: &str, id: &eca_core::UserId| {
+        request(
+            "POST",
+            &format!("/services/data/v66.0/sobjects/User/{id}/password"),
+            Some(r#"{"NewPassword": "Fresh-Password-9"}"#),
+        )
+        .bearer(token)
+        .send(&w.h)
+        .await
+    };
     let token = w.cc_token().await;
-    let reply = request(
-        "POST",
-        &format!("/services/data/v66.0/sobjects/User/{}/password", w.run_as.id),
-        Some(r#"{"NewPassword": "Fresh-Password-9"}"#),
-    )
-    .bearer(&token)
-    .send(&w.h)
-    .await;
+    set(&token, &w.run_as.id)
+        .await
+        .rest_error(StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS");
+    // The admin's token (username-password grant), whose user has Manage Users.
+    let reply = w
+        .token(&format!(
+            "grant_type=password&client_id={KEY}&client_secret={SECRET}&username={}&password={ADMIN_PASSWORD}",
+            form_urlencoded::byte_serialize(ADMIN_USERNAME.as_bytes()).collect::<String>()
+        ))
+        .await;
+    let admin = reply.json()["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    let reply = set(&admin, &w.admin.id).await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
     assert_eq!(
-        w.h.store.delete_user_sessions(&w.run_as.id).await.unwrap(),
+        w.h.store.delete_user_sessions(&w.admin.id).await.unwrap(),
         0
     );
     let reply = get_bearer(&w, "/services/data/v66.0", &token).await;
