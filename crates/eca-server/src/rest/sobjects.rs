@@ -369,6 +369,18 @@ pub async fn delete(
         SObject::PermissionSetAssignment => {
             caller.require_manage_users()?;
             let assignment = find_assignment(&state, caller.org(), &path.id).await?;
+            if assignment.assignee == caller.user().id {
+                // Nobody removes their own Manage Users (the only admin of an org would leave
+                // it with nobody who can manage users).
+                let mut access = crate::access::access_of(state.store(), caller.user()).await?;
+                access.permission_sets.retain(|s| s.id != assignment.set);
+                if !access.permissions().contains(Permission::ManageUsers) {
+                    return Err(ApiError::request(
+                        RequestCode::FieldIntegrityException,
+                        "You cannot remove your own Manage Users permission: ask another user with Manage Users",
+                    ));
+                }
+            }
             state
                 .store()
                 .unassign_permission_set(&assignment.assignee, &assignment.set)

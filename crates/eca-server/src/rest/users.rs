@@ -355,7 +355,20 @@ async fn update_once(
     let read = user.updated_at;
     let was_usable = user.is_active && !user.is_frozen;
     if let Some(profile) = &changes.profile {
-        user.profile_id = resolve_profile(state, org, profile).await?.id;
+        let profile_id = resolve_profile(state, org, profile).await?.id;
+        // As on Salesforce, nobody changes their own profile: the only admin of an org could
+        // otherwise leave it with nobody who can manage users.
+        if user.id == caller.user().id && profile_id != user.profile_id {
+            return Err(ApiError::record(
+                RequestCode::FieldIntegrityException,
+                "You cannot change your own profile",
+                &[match profile {
+                    ProfileRef::Id(_) => "ProfileId",
+                    ProfileRef::Name(_) => "ProfileName",
+                }],
+            ));
+        }
+        user.profile_id = profile_id;
     }
     apply(&mut user, changes)?;
     if let Some(active) = changes.is_active {

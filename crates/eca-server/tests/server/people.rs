@@ -985,6 +985,28 @@ async fn permission_sets_and_assignments() {
     )
     .await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    // Nobody removes their own Manage Users or changes their own profile: an org's only admin
+    // could leave it with nobody to manage users.
+    call(
+        &h,
+        Method::DELETE,
+        &format!("{assignments}/{assignment}"),
+        &plain_sid,
+        None,
+    )
+    .await
+    .rest_error(StatusCode::BAD_REQUEST, "FIELD_INTEGRITY_EXCEPTION");
+    record_error(
+        &patch_json(
+            &h,
+            &format!("{V}/sobjects/User/{}", plain.id),
+            &plain_sid,
+            json!({"ProfileName": "System Administrator"}),
+        )
+        .await,
+        "FIELD_INTEGRITY_EXCEPTION",
+        &["ProfileName"],
+    );
 
     // Removing the assignment removes the permission.
     let deleted = call(
