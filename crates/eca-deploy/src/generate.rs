@@ -190,6 +190,7 @@ impl Planner<'_> {
                     .entry(fold(app))
                     .or_default()
                     .push(ConsumerSlot {
+                        stored_key: consumer.consumer_key.clone(),
                         consumer,
                         stored: false,
                         deleted: false,

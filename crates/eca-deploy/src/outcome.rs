@@ -317,6 +317,7 @@ fn changes(planner: &Planner<'_>, built: &mut Built) {
                         .push(consumer_entry(AuditAction::ConsumerKeyRotated));
                     rotations.push(ConsumerChange::RotateKey {
                         id: id.clone(),
+                        expected_key: slot.stored_key.clone(),
                         consumer_key: slot.consumer.consumer_key.clone(),
                     });
                 }
@@ -324,8 +325,15 @@ fn changes(planner: &Planner<'_>, built: &mut Built) {
                     built
                         .audit
                         .push(consumer_entry(AuditAction::ConsumerSecretRotated));
+                    // After the key's rotation, when both rotate.
+                    let expected_key = if slot.key_rotated {
+                        &slot.consumer.consumer_key
+                    } else {
+                        &slot.stored_key
+                    };
                     rotations.push(ConsumerChange::RotateSecret {
                         id: id.clone(),
+                        expected_key: expected_key.clone(),
                         encrypted_secret: slot.consumer.encrypted_secret.clone(),
                     });
                 }

@@ -48,6 +48,8 @@ pub(crate) struct Slot {
 #[derive(Debug)]
 pub(crate) struct ConsumerSlot {
     pub consumer: OauthConsumer,
+    /// The key as read from the store (a rotation's change applies only if it still is).
+    pub stored_key: String,
     /// Whether it exists in the store (otherwise the deploy creates it).
     pub stored: bool,
     pub deleted: bool,
@@ -89,6 +91,7 @@ impl OrgState {
             consumers
                 .into_iter()
                 .map(|consumer| ConsumerSlot {
+                    stored_key: consumer.consumer_key.clone(),
                     consumer,
                     stored: true,
                     deleted: false,

@@ -88,15 +88,19 @@ impl fmt::Debug for OauthConsumer {
 pub enum ConsumerChange {
     /// A new consumer (its `org_id` must be the change set's); `Conflict` when the key is taken.
     Create(OauthConsumer),
-    /// Replaces the key (`shouldRotateConsumerKey`); `Conflict` when the key is taken or the
-    /// consumer is gone.
+    /// Replaces the key (`shouldRotateConsumerKey`); `Conflict` when the key is taken, or the
+    /// consumer is gone or no longer has `expected_key` (the key the deploy read: a Connect
+    /// rotation swapped another in meanwhile).
     RotateKey {
         id: ConsumerId,
+        expected_key: String,
         consumer_key: String,
     },
-    /// Replaces the secret (`shouldRotateConsumerSecret`), encrypted under the consumer's id.
+    /// Replaces the secret (`shouldRotateConsumerSecret`), encrypted under the consumer's id;
+    /// `Conflict` as for `RotateKey` when the consumer no longer has `expected_key`.
     RotateSecret {
         id: ConsumerId,
+        expected_key: String,
         encrypted_secret: Vec<u8>,
     },
     /// Deletes a consumer; `Conflict` when it is gone.

@@ -404,10 +404,12 @@ async fn consumer_rotation_and_deletion(env: Env) {
         &[
             ConsumerChange::RotateKey {
                 id: c.id.clone(),
+                expected_key: "3MVG9old".to_owned(),
                 consumer_key: "3MVG9new".to_owned(),
             },
             ConsumerChange::RotateSecret {
                 id: c.id.clone(),
+                expected_key: "3MVG9new".to_owned(),
                 encrypted_secret: vec![9; 40],
             },
         ],
@@ -425,9 +427,30 @@ async fn consumer_rotation_and_deletion(env: Env) {
         ("3MVG9new", vec![9; 40], later, T0)
     );
     assert_eq!(s.consumer_by_key("3MVG9old").await.unwrap(), None);
+    // A rotation planned on a key the consumer no longer has (a Connect rotation swapped
+    // another in meanwhile) changes nothing.
+    for stale in [
+        ConsumerChange::RotateKey {
+            id: c.id.clone(),
+            expected_key: "3MVG9old".to_owned(),
+            consumer_key: "3MVG9newer".to_owned(),
+        },
+        ConsumerChange::RotateSecret {
+            id: c.id.clone(),
+            expected_key: "3MVG9old".to_owned(),
+            encrypted_secret: vec![7; 40],
+        },
+    ] {
+        assert!(matches!(
+            apply(&*s, &org.id, &user.id, later, &[], &[stale]).await,
+            Err(StoreError::Conflict { .. })
+        ));
+    }
+    assert_eq!(s.consumer(&c.id).await.unwrap().unwrap(), now);
     // A key taken by another consumer cannot be rotated to.
     let rotate = ConsumerChange::RotateKey {
         id: c.id.clone(),
+        expected_key: "3MVG9new".to_owned(),
         consumer_key: "3MVG9taken".to_owned(),
     };
     assert_conflict(

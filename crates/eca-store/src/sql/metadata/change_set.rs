@@ -176,31 +176,38 @@ fn consumer_steps<'a>(
                 );
                 creates += 1;
             }
-            ConsumerChange::RotateKey { id, consumer_key } => batch.push(
+            ConsumerChange::RotateKey {
+                id,
+                expected_key,
+                consumer_key,
+            } => batch.push(
                 "UPDATE oauth_consumers SET consumer_key = $3, updated_at = $4 \
-                 WHERE id = $1 AND org_id = $2",
+                 WHERE id = $1 AND org_id = $2 AND consumer_key = $5",
                 vec![
                     Arg::Text(id.as_str()),
                     Arg::Text(org),
                     Arg::Text(consumer_key),
                     Arg::Int(at),
+                    Arg::Text(expected_key),
                 ],
-                "consumer gone before its key was rotated",
+                "consumer gone or its key changed before its key was rotated",
                 id.to_string(),
             ),
             ConsumerChange::RotateSecret {
                 id,
+                expected_key,
                 encrypted_secret,
             } => batch.push(
                 "UPDATE oauth_consumers SET consumer_secret = $3, updated_at = $4 \
-                 WHERE id = $1 AND org_id = $2",
+                 WHERE id = $1 AND org_id = $2 AND consumer_key = $5",
                 vec![
                     Arg::Text(id.as_str()),
                     Arg::Text(org),
                     Arg::Bytes(encrypted_secret),
                     Arg::Int(at),
+                    Arg::Text(expected_key),
                 ],
-                "consumer gone before its secret was rotated",
+                "consumer gone or its key changed before its secret was rotated",
                 id.to_string(),
             ),
             ConsumerChange::Delete { id } => batch.push(
