@@ -1,6 +1,9 @@
 //! An in-memory limit on failed logins per client address, in fixed windows. It slows down
 //! password guessing across many usernames, which the per-user lockout cannot see. Being in
 //! memory it is per server node; the per-user lockout is in the database and shared.
+//!
+//! An IPv6 client counts by its /64 network: one host is usually given a whole /64, and
+//! counting each address apart would give it 2^64 budgets.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -8,14 +11,39 @@ use std::sync::Mutex;
 
 use eca_core::Timestamp;
 
-/// Past this many tracked addresses, windows that have ended are dropped.
+/// Past this many tracked addresses, windows that have ended are dropped. After a prune the
+/// next waits until the map has doubled, so a map full of current windows is not scanned on
+/// every attempt (each prune's cost is paid for by the insertions before it).
 const PRUNE_AT: usize = 10_000;
 
 #[derive(Debug)]
 pub struct LoginLimiter {
     max_failures: u32,
     window_ms: i64,
-    windows: Mutex<HashMap<IpAddr, Window>>,
+    windows: Mutex<Windows>,
+}
+
+#[derive(Debug)]
+struct Windows {
+    by_client: HashMap<IpAddr, Window>,
+    prune_at: usize,
+}
+
+/// The key an address counts under: IPv4 as it is (also when mapped into IPv6), IPv6 by its
+/// /64 network.
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(
+                    s[0], s[1], s[2], s[3], 0, 0, 0, 0,
+                ))
+            }
+        },
+    }
 }
 
 /// An attempt under way, counted as a failure until it [succeeds](LoginLimiter::succeeded).
@@ -37,7 +65,10 @@ impl LoginLimiter {
         Self {
             max_failures,
             window_ms,
-            windows: Mutex::new(HashMap::new()),
+            windows: Mutex::new(Windows {
+                by_client: HashMap::new(),
+                prune_at: PRUNE_AT,
+            }),
         }
     }
 
@@ -49,9 +80,10 @@ impl LoginLimiter {
         self.blocked(&windows, ip, now)
     }
 
-    fn blocked(&self, windows: &HashMap<IpAddr, Window>, ip: IpAddr, now: Timestamp) -> bool {
+    fn blocked(&self, windows: &Windows, ip: IpAddr, now: Timestamp) -> bool {
         windows
-            .get(&ip)
+            .by_client
+            .get(&client_key(ip))
             .is_some_and(|w| self.is_current(w, now) && w.failures >= self.max_failures)
     }
 
@@ -77,7 +109,7 @@ impl LoginLimiter {
     /// Gives back the count of an attempt that did not fail, if its window is still current.
     pub fn succeeded(&self, attempt: Attempt) {
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(w) = windows.get_mut(&attempt.ip)
+        if let Some(w) = windows.by_client.get_mut(&client_key(attempt.ip))
             && w.started == attempt.started
         {
             w.failures = w.failures.saturating_sub(1);
@@ -85,16 +117,14 @@ impl LoginLimiter {
     }
 
     /// Counts one failure for `ip`; the start of the window it went into.
-    fn count(
-        &self,
-        windows: &mut HashMap<IpAddr, Window>,
-        ip: IpAddr,
-        now: Timestamp,
-    ) -> Timestamp {
-        if windows.len() >= PRUNE_AT {
-            windows.retain(|_, w| now.millis() - w.started.millis() < self.window_ms);
+    fn count(&self, windows: &mut Windows, ip: IpAddr, now: Timestamp) -> Timestamp {
+        if windows.by_client.len() >= windows.prune_at {
+            windows
+                .by_client
+                .retain(|_, w| now.millis() - w.started.millis() < self.window_ms);
+            windows.prune_at = PRUNE_AT.max(2 * windows.by_client.len());
         }
-        let window = windows.entry(ip).or_insert(Window {
+        let window = windows.by_client.entry(client_key(ip)).or_insert(Window {
             started: now,
             failures: 0,
         });
@@ -155,5 +185,33 @@ mod tests {
         assert!(limiter.is_blocked(ip, t.plus_secs(61)));
         limiter.succeeded(late);
         assert!(!limiter.is_blocked(ip, t.plus_secs(61)));
+    }
+
+    #[test]
+    fn ipv6_clients_count_by_their_64_network() {
+        let limiter = LoginLimiter::new(2, 60_000);
+        let t = Timestamp::from_secs(1000);
+        limiter.record_failure("2001:db8:1:2::1".parse().unwrap(), t);
+        limiter.record_failure("2001:db8:1:2:ffff::9".parse().unwrap(), t);
+        assert!(limiter.is_blocked("2001:db8:1:2:abcd::7".parse().unwrap(), t));
+        assert!(!limiter.is_blocked("2001:db8:1:3::1".parse().unwrap(), t));
+        // An IPv4 client reached through a dual-stack socket counts as itself.
+        limiter.record_failure("192.0.2.7".parse().unwrap(), t);
+        limiter.record_failure("::ffff:192.0.2.7".parse().unwrap(), t);
+        assert!(limiter.is_blocked("192.0.2.7".parse().unwrap(), t));
+    }
+
+    #[test]
+    fn a_map_of_current_windows_is_not_pruned_on_every_attempt() {
+        let limiter = LoginLimiter::new(5, 60_000);
+        let t = Timestamp::from_secs(1000);
+        let v4 = |n: u32| IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + n));
+        for n in 0..=PRUNE_AT as u32 {
+            limiter.record_failure(v4(n), t);
+        }
+        let windows = limiter.windows.lock().unwrap();
+        assert_eq!(windows.by_client.len(), PRUNE_AT + 1);
+        // Nothing could be dropped, so the next prune waits for twice as many.
+        assert_eq!(windows.prune_at, 2 * PRUNE_AT);
     }
 }
