@@ -409,7 +409,10 @@ pub async fn finish_data_api(response: Response) -> Response {
             _ => "MALFORMED_REQUEST",
         };
         let message = if text.is_empty() {
-            status.canonical_reason().unwrap_or("Bad request").to_owned()
+            status
+                .canonical_reason()
+                .unwrap_or("Bad request")
+                .to_owned()
         } else {
             text
         };

@@ -591,7 +591,10 @@ async fn update_user_replaces_fields(env: Env) {
     // Fields back to None; a change within the same millisecond still moves the version on.
     alice.fields.first_name = None;
     let version = s.update_user(&alice, alice.updated_at).await.unwrap();
-    assert_eq!(version, Timestamp::from_millis(T0.plus_secs(60).millis() + 1));
+    assert_eq!(
+        version,
+        Timestamp::from_millis(T0.plus_secs(60).millis() + 1)
+    );
     alice.updated_at = version;
     assert_eq!(s.user(&alice.id).await.unwrap().as_ref(), Some(&alice));
 
@@ -635,7 +638,10 @@ async fn update_user_refuses_a_user_changed_since_it_was_read(env: Env) {
     let after = s.user(&alice.id).await.unwrap().unwrap();
     assert_eq!(after.password_hash.as_deref(), Some("$argon2id$new"));
     assert!(!after.is_active);
-    assert_eq!(after.updated_at, Timestamp::from_millis(T0.plus_secs(1).millis() + 1));
+    assert_eq!(
+        after.updated_at,
+        Timestamp::from_millis(T0.plus_secs(1).millis() + 1)
+    );
     assert_conflict(
         s.update_user(&deactivate, stored.updated_at).await,
         USER_CHANGED,

@@ -313,4 +313,3 @@ async fn concurrent_polls_see_the_earlier_poll_once(env: Env) {
     }
     assert_eq!(first, 1);
 }
-

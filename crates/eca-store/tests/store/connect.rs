@@ -553,7 +553,10 @@ async fn rotation_swaps_the_credentials_all_or_nothing(env: Env) {
     // A deletion that read the staged key before the rotation deletes nothing: the row now
     // holds the former primary.
     assert!(!s.delete_staged_credential(&new).await.unwrap());
-    assert_eq!(s.staged_credential(&new.id).await.unwrap(), Some(rotated.clone()));
+    assert_eq!(
+        s.staged_credential(&new.id).await.unwrap(),
+        Some(rotated.clone())
+    );
     assert!(s.delete_staged_credential(&rotated).await.unwrap());
     // Nor can an expired staged one be rotated in.
     let late = staged(&consumer, &user.id, "3MVG9late", at(30));

@@ -42,7 +42,10 @@ async fn another_nodes_change_to_a_user_is_seen_once_the_cached_user_is_older_th
     // Another node (here: the store directly) freezes the run-as user.
     let mut run_as = w.run_as.clone();
     run_as.is_frozen = true;
-    w.h.store.update_user(&run_as, run_as.updated_at).await.expect("store");
+    w.h.store
+        .update_user(&run_as, run_as.updated_at)
+        .await
+        .expect("store");
     let body = format!("grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}");
     // Within the TTL this node still uses the user it read.
     w.h.clock
