@@ -24,7 +24,7 @@ use crate::project::{Project, ProjectFile};
 use crate::version::ApiVersion;
 use crate::xml::{self, METADATA_NS, Span, XmlError};
 
-pub use values::{CertificateInfo, parse_certificate};
+pub use values::{CertificateInfo, check_certificate, parse_certificate};
 
 /// What the validator needs from outside: the time (certificate expiry) is passed in, never
 /// read from the clock here.

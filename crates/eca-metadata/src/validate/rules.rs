@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use super::FileContext;
-use super::values::{self, check_absolute_url, parse_certificate, parse_ip};
+use super::values::{self, check_absolute_url, check_certificate, parse_ip};
 use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::model::{Component, OauthScope};
 use crate::schema::parse_int;
@@ -95,7 +95,7 @@ impl Check<'_> {
         let Some((value, span)) = self.value(name) else {
             return;
         };
-        match parse_certificate(value) {
+        match check_certificate(value) {
             Err(why) => self.push(
                 Code::InvalidCertificate,
                 span,

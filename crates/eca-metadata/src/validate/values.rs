@@ -80,15 +80,22 @@ pub struct CertificateInfo {
     pub der: Vec<u8>,
 }
 
+/// [`parse_certificate`], refusing also a value with more than one PEM block or with a private
+/// key anywhere in it: what validation (and so a deploy) accepts.
+pub fn check_certificate(value: &str) -> Result<CertificateInfo, String> {
+    check_pem_blocks(value.trim())?;
+    parse_certificate(value)
+}
+
 /// Parses a certificate written as PEM (with BEGIN/END lines) or as the bare base64 body, as
-/// Salesforce writes it on retrieve (`spec/metadata.md` §2.3).
+/// Salesforce writes it on retrieve (`spec/metadata.md` §2.3); of several PEM blocks, the
+/// first. Lenient, for metadata already stored: new values go through [`check_certificate`].
 pub fn parse_certificate(value: &str) -> Result<CertificateInfo, String> {
     let text = value.trim();
     if text.is_empty() {
         return Err("the certificate is empty".into());
     }
     let pem_text = if text.contains("-----BEGIN") {
-        check_pem_blocks(text)?;
         text.to_owned()
     } else {
         if let Some(c) = text.chars().find(|c| {
@@ -350,6 +357,7 @@ mod tests {
         assert!(parse_certificate("TUlJ").is_err());
         let key = "-----BEGIN PRIVATE KEY-----\nTUlJ\n-----END PRIVATE KEY-----\n";
         assert!(parse_certificate(key).unwrap_err().contains("PRIVATE KEY"));
+        assert!(check_certificate(key).unwrap_err().contains("PRIVATE KEY"));
     }
 
     /// `CN=OpenECA test current`, the rules folders' test certificate (2024 to 2036).
@@ -376,7 +384,7 @@ J4cqiXVUYuneKDmqvG1uCScRqFu+QA==
     /// the private key would have been committed and deployed.
     #[test]
     fn certificate_followed_by_a_private_key_is_refused() {
-        assert!(parse_certificate(CURRENT_CERT).is_ok());
+        assert!(check_certificate(CURRENT_CERT).is_ok());
         for label in [
             "PRIVATE KEY",
             "RSA PRIVATE KEY",
@@ -385,11 +393,15 @@ J4cqiXVUYuneKDmqvG1uCScRqFu+QA==
         ] {
             let value =
                 format!("{CURRENT_CERT}-----BEGIN {label}-----\nTUlJ\n-----END {label}-----\n");
-            let why = parse_certificate(&value).unwrap_err();
+            let why = check_certificate(&value).unwrap_err();
             assert!(why.contains("private key"), "{label}: {why}");
         }
         let chain = format!("{CURRENT_CERT}{CURRENT_CERT}");
-        let why = parse_certificate(&chain).unwrap_err();
+        let why = check_certificate(&chain).unwrap_err();
         assert!(why.contains("2 PEM blocks"), "{why}");
+        // What is already stored keeps working where it did: the first block is the
+        // certificate (a chain deployed before these checks still verifies JWT assertions).
+        let first = parse_certificate(CURRENT_CERT).unwrap();
+        assert_eq!(parse_certificate(&chain).unwrap(), first);
     }
 }
