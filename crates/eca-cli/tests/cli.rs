@@ -686,6 +686,20 @@ fn writers_refuse_package_directories_outside_the_project() {
         assert!(!Path::new("/tmp/eca-outside-test").exists(), "{dir}");
         assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0, "{dir}");
     }
+    // Other problems of sfdx-project.json do not stop the writers: a package directory not
+    // created yet (git keeps no empty folders), an old sourceApiVersion.
+    std::fs::write(
+        project.join("sfdx-project.json"),
+        "{\"packageDirectories\": [{\"path\": \"force-app\", \"default\": true}, {\"path\": \"unpackaged\"}], \"sourceApiVersion\": \"58.0\"}\n",
+    )
+    .unwrap();
+    eca(&project, &["app", "new", "Later"]).ok();
+    assert!(
+        project
+            .join(DEFAULT)
+            .join("externalClientApps/Later.eca-meta.xml")
+            .exists()
+    );
 
     // A folder inside the package directory that links out of the project.
     #[cfg(unix)]
@@ -701,6 +715,7 @@ fn writers_refuse_package_directories_outside_the_project() {
         std::os::unix::fs::symlink(&moved, &headers).unwrap();
         eca(&project, &["app", "new", "Other"]).fails(1, "symbolic link");
         std::fs::remove_file(moved.join("Shop.eca-meta.xml")).unwrap();
+        std::fs::remove_file(moved.join("Later.eca-meta.xml")).unwrap();
         eca(
             &project,
             &[

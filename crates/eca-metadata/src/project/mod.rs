@@ -77,13 +77,12 @@ impl Project {
         self.sfdx.as_ref().and_then(|s| s.namespace.as_deref())
     }
 
-    /// The first error in `sfdx-project.json`, if any. Commands that write into the project
-    /// refuse while there is one: the package directory it concerns may have been left out, and
-    /// the files would go to another.
+    /// The error of the first `packageDirectories` entry left out because it leads outside the
+    /// project, if any. Commands that write into the project refuse while there is one: the
+    /// files might go to another directory than meant. Other problems of `sfdx-project.json`
+    /// (a package directory not created yet, an old `sourceApiVersion`) do not stop them.
     pub fn project_file_error(&self) -> Option<&Diagnostic> {
-        self.diagnostics
-            .iter()
-            .find(|d| d.is_error() && d.file == Path::new(sfdx::FILE_NAME))
+        self.sfdx.as_ref()?.outside.first()
     }
 
     /// The package directory a file belongs to.
@@ -271,11 +270,12 @@ pub(crate) fn drop_linked_outside(
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let lines = crate::xml::LineIndex::new(text);
+    let mut outside = Vec::new();
     sfdx.package_directories.retain(|dir| {
         if is_inside(root, Path::new(&dir.path)) {
             return true;
         }
-        diagnostics.push(
+        outside.push(
             Diagnostic::new(
                 Code::ProjectFile,
                 sfdx::FILE_NAME,
@@ -289,6 +289,8 @@ pub(crate) fn drop_linked_outside(
         );
         false
     });
+    diagnostics.extend(outside.iter().cloned());
+    sfdx.outside.extend(outside);
 }
 
 /// Where a package directory's path is written in `sfdx-project.json`, or its first line.

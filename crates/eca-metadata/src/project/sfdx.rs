@@ -16,6 +16,10 @@ pub struct SfdxProject {
     pub package_directories: Vec<PackageDirectory>,
     pub namespace: Option<String>,
     pub source_api_version: Option<ApiVersion>,
+    /// The errors of the `packageDirectories` entries left out because they lead outside the
+    /// project (also in the diagnostics). Commands that write into the project refuse while
+    /// there is one: the files might otherwise go to another directory than meant.
+    pub outside: Vec<Diagnostic>,
 }
 
 /// One entry of `packageDirectories`.
@@ -36,6 +40,7 @@ pub struct PackageDirectory {
 pub fn parse(text: &str, file: &Path) -> (SfdxProject, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let mut project = SfdxProject {
+        outside: Vec::new(),
         package_directories: Vec::new(),
         namespace: None,
         source_api_version: None,
@@ -94,15 +99,15 @@ pub fn parse(text: &str, file: &Path) -> (SfdxProject, Vec<Diagnostic>) {
                                     || at("packageDirectories"),
                                     |i| lines.span(i + 1, written.chars().count() - 2),
                                 );
-                                diagnostics.push(
-                                    Diagnostic::new(
-                                        Code::ProjectFile,
-                                        file,
-                                        span,
-                                        format!("package directory `{path}` is outside the project: {why}"),
-                                    )
-                                    .with_help("a package directory is a folder inside the project, written relative to it, such as \"force-app\""),
-                                );
+                                let outside = Diagnostic::new(
+                                    Code::ProjectFile,
+                                    file,
+                                    span,
+                                    format!("package directory `{path}` is outside the project: {why}"),
+                                )
+                                .with_help("a package directory is a folder inside the project, written relative to it, such as \"force-app\"");
+                                project.outside.push(outside.clone());
+                                diagnostics.push(outside);
                                 continue;
                             }
                         };
