@@ -181,9 +181,17 @@ where
     for<'a> bool: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     for<'a> Option<bool>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     for<'a> &'a [u8]: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    for<'a> String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    for<'a> Option<String>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
     for arg in args {
         query = match *arg {
+            // PostgreSQL's text cannot hold a NUL, and refuses a parameter with one: on every
+            // backend a NUL becomes U+FFFD, so a lookup by such a value finds nothing (no stored
+            // text has one) instead of failing, and both backends store the same text.
+            Arg::Text(v) if v.contains('\0') => query.bind(without_nul(v)),
+            Arg::Shared(ref v) if v.contains('\0') => query.bind(without_nul(v)),
+            Arg::OptText(Some(v)) if v.contains('\0') => query.bind(Some(without_nul(v))),
             Arg::Text(v) => query.bind(v),
             Arg::Shared(ref v) => query.bind(std::sync::Arc::clone(v)),
             Arg::OptText(v) => query.bind(v),
@@ -195,6 +203,10 @@ where
         };
     }
     query
+}
+
+fn without_nul(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
 }
 
 fn corrupt(col: &str, e: &sqlx::Error) -> StoreError {
