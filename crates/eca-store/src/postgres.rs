@@ -225,6 +225,49 @@ impl Db for PostgresStore {
     }
 
     async fn write_batch(&self, steps: &[Step<'_>]) -> Result<(), BatchError> {
+        let mut attempt = 1;
+        loop {
+            match self.write_batch_once(steps).await {
+                Err(BatchError::Sql { error, .. } | BatchError::Transaction(error))
+                    if is_deadlock(&error) && attempt < DEADLOCK_ATTEMPTS =>
+                {
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn write_counted(
+        &self,
+        statements: &[(&'static str, Vec<Arg<'_>>)],
+    ) -> Result<Vec<u64>, sqlx::Error> {
+        let mut attempt = 1;
+        loop {
+            match self.write_counted_once(statements).await {
+                Err(error) if is_deadlock(&error) && attempt < DEADLOCK_ATTEMPTS => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+}
+
+/// How many times a transaction PostgreSQL chose as a deadlock's victim is run. It was rolled
+/// back whole, so running it again is the same as running it the first time; statements that
+/// lock several rows in index or scan order (revoking an app's tokens) cannot all be put in
+/// one order.
+const DEADLOCK_ATTEMPTS: u32 = 3;
+
+/// SQLSTATE 40P01 `deadlock_detected`.
+fn is_deadlock(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "40P01")
+}
+
+impl PostgresStore {
+    async fn write_batch_once(&self, steps: &[Step<'_>]) -> Result<(), BatchError> {
         let mut tx = self.pool.begin().await.map_err(BatchError::Transaction)?;
         for (i, step) in steps.iter().enumerate() {
             let done = bind(sqlx::query(step.sql), &step.args)
@@ -237,7 +280,7 @@ impl Db for PostgresStore {
         tx.commit().await.map_err(BatchError::Transaction)
     }
 
-    async fn write_counted(
+    async fn write_counted_once(
         &self,
         statements: &[(&'static str, Vec<Arg<'_>>)],
     ) -> Result<Vec<u64>, sqlx::Error> {
