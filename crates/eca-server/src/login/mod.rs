@@ -175,6 +175,8 @@ pub(crate) async fn check_password(
         tracing::warn!(%client, "login refused: too many failures from this address");
         return Err(ApiError::LoginRateExceeded);
     };
+    // Known or not, the username takes its turn (`turns`): the answers' timing must not tell.
+    let turn = state.login_turns().take(username).await;
     let user = match store.user_by_username(username).await? {
         Some(u) if u.org_id == org.id && !username.is_empty() => u,
         _ => {
@@ -192,7 +194,7 @@ pub(crate) async fn check_password(
         let state = state.clone();
         let (user_id, phc) = (user.id.clone(), user.password_hash.clone());
         tokio::spawn(async move {
-            let _turn = state.login_turns().take(&user_id).await;
+            let _turn = turn;
             let store = state.store();
             let Some(count) = store.begin_login_attempt(&user_id, lockout, now).await? else {
                 return Ok::<_, ApiError>(Attempted::Locked(password));
