@@ -424,6 +424,9 @@ impl Places {
             );
         }
         let base = |dir: &str| {
+            // The project root itself (`"path": "."`) is no folder of the paths: the project's
+            // own files are listed without a leading `./`, and paths compare by parts.
+            let dir = if dir == "." { "" } else { dir };
             let main = Path::new(dir).join("main").join("default");
             if project.root.join(&main).is_dir() {
                 main
