@@ -462,7 +462,10 @@ async fn users_are_found_by_id_and_username_across_orgs(env: Env) {
     let (_, profile_b, bob) = seed(&*s, "b", "bob@example.com").await;
     // A NUL in a looked-up value (`username=a%00b` in a form) finds nothing on every backend;
     // PostgreSQL would refuse the parameter.
-    assert_eq!(s.user_by_username("Alice\0@Example.com").await.unwrap(), None);
+    assert_eq!(
+        s.user_by_username("Alice\0@Example.com").await.unwrap(),
+        None
+    );
     assert_eq!(s.consumer_by_key("3MVG9\0").await.unwrap(), None);
 
     // Every optional field set, to check each one round-trips.
