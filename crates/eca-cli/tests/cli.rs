@@ -636,6 +636,22 @@ fn app_new_refuses_a_name_that_differs_only_in_case() {
     assert_clean(&project, ".");
 }
 
+/// A package directory at the project root (`"path": "."`): an app's own files, written
+/// again with --force, are not taken for another component's.
+#[test]
+fn app_new_in_a_project_rooted_package_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = init(tmp.path());
+    std::fs::write(
+        project.join("sfdx-project.json"),
+        "{\"packageDirectories\": [{\"path\": \".\", \"default\": true}]}\n",
+    )
+    .unwrap();
+    eca(&project, &["app", "new", "Root", "--oauth"]).ok();
+    assert!(project.join("externalClientApps/Root.eca-meta.xml").exists());
+    eca(&project, &["app", "new", "Root", "--oauth", "--force"]).ok();
+}
+
 /// Review found that `eca app new` and `eca project convert mdapi` wrote into a default
 /// package directory outside the project (`../outside`, or a folder reached through a
 /// symbolic link); both now refuse, naming sfdx-project.json, and write nothing.
