@@ -60,28 +60,46 @@ impl TrustedProxies {
     }
 
     /// The client's address: `peer`, or, when `peer` is a trusted proxy, the rightmost
-    /// `X-Forwarded-For` address that is not one (or the leftmost, if all are).
+    /// `X-Forwarded-For` address that is not one (or the leftmost, if all are). The entries are
+    /// read from the right, each written by the hop after it, and the walk stops at the first
+    /// that is not a trusted proxy: what lies to its left was written by the client and is
+    /// never read, so a malformed entry there changes nothing. A malformed entry before any
+    /// untrusted one stops the walk at the nearest trusted hop.
     pub fn client_address(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         if self.is_empty() || !self.contains(peer) {
             return peer;
         }
-        let forwarded: Vec<IpAddr> = headers
+        let values: Vec<&str> = headers
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(|a| a.trim().parse::<IpAddr>())
-            .collect::<Result<_, _>>()
-            // A header that does not parse is not believed at all.
-            .unwrap_or_default();
-        forwarded
-            .iter()
-            .rev()
-            .find(|a| !self.contains(**a))
-            .or(forwarded.first())
-            .copied()
-            .unwrap_or(peer)
+            .collect();
+        let mut nearest = peer;
+        for entry in values.iter().rev().flat_map(|v| v.rsplit(',')) {
+            match hop_address(entry) {
+                Some(a) if self.contains(a) => nearest = a,
+                Some(a) => return a,
+                None => return nearest,
+            }
+        }
+        nearest
     }
+}
+
+/// One `X-Forwarded-For` entry's address: a bare address, or one with a port as some load
+/// balancers write it (`203.0.113.7:51234`, `[2001:db8::1]:443`), or a bracketed IPv6 address.
+fn hop_address(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            entry
+                .strip_prefix('[')
+                .and_then(|e| e.strip_suffix(']'))
+                .and_then(|e| e.parse::<IpAddr>().ok())
+        })
 }
 
 /// A block written as IPv4-mapped IPv6 (`::ffff:10.0.0.0/104`) as the IPv4 block it is
@@ -213,5 +231,23 @@ mod tests {
         // Every hop trusted: the leftmost.
         let inner = forwarded(&["10.0.0.5, 10.0.0.6"]);
         assert_eq!(t.client_address(ip("10.0.0.1"), &inner), ip("10.0.0.5"));
+        // What a client writes left of the address the proxy appended is never read: junk
+        // there does not send the client's failures to the proxy's address.
+        let prefixed = forwarded(&["x, 203.0.113.7"]);
+        assert_eq!(t.client_address(ip("10.0.0.1"), &prefixed), ip("203.0.113.7"));
+        let two_headers = forwarded(&["x", "203.0.113.7"]);
+        assert_eq!(t.client_address(ip("10.0.0.1"), &two_headers), ip("203.0.113.7"));
+        // Junk right of a trusted hop: the nearest trusted hop.
+        let behind = forwarded(&["203.0.113.7, junk, 10.0.0.6"]);
+        assert_eq!(t.client_address(ip("10.0.0.1"), &behind), ip("10.0.0.6"));
+        // Ports and brackets, as some load balancers write them.
+        for (entry, want) in [
+            ("203.0.113.7:51234", "203.0.113.7"),
+            ("[2001:db8::1]:443", "2001:db8::1"),
+            ("[2001:db8::1]", "2001:db8::1"),
+        ] {
+            let h = forwarded(&[entry]);
+            assert_eq!(t.client_address(ip("10.0.0.1"), &h), ip(want), "{entry}");
+        }
     }
 }
