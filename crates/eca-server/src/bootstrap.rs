@@ -40,6 +40,49 @@ pub enum StartError {
     Hash(String),
     #[error("deploying the sample app failed: {0}")]
     DemoApp(String),
+    /// The master key is not the one the database's secrets are encrypted under.
+    #[error(
+        "the master key ({0}) is not the one this database was set up with: its secrets cannot be decrypted with it. Start with the database's key (ECA_MASTER_KEY, or the master.key file of the data folder it was created with); on several nodes, set the same ECA_MASTER_KEY on each"
+    )]
+    WrongMasterKey(String),
+}
+
+/// The setting that holds a value sealed under the master key the database was set up with.
+const KEY_CHECK_SETTING: &str = "master_key.check";
+/// What that value seals, and under which context.
+const KEY_CHECK_TEXT: &[u8] = b"OpenECA master key check";
+const KEY_CHECK_CONTEXT: &[u8] = b"master-key-check";
+
+/// Refuses to start with a master key other than the one the database's secrets are sealed
+/// under: every decryption would fail at request time, as 500s, on this node only. The first
+/// start (of a database made before this check too) seals a known text with its key; later
+/// starts must open it. Two nodes setting up one database with different keys at once: the
+/// value written last stays, and the node whose key does not open it refuses to start.
+pub async fn check_master_key(
+    store: &dyn Store,
+    key: &MasterKey,
+    source: &KeySource,
+    rng: &dyn Rng,
+) -> Result<(), StartError> {
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::STANDARD;
+    if store.setting(KEY_CHECK_SETTING).await?.is_none() {
+        let sealed = key.encrypt(KEY_CHECK_TEXT, KEY_CHECK_CONTEXT, rng);
+        store
+            .put_setting(KEY_CHECK_SETTING, &engine.encode(sealed))
+            .await?;
+    }
+    let stored = store.setting(KEY_CHECK_SETTING).await?.unwrap_or_default();
+    let opens = engine
+        .decode(stored.trim())
+        .ok()
+        .and_then(|sealed| key.decrypt(&sealed, KEY_CHECK_CONTEXT).ok())
+        .is_some_and(|text| text == KEY_CHECK_TEXT);
+    if opens {
+        Ok(())
+    } else {
+        Err(StartError::WrongMasterKey(source.describe()))
+    }
 }
 
 /// A user created by this start, with the password to show once.
@@ -60,6 +103,17 @@ pub enum KeySource {
     File(PathBuf),
     /// The key file, created now.
     Created(PathBuf),
+}
+
+impl KeySource {
+    /// Where the key came from, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            KeySource::Config => "from ECA_MASTER_KEY or the configuration file".to_owned(),
+            KeySource::File(path) => format!("from {}", path.display()),
+            KeySource::Created(path) => format!("created now at {}", path.display()),
+        }
+    }
 }
 
 /// The master key from `configured`, else `<data_dir>/master.key`, created (mode 0600) with a

@@ -107,6 +107,33 @@ async fn the_master_key_file_is_created_once_and_private() {
     assert!(load_master_key(Some(&Secret::new("short")), dir.path(), &rng).is_err());
 }
 
+/// A node started with another master key than the database's (a second node without
+/// ECA_MASTER_KEY, a lost master.key) refuses to start, instead of answering 500 to every
+/// request that needs a secret.
+#[tokio::test]
+async fn a_master_key_other_than_the_databases_is_refused_at_start() {
+    use eca_server::bootstrap::{StartError, check_master_key};
+    let store = eca_store::open("sqlite::memory:").await.unwrap();
+    let rng = DeterministicRng::new(5);
+    let (first, _) = MasterKey::generate(&rng).unwrap();
+    let (other, _) = MasterKey::generate(&rng).unwrap();
+    let source = KeySource::Config;
+    check_master_key(store.as_ref(), &first, &source, &rng)
+        .await
+        .expect("the first start sets the key");
+    check_master_key(store.as_ref(), &first, &source, &rng)
+        .await
+        .expect("the same key again");
+    let refused = check_master_key(store.as_ref(), &other, &source, &rng).await;
+    match refused {
+        Err(e @ StartError::WrongMasterKey(_)) => {
+            let text = e.to_string();
+            assert!(text.contains("ECA_MASTER_KEY"), "{text}");
+        }
+        other => panic!("expected WrongMasterKey, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn health_readiness_and_metrics() {
     let h = harness().await;
