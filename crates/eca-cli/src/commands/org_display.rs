@@ -32,11 +32,6 @@ struct Display {
 }
 
 #[derive(Deserialize)]
-struct ResourceMap {
-    identity: String,
-}
-
-#[derive(Deserialize)]
 struct Identity {
     display_name: String,
 }
@@ -47,14 +42,13 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     let url = format!("{}/services/data/v{API_VERSION}", login.instance_url);
     let answer = auth_file::get(&agent, &url, &login.session_id)?;
     let (connected_status, display_name) = if answer.status == 200 {
-        let identity_url = serde_json::from_str::<ResourceMap>(&answer.body)
-            .map(|m| m.identity)
-            .unwrap_or_else(|_| {
-                format!(
-                    "{}/id/{}/{}",
-                    login.instance_url, login.org_id, login.user_id
-                )
-            });
+        // Built from the instance URL the user logged in to, never taken from the answer: the
+        // session goes only where it was given (a server behind a TLS proxy without its public
+        // URL set names itself `http://...`).
+        let identity_url = format!(
+            "{}/id/{}/{}",
+            login.instance_url, login.org_id, login.user_id
+        );
         let identity = auth_file::get(&agent, &identity_url, &login.session_id)?;
         let name = serde_json::from_str::<Identity>(&identity.body)
             .ok()
