@@ -1418,9 +1418,14 @@ fn usage_revocation_and_credential_rotation_from_the_cli() {
         "{}",
         second.stderr
     );
+    // Secrets are printed only when asked for, in JSON too.
+    let listed = run(&["creds", "show", "Demo_App", "--json"]).ok().json();
+    assert_eq!(listed[0]["staged"][0]["key"], key2.as_str(), "{listed}");
+    assert!(listed[0]["staged"][0].get("secret").is_none(), "{listed}");
     let rotated = run(&["creds", "rotate", "Demo_App", "--json"]).ok().json();
     assert_eq!(rotated["state"], "Rotated", "{rotated}");
     assert_eq!(rotated["key"], key.as_str());
+    assert!(rotated.get("secret").is_none(), "{rotated}");
     let table = run(&["creds", "show", "Demo_App"]).ok().stdout;
     assert!(
         table.contains("Rotated") && table.contains(&key2),

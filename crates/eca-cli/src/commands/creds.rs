@@ -165,7 +165,14 @@ fn show(args: &ShowArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         } else {
             c
         };
-        let staged = staged(&client, &args.app, &consumer.id)?;
+        let mut staged = staged(&client, &args.app, &consumer.id)?;
+        // The server shows staged secrets to whoever may see secrets; they are printed only
+        // when asked for, in JSON too.
+        if !args.secret {
+            for st in &mut staged {
+                st.secret = None;
+            }
+        }
         shown.push(Shown { consumer, staged });
     }
     if ctx.json {
@@ -252,7 +259,9 @@ fn rotate(args: &OneArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         percent_encode(&consumer),
         percent_encode(&active.id)
     );
-    let old: Staged = client.patch_json(&path, &RotateInput { command: "rotate" })?;
+    let mut old: Staged = client.patch_json(&path, &RotateInput { command: "rotate" })?;
+    // The former primary's secret still works for 30 days: `eca creds show --secret` shows it.
+    old.secret = None;
     if ctx.json {
         output::json(&old)?;
         return Ok(ExitCode::SUCCESS);
@@ -271,9 +280,10 @@ fn rotate(args: &OneArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
 fn delete_staged(args: &OneArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let client = Client::for_target(&args.target)?;
     let consumer = one_consumer(&client, args)?;
-    let Some(found) = staged(&client, &args.app, &consumer)?.into_iter().next() else {
+    let Some(mut found) = staged(&client, &args.app, &consumer)?.into_iter().next() else {
         bail!("the app {} has no staged or rotated credential", args.app);
     };
+    found.secret = None;
     client.delete(&format!(
         "{}/{}/staged/{}",
         base(&args.app),
