@@ -126,12 +126,34 @@ fn staged(client: &Client, app: &str, consumer: &str) -> anyhow::Result<Vec<Stag
 fn one_consumer(client: &Client, args: &OneArgs) -> anyhow::Result<String> {
     let all = consumers(client, &args.app)?;
     if let Some(wanted) = &args.consumer {
-        return match all
+        // The whole id (any case), or its 15-character form (the 18-character one starts with
+        // it); never a shorter prefix, which could name another consumer than meant.
+        let matching: Vec<&Consumer> = all
             .iter()
-            .find(|c| c.id.eq_ignore_ascii_case(wanted) || c.id.starts_with(wanted.as_str()))
-        {
-            Some(c) => Ok(c.id.clone()),
-            None => bail!("the app {} has no consumer {wanted}", args.app),
+            .filter(|c| {
+                c.id.eq_ignore_ascii_case(wanted)
+                    || (wanted.len() == 15 && c.id.starts_with(wanted.as_str()))
+            })
+            .collect();
+        return match matching.as_slice() {
+            [one] => Ok(one.id.clone()),
+            [] => bail!(
+                "the app {} has no consumer {wanted} (give the whole id, 15 or 18 characters: {})",
+                args.app,
+                all.iter()
+                    .map(|c| c.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            many => bail!(
+                "{wanted} names {} consumers of {}: give the whole id ({})",
+                many.len(),
+                args.app,
+                many.iter()
+                    .map(|c| c.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         };
     }
     match all.as_slice() {
