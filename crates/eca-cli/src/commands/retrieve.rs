@@ -190,6 +190,7 @@ fn write_source(zip: &[u8], out: &Path) -> anyhow::Result<Vec<String>> {
                 );
             }
         }
+        let mut failed = None;
         retrieved.files.retain(|f| {
             let Some(old) = existing
                 .files
@@ -198,15 +199,24 @@ fn write_source(zip: &[u8], out: &Path) -> anyhow::Result<Vec<String>> {
             else {
                 return true;
             };
+            if failed.is_some() {
+                return false;
+            }
             let path = out.join(&old.path);
             match std::fs::write(&path, &f.bytes) {
-                Ok(()) => {
-                    written.push(output::path(&old.path));
-                    false
-                }
-                Err(_) => true,
+                Ok(()) => written.push(output::path(&old.path)),
+                // Never a second copy in the default package directory instead: that would be
+                // a duplicate component.
+                Err(e) => failed = Some(format!("{}: {e}", path.display())),
             }
+            false
         });
+        if let Some(why) = failed {
+            bail!(
+                "could not overwrite {why}; {} file(s) were written before it",
+                written.len()
+            );
+        }
     }
     if !retrieved.files.is_empty() {
         let summary = to_source(&retrieved, out).context("writing the retrieved files")?;
