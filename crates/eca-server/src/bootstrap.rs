@@ -40,6 +40,13 @@ pub enum StartError {
     Hash(String),
     #[error("deploying the sample app failed: {0}")]
     DemoApp(String),
+    /// A step after the first users were created failed: `users` holds them, with the
+    /// passwords that will not be shown again.
+    #[error("{cause}")]
+    AfterUsersCreated {
+        users: Vec<CreatedUser>,
+        cause: Box<StartError>,
+    },
     /// The master key is not the one the database's secrets are encrypted under.
     #[error(
         "the master key ({0}) is not the one this database was set up with: its secrets cannot be decrypted with it. Start with the database's key (ECA_MASTER_KEY, or the master.key file of the data folder it was created with); on several nodes, set the same ECA_MASTER_KEY on each"

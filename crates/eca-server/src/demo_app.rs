@@ -72,6 +72,10 @@ pub async fn ensure_demo_app(
     let outcome = eca_deploy::deploy(&ctx, &zip, options)
         .await
         .map_err(|e| StartError::DemoApp(e.to_string()))?;
+    // Another node starting on the same empty database deployed it first: theirs is the app.
+    if !outcome.result.success && store.component(&org.id, header, DEMO_APP).await?.is_some() {
+        return Ok(None);
+    }
     if !outcome.result.success {
         let problems: Vec<String> = outcome
             .result

@@ -79,22 +79,36 @@ pub async fn start(
     };
     let created_users =
         bootstrap(store.as_ref(), clock.as_ref(), Arc::clone(&rng), &options).await?;
-    metadata::recover(store.as_ref(), clock.as_ref()).await?;
-    let demo_app = match (
-        config.demo,
-        store.org_by_domain(bootstrap::DEFAULT_DOMAIN).await?,
-    ) {
-        (true, Some(org)) => {
-            demo_app::ensure_demo_app(
-                store.as_ref(),
-                &org,
-                clock.as_ref(),
-                rng.as_ref(),
-                &master_key,
-            )
-            .await?
+    // The users are committed: a failure from here on must still hand over their passwords,
+    // which no later start shows.
+    let rest = async {
+        metadata::recover(store.as_ref(), clock.as_ref()).await?;
+        match (
+            config.demo,
+            store.org_by_domain(bootstrap::DEFAULT_DOMAIN).await?,
+        ) {
+            (true, Some(org)) => {
+                demo_app::ensure_demo_app(
+                    store.as_ref(),
+                    &org,
+                    clock.as_ref(),
+                    rng.as_ref(),
+                    &master_key,
+                )
+                .await
+            }
+            _ => Ok(None),
         }
-        _ => None,
+    };
+    let demo_app = match rest.await {
+        Ok(app) => app,
+        Err(cause) if !created_users.is_empty() => {
+            return Err(StartError::AfterUsersCreated {
+                users: created_users,
+                cause: Box::new(cause),
+            });
+        }
+        Err(cause) => return Err(cause),
     };
     let settings = Settings::from_config(config, PublicUrl::for_listen_addr(bound));
     let state = AppState::new(store, clock, rng, master_key, settings);

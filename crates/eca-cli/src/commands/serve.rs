@@ -106,18 +106,10 @@ pub fn run(args: &Args, _ctx: &Context) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("listening on {}", config.listen))?;
-    let bound = listener.local_addr()?;
-    tracing::info!(database = config.database_kind(), data_dir = %config.data_dir.display(), "starting");
-    let started = eca_server::start(&config, bound, Arc::new(SystemClock), Arc::new(SystemRng))
-        .await
-        .context("starting the server")?;
-    tracing::info!(key = ?started.key_source, "master key loaded");
-    for user in &started.created_users {
-        // Standard output only, once: the password is never logged.
+/// The users this start created, with their passwords: on standard output only, once (the
+/// password is never logged).
+fn show_created(users: &[eca_server::bootstrap::CreatedUser]) {
+    for user in users {
         if user.generated {
             output::line(&format!(
                 "created {} with password {} (shown once: keep it now)",
@@ -131,6 +123,27 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             ));
         }
     }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let bound = listener.local_addr()?;
+    tracing::info!(database = config.database_kind(), data_dir = %config.data_dir.display(), "starting");
+    let started =
+        match eca_server::start(&config, bound, Arc::new(SystemClock), Arc::new(SystemRng)).await
+        {
+            Ok(started) => started,
+            // The users exist now: their passwords are shown even though the start failed.
+            Err(eca_server::bootstrap::StartError::AfterUsersCreated { users, cause }) => {
+                show_created(&users);
+                return Err(anyhow::Error::new(*cause).context("starting the server"));
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context("starting the server")),
+        };
+    tracing::info!(key = ?started.key_source, "master key loaded");
+    show_created(&started.created_users);
     if let Some(app) = &started.demo_app {
         // Standard output only, once, like the passwords above.
         output::line(&format!(

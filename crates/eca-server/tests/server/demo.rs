@@ -86,3 +86,31 @@ async fn demo_deploys_the_sample_app_once() {
         .unwrap();
     assert!(again.is_none());
 }
+
+/// Two nodes starting with `--demo` on one empty database: one deploys the sample app, the
+/// other finds it made and starts too (its own deploy, with another consumer key, is refused).
+#[tokio::test]
+async fn two_demo_starts_at_once_both_start() {
+    let store = eca_store::open("sqlite::memory:").await.unwrap();
+    let clock = ManualClock::new(START);
+    let rng: Arc<dyn Rng> = Arc::new(DeterministicRng::new(12));
+    let options = BootstrapOptions {
+        admin_password: Some(Secret::new("Admin-Password-1234")),
+        demo: true,
+    };
+    bootstrap(store.as_ref(), &clock, Arc::clone(&rng), &options)
+        .await
+        .unwrap();
+    let (key, _) = MasterKey::generate(rng.as_ref()).unwrap();
+    let org = store.org_by_domain(DEFAULT_DOMAIN).await.unwrap().unwrap();
+    let (a, b) = tokio::join!(
+        ensure_demo_app(store.as_ref(), &org, &clock, rng.as_ref(), &key),
+        ensure_demo_app(store.as_ref(), &org, &clock, rng.as_ref(), &key),
+    );
+    let (a, b) = (a.expect("first start"), b.expect("second start"));
+    assert_eq!(
+        usize::from(a.is_some()) + usize::from(b.is_some()),
+        1,
+        "one of them deployed it"
+    );
+}
