@@ -31,6 +31,9 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("master key: {0}")]
     MasterKey(#[from] CryptoError),
+    /// The key file holds no key.
+    #[error("master key file {path}: {source}")]
+    KeyFile { path: PathBuf, source: CryptoError },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -138,29 +141,53 @@ pub fn load_master_key(
         path: path.clone(),
         source,
     };
+    let parse = |text: &str| {
+        MasterKey::parse(text).map_err(|source| StartError::KeyFile {
+            path: path.clone(),
+            source,
+        })
+    };
     match std::fs::read_to_string(&path) {
-        Ok(text) => return Ok((MasterKey::parse(&text)?, KeySource::File(path))),
+        Ok(text) => return Ok((parse(&text)?, KeySource::File(path.clone()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io(e)),
     }
     let (key, text) = MasterKey::generate(rng)?;
+    // Written whole to a file of its own, then linked in under the key file's name, which
+    // fails if the name exists: the key file is never seen empty or half written, by another
+    // process starting at once or after a crash.
+    let temp = data_dir.join(format!("{KEY_FILE}.{}.tmp", std::process::id()));
+    let temp_io = |source| StartError::Io {
+        path: temp.clone(),
+        source,
+    };
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
     }
-    match options.open(&path) {
-        Ok(mut file) => {
-            file.write_all(format!("{text}\n").as_bytes()).map_err(io)?;
-            file.sync_all().map_err(io)?;
+    let mut file = options.open(&temp).map_err(temp_io)?;
+    file.write_all(format!("{text}\n").as_bytes())
+        .map_err(temp_io)?;
+    file.sync_all().map_err(temp_io)?;
+    drop(file);
+    let linked = std::fs::hard_link(&temp, &path);
+    // The temporary name goes either way; failing to remove it loses nothing.
+    let _ = std::fs::remove_file(&temp);
+    match linked {
+        Ok(()) => {
+            if let Ok(dir) = std::fs::File::open(data_dir) {
+                // The new name, on disk before the key encrypts anything.
+                let _ = dir.sync_all();
+            }
             Ok((key, KeySource::Created(path)))
         }
-        // Another process created it between our read and our write: use theirs.
+        // Another process created it between our read and our link: use theirs.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             let text = std::fs::read_to_string(&path).map_err(io)?;
-            Ok((MasterKey::parse(&text)?, KeySource::File(path)))
+            Ok((parse(&text)?, KeySource::File(path.clone())))
         }
         Err(e) => Err(io(e)),
     }

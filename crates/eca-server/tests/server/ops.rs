@@ -98,13 +98,22 @@ async fn the_master_key_file_is_created_once_and_private() {
     }
     let sealed = key.encrypt(b"secret", b"ctx", &rng);
     let (again, source) = load_master_key(None, dir.path(), &rng).unwrap();
-    assert_eq!(source, KeySource::File(path));
+    assert_eq!(source, KeySource::File(path.clone()));
     assert_eq!(again.decrypt(&sealed, b"ctx").unwrap(), b"secret");
 
     let (_, text) = MasterKey::generate(&rng).unwrap();
     let (_, source) = load_master_key(Some(&Secret::new(text)), dir.path(), &rng).unwrap();
     assert_eq!(source, KeySource::Config);
     assert!(load_master_key(Some(&Secret::new("short")), dir.path(), &rng).is_err());
+    // Nothing but the key file is left behind, and a broken key file is named.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["master.key"]);
+    std::fs::write(&path, "").unwrap();
+    let broken = load_master_key(None, dir.path(), &rng).unwrap_err().to_string();
+    assert!(broken.contains("master.key"), "{broken}");
 }
 
 /// A node started with another master key than the database's (a second node without
