@@ -159,8 +159,13 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// How long, once shutdown begins, connections in flight get to finish: a client that never
+/// finishes its request (or never reads its answer) must not keep the server up forever.
+pub const DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Serves `app(state)` on `listener` until `shutdown` completes, then lets requests in flight
-/// finish and the access tokens they issued reach the store (`oauth::token_writer`).
+/// finish (for at most [`DRAIN`]) and the access tokens they issued reach the store
+/// (`oauth::token_writer`).
 pub async fn run(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -179,12 +184,32 @@ pub async fn run(
     };
     // Expired sessions and access tokens are deleted in the background.
     let housekeeping = tokio::spawn(crate::housekeeping::run(state.clone()));
-    let served = axum::serve(
+    let (begun, mut begins) = tokio::sync::watch::channel(false);
+    let serve = axum::serve(
         listener,
         app(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = begun.send(true);
+    });
+    let deadline = async move {
+        if begins.wait_for(|begun| *begun).await.is_err() {
+            // The server stopped without a shutdown: nothing to time.
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(DRAIN).await;
+    };
+    let served = tokio::select! {
+        served = serve => served,
+        () = deadline => {
+            tracing::warn!(
+                seconds = DRAIN.as_secs(),
+                "connections still open after the shutdown's drain time: closing them"
+            );
+            Ok(())
+        }
+    };
     upkeep.abort();
     housekeeping.abort();
     state.token_writer().sync().await;
