@@ -70,9 +70,19 @@ impl Args {
 /// The `ECA_*` variables. The binary is the one place allowed to read the environment
 /// (`clippy.toml`); the server library gets the resolved [`Config`].
 #[allow(clippy::disallowed_methods)]
-fn env_layer() -> ConfigLayer {
+fn env_layer() -> anyhow::Result<ConfigLayer> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    ConfigLayer {
+    let access_log = match var("ECA_ACCESS_LOG") {
+        None => None,
+        Some(v) => Some(match v.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => true,
+            "0" | "false" | "no" | "off" => false,
+            _ => anyhow::bail!(
+                "ECA_ACCESS_LOG: `{v}` is not a yes or no (true/false, 1/0, yes/no, on/off)"
+            ),
+        }),
+    };
+    Ok(ConfigLayer {
         listen: var("ECA_LISTEN"),
         data_dir: var("ECA_DATA_DIR").map(PathBuf::from),
         database_url: var("ECA_DATABASE_URL"),
@@ -80,11 +90,11 @@ fn env_layer() -> ConfigLayer {
         log_format: var("ECA_LOG_FORMAT"),
         admin_password: var("ECA_ADMIN_PASSWORD").map(Secret::new),
         master_key: var("ECA_MASTER_KEY").map(Secret::new),
-        access_log: var("ECA_ACCESS_LOG").map(|v| matches!(v.as_str(), "1" | "true" | "yes")),
+        access_log,
         trusted_proxies: var("ECA_TRUSTED_PROXIES")
             .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect()),
         ..ConfigLayer::default()
-    }
+    })
 }
 
 pub fn run(args: &Args, _ctx: &Context) -> anyhow::Result<ExitCode> {
@@ -96,7 +106,7 @@ pub fn run(args: &Args, _ctx: &Context) -> anyhow::Result<ExitCode> {
         }
         None => ConfigLayer::default(),
     };
-    let config = Config::resolve(args.layer().or(env_layer()).or(file))?;
+    let config = Config::resolve(args.layer().or(env_layer()?).or(file))?;
     init_logging(config.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
