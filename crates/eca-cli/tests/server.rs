@@ -288,6 +288,19 @@ fn serve_login_and_org_display() {
     assert_eq!(offline.code, 1);
 }
 
+/// A data folder others may read (made before, by hand) is named in a warning at start.
+#[cfg(unix)]
+#[test]
+fn an_open_data_folder_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let log = serve(&data, &[], &[]).terminate();
+    assert!(log.contains("open to other users"), "{log}");
+}
+
 /// A connection that never finishes its request keeps the first SIGTERM's drain waiting; a
 /// second signal ends the server at once.
 #[test]

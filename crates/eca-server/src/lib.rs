@@ -132,5 +132,21 @@ fn create_private_dir(dir: &std::path::Path) -> Result<(), StartError> {
     builder.create(dir).map_err(|source| StartError::Io {
         path: dir.to_path_buf(),
         source,
-    })
+    })?;
+    // A folder that existed before is left as it is, but said so when others may read it: it
+    // holds the master key and, on SQLite, the database.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Ok(meta) = std::fs::metadata(dir)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(
+                data_dir = %dir.display(),
+                mode = format!("{:o}", meta.permissions().mode() & 0o777),
+                "the data folder is open to other users; it holds the master key and the database: chmod 700 it"
+            );
+        }
+    }
+    Ok(())
 }
