@@ -93,7 +93,7 @@ impl AuthDir {
 }
 
 /// Aliases and usernames become file names: letters, digits and `._@+-`, not starting with `.`.
-fn check_name(name: &str) -> anyhow::Result<()> {
+pub fn check_name(name: &str) -> anyhow::Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 200
         && !name.starts_with('.')
@@ -133,8 +133,11 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("creating {}", dir.display()))
 }
 
-/// Writes a file readable by its owner only, also when it existed with wider permissions.
+/// Writes a file readable by its owner only, also when it existed with wider permissions:
+/// whole, to a file of its own first, then renamed over the old one, so that a crash or two
+/// logins at once never leave a file cut short.
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let temp = path.with_extension(format!("{}.tmp", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -142,17 +145,21 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
     }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    let written = (|| -> std::io::Result<()> {
+        let mut file = options.open(&temp)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
     }
-    file.write_all(bytes)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    written.with_context(|| format!("writing {}", path.display()))
 }
 
 /// A blocking HTTP client: 4xx and 5xx are answers to read, not errors; 30 s per call.

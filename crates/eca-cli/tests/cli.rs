@@ -844,3 +844,25 @@ fn cert_new_writes_a_key_and_a_certificate() {
     )
     .fails(1, "already exist");
 }
+
+/// An alias a login cannot be saved under is refused before anything is sent: logging in first
+/// would leave a live session on the server that nothing holds.
+#[test]
+fn login_refuses_a_bad_alias_before_logging_in() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = eca(
+        tmp.path(),
+        &[
+            "login",
+            "--instance-url",
+            "http://127.0.0.1:9",
+            "--username",
+            "ops@example.com",
+            "--alias",
+            "my org",
+            "--password-stdin",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot name a login"), "{}", run.stderr);
+}

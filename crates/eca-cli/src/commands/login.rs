@@ -46,6 +46,10 @@ struct LoggedIn<'a> {
 }
 
 pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let name = args.alias.clone().unwrap_or_else(|| args.username.clone());
+    // Before logging in: a name the login cannot be saved under must not leave a live
+    // session on the server behind it.
+    auth_file::check_name(&name)?;
     let instance_url = normalize_url(&args.instance_url)?;
     let password = read_password(args.password_stdin)?;
     let url = format!("{instance_url}/services/Soap/u/{API_VERSION}");
@@ -53,7 +57,6 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     let answer = auth_file::post_soap(&agent, &url, "login", &envelope(&args.username, &password))?;
     let login = parse_login(&answer.body, answer.status, &instance_url, &args.username)?;
 
-    let name = args.alias.clone().unwrap_or_else(|| args.username.clone());
     let path = AuthDir::from_env()?.save(&name, &login, args.set_default)?;
     let shown = LoggedIn {
         alias: &name,
