@@ -168,11 +168,14 @@ fn submit(client: &Client, zip: Vec<u8>, options: DeployOptions) -> anyhow::Resu
         .with_context(|| format!("POST {url}"))?;
     let answer = auth_file::read(response)?;
     if answer.status != 201 && answer.status != 200 {
-        bail!(
-            "{} (HTTP {} from POST {url})",
-            auth_file::rest_error(&answer),
-            answer.status
-        );
+        let error = auth_file::rest_error(&answer);
+        // As `Client::check` says it for every other call.
+        let hint = if error.starts_with("INVALID_SESSION_ID") {
+            ": the stored session no longer works; run `eca login` again"
+        } else {
+            ""
+        };
+        bail!("{error}{hint} (HTTP {} from POST {url})", answer.status);
     }
     let created: DeployRequestBody = serde_json::from_str(&answer.body)
         .context("the server's answer to the deploy request is not what eca expects")?;
