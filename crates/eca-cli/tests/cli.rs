@@ -648,7 +648,11 @@ fn app_new_in_a_project_rooted_package_directory() {
     )
     .unwrap();
     eca(&project, &["app", "new", "Root", "--oauth"]).ok();
-    assert!(project.join("externalClientApps/Root.eca-meta.xml").exists());
+    assert!(
+        project
+            .join("externalClientApps/Root.eca-meta.xml")
+            .exists()
+    );
     eca(&project, &["app", "new", "Root", "--oauth", "--force"]).ok();
 }
 

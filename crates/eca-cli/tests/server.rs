@@ -331,7 +331,10 @@ fn a_second_signal_stops_a_draining_server() {
         if let Some(status) = server.child.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < deadline, "the second signal did not stop it");
+        assert!(
+            Instant::now() < deadline,
+            "the second signal did not stop it"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(status.code(), Some(130));

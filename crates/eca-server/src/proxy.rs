@@ -234,9 +234,15 @@ mod tests {
         // What a client writes left of the address the proxy appended is never read: junk
         // there does not send the client's failures to the proxy's address.
         let prefixed = forwarded(&["x, 203.0.113.7"]);
-        assert_eq!(t.client_address(ip("10.0.0.1"), &prefixed), ip("203.0.113.7"));
+        assert_eq!(
+            t.client_address(ip("10.0.0.1"), &prefixed),
+            ip("203.0.113.7")
+        );
         let two_headers = forwarded(&["x", "203.0.113.7"]);
-        assert_eq!(t.client_address(ip("10.0.0.1"), &two_headers), ip("203.0.113.7"));
+        assert_eq!(
+            t.client_address(ip("10.0.0.1"), &two_headers),
+            ip("203.0.113.7")
+        );
         // Junk right of a trusted hop: the nearest trusted hop.
         let behind = forwarded(&["203.0.113.7, junk, 10.0.0.6"]);
         assert_eq!(t.client_address(ip("10.0.0.1"), &behind), ip("10.0.0.6"));

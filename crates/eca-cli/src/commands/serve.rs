@@ -142,8 +142,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let bound = listener.local_addr()?;
     tracing::info!(database = config.database_kind(), data_dir = %config.data_dir.display(), "starting");
     let started =
-        match eca_server::start(&config, bound, Arc::new(SystemClock), Arc::new(SystemRng)).await
-        {
+        match eca_server::start(&config, bound, Arc::new(SystemClock), Arc::new(SystemRng)).await {
             Ok(started) => started,
             // The users exist now: their passwords are shown even though the start failed.
             Err(eca_server::bootstrap::StartError::AfterUsersCreated { users, cause }) => {

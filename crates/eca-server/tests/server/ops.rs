@@ -112,7 +112,9 @@ async fn the_master_key_file_is_created_once_and_private() {
         .collect();
     assert_eq!(names, ["master.key"]);
     std::fs::write(&path, "").unwrap();
-    let broken = load_master_key(None, dir.path(), &rng).unwrap_err().to_string();
+    let broken = load_master_key(None, dir.path(), &rng)
+        .unwrap_err()
+        .to_string();
     assert!(broken.contains("master.key"), "{broken}");
 }
 
