@@ -14,20 +14,50 @@ use eca_server::demo_app::{DEMO_APP, ensure_demo_app};
 
 use crate::support::START;
 
-#[tokio::test]
-async fn demo_deploys_the_sample_app_once() {
-    let store = eca_store::open("sqlite::memory:").await.unwrap();
+/// A store after a first `--demo` start's bootstrap, before the sample app.
+struct Started {
+    store: Arc<dyn eca_store::Store>,
+    clock: ManualClock,
+    rng: Arc<dyn Rng>,
+    key: MasterKey,
+    org: eca_core::domain::Org,
+}
+
+async fn bootstrapped(seed: u64) -> Started {
+    let store = eca_store::open("sqlite::memory:").await.expect("a store");
     let clock = ManualClock::new(START);
-    let rng: Arc<dyn Rng> = Arc::new(DeterministicRng::new(11));
+    let rng: Arc<dyn Rng> = Arc::new(DeterministicRng::new(seed));
     let options = BootstrapOptions {
         admin_password: Some(Secret::new("Admin-Password-1234")),
         demo: true,
     };
     bootstrap(store.as_ref(), &clock, Arc::clone(&rng), &options)
         .await
-        .unwrap();
-    let (key, _) = MasterKey::generate(rng.as_ref()).unwrap();
-    let org = store.org_by_domain(DEFAULT_DOMAIN).await.unwrap().unwrap();
+        .expect("bootstrap");
+    let (key, _) = MasterKey::generate(rng.as_ref()).expect("a key");
+    let org = store
+        .org_by_domain(DEFAULT_DOMAIN)
+        .await
+        .expect("store")
+        .expect("the default org");
+    Started {
+        store,
+        clock,
+        rng,
+        key,
+        org,
+    }
+}
+
+#[tokio::test]
+async fn demo_deploys_the_sample_app_once() {
+    let Started {
+        store,
+        clock,
+        rng,
+        key,
+        org,
+    } = bootstrapped(11).await;
 
     let app = ensure_demo_app(store.as_ref(), &org, &clock, rng.as_ref(), &key)
         .await
@@ -91,18 +121,13 @@ async fn demo_deploys_the_sample_app_once() {
 /// other finds it made and starts too (its own deploy, with another consumer key, is refused).
 #[tokio::test]
 async fn two_demo_starts_at_once_both_start() {
-    let store = eca_store::open("sqlite::memory:").await.unwrap();
-    let clock = ManualClock::new(START);
-    let rng: Arc<dyn Rng> = Arc::new(DeterministicRng::new(12));
-    let options = BootstrapOptions {
-        admin_password: Some(Secret::new("Admin-Password-1234")),
-        demo: true,
-    };
-    bootstrap(store.as_ref(), &clock, Arc::clone(&rng), &options)
-        .await
-        .unwrap();
-    let (key, _) = MasterKey::generate(rng.as_ref()).unwrap();
-    let org = store.org_by_domain(DEFAULT_DOMAIN).await.unwrap().unwrap();
+    let Started {
+        store,
+        clock,
+        rng,
+        key,
+        org,
+    } = bootstrapped(12).await;
     let (a, b) = tokio::join!(
         ensure_demo_app(store.as_ref(), &org, &clock, rng.as_ref(), &key),
         ensure_demo_app(store.as_ref(), &org, &clock, rng.as_ref(), &key),
