@@ -381,10 +381,29 @@ pub async fn delete(
                     ));
                 }
             }
-            state
-                .store()
+            let store = state.store();
+            store
                 .unassign_permission_set(&assignment.assignee, &assignment.set)
                 .await?;
+            // Checked again once done: two removals at once (of two sets that each grant it)
+            // each saw the other set still there. The one that finds Manage Users gone puts
+            // its assignment back.
+            if assignment.assignee == caller.user().id
+                && !crate::access::has_permission(store, caller.user(), Permission::ManageUsers)
+                    .await?
+            {
+                store
+                    .assign_permission_set(
+                        &assignment.assignee,
+                        &assignment.set,
+                        state.clock().now(),
+                    )
+                    .await?;
+                return Err(ApiError::request(
+                    RequestCode::FieldIntegrityException,
+                    "You cannot remove your own Manage Users permission: ask another user with Manage Users",
+                ));
+            }
             state.directory().forget_people();
             Ok(StatusCode::NO_CONTENT)
         }
