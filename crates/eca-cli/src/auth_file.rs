@@ -82,13 +82,55 @@ impl AuthDir {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                bail!("no login named `{name}`: run `eca login --alias {name}` first")
+                // `--target-org` takes a username too: a login saved under an alias.
+                return match self.by_username(&name)?.as_slice() {
+                    [(alias, login)] => Ok((alias.clone(), login.clone())),
+                    [] => bail!("no login named `{name}`: run `eca login --alias {name}` first"),
+                    many => bail!(
+                        "`{name}` is the username of several logins: pass one of their aliases ({})",
+                        many.iter()
+                            .map(|(alias, _)| alias.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
             }
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
         let login = serde_json::from_str(&text)
             .with_context(|| format!("{} is not a stored login", path.display()))?;
         Ok((name, login))
+    }
+
+    /// The stored logins of `username` (any case), by alias; files that are not logins are
+    /// passed over.
+    fn by_username(&self, username: &str) -> anyhow::Result<Vec<(String, StoredLogin)>> {
+        let entries = match std::fs::read_dir(&self.0) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", self.0.display())),
+        };
+        let mut found = Vec::new();
+        for entry in entries {
+            let path = entry?.path();
+            let Some(alias) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".json"))
+            else {
+                continue;
+            };
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            if let Ok(login) = serde_json::from_str::<StoredLogin>(&text)
+                && login.username.eq_ignore_ascii_case(username)
+            {
+                found.push((alias.to_owned(), login));
+            }
+        }
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(found)
     }
 }
 

@@ -269,6 +269,18 @@ fn serve_login_and_org_display() {
     );
     assert_eq!(wrong.code, 1);
     assert!(wrong.stderr.contains("INVALID_LOGIN"), "{}", wrong.stderr);
+    // A login saved under an alias is found by its username too; here two are, so the
+    // aliases are named.
+    let by_username = eca(&config, &["org", "display", "--target-org", ADMIN], "");
+    assert_eq!(by_username.code, 1, "{}", by_username.stderr);
+    assert!(
+        by_username.stderr.contains("(local, other)"),
+        "{}",
+        by_username.stderr
+    );
+    std::fs::remove_file(config.join("auth/other.json")).unwrap();
+    let by_username = eca(&config, &["org", "display", "--target-org", ADMIN], "");
+    assert_eq!(by_username.code, 0, "{}", by_username.stderr);
     let missing = eca(&config, &["org", "display", "--target-org", "nobody"], "");
     assert_eq!(missing.code, 1);
     assert!(
