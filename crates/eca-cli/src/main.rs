@@ -12,6 +12,7 @@ mod cert;
 mod client;
 mod commands;
 mod output;
+mod poll;
 mod sfdx_edit;
 mod table;
 

@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use eca_deploy::{DeployOptions, DeployResult};
@@ -18,10 +17,6 @@ use crate::auth_file;
 use crate::client::{Client, Target};
 use crate::commands::login::API_VERSION;
 use crate::{Context, output, table};
-
-/// How often `eca deploy` asks for the status, and how many times at most (10 minutes).
-const POLL: Duration = Duration::from_millis(250);
-const POLLS: u32 = 2400;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -90,7 +85,7 @@ pub(crate) fn deploy_zip(
     }
     let path = format!("/metadata/deployRequest/{id}?includeDetails=true");
     let mut last = String::new();
-    for _ in 0..POLLS {
+    crate::poll::until_done(&format!("deploy {id}"), || {
         let body: DeployRequestBody = client.get(&path)?;
         let r = body.deploy_result;
         if progress {
@@ -105,12 +100,8 @@ pub(crate) fn deploy_zip(
                 last = line;
             }
         }
-        if r.done {
-            return Ok(r);
-        }
-        std::thread::sleep(POLL);
-    }
-    bail!("deploy {id} is not done after {POLLS} status checks; it goes on on the server")
+        Ok(r.done.then_some(r))
+    })
 }
 
 #[derive(Debug, Serialize)]

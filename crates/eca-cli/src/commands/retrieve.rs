@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use base64::Engine as _;
@@ -65,20 +64,14 @@ pub fn run(args: &Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     );
     let answer = soap_call(&client, &retrieve)?;
     let id = element_text(&answer, "id").context("the retrieve answer has no id")?;
-    let mut status = None;
-    for _ in 0..2400 {
-        let check = format!(
-            "<checkRetrieveStatus xmlns=\"{METADATA_NS}\"><asyncProcessId>{id}</asyncProcessId>\
-             <includeZip>true</includeZip></checkRetrieveStatus>"
-        );
+    let check = format!(
+        "<checkRetrieveStatus xmlns=\"{METADATA_NS}\"><asyncProcessId>{id}</asyncProcessId>\
+         <includeZip>true</includeZip></checkRetrieveStatus>"
+    );
+    let status = crate::poll::until_done(&format!("retrieve {id}"), || {
         let answer = soap_call(&client, &check)?;
-        if element_text(&answer, "done").as_deref() == Some("true") {
-            status = Some(answer);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    let status = status.with_context(|| format!("retrieve {id} is not done after 10 minutes"))?;
+        Ok((element_text(&answer, "done").as_deref() == Some("true")).then_some(answer))
+    })?;
     let messages = messages(&status)?;
     let encoded = element_text(&status, "zipFile").context("the retrieve answer has no zip")?;
     let zip = base64::engine::general_purpose::STANDARD
