@@ -197,7 +197,12 @@ pub(crate) async fn check_password(
             let _turn = turn;
             let store = state.store();
             let Some(count) = store.begin_login_attempt(&user_id, lockout, now).await? else {
-                return Ok::<_, ApiError>(Attempted::Locked(password));
+                // As long as a wrong password takes, and in the username's turn like any
+                // attempt: a quick refusal, or several at once, would tell the user exists.
+                state
+                    .verify_password(password, DUMMY_HASH.to_owned())
+                    .await?;
+                return Ok::<_, ApiError>(Attempted::Locked);
             };
             // A user without a password costs a check too, as an unknown user does: answering
             // at once would tell that the username exists.
@@ -222,13 +227,7 @@ pub(crate) async fn check_password(
         .await
         .map_err(|e| ApiError::Internal(format!("the password check stopped: {e}")))??;
     let matches = match attempted {
-        Attempted::Locked(password) => {
-            // As long as a wrong password takes: a quick refusal would tell the user exists.
-            state
-                .verify_password(password, DUMMY_HASH.to_owned())
-                .await?;
-            return Err(failed(client, "user locked out"));
-        }
+        Attempted::Locked => return Err(failed(client, "user locked out")),
         Attempted::Checked { matches, count } => {
             if !matches && count >= lockout.after {
                 tracing::warn!(user = %user.id, failures = count, "user locked out after failed logins");
@@ -252,8 +251,9 @@ pub(crate) async fn check_password(
 
 /// How a counted attempt ended.
 enum Attempted {
-    /// The user is locked: nothing was counted, and the password (given back) was not checked.
-    Locked(Secret),
+    /// The user is locked: nothing was counted, and the password was checked only against a
+    /// dummy hash (for the time it takes).
+    Locked,
     /// The password was checked; `count` is the user's consecutive failures with this attempt.
     Checked { matches: bool, count: i64 },
 }

@@ -36,7 +36,10 @@ impl LoginTurns {
             if users.len() >= PRUNE_AT {
                 users.retain(|_, l| Arc::strong_count(l) > 1);
             }
-            Arc::clone(users.entry(username.to_lowercase()).or_default())
+            // By a hash: usernames are anyone's input (up to a request body long), and the
+            // entries stay until the map is pruned.
+            let key = eca_core::crypto::token_hash(&username.to_lowercase());
+            Arc::clone(users.entry(key).or_default())
         };
         Turn(lock.lock_owned().await)
     }
