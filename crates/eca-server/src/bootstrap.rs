@@ -57,6 +57,23 @@ pub enum StartError {
     WrongMasterKey(String),
 }
 
+/// Whether `key` opens the default org's first stored OAuth or SAML signing key; `true` when
+/// there is none (nothing to check against).
+async fn opens_stored_keys(store: &dyn Store, key: &MasterKey) -> Result<bool, StartError> {
+    let Some(org) = store.default_org().await? else {
+        return Ok(true);
+    };
+    if let Some(first) = store.signing_keys(&org.id).await?.first() {
+        let context = crate::oauth::keys::context(&org.id, &first.kid);
+        return Ok(key.decrypt(&first.encrypted_key, &context).is_ok());
+    }
+    if let Some(first) = store.saml_keys(&org.id).await?.first() {
+        let context = crate::saml::keys::context(&org.id, first.version);
+        return Ok(key.decrypt(&first.encrypted_key, &context).is_ok());
+    }
+    Ok(true)
+}
+
 /// The setting that holds a value sealed under the master key the database was set up with.
 const KEY_CHECK_SETTING: &str = "master_key.check";
 /// What that value seals, and under which context.
@@ -65,9 +82,10 @@ const KEY_CHECK_CONTEXT: &[u8] = b"master-key-check";
 
 /// Refuses to start with a master key other than the one the database's secrets are sealed
 /// under: every decryption would fail at request time, as 500s, on this node only. The first
-/// start (of a database made before this check too) seals a known text with its key; later
-/// starts must open it. Two nodes setting up one database with different keys at once: the
-/// value written last stays, and the node whose key does not open it refuses to start.
+/// start seals a known text with its key and stores it if no other node stored one first;
+/// every start (that one too) must open the stored value. On a database made before this check,
+/// the key must first open the default org's stored signing key, if there is one, so a node
+/// with a wrong key cannot seal its own.
 pub async fn check_master_key(
     store: &dyn Store,
     key: &MasterKey,
@@ -77,9 +95,13 @@ pub async fn check_master_key(
     use base64::Engine as _;
     let engine = base64::engine::general_purpose::STANDARD;
     if store.setting(KEY_CHECK_SETTING).await?.is_none() {
+        if !opens_stored_keys(store, key).await? {
+            return Err(StartError::WrongMasterKey(source.describe()));
+        }
         let sealed = key.encrypt(KEY_CHECK_TEXT, KEY_CHECK_CONTEXT, rng);
+        // The first value stored stays: a node racing with another key reads theirs below.
         store
-            .put_setting(KEY_CHECK_SETTING, &engine.encode(sealed))
+            .put_setting_if_absent(KEY_CHECK_SETTING, &engine.encode(sealed))
             .await?;
     }
     let stored = store.setting(KEY_CHECK_SETTING).await?.unwrap_or_default();
@@ -156,13 +178,18 @@ pub fn load_master_key(
     // Written whole to a file of its own, then linked in under the key file's name, which
     // fails if the name exists: the key file is never seen empty or half written, by another
     // process starting at once or after a crash.
-    let temp = data_dir.join(format!("{KEY_FILE}.{}.tmp", std::process::id()));
+    // A random name, created new: two processes never share it (process ids repeat across
+    // containers sharing a volume).
+    let temp = data_dir.join(format!(
+        "{KEY_FILE}.{}.tmp",
+        string_from(rng, b"abcdefghijklmnopqrstuvwxyz0123456789", 16)
+    ));
     let temp_io = |source| StartError::Io {
         path: temp.clone(),
         source,
     };
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;
@@ -189,7 +216,13 @@ pub fn load_master_key(
             let text = std::fs::read_to_string(&path).map_err(io)?;
             Ok((parse(&text)?, KeySource::File(path.clone())))
         }
-        Err(e) => Err(io(e)),
+        // A filesystem without hard links (some network shares): created new under its name.
+        Err(_) => {
+            let mut file = options.open(&path).map_err(io)?;
+            file.write_all(format!("{text}\n").as_bytes()).map_err(io)?;
+            file.sync_all().map_err(io)?;
+            Ok((key, KeySource::Created(path.clone())))
+        }
     }
 }
 

@@ -227,6 +227,8 @@ pub trait SessionStore: Send + Sync {
 pub trait SettingsStore: Send + Sync {
     async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
     async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()>;
+    /// Stores `value` unless the setting has one; `false` when it had (nothing changed).
+    async fn put_setting_if_absent(&self, key: &str, value: &str) -> StoreResult<bool>;
 }
 
 /// Deployed metadata (issue 4): components, OAuth consumers, deploy requests, audit trail.

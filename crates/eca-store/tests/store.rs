@@ -1000,6 +1000,10 @@ async fn settings_round_trip(env: Env) {
         Some("true")
     );
     assert_eq!(s.setting("other").await.unwrap().as_deref(), Some(""));
+    // The first value stays.
+    assert!(s.put_setting_if_absent("first", "a").await.unwrap());
+    assert!(!s.put_setting_if_absent("first", "b").await.unwrap());
+    assert_eq!(s.setting("first").await.unwrap().as_deref(), Some("a"));
     assert_eq!(
         s.setting("SETUP.DONE").await.unwrap(),
         None,

@@ -83,7 +83,7 @@ pub async fn current_key(state: &AppState, org: &OrgId) -> Result<Arc<SigningKey
 /// The first key's id: Salesforce's key ids are short numeric strings.
 const FIRST_KID: &str = "1";
 
-fn context(org: &OrgId, kid: &str) -> Vec<u8> {
+pub(crate) fn context(org: &OrgId, kid: &str) -> Vec<u8> {
     format!("oauth-signing-key:{org}:{kid}").into_bytes()
 }
 

@@ -30,7 +30,7 @@ pub const CERTIFICATE_VALIDITY_DAYS: i64 = 10 * 365;
 /// service providers).
 const NOT_BEFORE_SKEW_SECS: i64 = 5 * 60;
 
-fn context(org: &OrgId, version: i64) -> Vec<u8> {
+pub(crate) fn context(org: &OrgId, version: i64) -> Vec<u8> {
     format!("saml-signing-key:{org}:{version}").into_bytes()
 }
 

@@ -143,6 +143,40 @@ async fn a_master_key_other_than_the_databases_is_refused_at_start() {
         }
         other => panic!("expected WrongMasterKey, got {other:?}"),
     }
+
+    // A database made before the check: the first key to seal must open what is stored.
+    let older = eca_store::open("sqlite::memory:").await.unwrap();
+    let clock = eca_core::ManualClock::new(START);
+    let options = BootstrapOptions {
+        admin_password: Some(Secret::new("Admin-Password-1234")),
+        demo: false,
+    };
+    eca_server::bootstrap(
+        older.as_ref(),
+        &clock,
+        Arc::new(DeterministicRng::new(6)),
+        &options,
+    )
+    .await
+    .unwrap();
+    let org = older.default_org().await.unwrap().unwrap();
+    let context = format!("oauth-signing-key:{}:1", org.id);
+    older
+        .create_signing_key(&eca_store::SigningKeyRecord {
+            org_id: org.id.clone(),
+            kid: "1".to_owned(),
+            encrypted_key: first.encrypt(b"a key", context.as_bytes(), &rng),
+            created_at: START,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(
+        check_master_key(older.as_ref(), &other, &source, &rng).await,
+        Err(StartError::WrongMasterKey(_))
+    ));
+    check_master_key(older.as_ref(), &first, &source, &rng)
+        .await
+        .expect("the key that opens the stored signing key");
 }
 
 #[tokio::test]

@@ -118,6 +118,15 @@ impl<D: Db> SettingsStore for D {
         row.map(|r| r.text("value")).transpose()
     }
 
+    async fn put_setting_if_absent(&self, key: &str, value: &str) -> StoreResult<bool> {
+        let sql = "INSERT INTO settings (key, value) VALUES ($1, $2) \
+                   ON CONFLICT (key) DO NOTHING";
+        self.write(sql, &[Arg::Text(key), Arg::Text(value)])
+            .await
+            .map(|n| n > 0)
+            .map_err(database)
+    }
+
     async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
         let sql = "INSERT INTO settings (key, value) VALUES ($1, $2) \
                    ON CONFLICT (key) DO UPDATE SET value = excluded.value";
