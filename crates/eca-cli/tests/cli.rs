@@ -720,6 +720,13 @@ fn writers_refuse_package_directories_outside_the_project() {
             .join("externalClientApps/Later.eca-meta.xml")
             .exists()
     );
+    // But JSON that does not parse leaves the package directories unknown: refused.
+    std::fs::write(
+        project.join("sfdx-project.json"),
+        "{\"packageDirectories\": [{\"path\": \"src\", \"default\": true},]}\n",
+    )
+    .unwrap();
+    eca(&project, &["app", "new", "Broken"]).fails(1, "not valid JSON");
 
     // A folder inside the package directory that links out of the project.
     #[cfg(unix)]

@@ -174,16 +174,16 @@ pub fn to_source(project: &Project, out: &Path) -> Result<Summary, ConvertError>
     })
 }
 
-/// Where converted source files go in the project at `out`. A package directory of its
-/// `sfdx-project.json` that leads outside the project is refused rather than passed over: it
-/// may be the default one, and the files would go to another.
+/// Where converted source files go in the project at `out`. An `sfdx-project.json` whose
+/// package directories are unknown (broken JSON) or lead outside the project is refused rather
+/// than passed over: the files might go to another directory than meant.
 fn default_source_dir(out: &Path) -> Result<PathBuf, ConvertError> {
     let Ok(text) = std::fs::read_to_string(out.join(sfdx::FILE_NAME)) else {
         return Ok(PathBuf::from("force-app/main/default"));
     };
     let (mut project, mut problems) = sfdx::parse(&text, Path::new(sfdx::FILE_NAME));
     super::drop_linked_outside(out, &mut project, &text, &mut problems);
-    if let Some(d) = project.outside.first() {
+    if let Some(d) = project.blocking.first() {
         return Err(ConvertError::Project(format!(
             "{}:{}: {}",
             sfdx::FILE_NAME,

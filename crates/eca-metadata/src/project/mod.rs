@@ -77,12 +77,13 @@ impl Project {
         self.sfdx.as_ref().and_then(|s| s.namespace.as_deref())
     }
 
-    /// The error of the first `packageDirectories` entry left out because it leads outside the
-    /// project, if any. Commands that write into the project refuse while there is one: the
-    /// files might go to another directory than meant. Other problems of `sfdx-project.json`
-    /// (a package directory not created yet, an old `sourceApiVersion`) do not stop them.
+    /// The first error of `sfdx-project.json` that leaves its package directories unknown or
+    /// outside the project (JSON that does not parse, no `packageDirectories`, an entry without
+    /// a path or leading out), if any. Commands that write into the project refuse while there
+    /// is one: the files might go to another directory than meant. Other problems (a package
+    /// directory not created yet, an old `sourceApiVersion`) do not stop them.
     pub fn project_file_error(&self) -> Option<&Diagnostic> {
-        self.sfdx.as_ref()?.outside.first()
+        self.sfdx.as_ref()?.blocking.first()
     }
 
     /// The package directory a file belongs to.
@@ -290,7 +291,7 @@ pub(crate) fn drop_linked_outside(
         false
     });
     diagnostics.extend(outside.iter().cloned());
-    sfdx.outside.extend(outside);
+    sfdx.blocking.extend(outside);
 }
 
 /// Where a package directory's path is written in `sfdx-project.json`, or its first line.

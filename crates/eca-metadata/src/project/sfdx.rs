@@ -16,10 +16,11 @@ pub struct SfdxProject {
     pub package_directories: Vec<PackageDirectory>,
     pub namespace: Option<String>,
     pub source_api_version: Option<ApiVersion>,
-    /// The errors of the `packageDirectories` entries left out because they lead outside the
-    /// project (also in the diagnostics). Commands that write into the project refuse while
-    /// there is one: the files might otherwise go to another directory than meant.
-    pub outside: Vec<Diagnostic>,
+    /// The errors that leave the package directories unknown or unsafe to write into (also in
+    /// the diagnostics): JSON that does not parse, no `packageDirectories` array, an entry
+    /// without a path, an entry leading outside the project. Commands that write into the
+    /// project refuse while there is one: the files might go to another directory than meant.
+    pub blocking: Vec<Diagnostic>,
 }
 
 /// One entry of `packageDirectories`.
@@ -40,7 +41,7 @@ pub struct PackageDirectory {
 pub fn parse(text: &str, file: &Path) -> (SfdxProject, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let mut project = SfdxProject {
-        outside: Vec::new(),
+        blocking: Vec::new(),
         package_directories: Vec::new(),
         namespace: None,
         source_api_version: None,
@@ -54,19 +55,19 @@ pub fn parse(text: &str, file: &Path) -> (SfdxProject, Vec<Diagnostic>) {
     let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => {
-            diagnostics.push(
-                Diagnostic::new(
-                    Code::ProjectFile,
-                    file,
-                    Span::new(
-                        u32::try_from(e.line()).unwrap_or(1),
-                        u32::try_from(e.column()).unwrap_or(1),
-                        1,
-                    ),
-                    format!("{FILE_NAME} is not valid JSON: {}", strip_position(&e.to_string())),
-                )
-                .with_help("fix the JSON syntax; every other check assumes the default package directory `force-app`"),
-            );
+            let broken = Diagnostic::new(
+                Code::ProjectFile,
+                file,
+                Span::new(
+                    u32::try_from(e.line()).unwrap_or(1),
+                    u32::try_from(e.column()).unwrap_or(1),
+                    1,
+                ),
+                format!("{FILE_NAME} is not valid JSON: {}", strip_position(&e.to_string())),
+            )
+            .with_help("fix the JSON syntax; every other check assumes the default package directory `force-app`");
+            project.blocking.push(broken.clone());
+            diagnostics.push(broken);
             project.package_directories.push(PackageDirectory {
                 path: "force-app".into(),
                 is_default: true,
@@ -76,12 +77,14 @@ pub fn parse(text: &str, file: &Path) -> (SfdxProject, Vec<Diagnostic>) {
         }
     };
     let Some(object) = value.as_object() else {
-        diagnostics.push(Diagnostic::new(
+        let broken = Diagnostic::new(
             Code::ProjectFile,
             file,
             Span::new(1, 1, 1),
             format!("{FILE_NAME} must be a JSON object"),
-        ));
+        );
+        project.blocking.push(broken.clone());
+        diagnostics.push(broken);
         return (project, diagnostics);
     };
 
@@ -106,7 +109,7 @@ pub fn parse(text: &str, file: &Path) -> (SfdxProject, Vec<Diagnostic>) {
                                     format!("package directory `{path}` is outside the project: {why}"),
                                 )
                                 .with_help("a package directory is a folder inside the project, written relative to it, such as \"force-app\"");
-                                project.outside.push(outside.clone());
+                                project.blocking.push(outside.clone());
                                 diagnostics.push(outside);
                                 continue;
                             }
@@ -120,20 +123,22 @@ pub fn parse(text: &str, file: &Path) -> (SfdxProject, Vec<Diagnostic>) {
                                 .map(str::to_owned),
                         });
                     }
-                    _ => diagnostics.push(
-                        Diagnostic::new(
+                    _ => {
+                        let broken = Diagnostic::new(
                             Code::ProjectFile,
                             file,
                             at("packageDirectories"),
                             "every entry of packageDirectories needs a non-empty \"path\"",
                         )
-                        .with_help("for example {\"path\": \"force-app\", \"default\": true}"),
-                    ),
+                        .with_help("for example {\"path\": \"force-app\", \"default\": true}");
+                        project.blocking.push(broken.clone());
+                        diagnostics.push(broken);
+                    }
                 }
             }
         }
-        _ => diagnostics.push(
-            Diagnostic::new(
+        _ => {
+            let broken = Diagnostic::new(
                 Code::ProjectFile,
                 file,
                 at("packageDirectories"),
@@ -141,8 +146,10 @@ pub fn parse(text: &str, file: &Path) -> (SfdxProject, Vec<Diagnostic>) {
             )
             .with_help(
                 "add \"packageDirectories\": [{\"path\": \"force-app\", \"default\": true}]",
-            ),
-        ),
+            );
+            project.blocking.push(broken.clone());
+            diagnostics.push(broken);
+        }
     }
 
     match object.get("sourceApiVersion") {
