@@ -50,6 +50,9 @@ pub enum StartError {
         users: Vec<CreatedUser>,
         cause: Box<StartError>,
     },
+    /// `ECA_ADMIN_PASSWORD` does not meet the password policy (first start only).
+    #[error("admin_password (ECA_ADMIN_PASSWORD): {0}")]
+    WeakAdminPassword(String),
     /// The master key is not the one the database's secrets are encrypted under.
     #[error(
         "the master key ({0}) is not the one this database was set up with: its secrets cannot be decrypted with it. Start with the database's key (ECA_MASTER_KEY, or the master.key file of the data folder it was created with); on several nodes, set the same ECA_MASTER_KEY on each"
@@ -245,6 +248,12 @@ pub async fn bootstrap(
     let now = clock.now();
     let mut created = Vec::new();
     if store.setting(DONE_KEY).await?.is_none() {
+        // The first admin's password meets the policy every later password meets; checked
+        // only when it is used (later starts ignore it, so an old value stops nothing).
+        if let Some(password) = &options.admin_password {
+            crate::rest::users::check_password(password.expose())
+                .map_err(|e| StartError::WeakAdminPassword(e.to_string()))?;
+        }
         let org = match store.org_by_domain(DEFAULT_DOMAIN).await? {
             Some(org) => org,
             None if store.orgs().await?.is_empty() => {

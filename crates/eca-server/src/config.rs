@@ -298,11 +298,6 @@ impl Config {
         let trusted_proxies =
             TrustedProxies::parse(layer.trusted_proxies.as_deref().unwrap_or_default())
                 .map_err(|e| invalid("trusted_proxies", e))?;
-        // The first admin's password meets the policy every later password must meet.
-        if let Some(password) = layer.admin_password.as_ref().filter(|p| !p.is_empty()) {
-            crate::rest::users::check_password(password.expose())
-                .map_err(|e| invalid("admin_password", e.to_string()))?;
-        }
         Ok(Config {
             listen,
             data_dir,
@@ -373,18 +368,6 @@ mod tests {
             message.contains("trusted_proxies") && message.contains("lb.internal"),
             "{message}"
         );
-        // The first admin's password meets the password policy.
-        let weak = ConfigLayer {
-            admin_password: Some(Secret::new("admin")),
-            ..ConfigLayer::default()
-        };
-        let message = Config::resolve(weak).unwrap_err().to_string();
-        assert!(message.contains("admin_password"), "{message}");
-        let strong = ConfigLayer {
-            admin_password: Some(Secret::new("Strong-Password-1")),
-            ..ConfigLayer::default()
-        };
-        assert!(Config::resolve(strong).is_ok());
     }
 
     #[test]

@@ -68,10 +68,11 @@ async fn bootstrap_creates_the_default_org_once() {
         .unwrap();
     assert_eq!(integration.profile_id, api_only.id);
 
-    // A second start, demo or not, creates nothing and shows no password.
+    // A second start, demo or not, creates nothing and shows no password; the password it was
+    // given is not used, so it is not checked either.
     for demo in [true, false] {
         let options = BootstrapOptions {
-            admin_password: Some(Secret::new("ignored-now-1234")),
+            admin_password: Some(Secret::new("weak")),
             demo,
         };
         let again = eca_server::bootstrap(store.as_ref(), &clock, Arc::clone(&rng), &options)
@@ -81,6 +82,19 @@ async fn bootstrap_creates_the_default_org_once() {
     }
     assert_eq!(store.orgs().await.unwrap().len(), 1);
     assert_eq!(store.users(&org.id).await.unwrap().len(), 2);
+
+    // On a first start, a password that does not meet the policy creates nothing.
+    let fresh = eca_store::open("sqlite::memory:").await.unwrap();
+    let options = BootstrapOptions {
+        admin_password: Some(Secret::new("admin")),
+        demo: false,
+    };
+    let refused = eca_server::bootstrap(fresh.as_ref(), &clock, Arc::clone(&rng), &options)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("ECA_ADMIN_PASSWORD"), "{refused}");
+    assert!(fresh.orgs().await.unwrap().is_empty());
 }
 
 #[tokio::test]
