@@ -189,12 +189,13 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + 
         }
         // A second signal while requests drain: stop now, as a second Ctrl-C asks.
         tokio::spawn(async move {
-            tokio::select! {
-                _ = interrupt.recv() => {}
-                _ = terminate.recv() => {}
-            }
+            // 128 + the signal's number, as a shell reports a process the signal ended.
+            let status = tokio::select! {
+                _ = interrupt.recv() => 130,
+                _ = terminate.recv() => 143,
+            };
             tracing::warn!("second signal: exiting without waiting for requests in flight");
-            std::process::exit(130);
+            std::process::exit(status);
         });
     })
 }

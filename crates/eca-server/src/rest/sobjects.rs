@@ -399,6 +399,7 @@ pub async fn delete(
                         state.clock().now(),
                     )
                     .await?;
+                state.directory().forget_people();
                 return Err(ApiError::request(
                     RequestCode::FieldIntegrityException,
                     "You cannot remove your own Manage Users permission: ask another user with Manage Users",

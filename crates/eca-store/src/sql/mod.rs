@@ -187,8 +187,9 @@ where
     for arg in args {
         query = match *arg {
             // PostgreSQL's text cannot hold a NUL, and refuses a parameter with one: on every
-            // backend a NUL becomes U+FFFD, so a lookup by such a value finds nothing (no stored
-            // text has one) instead of failing, and both backends store the same text.
+            // backend a NUL becomes U+FFFD, so such input is answered (a lookup finds nothing
+            // unless a stored value has U+FFFD where the input has NUL) instead of failing, and
+            // both backends store the same text. Keys, hashes and ids never hold either.
             Arg::Text(v) if v.contains('\0') => query.bind(without_nul(v)),
             Arg::Shared(ref v) if v.contains('\0') => query.bind(without_nul(v)),
             Arg::OptText(Some(v)) if v.contains('\0') => query.bind(Some(without_nul(v))),
