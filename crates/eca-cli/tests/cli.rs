@@ -656,6 +656,17 @@ fn app_new_in_a_project_rooted_package_directory() {
     eca(&project, &["app", "new", "Root", "--oauth", "--force"]).ok();
 }
 
+/// `eca project convert mdapi` of the Metadata API folder `../mdapi` back into the project.
+const CONVERT_BACK: &[&str] = &[
+    "project",
+    "convert",
+    "mdapi",
+    "--root-dir",
+    "../mdapi",
+    "--output-dir",
+    ".",
+];
+
 /// Review found that `eca app new` and `eca project convert mdapi` wrote into a default
 /// package directory outside the project (`../outside`, or a folder reached through a
 /// symbolic link); both now refuse, naming sfdx-project.json, and write nothing.
@@ -686,19 +697,7 @@ fn writers_refuse_package_directories_outside_the_project() {
         )
         .unwrap();
         eca(&project, &["app", "new", "Other"]).fails(1, "sfdx-project.json");
-        eca(
-            &project,
-            &[
-                "project",
-                "convert",
-                "mdapi",
-                "--root-dir",
-                "../mdapi",
-                "--output-dir",
-                ".",
-            ],
-        )
-        .fails(1, "sfdx-project.json");
+        eca(&project, CONVERT_BACK).fails(1, "sfdx-project.json");
         let run = eca(&project, &["validate"]);
         assert_eq!(run.code, 1, "{dir}: {}", run.stdout);
         assert!(run.stdout.contains("outside the project"), "{}", run.stdout);
@@ -743,19 +742,7 @@ fn writers_refuse_package_directories_outside_the_project() {
         eca(&project, &["app", "new", "Other"]).fails(1, "symbolic link");
         std::fs::remove_file(moved.join("Shop.eca-meta.xml")).unwrap();
         std::fs::remove_file(moved.join("Later.eca-meta.xml")).unwrap();
-        eca(
-            &project,
-            &[
-                "project",
-                "convert",
-                "mdapi",
-                "--root-dir",
-                "../mdapi",
-                "--output-dir",
-                ".",
-            ],
-        )
-        .fails(1, "symbolic link");
+        eca(&project, CONVERT_BACK).fails(1, "symbolic link");
         assert_eq!(std::fs::read_dir(&moved).unwrap().count(), 0);
     }
 }
