@@ -133,8 +133,26 @@ pub async fn expire_idle_refresh_tokens(state: &AppState, now: Timestamp) -> Res
             let Some(app) = registry::by_consumer_id(state, &consumer.id).await? else {
                 continue;
             };
-            let period = match RefreshPolicy::from_policies(app.policies.as_ref()) {
-                RefreshPolicy::Inactivity(period) => period,
+            let app_name = app.name.as_str();
+            ended += match RefreshPolicy::from_policies(app.policies.as_ref()) {
+                RefreshPolicy::Infinite => 0,
+                RefreshPolicy::Inactivity(period) => {
+                    let used_before = Timestamp::from_millis(
+                        now.millis()
+                            .saturating_sub(period)
+                            .saturating_sub(ACCESS_TOKEN_GRACE_MINUTES * 60_000),
+                    );
+                    until_fewer(|| {
+                        store.expire_idle_refresh_tokens(
+                            &org.id,
+                            app_name,
+                            used_before,
+                            now,
+                            IDLE_REFRESH_STEP,
+                        )
+                    })
+                    .await?
+                }
                 // A lifetime policy gives each token an end when it is issued, and a deploy of
                 // the policy gives one to the tokens it finds; a refresh or code exchange that
                 // read the app's earlier policy just before may still write a token without
@@ -146,50 +164,39 @@ pub async fn expire_idle_refresh_tokens(state: &AppState, now: Timestamp) -> Res
                         RefreshPolicy::Lifetime(ms) => Some(ms),
                         _ => None,
                     };
-                    loop {
-                        let n = store
-                            .end_endless_refresh_tokens(
-                                &org.id,
-                                &app.name,
-                                lifetime,
-                                now,
-                                IDLE_REFRESH_STEP,
-                            )
-                            .await?;
-                        ended += n;
-                        if n < IDLE_REFRESH_STEP.unsigned_abs() {
-                            break;
-                        }
-                        tokio::task::yield_now().await;
-                    }
-                    continue;
+                    until_fewer(|| {
+                        store.end_endless_refresh_tokens(
+                            &org.id,
+                            app_name,
+                            lifetime,
+                            now,
+                            IDLE_REFRESH_STEP,
+                        )
+                    })
+                    .await?
                 }
-                RefreshPolicy::Infinite => continue,
             };
-            let used_before = Timestamp::from_millis(
-                now.millis()
-                    .saturating_sub(period)
-                    .saturating_sub(ACCESS_TOKEN_GRACE_MINUTES * 60_000),
-            );
-            loop {
-                let n = store
-                    .expire_idle_refresh_tokens(
-                        &org.id,
-                        &app.name,
-                        used_before,
-                        now,
-                        IDLE_REFRESH_STEP,
-                    )
-                    .await?;
-                ended += n;
-                if n < IDLE_REFRESH_STEP.unsigned_abs() {
-                    break;
-                }
-                tokio::task::yield_now().await;
-            }
         }
     }
     Ok(ended)
+}
+
+/// Runs a step that ends at most [`IDLE_REFRESH_STEP`] tokens until one ends fewer (all are
+/// done). Yields between steps. Returns the tokens ended.
+async fn until_fewer<F, Fut>(mut step: F) -> StoreResult<u64>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = StoreResult<u64>>,
+{
+    let mut total = 0;
+    loop {
+        let n = step().await?;
+        total += n;
+        if n < IDLE_REFRESH_STEP.unsigned_abs() {
+            return Ok(total);
+        }
+        tokio::task::yield_now().await;
+    }
 }
 
 /// Runs a paged delete to its end: `step(after)` deletes some rows and says where to go on
