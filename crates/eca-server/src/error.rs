@@ -164,11 +164,7 @@ pub enum Surface {
 impl Surface {
     /// SOAP for `/services/Soap/**` (also behind an `/orgs/<domain>` prefix), REST otherwise.
     pub fn for_path(path: &str) -> Surface {
-        let path = match path.strip_prefix("/orgs/") {
-            Some(rest) => rest.find('/').map_or("", |i| &rest[i..]),
-            None => path,
-        };
-        if path.starts_with("/services/Soap/") {
+        if without_org_prefix(path).starts_with("/services/Soap/") {
             Surface::Soap
         } else {
             Surface::Rest
@@ -367,12 +363,17 @@ pub fn finish(mut response: Response, request: RequestLine<'_>) -> Response {
     response
 }
 
-/// Whether `path` is under the REST API, `/services/data/` (also behind `/orgs/<domain>`).
-pub fn is_data_api(path: &str) -> bool {
-    let path = match path.strip_prefix("/orgs/") {
+/// `path` without an `/orgs/<domain>` prefix.
+fn without_org_prefix(path: &str) -> &str {
+    match path.strip_prefix("/orgs/") {
         Some(rest) => rest.find('/').map_or("", |i| &rest[i..]),
         None => path,
-    };
+    }
+}
+
+/// Whether `path` is under the REST API, `/services/data/` (also behind `/orgs/<domain>`).
+pub fn is_data_api(path: &str) -> bool {
+    let path = without_org_prefix(path);
     path.starts_with("/services/data/") || path == "/services/data"
 }
 
