@@ -116,7 +116,7 @@ fn ipv4_if_mapped(addr: IpAddr, bits: u8) -> Option<(IpAddr, u8)> {
     }
 }
 
-fn canonical(ip: IpAddr) -> IpAddr {
+pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
