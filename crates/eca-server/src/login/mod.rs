@@ -180,9 +180,7 @@ pub(crate) async fn check_password(
     let user = match store.user_by_username(username).await? {
         Some(u) if u.org_id == org.id && !username.is_empty() => u,
         _ => {
-            state
-                .verify_password(password, DUMMY_HASH.to_owned())
-                .await?;
+            dummy_check(state, password).await?;
             return Err(failed(client, "unknown user"));
         }
     };
@@ -199,9 +197,7 @@ pub(crate) async fn check_password(
             let Some(count) = store.begin_login_attempt(&user_id, lockout, now).await? else {
                 // As long as a wrong password takes, and in the username's turn like any
                 // attempt: a quick refusal, or several at once, would tell the user exists.
-                state
-                    .verify_password(password, DUMMY_HASH.to_owned())
-                    .await?;
+                dummy_check(&state, password).await?;
                 return Ok::<_, ApiError>(Attempted::Locked);
             };
             // A user without a password costs a check too, as an unknown user does: answering
@@ -209,9 +205,7 @@ pub(crate) async fn check_password(
             let matches = match phc {
                 Some(phc) => state.verify_password(password, phc).await?,
                 None => {
-                    state
-                        .verify_password(password, DUMMY_HASH.to_owned())
-                        .await?;
+                    dummy_check(&state, password).await?;
                     false
                 }
             };
@@ -256,6 +250,15 @@ enum Attempted {
     Locked,
     /// The password was checked; `count` is the user's consecutive failures with this attempt.
     Checked { matches: bool, count: i64 },
+}
+
+/// Checks `password` against a hash nobody has, for the time a real check takes: an answer
+/// that came sooner would tell that the username exists, is locked or has no password.
+async fn dummy_check(state: &AppState, password: Secret) -> Result<(), ApiError> {
+    state
+        .verify_password(password, DUMMY_HASH.to_owned())
+        .await
+        .map(drop)
 }
 
 /// A failed attempt: already counted for the address when it began.
