@@ -143,6 +143,15 @@ fn cannot(operation: &str, object: SObject) -> ApiError {
     )
 }
 
+/// Nobody removes their own Manage Users: the only admin of an org would leave it with nobody
+/// who can manage users.
+fn keeps_own_manage_users() -> ApiError {
+    ApiError::request(
+        RequestCode::FieldIntegrityException,
+        "You cannot remove your own Manage Users permission: ask another user with Manage Users",
+    )
+}
+
 /// Reads a request body as a JSON object, refusing keys that differ only in case.
 pub fn json_object(
     state: &AppState,
@@ -375,10 +384,7 @@ pub async fn delete(
                 let mut access = crate::access::access_of(state.store(), caller.user()).await?;
                 access.permission_sets.retain(|s| s.id != assignment.set);
                 if !access.permissions().contains(Permission::ManageUsers) {
-                    return Err(ApiError::request(
-                        RequestCode::FieldIntegrityException,
-                        "You cannot remove your own Manage Users permission: ask another user with Manage Users",
-                    ));
+                    return Err(keeps_own_manage_users());
                 }
             }
             let store = state.store();
@@ -400,10 +406,7 @@ pub async fn delete(
                     )
                     .await?;
                 state.directory().forget_people();
-                return Err(ApiError::request(
-                    RequestCode::FieldIntegrityException,
-                    "You cannot remove your own Manage Users permission: ask another user with Manage Users",
-                ));
+                return Err(keeps_own_manage_users());
             }
             state.directory().forget_people();
             Ok(StatusCode::NO_CONTENT)
