@@ -175,6 +175,7 @@ async fn measure(label: &str, store: Arc<dyn Store>, zip: &[u8], apps: usize) {
         master_key: &key,
         locks: &locks,
         version: ApiVersion::DEFAULT,
+        node: "bench-node",
     };
     let start = Instant::now();
     let outcome = eca_deploy::deploy(&ctx, zip, DeployOptions::default())

@@ -59,6 +59,7 @@ pub async fn submit(
             started_at: None,
             completed_at: None,
             canceled_by: None,
+            node_id: Some(ctx.node.to_owned()),
         })
         .await?;
     Ok(id)

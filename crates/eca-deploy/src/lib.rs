@@ -82,6 +82,9 @@ pub struct DeployContext<'a> {
     /// The API version of the call (`/services/Soap/m/66.0`), used when `package.xml` names
     /// none; it decides the fields of generated policies.
     pub version: ApiVersion,
+    /// The server node that records the request and runs it: if that node stops, the others
+    /// end the request (`eca_store::Unfinished`).
+    pub node: &'a str,
 }
 
 impl fmt::Debug for DeployContext<'_> {
@@ -90,6 +93,7 @@ impl fmt::Debug for DeployContext<'_> {
             .field("org", self.org)
             .field("user", self.user)
             .field("version", &self.version)
+            .field("node", &self.node)
             .finish_non_exhaustive()
     }
 }

@@ -57,7 +57,7 @@ pub(crate) async fn fill_canceled(
 }
 
 /// A result for a request without a stored one: queued, running, canceled, or cut short by a
-/// server stop (`fail_unfinished_deploy_requests`).
+/// stop of its server node (`fail_unfinished_deploy_requests`).
 async fn synthesized(
     store: &dyn Store,
     request: &DeployRequest,

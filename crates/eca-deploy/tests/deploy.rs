@@ -223,6 +223,7 @@ impl World {
             master_key: &self.key,
             locks: &self.locks,
             version: ApiVersion::DEFAULT,
+            node: "test-node",
         }
     }
 

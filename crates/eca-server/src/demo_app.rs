@@ -41,6 +41,7 @@ pub async fn ensure_demo_app(
     clock: &dyn Clock,
     rng: &dyn Rng,
     master_key: &eca_core::crypto::MasterKey,
+    node: &str,
 ) -> Result<Option<DemoApp>, StartError> {
     let header = MetadataType::ExternalClientApplication.name();
     if store.component(&org.id, header, DEMO_APP).await?.is_some() {
@@ -63,6 +64,7 @@ pub async fn ensure_demo_app(
         master_key,
         locks: &locks,
         version: ApiVersion::DEFAULT,
+        node,
     };
     let options = DeployOptions {
         // The supplied key and secret are reported as a warning on a first deploy.

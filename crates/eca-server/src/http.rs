@@ -184,6 +184,8 @@ pub async fn run(
     };
     // Expired sessions and access tokens are deleted in the background.
     let housekeeping = tokio::spawn(crate::housekeeping::run(state.clone()));
+    // This node says it is alive, and ends the deploys of nodes that stopped.
+    let heartbeat = tokio::spawn(crate::nodes::run(state.clone()));
     let (begun, mut begins) = tokio::sync::watch::channel(false);
     let serve = axum::serve(
         listener,
@@ -212,7 +214,9 @@ pub async fn run(
     };
     upkeep.abort();
     housekeeping.abort();
+    heartbeat.abort();
     state.token_writer().sync().await;
+    crate::nodes::leave(&state).await;
     served
 }
 

@@ -27,6 +27,7 @@ mod key_rollover;
 pub mod login;
 pub mod metadata;
 pub mod metrics;
+pub mod nodes;
 pub mod oauth;
 pub mod ops;
 pub mod org;
@@ -79,21 +80,27 @@ pub async fn start(
     };
     let created_users =
         bootstrap(store.as_ref(), clock.as_ref(), Arc::clone(&rng), &options).await?;
+    let settings = Settings::from_config(config, PublicUrl::for_listen_addr(bound));
+    let state = AppState::new(store, clock, rng, master_key, settings);
     // The users are committed: a failure from here on must still hand over their passwords,
     // which no later start shows.
     let rest = async {
-        metadata::recover(store.as_ref(), clock.as_ref()).await?;
+        let store = state.store();
+        let now = state.clock().now();
+        nodes::join(store, state.node_id(), now).await?;
+        metadata::recover(store, now).await?;
         match (
             config.demo,
             store.org_by_domain(bootstrap::DEFAULT_DOMAIN).await?,
         ) {
             (true, Some(org)) => {
                 demo_app::ensure_demo_app(
-                    store.as_ref(),
+                    store,
                     &org,
-                    clock.as_ref(),
-                    rng.as_ref(),
-                    &master_key,
+                    state.clock(),
+                    state.rng(),
+                    state.master_key(),
+                    state.node_id(),
                 )
                 .await
             }
@@ -110,8 +117,6 @@ pub async fn start(
         }
         Err(cause) => return Err(cause),
     };
-    let settings = Settings::from_config(config, PublicUrl::for_listen_addr(bound));
-    let state = AppState::new(store, clock, rng, master_key, settings);
     Ok(Started {
         state,
         created_users,

@@ -114,6 +114,8 @@ struct Inner {
     /// Keys the digests consumer secrets are compared through (`oauth::registry`); random per
     /// process, since digests are never stored.
     digester: SecretDigester,
+    /// This process's id among the server nodes sharing the database (`nodes`).
+    node_id: String,
     /// One deploy at a time per org (the Metadata API, `metadata/`).
     deploy_locks: Arc<OrgLocks>,
     /// Room for deploys in flight (`metadata::MAX_DEPLOYS_IN_FLIGHT`).
@@ -152,6 +154,7 @@ impl AppState {
         let limiter = LoginLimiter::new(settings.login.failures_per_ip_per_minute, 60_000);
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
         let digester = SecretDigester::random(rng.as_ref());
+        let node_id = crate::nodes::new_id(rng.as_ref());
         Self(Arc::new(Inner {
             store,
             clock,
@@ -164,6 +167,7 @@ impl AppState {
             hashing: Arc::new(Semaphore::new(threads)),
             password_checks: std::sync::atomic::AtomicU64::new(0),
             digester,
+            node_id,
             deploy_locks: Arc::new(OrgLocks::new()),
             deploy_slots: Arc::new(Semaphore::new(crate::metadata::MAX_DEPLOYS_IN_FLIGHT)),
             token_writer: TokenWriter::new(token_writes),
@@ -189,6 +193,11 @@ impl AppState {
 
     pub fn rng(&self) -> &dyn Rng {
         self.0.rng.as_ref()
+    }
+
+    /// This process's id among the server nodes sharing the database (`nodes`).
+    pub fn node_id(&self) -> &str {
+        &self.0.node_id
     }
 
     /// The key consumer secrets are encrypted under (used by the OAuth issue's app store).

@@ -42,7 +42,7 @@ pub use crate::connect::{AppUserUsage, CredentialState, Page, StagedCredential};
 pub use crate::metadata::{
     AuditAction, AuditEntry, AuditRecord, CancelOutcome, ChangeSet, ComponentChange,
     ConsumerChange, ConsumerId, DeployFinish, DeployRequest, DeployRequestId, DeployStatus,
-    OauthConsumer, StoredComponent, StoredRetrieve,
+    OauthConsumer, StoredComponent, StoredRetrieve, Unfinished,
 };
 pub use crate::oauth::{
     AccessTokenFormat, AccessTokenRecord, RefreshTokenRecord, RefreshUse, SigningKeyRecord,
@@ -303,10 +303,23 @@ pub trait MetadataStore: Send + Sync {
         finish: &DeployFinish,
         at: Timestamp,
     ) -> StoreResult<()>;
-    /// Marks every `Queued` or `InProgress` request `Failed` and every `Canceling` one
-    /// `Canceled`, their results empty (at start-up: their process died, and their changes,
-    /// written in one transaction, were never made). Returns how many.
-    async fn fail_unfinished_deploy_requests(&self, at: Timestamp) -> StoreResult<u64>;
+    /// Marks the `Queued` or `InProgress` requests of `which` `Failed` and their `Canceling`
+    /// ones `Canceled`, their results empty: their node stopped, and their changes, written in
+    /// one transaction at their end, were never made (should the node still be running one,
+    /// that final write is refused, as for any request no longer `InProgress`). Returns how
+    /// many.
+    async fn fail_unfinished_deploy_requests(
+        &self,
+        which: Unfinished<'_>,
+        at: Timestamp,
+    ) -> StoreResult<u64>;
+    /// Records that server node `node` is alive at `at` (its first call registers it).
+    async fn touch_node(&self, node: &str, at: Timestamp) -> StoreResult<()>;
+    /// Forgets a node: it stopped. Nothing if it is unknown.
+    async fn remove_node(&self, node: &str) -> StoreResult<()>;
+    /// Forgets every node not seen alive since `before` (they stopped without saying so);
+    /// returns how many.
+    async fn remove_nodes_silent_since(&self, before: Timestamp) -> StoreResult<u64>;
     /// Keeps a finished retrieve. `Conflict` on a taken id; `Missing` when the user is not
     /// one of the org's.
     async fn create_retrieve(&self, retrieve: &StoredRetrieve) -> StoreResult<()>;

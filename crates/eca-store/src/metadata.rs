@@ -263,6 +263,19 @@ pub struct DeployRequest {
     pub completed_at: Option<Timestamp>,
     /// Who asked to cancel it, once someone has.
     pub canceled_by: Option<UserId>,
+    /// The server node that queued it and runs it (`None` for requests recorded before nodes
+    /// had ids).
+    pub node_id: Option<String>,
+}
+
+/// Which unfinished deploy requests [`crate::MetadataStore::fail_unfinished_deploy_requests`]
+/// ends: those whose node will never finish them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unfinished<'a> {
+    /// One node's (it is stopping).
+    OfNode(&'a str),
+    /// Those of every node not seen alive since the time given, and those no node claims.
+    OfNodesSilentSince(Timestamp),
 }
 
 /// What [`crate::MetadataStore::cancel_deploy_request`] did.

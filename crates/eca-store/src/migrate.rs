@@ -71,6 +71,10 @@ pub(crate) const SQLITE: &[Migration] = &[
         version: 14,
         sql: include_str!("../migrations/sqlite/0014_device_authenticated_at.sql"),
     },
+    Migration {
+        version: 15,
+        sql: include_str!("../migrations/sqlite/0015_server_nodes.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -129,6 +133,10 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration {
         version: 14,
         sql: include_str!("../migrations/postgres/0014_device_authenticated_at.sql"),
+    },
+    Migration {
+        version: 15,
+        sql: include_str!("../migrations/postgres/0015_server_nodes.sql"),
     },
 ];
 

@@ -184,6 +184,7 @@ async fn cancel_in_progress_on(world: World) {
                 master_key: &key,
                 locks: &locks,
                 version: eca_metadata::ApiVersion::DEFAULT,
+                node: "test-node",
             };
             eca_deploy::run(&ctx, &id, &zip, DeployOptions::default()).await
         })

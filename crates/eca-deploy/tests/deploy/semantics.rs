@@ -6,7 +6,7 @@ use eca_core::Clock;
 use eca_deploy::{DeployOptions, ProblemType};
 use eca_metadata::model::{AppPolicies, Component, CustomAttribute, OauthPolicies};
 use eca_metadata::{ApiVersion, MetadataType, xml};
-use eca_store::{AuditAction, DeployStatus};
+use eca_store::{AuditAction, DeployStatus, Unfinished};
 
 use crate::{
     World, app_policies, assert_problem, header, ignore_warnings, oauth, oauth_app, oauth_policies,
@@ -782,14 +782,14 @@ async fn queued_deploys_can_be_canceled_and_interrupted_ones_fail() {
     assert_eq!(outcome.result.status, DeployStatus::Canceled);
     assert_eq!(world.snapshot(&org).await, before);
 
-    // A request cut short by a server stop reads as failed, nothing changed.
+    // A request cut short by its server node's stop reads as failed, nothing changed.
     let id = eca_deploy::submit(&ctx, DeployOptions::default())
         .await
         .unwrap();
     assert_eq!(
         world
             .store
-            .fail_unfinished_deploy_requests(world.clock.now())
+            .fail_unfinished_deploy_requests(Unfinished::OfNode(ctx.node), world.clock.now())
             .await
             .unwrap(),
         1

@@ -19,7 +19,7 @@ mod save;
 pub mod soap;
 
 use eca_core::domain::Permission;
-use eca_core::{Clock, OrgId, UserId};
+use eca_core::{OrgId, Timestamp, UserId};
 use eca_deploy::{DeployContext, DeployError, DeployOptions};
 use eca_metadata::ApiVersion;
 use eca_store::{DeployRequestId, StoreError};
@@ -33,21 +33,9 @@ use crate::state::AppState;
 /// thread, with its zip); another gets `SERVER_UNAVAILABLE` (503).
 pub const MAX_DEPLOYS_IN_FLIGHT: usize = 32;
 
-/// At start-up: deploys a stopped server left queued or in progress are marked failed (their
-/// changes, written in one transaction at their end, were never made), and expired retrieve
-/// results are deleted.
-///
-/// This assumes the database is this server's alone while it starts: a node starting while
-/// another runs a deploy fails that deploy too (which then changes nothing).
-pub async fn recover(store: &dyn eca_store::Store, clock: &dyn Clock) -> Result<(), StoreError> {
-    let now = clock.now();
-    let failed = store.fail_unfinished_deploy_requests(now).await?;
-    if failed > 0 {
-        tracing::warn!(
-            deploys = failed,
-            "deploys left unfinished by a server stop are marked failed; nothing of them was applied"
-        );
-    }
+/// At start-up, once this node has joined (`nodes::join`, which also fails the deploys of
+/// nodes that stopped): expired retrieve results are deleted.
+pub async fn recover(store: &dyn eca_store::Store, now: Timestamp) -> Result<(), StoreError> {
     store.delete_expired_retrieves(now).await?;
     Ok(())
 }
@@ -148,6 +136,7 @@ async fn spawn_deploy(
         master_key: state.master_key(),
         locks,
         version,
+        node: state.node_id(),
     };
     // A deploy that deletes an app revokes its tokens: those still being written behind
     // (`oauth::token_writer`) are in the store first.
@@ -187,6 +176,7 @@ async fn run_deploy(
         master_key: state.master_key(),
         locks: state.deploy_locks(),
         version,
+        node: state.node_id(),
     };
     let outcome = eca_deploy::run(&ctx, id, zip, options).await;
     // Whatever the deploy changed, this node's next OAuth request reads the org's apps again

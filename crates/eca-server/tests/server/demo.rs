@@ -59,10 +59,17 @@ async fn demo_deploys_the_sample_app_once() {
         org,
     } = bootstrapped(11).await;
 
-    let app = ensure_demo_app(store.as_ref(), &org, &clock, rng.as_ref(), &key)
-        .await
-        .unwrap()
-        .expect("created on the first start");
+    let app = ensure_demo_app(
+        store.as_ref(),
+        &org,
+        &clock,
+        rng.as_ref(),
+        &key,
+        "test-node",
+    )
+    .await
+    .unwrap()
+    .expect("created on the first start");
     assert!(
         app.consumer_key.starts_with("3MVG9"),
         "{}",
@@ -111,9 +118,16 @@ async fn demo_deploys_the_sample_app_once() {
     );
 
     // A second start changes nothing and shows nothing.
-    let again = ensure_demo_app(store.as_ref(), &org, &clock, rng.as_ref(), &key)
-        .await
-        .unwrap();
+    let again = ensure_demo_app(
+        store.as_ref(),
+        &org,
+        &clock,
+        rng.as_ref(),
+        &key,
+        "test-node",
+    )
+    .await
+    .unwrap();
     assert!(again.is_none());
 }
 
@@ -129,8 +143,22 @@ async fn two_demo_starts_at_once_both_start() {
         org,
     } = bootstrapped(12).await;
     let (a, b) = tokio::join!(
-        ensure_demo_app(store.as_ref(), &org, &clock, rng.as_ref(), &key),
-        ensure_demo_app(store.as_ref(), &org, &clock, rng.as_ref(), &key),
+        ensure_demo_app(
+            store.as_ref(),
+            &org,
+            &clock,
+            rng.as_ref(),
+            &key,
+            "test-node"
+        ),
+        ensure_demo_app(
+            store.as_ref(),
+            &org,
+            &clock,
+            rng.as_ref(),
+            &key,
+            "test-node"
+        ),
     );
     let (a, b) = (a.expect("first start"), b.expect("second start"));
     assert_eq!(

@@ -6,6 +6,7 @@ mod browser;
 mod connect;
 mod demo;
 mod metadata;
+mod nodes;
 mod oauth;
 mod ops;
 mod people;

@@ -297,6 +297,7 @@ impl World {
             master_key: &self.key,
             locks: &locks,
             version: ApiVersion::DEFAULT,
+            node: "test-node",
         };
         let outcome = eca_deploy::deploy(&ctx, &zip_for(files, extra), deploy_options())
             .await

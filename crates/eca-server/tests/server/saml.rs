@@ -181,6 +181,7 @@ impl World {
             master_key: &self.key,
             locks: &locks,
             version: ApiVersion::DEFAULT,
+            node: "test-node",
         };
         let options = DeployOptions {
             ignore_warnings: true,

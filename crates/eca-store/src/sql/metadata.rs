@@ -9,6 +9,7 @@ use super::{Arg, Columns, Db, Failure, database, fold};
 use crate::metadata::{
     AuditAction, AuditEntry, AuditRecord, CancelOutcome, ChangeSet, ConsumerId, DeployFinish,
     DeployRequest, DeployRequestId, DeployStatus, OauthConsumer, StoredComponent, StoredRetrieve,
+    Unfinished,
 };
 use crate::{MetadataStore, StoreError, StoreResult};
 
@@ -43,7 +44,7 @@ macro_rules! select_requests {
     ($tail:literal) => {
         concat!(
             "SELECT id, org_id, created_by, status, options, result, created_at, started_at, \
-             completed_at, canceled_by FROM deploy_requests ",
+             completed_at, canceled_by, node_id FROM deploy_requests ",
             $tail
         )
     };
@@ -97,6 +98,7 @@ fn request_from(row: &impl Columns) -> StoreResult<DeployRequest> {
                     .map_err(|e| StoreError::Corrupt(format!("column `canceled_by`: {e}")))
             })
             .transpose()?,
+        node_id: row.opt_text("node_id")?,
     })
 }
 
@@ -240,8 +242,8 @@ impl<D: Db> MetadataStore for D {
 
     async fn create_deploy_request(&self, request: &DeployRequest) -> StoreResult<()> {
         let sql = "INSERT INTO deploy_requests (id, org_id, created_by, status, options, result, \
-                   created_at, started_at, completed_at, canceled_by) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+                   created_at, started_at, completed_at, canceled_by, node_id) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
         let args = [
             Arg::Text(request.id.as_str()),
             Arg::Text(request.org_id.as_str()),
@@ -253,6 +255,7 @@ impl<D: Db> MetadataStore for D {
             Arg::OptInt(request.started_at.map(Timestamp::millis)),
             Arg::OptInt(request.completed_at.map(Timestamp::millis)),
             Arg::OptText(request.canceled_by.as_ref().map(UserId::as_str)),
+            Arg::OptText(request.node_id.as_deref()),
         ];
         match self.write(sql, &args).await {
             Ok(_) => Ok(()),
@@ -366,11 +369,59 @@ impl<D: Db> MetadataStore for D {
         }
     }
 
-    async fn fail_unfinished_deploy_requests(&self, at: Timestamp) -> StoreResult<u64> {
-        let sql = "UPDATE deploy_requests \
-                   SET status = CASE WHEN status = 'Canceling' THEN 'Canceled' ELSE 'Failed' END, \
-                   completed_at = $1 WHERE status IN ('Queued', 'InProgress', 'Canceling')";
-        self.write(sql, &[Arg::Int(at.millis())])
+    async fn fail_unfinished_deploy_requests(
+        &self,
+        which: Unfinished<'_>,
+        at: Timestamp,
+    ) -> StoreResult<u64> {
+        macro_rules! fail {
+            ($whose:literal) => {
+                concat!(
+                    "UPDATE deploy_requests \
+                     SET status = CASE WHEN status = 'Canceling' THEN 'Canceled' ELSE 'Failed' END, \
+                     completed_at = $1 WHERE status IN ('Queued', 'InProgress', 'Canceling') AND ",
+                    $whose
+                )
+            };
+        }
+        let written = match which {
+            Unfinished::OfNode(node) => {
+                let sql = fail!("node_id = $2");
+                self.write(sql, &[Arg::Int(at.millis()), Arg::Text(node)])
+                    .await
+            }
+            Unfinished::OfNodesSilentSince(since) => {
+                let sql = fail!(
+                    "(node_id IS NULL OR node_id NOT IN \
+                     (SELECT id FROM server_nodes WHERE seen_at >= $2))"
+                );
+                self.write(sql, &[Arg::Int(at.millis()), Arg::Int(since.millis())])
+                    .await
+            }
+        };
+        written.map_err(database)
+    }
+
+    async fn touch_node(&self, node: &str, at: Timestamp) -> StoreResult<()> {
+        let sql = "INSERT INTO server_nodes (id, started_at, seen_at) VALUES ($1, $2, $2) \
+                   ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at";
+        self.write(sql, &[Arg::Text(node), Arg::Int(at.millis())])
+            .await
+            .map_err(database)?;
+        Ok(())
+    }
+
+    async fn remove_node(&self, node: &str) -> StoreResult<()> {
+        let sql = "DELETE FROM server_nodes WHERE id = $1";
+        self.write(sql, &[Arg::Text(node)])
+            .await
+            .map_err(database)?;
+        Ok(())
+    }
+
+    async fn remove_nodes_silent_since(&self, before: Timestamp) -> StoreResult<u64> {
+        let sql = "DELETE FROM server_nodes WHERE seen_at < $1";
+        self.write(sql, &[Arg::Int(before.millis())])
             .await
             .map_err(database)
     }

@@ -5,7 +5,7 @@ use eca_core::{SystemRng, Timestamp};
 use eca_store::{
     AuditAction, AuditEntry, CancelOutcome, ChangeSet, ComponentChange, ConsumerChange, ConsumerId,
     DeployFinish, DeployRequest, DeployRequestId, DeployStatus, OauthConsumer, Store, StoreError,
-    StoredRetrieve,
+    StoredRetrieve, Unfinished,
 };
 
 use crate::{Env, T0, assert_conflict, assert_missing, seed};
@@ -19,6 +19,7 @@ on_every_backend!(
     deploy_requests_move_through_their_states,
     a_running_deploy_is_canceled_at_its_end,
     a_canceling_deploy_cannot_apply_its_changes,
+    only_the_deploys_of_stopped_nodes_are_failed,
     retrieves_are_kept_per_org_until_they_expire,
     finishing_with_the_changes_is_atomic,
     audit_trail_lists_changes_in_order,
@@ -504,8 +505,12 @@ fn request(
         started_at: None,
         completed_at: None,
         canceled_by: None,
+        node_id: Some(NODE.to_owned()),
     }
 }
+
+/// The node the requests of [`request`] name.
+const NODE: &str = "0123456789abcdef";
 
 async fn deploy_requests_move_through_their_states(env: Env) {
     let s = env.store;
@@ -601,9 +606,9 @@ async fn deploy_requests_move_through_their_states(env: Env) {
         Err(StoreError::Database(_))
     ));
 
-    // At start-up, what was queued or in progress has failed.
+    // When its node stops, what it had queued or in progress has failed.
     assert_eq!(
-        s.fail_unfinished_deploy_requests(T0.plus_secs(9))
+        s.fail_unfinished_deploy_requests(Unfinished::OfNode(NODE), T0.plus_secs(9))
             .await
             .unwrap(),
         1
@@ -613,7 +618,108 @@ async fn deploy_requests_move_through_their_states(env: Env) {
         (failed.status, failed.result_json),
         (DeployStatus::Failed, None)
     );
-    assert_eq!(s.fail_unfinished_deploy_requests(T0).await.unwrap(), 0);
+    assert_eq!(
+        s.fail_unfinished_deploy_requests(Unfinished::OfNode(NODE), T0)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+async fn only_the_deploys_of_stopped_nodes_are_failed(env: Env) {
+    let s = env.store;
+    let (org, _, user) = seed(&*s, "acme", "dev@acme.test").await;
+    let (live, silent, gone) = ("1111111111111111", "2222222222222222", "3333333333333333");
+    s.touch_node(live, T0).await.unwrap();
+    s.touch_node(silent, T0).await.unwrap();
+    // Seen again: the last time counts, not the first.
+    s.touch_node(live, T0.plus_secs(60)).await.unwrap();
+    let mut ids = Vec::new();
+    for node in [Some(live), Some(silent), Some(gone), None] {
+        let id = DeployRequestId::generate(&SystemRng);
+        let request = DeployRequest {
+            node_id: node.map(str::to_owned),
+            ..request(&org, &user, &id)
+        };
+        s.create_deploy_request(&request).await.unwrap();
+        assert_eq!(
+            s.deploy_request(&org.id, &id)
+                .await
+                .unwrap()
+                .unwrap()
+                .node_id,
+            request.node_id
+        );
+        ids.push(id);
+    }
+    // The live node's running deploy stays running; a finished one of a silent node stays as
+    // it ended.
+    assert!(
+        s.start_deploy_request(&org.id, &ids[0], T0.plus_secs(1))
+            .await
+            .unwrap()
+    );
+    let status = |i: usize| {
+        let (s, org, id) = (s.clone(), org.id.clone(), ids[i].clone());
+        async move { s.deploy_request(&org, &id).await.unwrap().unwrap().status }
+    };
+
+    // Seen since T0 + 30 s: only `live`. `silent`, a node never seen (`gone`) and a request no
+    // node claims are failed.
+    assert_eq!(
+        s.fail_unfinished_deploy_requests(
+            Unfinished::OfNodesSilentSince(T0.plus_secs(30)),
+            T0.plus_secs(90)
+        )
+        .await
+        .unwrap(),
+        3
+    );
+    assert_eq!(status(0).await, DeployStatus::InProgress);
+    for i in 1..4 {
+        assert_eq!(status(i).await, DeployStatus::Failed, "request {i}");
+    }
+    // Nothing is failed twice.
+    assert_eq!(
+        s.fail_unfinished_deploy_requests(
+            Unfinished::OfNodesSilentSince(T0.plus_secs(30)),
+            T0.plus_secs(91)
+        )
+        .await
+        .unwrap(),
+        0
+    );
+
+    // Forgetting the silent node leaves the live one; the live node leaving fails its own.
+    assert_eq!(
+        s.remove_nodes_silent_since(T0.plus_secs(30)).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        s.remove_nodes_silent_since(T0.plus_secs(30)).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        s.fail_unfinished_deploy_requests(Unfinished::OfNode(silent), T0.plus_secs(92))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        s.fail_unfinished_deploy_requests(Unfinished::OfNode(live), T0.plus_secs(93))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(status(0).await, DeployStatus::Failed);
+    s.remove_node(live).await.unwrap();
+    s.remove_node(live).await.unwrap();
+    assert_eq!(
+        s.remove_nodes_silent_since(T0.plus_secs(1_000))
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 async fn finishing_with_the_changes_is_atomic(env: Env) {
@@ -823,7 +929,7 @@ async fn a_running_deploy_is_canceled_at_its_end(env: Env) {
         CancelOutcome::Canceling
     );
     assert_eq!(
-        s.fail_unfinished_deploy_requests(T0.plus_secs(6))
+        s.fail_unfinished_deploy_requests(Unfinished::OfNode(NODE), T0.plus_secs(6))
             .await
             .unwrap(),
         1
