@@ -215,7 +215,9 @@ pub async fn run(
     upkeep.abort();
     housekeeping.abort();
     heartbeat.abort();
-    state.token_writer().sync().await;
+    // Requests still running past the drain time get no token from here on, and every token
+    // already handed out is committed before the process ends.
+    state.token_writer().close().await;
     crate::nodes::leave(&state).await;
     served
 }

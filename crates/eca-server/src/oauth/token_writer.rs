@@ -17,7 +17,9 @@
 //!   queue to drain ([`TokenWriter::sync`]), so they see and revoke every token issued before
 //!   them: revocation stays immediate. What a crash or power cut can lose is the tokens of the
 //!   last few milliseconds; their clients get `401` and authenticate again (a lost token never
-//!   grants anything). `eca serve` drains the queue before it exits.
+//!   grants anything). `eca serve` closes the queue before it exits ([`TokenWriter::close`]):
+//!   every token handed out is committed, and a request still running past the shutdown's
+//!   drain time gets an error instead of a token.
 //!
 //! Under load, written behind, nobody waits for a batch, so the writer lets it fill for
 //! [`GATHER`] before writing: a few large transactions cost less per token than many small
@@ -56,6 +58,8 @@ const GATHER_FROM: usize = 64;
 const STEADY: std::time::Duration = std::time::Duration::from_millis(5);
 /// At most this many tokens queued or being written at once.
 pub const MAX_PENDING: usize = 2_048;
+/// At most this many syncs at shutdown ([`TokenWriter::close`]).
+const CLOSE_SYNCS: usize = 100;
 
 /// When a grant that issued an access token answers its client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,6 +217,29 @@ impl TokenWriter {
             // The writer answers after its batch; if it dies instead, its queue died with it.
             let _ = synced.await;
         }
+    }
+
+    /// At shutdown: refuses every later write (its grant fails instead of handing out a token
+    /// the stopped process would lose) and returns once every token acknowledged before is
+    /// committed (or failed). Requests still running past the drain time are why: their
+    /// tasks outlive the server loop.
+    pub async fn close(&self) {
+        self.room.close();
+        // A grant holds its room from before it queues its token until the token is written:
+        // once all the room is back, nothing acknowledged is still waiting. A grant that took
+        // room just before the close may queue its token after a sync; the next sync sees it.
+        // Bounded, in case the database no longer answers.
+        for _ in 0..CLOSE_SYNCS {
+            if self.room.available_permits() == MAX_PENDING {
+                return;
+            }
+            self.sync().await;
+            tokio::task::yield_now().await;
+        }
+        tracing::warn!(
+            tokens = MAX_PENDING - self.room.available_permits(),
+            "access tokens still unwritten at shutdown; their clients will have to authenticate again"
+        );
     }
 
     /// How many times [`TokenWriter::sync`] was called. Each one ends the writer's gathering
@@ -702,5 +729,61 @@ mod tests {
             counted.last_used_at,
             Timestamp(base.issued_at.millis() + 99)
         );
+    }
+
+    /// A shutdown (`http::run`) closes the writer while grants still run (those past the
+    /// drain time): every token acknowledged is committed by the time `close` returns, and
+    /// every later write is refused, so no client holds a token the stopped server lost.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn closing_commits_every_acknowledged_token_and_refuses_later_ones() {
+        let (store, admin, _) = seeded().await;
+        let writer = Arc::new(TokenWriter::new(TokenWrites::Behind));
+        let mut tasks = Vec::new();
+        for i in 0..400 {
+            let (writer, store, record) = (
+                Arc::clone(&writer),
+                Arc::clone(&store),
+                token(&admin, format!("t{i}")),
+            );
+            tasks.push(tokio::spawn(async move {
+                // Spread over the close.
+                if i % 4 == 0 {
+                    tokio::task::yield_now().await;
+                }
+                writer.write(&store, record).await
+            }));
+        }
+        writer.close().await;
+        // What is committed when `close` returns (the process would exit now).
+        let mut committed = std::collections::HashSet::new();
+        for i in 0..400 {
+            if store
+                .access_token(&format!("t{i}"))
+                .await
+                .unwrap()
+                .is_some()
+            {
+                committed.insert(i);
+            }
+        }
+        let mut refused = 0;
+        for (i, task) in tasks.into_iter().enumerate() {
+            match task.await.unwrap() {
+                Ok(()) => assert!(
+                    committed.contains(&i),
+                    "token {i} acknowledged but not committed at close"
+                ),
+                Err(_) => refused += 1,
+            }
+        }
+        assert_eq!(committed.len() + refused, 400);
+        assert!(
+            writer
+                .write(&store, token(&admin, "late".to_owned()))
+                .await
+                .is_err(),
+            "a write after close is refused"
+        );
+        assert!(store.access_token("late").await.unwrap().is_none());
     }
 }
