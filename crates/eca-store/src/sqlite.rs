@@ -117,10 +117,95 @@ impl SqliteStore {
     /// The writer connection, once the writes before have finished; `PoolClosed` after
     /// [`SqliteStore::close`].
     async fn writer(&self) -> Result<MappedMutexGuard<'_, SqliteConnection>, sqlx::Error> {
-        MutexGuard::try_map(self.writer.lock().await, |held| {
-            held.as_mut().map(|conn| &mut **conn)
-        })
-        .map_err(|_| sqlx::Error::PoolClosed)
+        let held = self.held_writer().await?;
+        Ok(MutexGuard::map(held, |held| {
+            &mut **held.as_mut().expect("held_writer holds a connection")
+        }))
+    }
+
+    /// The writer's slot, holding a connection: a new one if [`SqliteStore::settle_writer`]
+    /// closed the last. `PoolClosed` after [`SqliteStore::close`].
+    async fn held_writer(
+        &self,
+    ) -> Result<MutexGuard<'_, Option<PoolConnection<Sqlite>>>, sqlx::Error> {
+        let mut held = self.writer.lock().await;
+        if held.is_none() {
+            if self.write.is_closed() {
+                return Err(sqlx::Error::PoolClosed);
+            }
+            *held = Some(self.write.acquire().await?);
+        }
+        Ok(held)
+    }
+
+    /// After a transaction on the writer failed: makes sure the connection is not left counting
+    /// a transaction SQLite has already ended. On a full disk or an I/O error SQLite may roll
+    /// the whole transaction back by itself (sqlite.org/lang_transaction.html, "Response To
+    /// Errors Within A Transaction"); the ROLLBACK sqlx sends for the dropped transaction then
+    /// fails, sqlx still counts one open, and it would refuse every later `BEGIN`. Such a
+    /// connection is closed, and the next write opens another. A database in memory lives in
+    /// its one connection, so it is kept whatever its state.
+    async fn settle_writer(&self, held: &mut Option<PoolConnection<Sqlite>>) {
+        let Some(conn) = held.as_mut() else {
+            return;
+        };
+        // Answered after the rollback queued by the dropped transaction.
+        let alive = conn.ping().await.is_ok();
+        if (alive && !conn.is_in_transaction()) || self.reads_on_writer {
+            return;
+        }
+        tracing::warn!(
+            "the SQLite writer connection was left inside a transaction SQLite had already ended (a full disk or an I/O error?): opening a new one"
+        );
+        if let Some(conn) = held.take() {
+            let _ = conn.close().await;
+        }
+    }
+
+    /// `write_batch`'s statements in one transaction on `conn`.
+    async fn batch_on(conn: &mut SqliteConnection, steps: &[Step<'_>]) -> Result<(), BatchError> {
+        // IMMEDIATE takes the write lock first, so another process's writer makes this wait
+        // (busy timeout) rather than fail half-way when the transaction first writes.
+        let mut tx = conn
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(BatchError::Transaction)?;
+        for (i, step) in steps.iter().enumerate() {
+            let done = bind(sqlx::query(step.sql), &step.args)
+                .execute(&mut *tx)
+                .await
+                .map_err(|error| BatchError::Sql { step: i, error })?;
+            step.check(i, done.rows_affected())?;
+        }
+        // Dropping `tx` on an early return rolls it back.
+        tx.commit().await.map_err(BatchError::Transaction)
+    }
+
+    /// `write_counted`'s statements in one transaction on `conn`.
+    async fn counted_on(
+        conn: &mut SqliteConnection,
+        statements: &[(&'static str, Vec<Arg<'_>>)],
+    ) -> Result<Vec<u64>, sqlx::Error> {
+        // IMMEDIATE: take the write lock first (see `batch_on`).
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut counts = Vec::with_capacity(statements.len());
+        for (sql, args) in statements {
+            let done = bind(sqlx::query(*sql), args).execute(&mut *tx).await?;
+            counts.push(done.rows_affected());
+        }
+        // Dropping `tx` on an early return rolls it back.
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    /// Runs a PRAGMA on the writer connection (tests: `max_page_count` stands in for a full
+    /// disk).
+    #[cfg(test)]
+    async fn write_pragma(&self, sql: &str) {
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&mut *self.writer().await.expect("the writer"))
+            .await
+            .expect("the pragma");
     }
 
     /// Closes both pools, waiting for statements in flight.
@@ -270,38 +355,70 @@ impl Db for SqliteStore {
     }
 
     async fn write_batch(&self, steps: &[Step<'_>]) -> Result<(), BatchError> {
-        let mut conn = self.writer().await.map_err(BatchError::Transaction)?;
-        // IMMEDIATE takes the write lock first, so another process's writer makes this wait
-        // (busy timeout) rather than fail half-way when the transaction first writes.
-        let mut tx = conn
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(BatchError::Transaction)?;
-        for (i, step) in steps.iter().enumerate() {
-            let done = bind(sqlx::query(step.sql), &step.args)
-                .execute(&mut *tx)
-                .await
-                .map_err(|error| BatchError::Sql { step: i, error })?;
-            step.check(i, done.rows_affected())?;
+        let mut held = self.held_writer().await.map_err(BatchError::Transaction)?;
+        let conn = held.as_mut().expect("held_writer holds a connection");
+        let written = Self::batch_on(conn, steps).await;
+        if written.is_err() {
+            self.settle_writer(&mut held).await;
         }
-        // Dropping `tx` on an early return rolls it back.
-        tx.commit().await.map_err(BatchError::Transaction)
+        written
     }
 
     async fn write_counted(
         &self,
         statements: &[(&'static str, Vec<Arg<'_>>)],
     ) -> Result<Vec<u64>, sqlx::Error> {
-        let mut conn = self.writer().await?;
-        // IMMEDIATE: take the write lock first (see `write_batch`).
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-        let mut counts = Vec::with_capacity(statements.len());
-        for (sql, args) in statements {
-            let done = bind(sqlx::query(*sql), args).execute(&mut *tx).await?;
-            counts.push(done.rows_affected());
+        let mut held = self.held_writer().await?;
+        let conn = held.as_mut().expect("held_writer holds a connection");
+        let counted = Self::counted_on(conn, statements).await;
+        if counted.is_err() {
+            self.settle_writer(&mut held).await;
         }
-        // Dropping `tx` on an early return rolls it back.
-        tx.commit().await?;
-        Ok(counts)
+        counted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A disk that fills up in the middle of a transaction (here `max_page_count`, SQLite's own
+    /// limit): the batch fails, and the writer keeps working once there is room again.
+    #[tokio::test]
+    async fn the_writer_recovers_from_a_full_disk_in_a_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("full.db").display());
+        let store = SqliteStore::open(&url).await.unwrap();
+        store
+            .write("CREATE TABLE filler (v BLOB NOT NULL) STRICT", &[])
+            .await
+            .unwrap();
+        let pages = store
+            .read_optional("PRAGMA page_count", &[])
+            .await
+            .unwrap()
+            .map(|row| row.get::<i64, _>(0))
+            .unwrap();
+        store
+            .write_pragma(&format!("PRAGMA max_page_count = {}", pages + 4))
+            .await;
+        let blob = vec![7u8; 3_000];
+        let steps: Vec<Step<'_>> = (0..20)
+            .map(|_| Step {
+                sql: "INSERT INTO filler (v) VALUES ($1)",
+                args: vec![Arg::Bytes(&blob)],
+                expect_rows: 1,
+            })
+            .collect();
+        let full = store.write_batch(&steps).await;
+        assert!(
+            matches!(&full, Err(BatchError::Sql { .. })),
+            "the batch must not fit: {full:?}"
+        );
+        store.write_pragma("PRAGMA max_page_count = 1000000").await;
+        store
+            .write_batch(&steps)
+            .await
+            .expect("the writer works again once there is room");
     }
 }
