@@ -91,7 +91,7 @@ async fn synthesized(
         }
         DeployStatus::Failed => {
             result.error_message = Some(
-                "The deploy stopped when the server stopped; nothing was changed. Deploy again."
+                "The deploy stopped because the server running it stopped; nothing was changed. Deploy again."
                     .to_owned(),
             );
             result.error_status_code = Some("UNKNOWN_EXCEPTION".to_owned());

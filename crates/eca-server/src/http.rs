@@ -215,6 +215,8 @@ pub async fn run(
     upkeep.abort();
     housekeeping.abort();
     heartbeat.abort();
+    // A beat in flight must not write this node back after it has left.
+    let _ = heartbeat.await;
     // Requests still running past the drain time get no token from here on, and every token
     // already handed out is committed before the process ends.
     state.token_writer().close().await;

@@ -5,13 +5,14 @@
 //! ([`AppState::node_id`]). It registers when it starts ([`join`]), says it is alive every
 //! [`HEARTBEAT`] ([`run`]), and on a clean stop ends its own unfinished deploys and leaves
 //! ([`leave`]). A node not seen for [`SILENCE_MS`] has stopped without saying so (it crashed or
-//! lost the database): any live node then fails the deploys it had queued or running, which
-//! had changed nothing, since a deploy writes all its changes in one transaction at its end.
+//! lost the database): any live node then fails the deploys it had queued or running (within
+//! 50 to 70 s of its last heartbeat, as the others check every [`HEARTBEAT`]), which had
+//! changed nothing, since a deploy writes all its changes in one transaction at its end.
 //!
 //! So a node that starts (a rolling restart, a new node behind the load balancer) no longer
 //! fails the deploys another live node is running. The price is for a node that crashed on
-//! PostgreSQL: its deploys read `InProgress` until it has been silent for [`SILENCE_MS`], then
-//! `Failed`. SQLite serves one node at a time, so there a starting node fails every other
+//! PostgreSQL: its deploys keep reading `InProgress` (or `Queued`) until it has been silent
+//! for [`SILENCE_MS`] and another node has looked, then `Failed`. SQLite serves one node at a time, so there a starting node fails every other
 //! node's deploys at once ([`join`]). The nodes' clocks must agree to well within
 //! [`SILENCE_MS`] (each writes its own `seen_at`).
 
@@ -39,36 +40,48 @@ pub fn new_id(rng: &dyn Rng) -> String {
 }
 
 /// At start: registers `node` as alive at `now`, then fails the unfinished deploys of nodes
-/// that stopped. Returns how many deploys it failed.
+/// that stopped, and those recorded by versions before node ids (as those versions did at
+/// their start). Returns how many deploys it failed.
 ///
 /// On SQLite that is every other node at once: SQLite serves one node at a time (its access
 /// tokens are answered before they are committed, `oauth::token_writer`), so whatever another
-/// node left unfinished, that node has stopped, and a restart after a crash need not wait.
+/// node left unfinished, that node has stopped, and a restart after a crash need not wait (nor
+/// trust a clock that may have stepped back across the crash).
 pub async fn join(store: &dyn Store, node: &str, now: Timestamp) -> StoreResult<u64> {
     store.touch_node(node, now).await?;
-    let silence = if store.backend() == "sqlite" {
-        0
+    let which = if store.backend() == "sqlite" {
+        Unfinished::OfNodesOtherThan(node)
     } else {
-        SILENCE_MS
+        Unfinished::OfNodesSilentSince {
+            since: silent_since(now),
+            unclaimed: true,
+        }
     };
-    fail_deploys_of_nodes_silent_for(store, silence, now).await
+    fail_deploys(store, which, now).await
 }
 
-/// Fails the unfinished deploys of every node not seen for [`SILENCE_MS`] (and of requests no
-/// node claims, recorded before nodes had ids). Returns how many.
+/// Fails the unfinished deploys of every node not seen for [`SILENCE_MS`]. Returns how many.
+///
+/// Requests no node claims are left alone: a node of a version before node ids, still running
+/// during a rolling upgrade, may be running them.
 pub async fn fail_deploys_of_stopped_nodes(store: &dyn Store, now: Timestamp) -> StoreResult<u64> {
-    fail_deploys_of_nodes_silent_for(store, SILENCE_MS, now).await
+    let which = Unfinished::OfNodesSilentSince {
+        since: silent_since(now),
+        unclaimed: false,
+    };
+    fail_deploys(store, which, now).await
 }
 
-async fn fail_deploys_of_nodes_silent_for(
+fn silent_since(now: Timestamp) -> Timestamp {
+    Timestamp(now.millis() - SILENCE_MS)
+}
+
+async fn fail_deploys(
     store: &dyn Store,
-    silence_ms: i64,
+    which: Unfinished<'_>,
     now: Timestamp,
 ) -> StoreResult<u64> {
-    let since = Timestamp(now.millis() - silence_ms);
-    let failed = store
-        .fail_unfinished_deploy_requests(Unfinished::OfNodesSilentSince(since), now)
-        .await?;
+    let failed = store.fail_unfinished_deploy_requests(which, now).await?;
     if failed > 0 {
         tracing::warn!(
             deploys = failed,
@@ -119,6 +132,6 @@ pub async fn leave(state: &AppState) {
         store.remove_node(state.node_id()).await
     };
     if let Err(e) = left.await {
-        tracing::warn!(error = %e, "leaving the database's list of server nodes failed; other nodes end this one's deploys in a minute");
+        tracing::warn!(error = %e, "leaving the database's list of server nodes failed; its unfinished deploys end when another node finds it silent, or at the next start on SQLite");
     }
 }

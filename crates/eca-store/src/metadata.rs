@@ -274,8 +274,12 @@ pub struct DeployRequest {
 pub enum Unfinished<'a> {
     /// One node's (it is stopping).
     OfNode(&'a str),
-    /// Those of every node not seen alive since the time given, and those no node claims.
-    OfNodesSilentSince(Timestamp),
+    /// Every node's but this one's, and those no node claims: SQLite's one node, starting.
+    OfNodesOtherThan(&'a str),
+    /// Those of every node not seen alive since `since`. With `unclaimed`, also those no node
+    /// claims (recorded by versions before node ids, whose nodes fail them only when they
+    /// start): only when a node starts, since an old node may still be running them.
+    OfNodesSilentSince { since: Timestamp, unclaimed: bool },
 }
 
 /// What [`crate::MetadataStore::cancel_deploy_request`] did.

@@ -223,7 +223,10 @@ fn killed_mid_deploy_leaves_the_org_as_before(env: &[(&str, &str)], age_nodes: O
     assert_eq!(after, before, "the org changed");
     let mut result = deploy_result(&config, &restarted.url, &id);
     if let Some(age_nodes) = age_nodes {
-        assert_eq!(result["deployResult"]["status"], "InProgress", "{result}");
+        // Still running, as far as the restarted node knows, unless the steps since the kill
+        // took long enough for it to find the killed node silent by itself.
+        let status = &result["deployResult"]["status"];
+        assert!(status == "InProgress" || status == "Failed", "{result}");
         age_nodes();
         // The restarted node beats every 10 s.
         let deadline = Instant::now() + Duration::from_secs(30);

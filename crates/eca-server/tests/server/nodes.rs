@@ -49,7 +49,12 @@ async fn two_nodes(store: Arc<dyn Store>) -> Nodes {
 }
 
 /// Records a deploy request of `node`, running (`InProgress`) when `running`.
-async fn deploy_of(store: &dyn Store, node: &str, running: bool, at: Timestamp) -> DeployRequestId {
+async fn deploy_of(
+    store: &dyn Store,
+    node: Option<&str>,
+    running: bool,
+    at: Timestamp,
+) -> DeployRequestId {
     let org = store
         .default_org()
         .await
@@ -73,7 +78,7 @@ async fn deploy_of(store: &dyn Store, node: &str, running: bool, at: Timestamp) 
             started_at: None,
             completed_at: None,
             canceled_by: None,
-            node_id: Some(node.to_owned()),
+            node_id: node.map(str::to_owned),
         })
         .await
         .expect("the request is recorded");
@@ -133,19 +138,22 @@ async fn on_postgres_a_joining_node_fails_only_the_deploys_of_stopped_nodes() {
         let Nodes { clock, a, b } = two_nodes(store).await;
         let store = a.store();
         nodes::join(store, a.node_id(), clock.now()).await.unwrap();
-        let running = deploy_of(store, a.node_id(), true, clock.now()).await;
-        let queued = deploy_of(store, a.node_id(), false, clock.now()).await;
+        let running = deploy_of(store, Some(a.node_id()), true, clock.now()).await;
+        let queued = deploy_of(store, Some(a.node_id()), false, clock.now()).await;
         // A node that crashed long ago, and never said it was alive on this database.
-        let orphan = deploy_of(store, "00000000deadbeef", true, clock.now()).await;
+        let orphan = deploy_of(store, Some("00000000deadbeef"), true, clock.now()).await;
+        // One recorded by a version before node ids: failed when a node starts, as then.
+        let unclaimed = deploy_of(store, None, true, clock.now()).await;
 
         advance(&clock, 5_000);
         assert_eq!(
             nodes::join(store, b.node_id(), clock.now()).await.unwrap(),
-            1
+            2
         );
         assert_eq!(status(store, &running).await, DeployStatus::InProgress);
         assert_eq!(status(store, &queued).await, DeployStatus::Queued);
         assert_eq!(status(store, &orphan).await, DeployStatus::Failed);
+        assert_eq!(status(store, &unclaimed).await, DeployStatus::Failed);
 
         nodes::leave(&a).await;
         assert_eq!(status(store, &running).await, DeployStatus::Failed);
@@ -170,7 +178,7 @@ async fn on_sqlite_a_starting_node_fails_what_earlier_nodes_left_at_once() {
     let Nodes { clock, a, b } = two_nodes(store).await;
     let store = a.store();
     nodes::join(store, a.node_id(), clock.now()).await.unwrap();
-    let running = deploy_of(store, a.node_id(), true, clock.now()).await;
+    let running = deploy_of(store, Some(a.node_id()), true, clock.now()).await;
     // The first node crashed; the second starts a second later, well within a minute.
     advance(&clock, 1_000);
     assert_eq!(
@@ -179,7 +187,7 @@ async fn on_sqlite_a_starting_node_fails_what_earlier_nodes_left_at_once() {
     );
     assert_eq!(status(store, &running).await, DeployStatus::Failed);
     // The new node's own deploys are its own.
-    let own = deploy_of(store, b.node_id(), true, clock.now()).await;
+    let own = deploy_of(store, Some(b.node_id()), true, clock.now()).await;
     assert_eq!(
         nodes::join(store, b.node_id(), clock.now()).await.unwrap(),
         0
@@ -196,7 +204,9 @@ async fn a_node_silent_for_a_minute_has_its_deploys_failed() {
     let store = b.store();
     store.touch_node(a.node_id(), clock.now()).await.unwrap();
     store.touch_node(b.node_id(), clock.now()).await.unwrap();
-    let id = deploy_of(store, a.node_id(), true, clock.now()).await;
+    let id = deploy_of(store, Some(a.node_id()), true, clock.now()).await;
+    // A node of a version before node ids may still be running this one (an upgrade).
+    let unclaimed = deploy_of(store, None, true, clock.now()).await;
 
     // `a` says it is alive (its heartbeat) within every minute: its deploy runs on.
     advance(&clock, SILENCE_MS - 1_000);
@@ -219,4 +229,5 @@ async fn a_node_silent_for_a_minute_has_its_deploys_failed() {
         1
     );
     assert_eq!(status(store, &id).await, DeployStatus::Failed);
+    assert_eq!(status(store, &unclaimed).await, DeployStatus::InProgress);
 }

@@ -390,13 +390,23 @@ impl<D: Db> MetadataStore for D {
                 self.write(sql, &[Arg::Int(at.millis()), Arg::Text(node)])
                     .await
             }
-            Unfinished::OfNodesSilentSince(since) => {
-                let sql = fail!(
-                    "(node_id IS NULL OR node_id NOT IN \
-                     (SELECT id FROM server_nodes WHERE seen_at >= $2))"
-                );
-                self.write(sql, &[Arg::Int(at.millis()), Arg::Int(since.millis())])
+            Unfinished::OfNodesOtherThan(node) => {
+                let sql = fail!("(node_id IS NULL OR node_id <> $2)");
+                self.write(sql, &[Arg::Int(at.millis()), Arg::Text(node)])
                     .await
+            }
+            Unfinished::OfNodesSilentSince { since, unclaimed } => {
+                let sql = fail!(
+                    // `NULL NOT IN (<no rows>)` is true: the unclaimed are tested apart.
+                    "((node_id IS NULL AND $3) OR (node_id IS NOT NULL AND node_id NOT IN \
+                     (SELECT id FROM server_nodes WHERE seen_at >= $2)))"
+                );
+                let args = [
+                    Arg::Int(at.millis()),
+                    Arg::Int(since.millis()),
+                    Arg::Bool(unclaimed),
+                ];
+                self.write(sql, &args).await
             }
         };
         written.map_err(database)

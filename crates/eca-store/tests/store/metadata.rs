@@ -634,61 +634,109 @@ async fn only_the_deploys_of_stopped_nodes_are_failed(env: Env) {
     s.touch_node(silent, T0).await.unwrap();
     // Seen again: the last time counts, not the first.
     s.touch_node(live, T0.plus_secs(60)).await.unwrap();
-    let mut ids = Vec::new();
-    for node in [Some(live), Some(silent), Some(gone), None] {
-        let id = DeployRequestId::generate(&SystemRng);
-        let request = DeployRequest {
-            node_id: node.map(str::to_owned),
-            ..request(&org, &user, &id)
-        };
-        s.create_deploy_request(&request).await.unwrap();
-        assert_eq!(
-            s.deploy_request(&org.id, &id)
+    let record = |node: Option<&str>| {
+        let (s, org, user) = (s.clone(), org.clone(), user.clone());
+        let node = node.map(str::to_owned);
+        async move {
+            let id = DeployRequestId::generate(&SystemRng);
+            let request = DeployRequest {
+                node_id: node,
+                ..request(&org, &user, &id)
+            };
+            s.create_deploy_request(&request).await.unwrap();
+            let stored = s.deploy_request(&org.id, &id).await.unwrap().unwrap();
+            assert_eq!(stored.node_id, request.node_id);
+            id
+        }
+    };
+    let live_running = record(Some(live)).await;
+    let silent_running = record(Some(silent)).await;
+    let silent_canceling = record(Some(silent)).await;
+    let silent_finished = record(Some(silent)).await;
+    let gone_queued = record(Some(gone)).await;
+    // Recorded by a version before node ids.
+    let unclaimed = record(None).await;
+    for id in [
+        &live_running,
+        &silent_running,
+        &silent_canceling,
+        &silent_finished,
+    ] {
+        assert!(
+            s.start_deploy_request(&org.id, id, T0.plus_secs(1))
                 .await
                 .unwrap()
-                .unwrap()
-                .node_id,
-            request.node_id
         );
-        ids.push(id);
     }
-    // The live node's running deploy stays running; a finished one of a silent node stays as
-    // it ended.
-    assert!(
-        s.start_deploy_request(&org.id, &ids[0], T0.plus_secs(1))
+    assert_eq!(
+        s.cancel_deploy_request(&org.id, &silent_canceling, &user.id, T0.plus_secs(2))
             .await
-            .unwrap()
+            .unwrap(),
+        CancelOutcome::Canceling
     );
-    let status = |i: usize| {
-        let (s, org, id) = (s.clone(), org.id.clone(), ids[i].clone());
-        async move { s.deploy_request(&org, &id).await.unwrap().unwrap().status }
+    let finish = DeployFinish {
+        id: silent_finished.clone(),
+        status: DeployStatus::Succeeded,
+        result_json: r#"{"success":true}"#.to_owned(),
+    };
+    s.finish_deploy_request(&org.id, &finish, T0.plus_secs(3))
+        .await
+        .unwrap();
+    let read = |id: &DeployRequestId| {
+        let (s, org, id) = (s.clone(), org.id.clone(), id.clone());
+        async move {
+            let r = s.deploy_request(&org, &id).await.unwrap().unwrap();
+            (r.status, r.completed_at)
+        }
     };
 
-    // Seen since T0 + 30 s: only `live`. `silent`, a node never seen (`gone`) and a request no
-    // node claims are failed.
+    // Seen since T0 + 30 s: only `live`. Without the unclaimed ones (a heartbeat): `silent`'s
+    // and those of a node never seen (`gone`).
+    let heartbeat = Unfinished::OfNodesSilentSince {
+        since: T0.plus_secs(30),
+        unclaimed: false,
+    };
     assert_eq!(
-        s.fail_unfinished_deploy_requests(
-            Unfinished::OfNodesSilentSince(T0.plus_secs(30)),
-            T0.plus_secs(90)
-        )
-        .await
-        .unwrap(),
+        s.fail_unfinished_deploy_requests(heartbeat, T0.plus_secs(90))
+            .await
+            .unwrap(),
         3
     );
-    assert_eq!(status(0).await, DeployStatus::InProgress);
-    for i in 1..4 {
-        assert_eq!(status(i).await, DeployStatus::Failed, "request {i}");
-    }
-    // Nothing is failed twice.
+    let failed = (DeployStatus::Failed, Some(T0.plus_secs(90)));
+    assert_eq!(read(&live_running).await, (DeployStatus::InProgress, None));
+    assert_eq!(read(&silent_running).await, failed);
     assert_eq!(
-        s.fail_unfinished_deploy_requests(
-            Unfinished::OfNodesSilentSince(T0.plus_secs(30)),
-            T0.plus_secs(91)
-        )
-        .await
-        .unwrap(),
+        read(&silent_canceling).await,
+        (DeployStatus::Canceled, Some(T0.plus_secs(90)))
+    );
+    assert_eq!(
+        read(&silent_finished).await,
+        (DeployStatus::Succeeded, Some(T0.plus_secs(3)))
+    );
+    assert_eq!(read(&gone_queued).await, failed);
+    assert_eq!(read(&unclaimed).await, (DeployStatus::Queued, None));
+    // Nothing is failed twice; a start also takes the unclaimed ones.
+    assert_eq!(
+        s.fail_unfinished_deploy_requests(heartbeat, T0.plus_secs(91))
+            .await
+            .unwrap(),
         0
     );
+    let start = Unfinished::OfNodesSilentSince {
+        since: T0.plus_secs(30),
+        unclaimed: true,
+    };
+    assert_eq!(
+        s.fail_unfinished_deploy_requests(start, T0.plus_secs(92))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        read(&unclaimed).await,
+        (DeployStatus::Failed, Some(T0.plus_secs(92)))
+    );
+    assert_eq!(read(&live_running).await, (DeployStatus::InProgress, None));
 
     // Forgetting the silent node leaves the live one; the live node leaving fails its own.
     assert_eq!(
@@ -700,18 +748,34 @@ async fn only_the_deploys_of_stopped_nodes_are_failed(env: Env) {
         0
     );
     assert_eq!(
-        s.fail_unfinished_deploy_requests(Unfinished::OfNode(silent), T0.plus_secs(92))
+        s.fail_unfinished_deploy_requests(Unfinished::OfNode(silent), T0.plus_secs(93))
             .await
             .unwrap(),
         0
     );
+    let other_live = record(Some(silent)).await;
+    // SQLite's one node starting: every other node's, whatever the clocks say.
     assert_eq!(
-        s.fail_unfinished_deploy_requests(Unfinished::OfNode(live), T0.plus_secs(93))
+        s.fail_unfinished_deploy_requests(Unfinished::OfNodesOtherThan(live), T0.plus_secs(94))
             .await
             .unwrap(),
         1
     );
-    assert_eq!(status(0).await, DeployStatus::Failed);
+    assert_eq!(
+        read(&other_live).await,
+        (DeployStatus::Failed, Some(T0.plus_secs(94)))
+    );
+    assert_eq!(read(&live_running).await, (DeployStatus::InProgress, None));
+    assert_eq!(
+        s.fail_unfinished_deploy_requests(Unfinished::OfNode(live), T0.plus_secs(95))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        read(&live_running).await,
+        (DeployStatus::Failed, Some(T0.plus_secs(95)))
+    );
     s.remove_node(live).await.unwrap();
     s.remove_node(live).await.unwrap();
     assert_eq!(
@@ -720,6 +784,21 @@ async fn only_the_deploys_of_stopped_nodes_are_failed(env: Env) {
             .unwrap(),
         0
     );
+
+    // No node left at all: a heartbeat still leaves the unclaimed alone (in SQL,
+    // `NULL NOT IN` an empty list is true).
+    let unclaimed = record(None).await;
+    let heartbeat = Unfinished::OfNodesSilentSince {
+        since: T0.plus_secs(1_000),
+        unclaimed: false,
+    };
+    assert_eq!(
+        s.fail_unfinished_deploy_requests(heartbeat, T0.plus_secs(96))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(read(&unclaimed).await, (DeployStatus::Queued, None));
 }
 
 async fn finishing_with_the_changes_is_atomic(env: Env) {
