@@ -238,15 +238,36 @@ pub struct BootstrapOptions {
     pub demo: bool,
 }
 
-/// Creates the default records when the database has none. Returns the users created now.
+/// Creates the default records when the database has none. Returns the users created now;
+/// a failure after some were created is [`StartError::AfterUsersCreated`], with them.
 pub async fn bootstrap(
     store: &dyn Store,
     clock: &dyn Clock,
     rng: Arc<dyn Rng>,
     options: &BootstrapOptions,
 ) -> Result<Vec<CreatedUser>, StartError> {
-    let now = clock.now();
     let mut created = Vec::new();
+    match create_records(store, clock, rng, options, &mut created).await {
+        Ok(()) => Ok(created),
+        // A password generated and stored is shown by no later start (the user exists then):
+        // a failure after it must still hand it over.
+        Err(cause) if !created.is_empty() => Err(StartError::AfterUsersCreated {
+            users: created,
+            cause: Box::new(cause),
+        }),
+        Err(cause) => Err(cause),
+    }
+}
+
+/// [`bootstrap`]'s work, adding each user it creates to `created` as soon as it is stored.
+async fn create_records(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    rng: Arc<dyn Rng>,
+    options: &BootstrapOptions,
+    created: &mut Vec<CreatedUser>,
+) -> Result<(), StartError> {
+    let now = clock.now();
     if store.setting(DONE_KEY).await?.is_none() {
         // The first admin's password meets the policy every later password meets; checked
         // only when it is used (later starts ignore it, so an old value stops nothing).
@@ -262,7 +283,7 @@ pub async fn bootstrap(
             // Orgs exist but none is `demo`: an operator's database; leave it alone.
             None => {
                 store.put_setting(DONE_KEY, "1").await?;
-                return Ok(created);
+                return Ok(());
             }
         };
         let admin_profile = standard_profiles(store, &org, rng.as_ref())
@@ -310,7 +331,7 @@ pub async fn bootstrap(
             });
         }
     }
-    Ok(created)
+    Ok(())
 }
 
 /// Creates the standard profiles of an org (System Administrator, Standard User, API Only)
