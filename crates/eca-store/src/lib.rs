@@ -461,17 +461,26 @@ pub trait TokenStore: Send + Sync {
     /// deleted; `spec/metadata.md` §5.4). App names match case-insensitively. Returns how
     /// many tokens were live.
     async fn revoke_app_tokens(&self, org: &OrgId, app: &str, at: Timestamp) -> StoreResult<u64>;
-    /// Records that `user` approved the app (app names match case-insensitively); approving
-    /// again moves the time.
+    /// Records that `user` approved the app (app names match case-insensitively) for `scopes`
+    /// (space-separated; `None`: any scope); approving again replaces both and moves the time.
     async fn record_approval(
         &self,
         org: &OrgId,
         app: &str,
         user: &UserId,
+        scopes: Option<&str>,
         at: Timestamp,
     ) -> StoreResult<()>;
     /// Whether `user` approved the app before.
     async fn has_approved(&self, org: &OrgId, app: &str, user: &UserId) -> StoreResult<bool>;
+    /// The scopes `user` approved the app for: `None` without an approval, `Some(None)` for
+    /// one that covers any scope (recorded before approvals had scopes).
+    async fn approved_scopes(
+        &self,
+        org: &OrgId,
+        app: &str,
+        user: &UserId,
+    ) -> StoreResult<Option<Option<String>>>;
     /// Forgets every user's approval of an app (case-insensitive name): the app was deleted,
     /// and an app deployed later under the same name is another app, to be approved anew.
     /// Returns how many approvals there were.

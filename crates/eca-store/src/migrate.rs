@@ -75,6 +75,10 @@ pub(crate) const SQLITE: &[Migration] = &[
         version: 15,
         sql: include_str!("../migrations/sqlite/0015_server_nodes.sql"),
     },
+    Migration {
+        version: 16,
+        sql: include_str!("../migrations/sqlite/0016_approval_scopes.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -137,6 +141,10 @@ pub(crate) const POSTGRES: &[Migration] = &[
     Migration {
         version: 15,
         sql: include_str!("../migrations/postgres/0015_server_nodes.sql"),
+    },
+    Migration {
+        version: 16,
+        sql: include_str!("../migrations/postgres/0016_approval_scopes.sql"),
     },
 ];
 

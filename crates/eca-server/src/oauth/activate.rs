@@ -176,9 +176,14 @@ pub async fn post(
     let store = state.store();
     if approve
         && app.permitted() == PermittedUsers::AllSelfAuthorized
-        && let Err(e) = store
-            .record_approval(&app.org_id, &app.name, &active.user.id, now)
-            .await
+        && let Err(e) = super::consent::record(
+            &state,
+            &app,
+            &active.user.id,
+            &GrantedScopes::from_wire(&record.scopes),
+            now,
+        )
+        .await
     {
         return web::api_error_page(e.into());
     }

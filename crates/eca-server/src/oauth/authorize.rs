@@ -312,21 +312,20 @@ async fn authorize(
                     return target.error(&OAuthError::AccessDenied);
                 }
                 let now = state.clock().now();
-                if let Err(e) = state
-                    .store()
-                    .record_approval(&app.org_id, &app.name, &active.user.id, now)
-                    .await
-                {
+                if let Err(e) = consent::record(state, &app, &active.user.id, &scopes, now).await {
                     return web::api_error_page(e.into());
                 }
                 tracing::info!(app = %app.name, user = %active.user.id, "user approved the app");
             } else {
+                // Approved before, for every scope asked for now.
                 let approved = match state
                     .store()
-                    .has_approved(&app.org_id, &app.name, &active.user.id)
+                    .approved_scopes(&app.org_id, &app.name, &active.user.id)
                     .await
                 {
-                    Ok(a) => a,
+                    Ok(a) => {
+                        a.is_some_and(|approved| consent::covers(approved.as_deref(), &scopes))
+                    }
                     Err(e) => return web::api_error_page(e.into()),
                 };
                 if !approved || request.prompt.consent {

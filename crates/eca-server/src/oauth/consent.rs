@@ -3,9 +3,18 @@
 //! buttons with Salesforce's ids, `oaapprove` and `oadeny`. The form posts the authorization
 //! request's parameters back to the authorize endpoint with a CSRF token bound to the web
 //! session and the app, so a page elsewhere cannot approve on the user's behalf.
+//!
+//! An approval covers the scopes approved (all the approvals of a user and app together): a
+//! request for a scope not among them shows the page again, so an app cannot widen its access
+//! without the user's say (RFC 6749 §10.2 leaves consent to the server; RFC 9700 §2.1's
+//! spirit).
+
+use std::collections::{BTreeSet, HashSet};
 
 use axum::http::StatusCode;
 use axum::response::Response;
+use eca_core::{Timestamp, UserId};
+use eca_store::StoreResult;
 
 use super::authorize::CONSENT_FIELDS;
 use super::registry::ClientApp;
@@ -35,6 +44,48 @@ pub fn decision(pairs: &[(String, String)]) -> Option<Decision> {
     } else {
         None
     }
+}
+
+/// Whether an approval covers every scope of `wanted`. `approved` is as stored: space-separated,
+/// or `None` for an approval from before approvals had scopes, which covers any.
+pub fn covers(approved: Option<&str>, wanted: &GrantedScopes) -> bool {
+    let Some(approved) = approved else {
+        return true;
+    };
+    let have: HashSet<&str> = approved.split(' ').filter(|s| !s.is_empty()).collect();
+    wanted
+        .to_wire()
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .all(|s| have.contains(s))
+}
+
+/// Records that `user` approved `app` for `scopes`, together with the scopes approved before,
+/// so that the consent page comes back only for a scope not approved yet. (Two approvals at
+/// once may keep only one's scopes: the other's are then asked for again, nothing more.)
+pub async fn record(
+    state: &AppState,
+    app: &ClientApp,
+    user: &UserId,
+    scopes: &GrantedScopes,
+    at: Timestamp,
+) -> StoreResult<()> {
+    let store = state.store();
+    let before = store
+        .approved_scopes(&app.org_id, &app.name, user)
+        .await?
+        .flatten()
+        .unwrap_or_default();
+    let wire = scopes.to_wire();
+    let all: BTreeSet<&str> = before
+        .split(' ')
+        .chain(wire.split(' '))
+        .filter(|s| !s.is_empty())
+        .collect();
+    let all = all.into_iter().collect::<Vec<_>>().join(" ");
+    store
+        .record_approval(&app.org_id, &app.name, user, Some(&all), at)
+        .await
 }
 
 fn binding(active: &Active, app: &ClientApp) -> String {

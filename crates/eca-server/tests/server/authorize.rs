@@ -878,6 +878,56 @@ async fn denying_consent_sends_access_denied_and_forged_approvals_are_refused() 
     );
 }
 
+/// An approval covers the scopes approved: a request for another scope shows the consent page
+/// again, approving it adds that scope, and an approval from before approvals had scopes covers
+/// any.
+#[tokio::test]
+async fn consent_is_asked_again_only_for_scopes_not_approved_yet() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "")).await;
+    let mut b = logged_in(&w).await;
+    let uri = |scope: &str| {
+        let params = [
+            ("response_type", "code"),
+            ("client_id", KEY),
+            ("redirect_uri", CALLBACK),
+            ("state", "s"),
+            ("code_challenge", CHALLENGE),
+            ("scope", scope),
+        ];
+        format!("{AUTHORIZE}?{}", query(&params))
+    };
+    let page = b.get(&w.h, &uri("api")).await;
+    let approved = consent(&w, &mut b, &page, "oaapprove").await;
+    code_of(&approved, CALLBACK, "s");
+    // The same scope again, and fewer: no page.
+    code_of(&b.get(&w.h, &uri("api")).await, CALLBACK, "s");
+    // A scope not approved yet: the page again, naming it.
+    let page = b.get(&w.h, &uri("api refresh_token")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("id=\"oaapprove\""), "{}", page.body);
+    let approved = consent(&w, &mut b, &page, "oaapprove").await;
+    code_of(&approved, CALLBACK, "s");
+    assert_eq!(
+        w.h.store
+            .approved_scopes(&w.org.id, "Ci", &w.admin.id)
+            .await
+            .unwrap(),
+        Some(Some("api refresh_token".to_owned()))
+    );
+    code_of(&b.get(&w.h, &uri("refresh_token")).await, CALLBACK, "s");
+    // With prompt=none, a new scope is consent_required.
+    let none = format!("{}&prompt=none", uri("api openid"));
+    let back = params_of(&location(&b.get(&w.h, &none).await), '?');
+    assert_eq!(param(&back, "error"), Some("consent_required"));
+    // An approval recorded before approvals had scopes covers any scope.
+    w.h.store
+        .record_approval(&w.org.id, "Ci", &w.admin.id, None, START)
+        .await
+        .unwrap();
+    code_of(&b.get(&w.h, &none).await, CALLBACK, "s");
+}
+
 #[tokio::test]
 async fn prompt_none_answers_login_required_or_consent_required() {
     let w = world().await;
@@ -901,7 +951,7 @@ async fn prompt_none_answers_login_required_or_consent_required() {
     assert_eq!(param(&back, "error"), Some("consent_required"));
     // Once approved, prompt=none gets a code without any page.
     w.h.store
-        .record_approval(&w.org.id, "Ci", &w.admin.id, START)
+        .record_approval(&w.org.id, "Ci", &w.admin.id, None, START)
         .await
         .unwrap();
     code_of(&b.get(&w.h, &uri).await, CALLBACK, "s");
@@ -986,7 +1036,7 @@ async fn id_token_hint_names_the_user_the_client_expects() {
     let other = add_user(&w.h, &w.org, &standard, "std@demo.example").await;
     for user in [&w.admin.id, &other.id] {
         w.h.store
-            .record_approval(&w.org.id, "Ci", user, START)
+            .record_approval(&w.org.id, "Ci", user, None, START)
             .await
             .unwrap();
     }
@@ -1073,7 +1123,7 @@ async fn max_age_sends_an_older_login_back_to_the_login_page_once() {
     w.deploy(&web_app(&w, "")).await;
     let mut b = logged_in(&w).await;
     w.h.store
-        .record_approval(&w.org.id, "Ci", &w.admin.id, START)
+        .record_approval(&w.org.id, "Ci", &w.admin.id, None, START)
         .await
         .unwrap();
     let with = |max_age: &str, prompt: Option<&str>| {
@@ -1382,7 +1432,7 @@ async fn a_post_authorize_request_works_like_a_get() {
     let w = world().await;
     w.deploy(&web_app(&w, "")).await;
     w.h.store
-        .record_approval(&w.org.id, "Ci", &w.admin.id, START)
+        .record_approval(&w.org.id, "Ci", &w.admin.id, None, START)
         .await
         .unwrap();
     let mut b = logged_in(&w).await;

@@ -761,18 +761,20 @@ impl<D: Db> TokenStore for D {
         org: &OrgId,
         app: &str,
         user: &UserId,
+        scopes: Option<&str>,
         at: Timestamp,
     ) -> StoreResult<()> {
-        let sql = "INSERT INTO oauth_approvals (org_id, app_name_lower, user_id, approved_at) \
-                   VALUES ($1, $2, $3, $4) \
+        let sql = "INSERT INTO oauth_approvals (org_id, app_name_lower, user_id, approved_at, \
+                   scopes) VALUES ($1, $2, $3, $4, $5) \
                    ON CONFLICT (org_id, app_name_lower, user_id) \
-                   DO UPDATE SET approved_at = excluded.approved_at";
+                   DO UPDATE SET approved_at = excluded.approved_at, scopes = excluded.scopes";
         let app_lower = fold(app);
         let args = [
             Arg::Text(org.as_str()),
             Arg::Text(&app_lower),
             Arg::Text(user.as_str()),
             Arg::Int(at.millis()),
+            Arg::OptText(scopes),
         ];
         match self.write(sql, &args).await {
             Ok(_) => Ok(()),
@@ -795,6 +797,24 @@ impl<D: Db> TokenStore for D {
         )
         .await
         .map_err(database)
+    }
+
+    async fn approved_scopes(
+        &self,
+        org: &OrgId,
+        app: &str,
+        user: &UserId,
+    ) -> StoreResult<Option<Option<String>>> {
+        let sql = "SELECT scopes FROM oauth_approvals \
+                   WHERE org_id = $1 AND app_name_lower = $2 AND user_id = $3";
+        let app_lower = fold(app);
+        let args = [
+            Arg::Text(org.as_str()),
+            Arg::Text(&app_lower),
+            Arg::Text(user.as_str()),
+        ];
+        let row = self.read_optional(sql, &args).await.map_err(database)?;
+        row.map(|r| r.opt_text("scopes")).transpose()
     }
 
     async fn has_approved(&self, org: &OrgId, app: &str, user: &UserId) -> StoreResult<bool> {

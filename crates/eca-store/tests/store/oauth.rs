@@ -178,7 +178,9 @@ async fn tokens_name_only_users_of_their_org(env: Env) {
         "user in the token's org",
     );
     assert_missing(
-        store.record_approval(&acme.id, "Ci", &other.id, T0).await,
+        store
+            .record_approval(&acme.id, "Ci", &other.id, None, T0)
+            .await,
         "user in the org",
     );
     assert_eq!(store.access_token("x1").await.unwrap(), None);
@@ -430,14 +432,36 @@ async fn approvals_are_per_org_app_and_user(env: Env) {
     let (other_org, _, other_user) = seed(store, "other", "b@other.example").await;
     assert!(!store.has_approved(&org.id, "Ci", &user.id).await.unwrap());
     store
-        .record_approval(&org.id, "Ci", &user.id, T0)
+        .record_approval(&org.id, "Ci", &user.id, None, T0)
         .await
         .unwrap();
+    assert_eq!(
+        store
+            .approved_scopes(&org.id, "ci", &user.id)
+            .await
+            .unwrap(),
+        Some(None)
+    );
     store
-        .record_approval(&org.id, "CI", &user.id, at(5))
+        .record_approval(&org.id, "CI", &user.id, Some("api refresh_token"), at(5))
         .await
         .unwrap();
     assert!(store.has_approved(&org.id, "ci", &user.id).await.unwrap());
+    // Approving again replaces the scopes.
+    assert_eq!(
+        store
+            .approved_scopes(&org.id, "Ci", &user.id)
+            .await
+            .unwrap(),
+        Some(Some("api refresh_token".to_owned()))
+    );
+    assert_eq!(
+        store
+            .approved_scopes(&org.id, "Other", &user.id)
+            .await
+            .unwrap(),
+        None
+    );
     assert!(
         !store
             .has_approved(&org.id, "Other", &user.id)
@@ -452,11 +476,11 @@ async fn approvals_are_per_org_app_and_user(env: Env) {
     );
     // Deleting the app's approvals (the app was deleted) reaches only that app of that org.
     store
-        .record_approval(&org.id, "Other", &user.id, T0)
+        .record_approval(&org.id, "Other", &user.id, None, T0)
         .await
         .unwrap();
     store
-        .record_approval(&other_org.id, "Ci", &other_user.id, T0)
+        .record_approval(&other_org.id, "Ci", &other_user.id, None, T0)
         .await
         .unwrap();
     assert_eq!(store.delete_app_approvals(&org.id, "cI").await.unwrap(), 1);
