@@ -500,13 +500,17 @@ pub trait AuthorizationCodeStore: Send + Sync {
     /// Records an issued code. `Conflict` on a taken hash; `Missing` when the user is not one
     /// of the org's.
     async fn create_authorization_code(&self, code: &AuthorizationCodeRecord) -> StoreResult<()>;
-    /// Presents a code at `at`: the first presentation consumes it (atomically: of two
-    /// concurrent ones only one gets [`CodeRedemption::Redeemed`]); later ones mark it
-    /// replayed and get [`CodeRedemption::Replayed`] with the tokens it gave. Expiry, client
-    /// and redirect URI are the caller's to check.
+    /// Presents a code at `at` on behalf of `consumer` of `org`: the first presentation
+    /// consumes it (atomically: of two concurrent ones only one gets
+    /// [`CodeRedemption::Redeemed`]); later ones mark it replayed and get
+    /// [`CodeRedemption::Replayed`] with the tokens it gave. A code of another org or consumer
+    /// is [`CodeRedemption::Unknown`] and left as it was: another client can neither use it
+    /// up nor have its tokens revoked. Expiry and redirect URI are the caller's to check.
     async fn redeem_authorization_code(
         &self,
         code_hash: &str,
+        org: &OrgId,
+        consumer: &ConsumerId,
         at: Timestamp,
     ) -> StoreResult<CodeRedemption>;
     /// Records the tokens a redemption issued; `Ok(false)` when the code was replayed in the

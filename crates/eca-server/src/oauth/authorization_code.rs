@@ -58,7 +58,7 @@ pub async fn grant(
 
     let hash = TokenHash::of(code.expose());
     let record = match store
-        .redeem_authorization_code(hash.as_str(), ctx.now)
+        .redeem_authorization_code(hash.as_str(), &org.id, &app.consumer_id, ctx.now)
         .await?
     {
         CodeRedemption::Redeemed(record) => record,
@@ -66,12 +66,9 @@ pub async fn grant(
             revoke_issued(ctx, &record).await?;
             return Err(invalid());
         }
+        // Unknown, expired and deleted, or another client's (which it leaves untouched).
         CodeRedemption::Unknown => return Err(invalid()),
     };
-    if record.org_id != org.id || record.consumer_id != app.consumer_id {
-        tracing::warn!(app = %app.name, "authorization code of another client presented");
-        return Err(invalid());
-    }
     if record.expires_at <= ctx.now {
         return Err(OAuthError::ExpiredAuthorizationCode.into());
     }

@@ -207,7 +207,8 @@ async fn authorize(
 
     // 2. From here on, errors go back to the client.
     let raw_type = web::param(&pairs, "response_type");
-    let raw_state = web::param(&pairs, "state").filter(|s| s.len() <= authorize::MAX_STATE_LEN);
+    let raw_state = web::param(&pairs, "state")
+        .filter(|s| !s.is_empty() && s.len() <= authorize::MAX_STATE_LEN);
     let mut target = Target {
         redirect_uri: &redirect_uri,
         mode: ResponseMode::for_raw_response_type(raw_type),
@@ -233,8 +234,8 @@ async fn authorize(
 
     // `id_token_hint` (OIDC Core §3.1.2.1): an ID token of this org naming the user the client
     // expects. One that does not verify (its expiry aside) is the client's error; a session
-    // of another user counts as no session.
-    let hinted = match web::param(&pairs, "id_token_hint") {
+    // of another user counts as no session. An empty one is absent (RFC 6749 §3.1).
+    let hinted = match web::param(&pairs, "id_token_hint").filter(|h| !h.is_empty()) {
         Some(hint) => match id_token::verify_hint(state, ctx, hint).await {
             Ok(Some(claims)) => id_token::subject_user(&claims).map(str::to_owned),
             Ok(None) => {

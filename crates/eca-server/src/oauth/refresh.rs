@@ -39,14 +39,8 @@ pub async fn grant(
     // The client may present its consumer's primary key or a live staged or rotated one
     // (`spec/oauth-and-connect.md` §3): tokens issued under the old key keep working.
     let app = registry::by_client_id(ctx.state, &credentials.client_id, ctx.now).await?;
-    // The client must exist in this org and be the token's app.
+    // The client must exist in this org.
     let app = registry::in_org(app, &org.id)?;
-    if record
-        .as_ref()
-        .is_some_and(|r| r.consumer_id != app.consumer_id)
-    {
-        return Err(OAuthError::InvalidClientId.into());
-    }
     let rule = if app.global.secret_required_for_refresh_token() {
         SecretRule::Required
     } else {
@@ -56,7 +50,11 @@ pub async fn grant(
     if !app.is_enabled() {
         return Err(OAuthError::AppBlocked.into());
     }
-    let Some(record) = record.filter(|r| r.org_id == org.id) else {
+    // Another client's token answers as an unknown one, and only after this client has
+    // authenticated (RFC 6749 §5.2: `invalid_grant` for a grant "issued to another client"),
+    // so nobody learns which strings are live tokens of some app.
+    let Some(record) = record.filter(|r| r.org_id == org.id && r.consumer_id == app.consumer_id)
+    else {
         return Err(expired());
     };
     if record.revoked_at.is_some() {

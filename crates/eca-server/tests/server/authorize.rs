@@ -1115,6 +1115,12 @@ async fn id_token_hint_names_the_user_the_client_expects() {
         );
         assert_eq!(param(&back, "error"), Some("invalid_request"), "{bad}");
     }
+    // An empty hint is no hint (RFC 6749 §3.1), as clients that fill in templates send it.
+    code_of(
+        &admin.get(&w.h, &with(&[("id_token_hint", "")])).await,
+        CALLBACK,
+        "s",
+    );
 }
 
 #[tokio::test]

@@ -91,15 +91,25 @@ impl<D: Db> AuthorizationCodeStore for D {
     async fn redeem_authorization_code(
         &self,
         code_hash: &str,
+        org: &OrgId,
+        consumer: &ConsumerId,
         at: Timestamp,
     ) -> StoreResult<CodeRedemption> {
-        // One statement: of two concurrent redemptions exactly one sees the row.
+        // One statement: of two concurrent redemptions exactly one sees the row. Only the
+        // client the code was issued to touches it (RFC 6749 §4.1.3: the code must have been
+        // issued to the authenticated client).
         let redeem = concat!(
             "UPDATE oauth_authorization_codes SET consumed_at = $2 \
-             WHERE code_hash = $1 AND consumed_at IS NULL RETURNING ",
+             WHERE code_hash = $1 AND org_id = $3 AND consumer_id = $4 \
+             AND consumed_at IS NULL RETURNING ",
             columns!()
         );
-        let args = [Arg::Text(code_hash), Arg::Int(at.millis())];
+        let args = [
+            Arg::Text(code_hash),
+            Arg::Int(at.millis()),
+            Arg::Text(org.as_str()),
+            Arg::Text(consumer.as_str()),
+        ];
         if let Some(row) = self
             .write_returning(redeem, &args)
             .await
@@ -109,7 +119,7 @@ impl<D: Db> AuthorizationCodeStore for D {
         }
         let replay = concat!(
             "UPDATE oauth_authorization_codes SET replayed_at = COALESCE(replayed_at, $2) \
-             WHERE code_hash = $1 RETURNING ",
+             WHERE code_hash = $1 AND org_id = $3 AND consumer_id = $4 RETURNING ",
             columns!()
         );
         match self

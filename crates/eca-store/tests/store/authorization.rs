@@ -15,6 +15,7 @@ use crate::{Env, T0, assert_conflict, assert_missing, seed};
 on_every_backend!(
     a_code_is_redeemed_once_and_replays_are_seen,
     concurrent_redemptions_let_exactly_one_through,
+    another_clients_presentation_leaves_the_code_alone,
     codes_name_only_users_of_their_org,
     expired_codes_are_deleted,
     device_codes_are_decided_once_and_consumed_once,
@@ -25,12 +26,17 @@ fn at(secs: i64) -> Timestamp {
     Timestamp(T0.millis() + secs * 1000)
 }
 
+/// The consumer the codes of [`code`] are issued to.
+fn consumer() -> ConsumerId {
+    ConsumerId::generate(&eca_core::rng::DeterministicRng::new(3))
+}
+
 fn code(org: &OrgId, user: &UserId, hash: &str) -> AuthorizationCodeRecord {
     AuthorizationCodeRecord {
         code_hash: hash.to_owned(),
         org_id: org.clone(),
         app_name: "Ci".to_owned(),
-        consumer_id: ConsumerId::generate(&SystemRng),
+        consumer_id: consumer(),
         user_id: user.clone(),
         redirect_uri: "http://localhost:1717/OauthRedirect".to_owned(),
         redirect_uri_given: true,
@@ -59,14 +65,16 @@ async fn a_code_is_redeemed_once_and_replays_are_seen(env: Env) {
     );
     assert_eq!(
         store
-            .redeem_authorization_code("nope", at(1))
+            .redeem_authorization_code("nope", &org.id, &consumer(), at(1))
             .await
             .unwrap(),
         CodeRedemption::Unknown
     );
 
-    let CodeRedemption::Redeemed(first) =
-        store.redeem_authorization_code("c1", at(2)).await.unwrap()
+    let CodeRedemption::Redeemed(first) = store
+        .redeem_authorization_code("c1", &org.id, &consumer(), at(2))
+        .await
+        .unwrap()
     else {
         panic!("the first presentation redeems");
     };
@@ -85,8 +93,10 @@ async fn a_code_is_redeemed_once_and_replays_are_seen(env: Env) {
     );
 
     // The second presentation is a replay and sees what the first one issued.
-    let CodeRedemption::Replayed(again) =
-        store.redeem_authorization_code("c1", at(3)).await.unwrap()
+    let CodeRedemption::Replayed(again) = store
+        .redeem_authorization_code("c1", &org.id, &consumer(), at(3))
+        .await
+        .unwrap()
     else {
         panic!("the second presentation is a replay");
     };
@@ -95,8 +105,10 @@ async fn a_code_is_redeemed_once_and_replays_are_seen(env: Env) {
     assert_eq!(again.access_hash.as_deref(), Some("access1"));
     assert_eq!(again.refresh_family.as_deref(), Some("family1"));
     // The first replay's time stays.
-    let CodeRedemption::Replayed(third) =
-        store.redeem_authorization_code("c1", at(4)).await.unwrap()
+    let CodeRedemption::Replayed(third) = store
+        .redeem_authorization_code("c1", &org.id, &consumer(), at(4))
+        .await
+        .unwrap()
     else {
         panic!("still a replay");
     };
@@ -110,10 +122,58 @@ async fn a_code_is_redeemed_once_and_replays_are_seen(env: Env) {
     );
     if let Some(other) = env.reopen().await {
         assert!(matches!(
-            other.redeem_authorization_code("c1", at(5)).await.unwrap(),
+            other
+                .redeem_authorization_code("c1", &org.id, &consumer(), at(5))
+                .await
+                .unwrap(),
             CodeRedemption::Replayed(_)
         ));
     }
+}
+
+async fn another_clients_presentation_leaves_the_code_alone(env: Env) {
+    let store = env.store.as_ref();
+    let (org, _, user) = seed(store, "acme", "a@acme.example").await;
+    let (other_org, _, _) = seed(store, "other", "b@other.example").await;
+    store
+        .create_authorization_code(&code(&org.id, &user.id, "c1"))
+        .await
+        .unwrap();
+    let stranger = ConsumerId::generate(&SystemRng);
+    // Another consumer of the org, or the same consumer id under another org: unknown to them,
+    // and neither uses the code up.
+    for (org_id, consumer) in [(&org.id, &stranger), (&other_org.id, &consumer())] {
+        assert_eq!(
+            store
+                .redeem_authorization_code("c1", org_id, consumer, at(1))
+                .await
+                .unwrap(),
+            CodeRedemption::Unknown
+        );
+    }
+    assert!(matches!(
+        store
+            .redeem_authorization_code("c1", &org.id, &consumer(), at(2))
+            .await
+            .unwrap(),
+        CodeRedemption::Redeemed(_)
+    ));
+    // Nor does a stranger's presentation after that count as a replay (which would revoke the
+    // tokens the code gave its client).
+    assert_eq!(
+        store
+            .redeem_authorization_code("c1", &org.id, &stranger, at(3))
+            .await
+            .unwrap(),
+        CodeRedemption::Unknown
+    );
+    assert!(
+        store
+            .record_code_tokens("c1", "access1", None)
+            .await
+            .unwrap(),
+        "not marked replayed"
+    );
 }
 
 async fn concurrent_redemptions_let_exactly_one_through(env: Env) {
@@ -125,8 +185,12 @@ async fn concurrent_redemptions_let_exactly_one_through(env: Env) {
         .unwrap();
     let tasks: Vec<_> = (0..8)
         .map(|i| {
-            let store = Arc::clone(&store);
-            tokio::spawn(async move { store.redeem_authorization_code("race", at(i)).await })
+            let (store, org) = (Arc::clone(&store), org.id.clone());
+            tokio::spawn(async move {
+                store
+                    .redeem_authorization_code("race", &org, &consumer(), at(i))
+                    .await
+            })
         })
         .collect();
     let mut redeemed = 0;
@@ -151,7 +215,10 @@ async fn codes_name_only_users_of_their_org(env: Env) {
         "user in the code's org",
     );
     assert_eq!(
-        store.redeem_authorization_code("x", at(1)).await.unwrap(),
+        store
+            .redeem_authorization_code("x", &acme.id, &consumer(), at(1))
+            .await
+            .unwrap(),
         CodeRedemption::Unknown
     );
 }
@@ -185,11 +252,17 @@ async fn expired_codes_are_deleted(env: Env) {
         1
     );
     assert_eq!(
-        store.redeem_authorization_code("old", at(2)).await.unwrap(),
+        store
+            .redeem_authorization_code("old", &org.id, &consumer(), at(2))
+            .await
+            .unwrap(),
         CodeRedemption::Unknown
     );
     assert!(matches!(
-        store.redeem_authorization_code("new", at(2)).await.unwrap(),
+        store
+            .redeem_authorization_code("new", &org.id, &consumer(), at(2))
+            .await
+            .unwrap(),
         CodeRedemption::Redeemed(_)
     ));
 }

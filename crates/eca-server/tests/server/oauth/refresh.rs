@@ -521,3 +521,41 @@ async fn a_token_of_a_family_with_a_revoked_member_is_dead_everywhere() {
         "{listed:?}"
     );
 }
+
+/// Another app's refresh token answers as an unknown one, and only once the presenting client
+/// has authenticated: a caller without the secret cannot tell a live token of some app from
+/// noise (RFC 6749 §5.2).
+#[tokio::test]
+async fn another_apps_refresh_token_answers_as_an_unknown_one() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let mut other = w.ci();
+    other.name = "Other";
+    other.key = OTHER_KEY;
+    other.secret = OTHER_SECRET;
+    w.deploy(&other).await;
+    let rt = stored_refresh(&w, "5Aep861tokenOfCiNotOfOther", "fam-ci").await;
+    let as_other = |secret: Option<&str>| {
+        let mut body = format!("grant_type=refresh_token&client_id={OTHER_KEY}&refresh_token={rt}");
+        if let Some(secret) = secret {
+            body.push_str(&format!("&client_secret={secret}"));
+        }
+        body
+    };
+    // Without the other app's secret: the client fails first, as for any token.
+    oauth_error(
+        &w.token(&as_other(None)).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_client",
+        "invalid client credentials",
+    );
+    oauth_error(
+        &w.token(&as_other(Some(OTHER_SECRET))).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "expired access/refresh token",
+    );
+    // The token is untouched: its own app still refreshes with it.
+    let reply = w.token(&refresh_body(&rt, Some(SECRET))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
