@@ -104,7 +104,9 @@ impl AuthnRequest {
                 s.children()
                     .find(|c| c.has_tag_name((NS_ASSERTION, "NameID")))
             })
-            .map(|n| n.text().unwrap_or("").trim().to_owned());
+            // All its text: a comment splits it in two, and c14n drops comments, so reading the
+            // first part only would let `a@b<!---->.evil` pass a signature made for the whole.
+            .map(xml::text_of);
         let requested_authn_context = xml::single_child(
             root,
             NS_PROTOCOL,
@@ -115,7 +117,7 @@ impl AuthnRequest {
             let classes = r
                 .children()
                 .filter(|c| c.has_tag_name((NS_ASSERTION, "AuthnContextClassRef")))
-                .map(|c| c.text().unwrap_or("").trim().to_owned())
+                .map(xml::text_of)
                 .collect();
             (
                 r.attribute("Comparison").unwrap_or("exact").to_owned(),

@@ -467,6 +467,15 @@ fn a_subject_names_the_principal_without_confirmation() {
     };
     let r = read(&named("<ns1:NameID> alice@acme.example </ns1:NameID>")).unwrap();
     assert_eq!(r.subject_name_id.as_deref(), Some("alice@acme.example"));
+    // A comment inside the name (which c14n, and so a signature, ignores) hides nothing.
+    let r = read(&named(
+        "<ns1:NameID>alice@acme.example<!---->.evil.example</ns1:NameID>",
+    ))
+    .unwrap();
+    assert_eq!(
+        r.subject_name_id.as_deref(),
+        Some("alice@acme.example.evil.example")
+    );
     assert_eq!(read(PYSAML2).unwrap().subject_name_id, None);
     assert_eq!(
         read(&named(
