@@ -107,6 +107,14 @@ impl AuthnRequest {
             // All its text: a comment splits it in two, and c14n drops comments, so reading the
             // first part only would let `a@b<!---->.evil` pass a signature made for the whole.
             .map(xml::text_of);
+        if subject_name_id
+            .as_ref()
+            .is_some_and(|n| n.len() > xml::MAX_NAME_LEN)
+        {
+            return Err(SamlError::Malformed(
+                "the Subject NameID is longer than 256 bytes",
+            ));
+        }
         let requested_authn_context = xml::single_child(
             root,
             NS_PROTOCOL,

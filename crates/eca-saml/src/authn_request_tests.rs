@@ -467,6 +467,16 @@ fn a_subject_names_the_principal_without_confirmation() {
     };
     let r = read(&named("<ns1:NameID> alice@acme.example </ns1:NameID>")).unwrap();
     assert_eq!(r.subject_name_id.as_deref(), Some("alice@acme.example"));
+    assert_eq!(
+        read(&named(&format!(
+            "<ns1:NameID>{}</ns1:NameID>",
+            "a".repeat(257)
+        )))
+        .err(),
+        Some(SamlError::Malformed(
+            "the Subject NameID is longer than 256 bytes"
+        ))
+    );
     // A comment inside the name (which c14n, and so a signature, ignores) hides nothing.
     let r = read(&named(
         "<ns1:NameID>alice@acme.example<!---->.evil.example</ns1:NameID>",

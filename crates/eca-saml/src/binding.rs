@@ -20,6 +20,20 @@ use crate::xml::{self, MAX_XML_LEN, NS_ASSERTION};
 
 /// The longest encoded `SAMLRequest` (query or form value) accepted.
 pub const MAX_ENCODED_LEN: usize = 96 * 1024;
+/// The longest `RelayState` taken, by either binding. SAML Bindings §3.4.3 caps it at 80
+/// bytes; real service providers send URLs, so more is taken, but bounded (it travels through
+/// the login page and back).
+pub const MAX_RELAY_STATE: usize = 1024;
+
+/// Refuses a `RelayState` over [`MAX_RELAY_STATE`] bytes.
+fn bounded_relay_state(relay_state: Option<String>) -> Result<Option<String>, SamlError> {
+    match relay_state {
+        Some(r) if r.len() > MAX_RELAY_STATE => Err(SamlError::Malformed(
+            "the RelayState is longer than 1024 bytes",
+        )),
+        other => Ok(other),
+    }
+}
 
 /// The `SAMLEncoding` of Bindings §3.4.4.1.
 const DEFLATE_ENCODING: &str = "urn:oasis:names:tc:SAML:2.0:bindings:URL-Encoding:DEFLATE";
@@ -99,7 +113,7 @@ impl IncomingRequest {
             return Err(SamlError::Malformed("Signature and SigAlg go together"));
         }
         Ok(Self::Redirect(RedirectMessage {
-            relay_state: relay_state.as_deref().map(url_decode).transpose()?,
+            relay_state: bounded_relay_state(relay_state.as_deref().map(url_decode).transpose()?)?,
             sig_alg: sig_alg.as_deref().map(url_decode).transpose()?,
             signature: signature.as_deref().map(url_decode).transpose()?,
             saml_request_raw,
@@ -125,7 +139,7 @@ impl IncomingRequest {
         let xml = String::from_utf8(bytes).map_err(|_| SamlError::Malformed("not UTF-8"))?;
         Ok(Self::Post {
             xml,
-            relay_state: relay_state.map(str::to_owned),
+            relay_state: bounded_relay_state(relay_state.map(str::to_owned))?,
         })
     }
 

@@ -17,6 +17,9 @@ use crate::response::{new_id, status_xml};
 use crate::service_provider::{EntityId, RequestId, ServiceProvider};
 use crate::xml::{self, NS_ASSERTION, NS_PROTOCOL, escape_attr, escape_text};
 
+/// The most `SessionIndex` elements one LogoutRequest may name (service providers send one).
+const MAX_SESSION_INDEXES: usize = 8;
+
 /// How old a LogoutRequest may be, beyond the clock skew.
 pub const MAX_LOGOUT_AGE_SECS: i64 = 5 * 60;
 
@@ -79,6 +82,19 @@ impl LogoutRequest {
         }
         let name_id = xml::single_child(root, NS_ASSERTION, "NameID", "NameID is repeated")?
             .ok_or(SamlError::Malformed("no NameID"))?;
+        let session_indexes: Vec<String> = xml::children(root, NS_PROTOCOL, "SessionIndex")
+            .map(xml::text_of)
+            .collect();
+        if xml::text_of(name_id).len() > xml::MAX_NAME_LEN
+            || session_indexes.iter().any(|s| s.len() > xml::MAX_NAME_LEN)
+        {
+            return Err(SamlError::Malformed(
+                "a NameID or SessionIndex is longer than 256 bytes",
+            ));
+        }
+        if session_indexes.len() > MAX_SESSION_INDEXES {
+            return Err(SamlError::Malformed("more than 8 SessionIndex elements"));
+        }
         Ok(Self {
             id,
             issue_instant,
@@ -87,9 +103,7 @@ impl LogoutRequest {
             not_on_or_after,
             name_id: xml::text_of(name_id),
             name_id_format: name_id.attribute("Format").map(str::to_owned),
-            session_indexes: xml::children(root, NS_PROTOCOL, "SessionIndex")
-                .map(xml::text_of)
-                .collect(),
+            session_indexes,
             binding,
             is_signed,
         })

@@ -274,3 +274,46 @@ fn python3_saml_signed_logout_redirect() {
     assert_eq!(req.validate(&sp, ENDPOINT, req.issue_instant), Ok(()));
     assert_eq!(msg.relay_state(), Some("https://sp.example/bye"));
 }
+
+/// What a LogoutRequest may carry is bounded: it travels through the login page in a ticket.
+#[test]
+fn names_session_indexes_and_relay_states_are_bounded() {
+    let read = |xml: &str, relay: Option<&str>| {
+        IncomingRequest::from_post_form(&STANDARD.encode(xml), relay)
+            .and_then(|m| m.verify_logout_request(&sp_no_cert()))
+    };
+    let long = "a".repeat(257);
+    let cases = [
+        (
+            UNSIGNED.replace("ada@acme.example", &long),
+            "a NameID or SessionIndex is longer than 256 bytes",
+        ),
+        (
+            UNSIGNED.replace("_session1", &long),
+            "a NameID or SessionIndex is longer than 256 bytes",
+        ),
+        (
+            UNSIGNED.replace(
+                "<samlp:SessionIndex>_session1</samlp:SessionIndex>",
+                &"<samlp:SessionIndex>_s</samlp:SessionIndex>".repeat(9),
+            ),
+            "more than 8 SessionIndex elements",
+        ),
+    ];
+    for (xml, message) in cases {
+        assert_eq!(read(&xml, None).err(), Some(SamlError::Malformed(message)));
+    }
+    let eight = UNSIGNED.replace(
+        "<samlp:SessionIndex>_session1</samlp:SessionIndex>",
+        &"<samlp:SessionIndex>_s</samlp:SessionIndex>".repeat(8),
+    );
+    assert_eq!(read(&eight, None).unwrap().session_indexes.len(), 8);
+    let relay = "r".repeat(1025);
+    assert_eq!(
+        read(UNSIGNED, Some(&relay)).err(),
+        Some(SamlError::Malformed(
+            "the RelayState is longer than 1024 bytes"
+        ))
+    );
+    assert!(read(UNSIGNED, Some(&relay[..1024])).is_ok());
+}

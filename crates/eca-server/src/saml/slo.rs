@@ -180,7 +180,8 @@ async fn run(
                 relay_state: relay_state.map(str::to_owned),
                 received_at: now.millis(),
             };
-            let ticket = ticket::seal(state, &ctx.org.id, &pending);
+            let ticket = ticket::seal(state, &ctx.org.id, &pending)
+                .ok_or_else(|| page_failure(SamlError::TooLarge))?;
             let url = format!("{}{CONTINUE_PATH}?ticket={ticket}", base_path(ctx));
             return crate::web::html::see_other(&url).ok_or_else(|| {
                 page_failure(SamlError::Malformed("the logout ticket does not fit a URL"))

@@ -192,10 +192,10 @@ async fn start(
             return Err(Failure::saml(SamlError::NoPassive, Some(&to)));
         }
         if request.force_authn {
-            return Ok(to_login(state, ctx, &app, &to, &request));
+            return to_login(state, ctx, &app, &to, &request);
         }
         // 303: the browser follows with a GET (RFC 9110 §15.4.4).
-        let resume = resume_url(state, ctx, &app, &to, &request);
+        let resume = resume_url(state, ctx, &app, &to, &request)?;
         return crate::web::html::see_other(&resume).ok_or_else(|| {
             page(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -211,7 +211,7 @@ async fn start(
         (LoginAction::UseSession, Some(active)) => {
             respond::success(state, ctx, &app, &to, &active).await
         }
-        _ => Ok(to_login(state, ctx, &app, &to, &request)),
+        _ => to_login(state, ctx, &app, &to, &request),
     }
 }
 
@@ -222,8 +222,11 @@ fn to_login(
     app: &SamlApp,
     to: &ReplyTo,
     request: &AuthnRequest,
-) -> Response {
-    crate::web::login_redirect(ctx, &resume_url(state, ctx, app, to, request))
+) -> Result<Response, Failure> {
+    Ok(crate::web::login_redirect(
+        ctx,
+        &resume_url(state, ctx, app, to, request)?,
+    ))
 }
 
 /// `resume` with a sealed ticket of the checked request (path only, for the login page's
@@ -234,7 +237,7 @@ fn resume_url(
     app: &SamlApp,
     to: &ReplyTo,
     request: &AuthnRequest,
-) -> String {
+) -> Result<String, Failure> {
     let pending = Pending {
         app: app.name.clone(),
         entity_id: to.sp.entity_id.as_str().to_owned(),
@@ -245,8 +248,9 @@ fn resume_url(
         subject: request.subject_name_id.clone(),
         received_at: state.clock().now().millis(),
     };
-    let ticket = ticket::seal(state, &ctx.org.id, &pending);
-    format!("{}{RESUME_PATH}?ticket={ticket}", base_path(ctx))
+    let ticket = ticket::seal(state, &ctx.org.id, &pending)
+        .ok_or_else(|| Failure::saml(SamlError::TooLarge, Some(to)))?;
+    Ok(format!("{}{RESUME_PATH}?ticket={ticket}", base_path(ctx)))
 }
 
 async fn resume_ticket(

@@ -19,9 +19,8 @@ use crate::state::AppState;
 
 /// How long the user has to log in.
 pub const TICKET_LIFETIME_SECS: i64 = 10 * 60;
-/// The longest `RelayState` carried through the login page. SAML Bindings §3.4.3 caps it at
-/// 80 bytes; real service providers send URLs, so more is taken, but bounded.
-pub const MAX_RELAY_STATE: usize = 1024;
+/// The longest `RelayState` carried through the login page (the binding refuses longer ones).
+pub use eca_saml::binding::MAX_RELAY_STATE;
 
 /// The checked request, waiting for the user to log in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,20 +83,26 @@ fn context<T: Sealed>(org: &OrgId) -> Vec<u8> {
     format!("{}:{org}", T::KIND).into_bytes()
 }
 
-/// The sealed, URL-safe ticket.
-pub fn seal<T: Sealed>(state: &AppState, org: &OrgId, pending: &T) -> String {
+/// The longest ticket sealed or opened: the request's fields are bounded (RelayState, names,
+/// IDs), but an SP's entity id is whatever was deployed.
+pub const MAX_TICKET_LEN: usize = 8 * 1024;
+
+/// The sealed, URL-safe ticket; `None` when it would be longer than [`MAX_TICKET_LEN`] (the
+/// caller refuses the request as too large rather than hand out a ticket `open` refuses).
+pub fn seal<T: Sealed>(state: &AppState, org: &OrgId, pending: &T) -> Option<String> {
     // Serializing a struct of strings, booleans and integers cannot fail.
     let json = serde_json::to_vec(pending).unwrap_or_default();
-    URL_SAFE_NO_PAD.encode(
-        state
-            .master_key()
-            .encrypt(&json, &context::<T>(org), state.rng()),
-    )
+    let ticket = URL_SAFE_NO_PAD.encode(state.master_key().encrypt(
+        &json,
+        &context::<T>(org),
+        state.rng(),
+    ));
+    (ticket.len() <= MAX_TICKET_LEN).then_some(ticket)
 }
 
 /// The ticket's contents, when it is ours, of this kind, for this org, and not expired.
 pub fn open<T: Sealed>(state: &AppState, org: &OrgId, ticket: &str, now: Timestamp) -> Option<T> {
-    if ticket.len() > 4096 {
+    if ticket.len() > MAX_TICKET_LEN {
         return None;
     }
     let sealed = URL_SAFE_NO_PAD.decode(ticket).ok()?;

@@ -1379,3 +1379,33 @@ async fn the_login_page_returns_to_the_request_and_force_authn_needs_a_new_login
         Some("_w2")
     );
 }
+
+/// A LogoutRequest at every bound at once (names, session indexes, RelayState) still seals into
+/// a ticket `open` takes; one that cannot fit (an SP entity id of many KB) is refused when
+/// sealed, not handed out to fail later as "expired".
+#[tokio::test]
+async fn tickets_fit_every_bounded_request_and_refuse_what_does_not_fit() {
+    use eca_server::saml::ticket::{self, MAX_RELAY_STATE, PendingLogout};
+    let h = crate::support::harness().await;
+    let org = h.store.default_org().await.unwrap().unwrap();
+    let long = |n: usize| "a".repeat(n);
+    let fullest = PendingLogout {
+        app: long(40),
+        entity_id: long(1024),
+        request_id: long(256),
+        name_id: long(256),
+        session_indexes: vec![long(256); 8],
+        is_signed: true,
+        relay_state: Some(long(MAX_RELAY_STATE)),
+        received_at: h.clock.now().millis(),
+    };
+    let sealed = ticket::seal(&h.state, &org.id, &fullest).expect("it fits");
+    let opened: PendingLogout =
+        ticket::open(&h.state, &org.id, &sealed, h.clock.now()).expect("it opens");
+    assert_eq!(opened.session_indexes.len(), 8);
+    let too_big = PendingLogout {
+        entity_id: long(8 * 1024),
+        ..fullest
+    };
+    assert!(ticket::seal(&h.state, &org.id, &too_big).is_none());
+}
