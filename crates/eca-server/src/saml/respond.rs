@@ -127,13 +127,17 @@ fn post_response(response: &SamlResponse, relay_state: Option<&str>) -> Response
     page::post_form(&response.acs_url, &fields)
 }
 
-/// `SessionIndex` of a web session (SAML Core §2.7.2): opaque, stable for the session, and
-/// different per org; single logout compares it with the browser's session.
-pub fn session_index(state: &AppState, ctx: &OrgContext, active: &Active) -> String {
+/// `SessionIndex` of a web session for one service provider (SAML Core §2.7.2): opaque,
+/// stable for the session, and different per org and per SP, so two SPs cannot tell they
+/// serve the same session, nor one present the index another received; single logout
+/// compares it with the browser's session.
+pub fn session_index(state: &AppState, ctx: &OrgContext, active: &Active, sp: &EntityId) -> String {
     let key = state
         .master_key()
         .derive(format!("saml-session-index:{}", ctx.org.id).as_bytes());
-    let mac = eca_core::crypto::hmac_sha256(&key, active.session.id_hash.as_bytes());
+    // The hash is hex, so the newline cannot occur in it: the two parts cannot run together.
+    let input = format!("{}\n{}", active.session.id_hash, sp.as_str());
+    let mac = eca_core::crypto::hmac_sha256(&key, input.as_bytes());
     format!("_{}", eca_core::crypto::hex(&mac[..20]))
 }
 
@@ -229,7 +233,7 @@ pub async fn success(
         .sp
         .encryption_key(false)
         .map_err(|e| Failure::saml(e, Some(to)))?;
-    let index = session_index(state, ctx, active);
+    let index = session_index(state, ctx, active, &to.sp.entity_id);
     let idp = idp_entity_id(ctx);
     let source = SubjectSource {
         user_id: &user.id,

@@ -275,7 +275,7 @@ async fn end_session(
     };
     let persistent = respond::persistent_key(state, ctx)?;
     let is_user = name_id_value(sp, &source, &persistent).is_ok_and(|v| v == request.name_id);
-    let index = respond::session_index(state, ctx, active);
+    let index = respond::session_index(state, ctx, active, &sp.entity_id);
     if !is_user {
         // SAML Core §3.7.3.2: the principal named is not the one logged in here.
         return Ok(Status {

@@ -1222,6 +1222,48 @@ async fn single_logout_ends_the_session_and_answers_signed() {
     assert_eq!(after.status, StatusCode::SEE_OTHER);
 }
 
+/// Each SP gets its own SessionIndex for one session: two SPs cannot link the user's session,
+/// and one cannot end it by presenting an index only the other received.
+#[tokio::test]
+async fn each_service_provider_gets_its_own_session_index() {
+    let w = world().await;
+    w.deploy(&sp("Portal")).await;
+    let mut wiki = sp("Wiki");
+    wiki.entity = "https://wiki.example/saml/metadata";
+    w.deploy(&wiki).await;
+    let cookie = w.admin_browser().await;
+    let index_at = |app: &'static str| {
+        let cookie = cookie.clone();
+        let w = &w;
+        async move {
+            let reply = get(&format!("/idp/login?app={app}"))
+                .header("cookie", &cookie)
+                .send(&w.h)
+                .await;
+            let (response, _) = response_of(&reply);
+            attribute_of(&response, "AuthnStatement", "SessionIndex").expect("index")
+        }
+    };
+    let (portal, wiki_index) = (index_at("Portal").await, index_at("Wiki").await);
+    assert_ne!(portal, wiki_index);
+    // Stable for the session, per SP.
+    assert_eq!(index_at("Portal").await, portal);
+
+    // An unsigned LogoutRequest from Portal naming Wiki's index does not name this session:
+    // the session stays.
+    let xml = logout_request(&w, "_lx1", ADMIN_USERNAME, Some(&wiki_index));
+    let reply = get(&format!("{LOGOUT}?{}", unsigned_query(&xml, None)))
+        .header("cookie", &cookie)
+        .send(&w.h)
+        .await;
+    assert!(reply.status.is_redirection(), "{}", reply.body);
+    let still = get("/idp/login?app=Portal")
+        .header("cookie", &cookie)
+        .send(&w.h)
+        .await;
+    assert_eq!(still.status, StatusCode::OK);
+}
+
 #[tokio::test]
 async fn single_logout_by_post_answers_with_a_post_form() {
     let w = world().await;
