@@ -1,7 +1,7 @@
 //! The IdP's SAML metadata (SAML Metadata §2.3.2 `EntityDescriptor`, §2.4.3
 //! `IDPSSODescriptor`), served at `/.well-known/samlidp.xml`: the signing certificates
-//! (the current one and, during a rollover, the previous one, so service providers that
-//! refresh metadata trust both), both SSO bindings, single logout and the NameID formats.
+//! (the current one and, for a while after a rotation, the previous one), both SSO bindings,
+//! single logout and the NameID formats.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;

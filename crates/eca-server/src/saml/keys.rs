@@ -2,10 +2,13 @@
 //! certificate, made on first use, rotatable, stored with the private key encrypted under the
 //! master key (context `saml-signing-key:<org>:<version>`) and the certificate in clear.
 //!
-//! The highest version signs. An older key stays **published** in the IdP metadata for
-//! [`PREVIOUS_KEY_OVERLAP_DAYS`] after the key that replaced it was made, so service providers
-//! that refresh our metadata trust the new certificate before, and the old one for a while
-//! after, the rotation (SAML Metadata §2.4.1.1: any listed signing key may be in use). Two nodes
+//! The highest version signs, from the moment it is made. An older key stays **published** in
+//! the IdP metadata for [`PREVIOUS_KEY_OVERLAP_DAYS`] after the key that replaced it was made
+//! (SAML Metadata §2.4.1.1: any listed signing key may be in use). That helps little: a
+//! Response lives minutes. What service providers would need is the new certificate published
+//! *before* it signs; there is no such staged rotation yet, so an SP learns the new key only
+//! when it next reads the metadata, and Responses signed meanwhile fail at SPs that have not
+//! (docs/saml.md, "Keys and rotation"). Two nodes
 //! making the first key (or rotating) at once both try the same version; the store keeps one and
 //! the other reads it back.
 
