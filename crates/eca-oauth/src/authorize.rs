@@ -153,17 +153,27 @@ impl ResponseMode {
     }
 }
 
-/// `prompt` (OIDC Core §3.1.2.1).
+/// `prompt` (OIDC Core §3.1.2.1), with Salesforce's `immediate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Prompt {
     pub login: bool,
     pub consent: bool,
+    /// No page at all: `prompt=none`, or `immediate=true`.
     pub none: bool,
+    /// `immediate=true` (Salesforce's web-server flow parameters: skip login and approval when
+    /// the user is logged in and has approved, else fail at once): as `prompt=none`, with
+    /// `immediate_unsuccessful` for both of its errors.
+    pub immediate: bool,
 }
 
 impl Prompt {
-    pub fn parse(raw: Option<&str>) -> Result<Self, OAuthError> {
+    /// `prompt` and `immediate` (`true` or `false`, any case; any other value is `false`).
+    pub fn parse(raw: Option<&str>, immediate: Option<&str>) -> Result<Self, OAuthError> {
         let mut p = Prompt::default();
+        if immediate.is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+            p.immediate = true;
+            p.none = true;
+        }
         for word in raw.unwrap_or("").split(' ').filter(|w| !w.is_empty()) {
             match word {
                 "login" | "select_account" => p.login = true,
@@ -178,6 +188,24 @@ impl Prompt {
             ));
         }
         Ok(p)
+    }
+
+    /// The error when nobody usable is logged in and no page may be shown.
+    pub fn login_required(&self) -> OAuthError {
+        if self.immediate {
+            OAuthError::ImmediateUnsuccessful
+        } else {
+            OAuthError::LoginRequired
+        }
+    }
+
+    /// The error when the app needs the user's approval and no page may be shown.
+    pub fn consent_required(&self) -> OAuthError {
+        if self.immediate {
+            OAuthError::ImmediateUnsuccessful
+        } else {
+            OAuthError::ConsentRequired
+        }
     }
 }
 
@@ -254,6 +282,7 @@ pub fn parse(
         "display",
         "max_age",
         "id_token_hint",
+        "immediate",
     ];
     for name in KNOWN {
         if pairs.iter().filter(|(k, _)| k == name).count() > 1 {
@@ -285,7 +314,7 @@ pub fn parse(
     let login_hint = get("login_hint")
         .filter(|h| h.len() <= MAX_LOGIN_HINT_LEN)
         .map(str::to_owned);
-    let prompt = Prompt::parse(get("prompt"))?;
+    let prompt = Prompt::parse(get("prompt"), get("immediate"))?;
     // Up to ten years, so milliseconds never overflow.
     let max_age = get("max_age")
         .map(|v| {
@@ -466,8 +495,31 @@ mod tests {
             Prompt {
                 login: true,
                 consent: true,
-                none: false
+                none: false,
+                immediate: false,
             }
+        );
+        // Salesforce's `immediate=true` is `prompt=none` with its own error code.
+        let immediate = |value: &str| {
+            parse(
+                &pairs(&[
+                    ("response_type", "code"),
+                    ("code_challenge", CHALLENGE),
+                    ("immediate", value),
+                ]),
+                false,
+            )
+            .unwrap()
+            .prompt
+        };
+        let on = immediate("TRUE");
+        assert!(on.none && on.immediate);
+        assert_eq!(on.login_required(), OAuthError::ImmediateUnsuccessful);
+        assert_eq!(on.consent_required(), OAuthError::ImmediateUnsuccessful);
+        assert_eq!(immediate("false"), Prompt::default());
+        assert_eq!(
+            Prompt::default().login_required(),
+            OAuthError::LoginRequired
         );
         assert_eq!(ok.code_challenge.unwrap().as_str(), CHALLENGE);
 

@@ -78,6 +78,9 @@ pub enum OAuthError {
     LoginRequired,
     /// `consent_required` (OIDC Core §3.1.2.6): `prompt=none` and the app needs consent.
     ConsentRequired,
+    /// `immediate_unsuccessful`: Salesforce's `immediate=true` (its web-server flow's
+    /// parameters) and the user must log in or approve first.
+    ImmediateUnsuccessful,
     /// `authorization_pending` (RFC 8628 §3.5): keep polling.
     AuthorizationPending,
     /// `slow_down` (RFC 8628 §3.5): keep polling, five seconds slower.
@@ -267,6 +270,7 @@ impl OAuthError {
             OAuthError::NotAdminApproved => "OAUTH_APP_ACCESS_DENIED",
             OAuthError::LoginRequired => "login_required",
             OAuthError::ConsentRequired => "consent_required",
+            OAuthError::ImmediateUnsuccessful => "immediate_unsuccessful",
             OAuthError::AuthorizationPending => "authorization_pending",
             OAuthError::SlowDown => "slow_down",
             OAuthError::ExpiredDeviceCode => "expired_token",
@@ -314,6 +318,7 @@ impl OAuthError {
             OAuthError::NotAdminApproved => "user is not admin approved to access this app",
             OAuthError::LoginRequired => "the user is not logged in",
             OAuthError::ConsentRequired => "the user has not approved this app",
+            OAuthError::ImmediateUnsuccessful => "the user must log in or approve this app first",
             OAuthError::AuthorizationPending => "authorization pending",
             OAuthError::SlowDown => "polling too frequently; slow down",
             OAuthError::ExpiredDeviceCode => "expired device code",
@@ -551,6 +556,12 @@ mod tests {
                 E::LoginRequired,
                 "login_required",
                 "the user is not logged in",
+                400,
+            ),
+            (
+                E::ImmediateUnsuccessful,
+                "immediate_unsuccessful",
+                "the user must log in or approve this app first",
                 400,
             ),
             (

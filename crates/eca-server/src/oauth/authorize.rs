@@ -268,7 +268,7 @@ async fn authorize(
         {
             a
         }
-        _ if request.prompt.none => return target.error(&OAuthError::LoginRequired),
+        _ if request.prompt.none => return target.error(&request.prompt.login_required()),
         _ => return to_login(ctx, &pairs, request.login_hint.as_deref()),
     };
 
@@ -331,7 +331,7 @@ async fn authorize(
                 };
                 if !approved || request.prompt.consent {
                     if request.prompt.none {
-                        return target.error(&OAuthError::ConsentRequired);
+                        return target.error(&request.prompt.consent_required());
                     }
                     return consent::page(
                         state,

@@ -928,6 +928,39 @@ async fn consent_is_asked_again_only_for_scopes_not_approved_yet() {
     code_of(&b.get(&w.h, &none).await, CALLBACK, "s");
 }
 
+/// Salesforce's `immediate=true`: a code at once for a logged-in user who approved the app,
+/// else `immediate_unsuccessful`, never a page.
+#[tokio::test]
+async fn immediate_answers_at_once_or_immediate_unsuccessful() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "")).await;
+    let params = [
+        ("response_type", "code"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("state", "s"),
+        ("code_challenge", CHALLENGE),
+        ("immediate", "true"),
+    ];
+    let uri = format!("{AUTHORIZE}?{}", query(&params));
+    let error_of = |reply: &Reply| {
+        let back = params_of(&location(reply), '?');
+        assert_eq!(param(&back, "state"), Some("s"));
+        param(&back, "error").map(str::to_owned)
+    };
+    let reply = Browser::new().get(&w.h, &uri).await;
+    assert_eq!(reply.status, StatusCode::FOUND);
+    assert_eq!(error_of(&reply).as_deref(), Some("immediate_unsuccessful"));
+    let mut b = logged_in(&w).await;
+    let reply = b.get(&w.h, &uri).await;
+    assert_eq!(error_of(&reply).as_deref(), Some("immediate_unsuccessful"));
+    w.h.store
+        .record_approval(&w.org.id, "Ci", &w.admin.id, None, START)
+        .await
+        .unwrap();
+    code_of(&b.get(&w.h, &uri).await, CALLBACK, "s");
+}
+
 #[tokio::test]
 async fn prompt_none_answers_login_required_or_consent_required() {
     let w = world().await;
