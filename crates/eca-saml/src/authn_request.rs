@@ -112,7 +112,7 @@ impl AuthnRequest {
             .is_some_and(|n| n.len() > xml::MAX_NAME_LEN)
         {
             return Err(SamlError::Malformed(
-                "the Subject NameID is longer than 256 bytes",
+                "the Subject NameID is longer than 2048 bytes",
             ));
         }
         let requested_authn_context = xml::single_child(

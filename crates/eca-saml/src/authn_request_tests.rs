@@ -470,11 +470,11 @@ fn a_subject_names_the_principal_without_confirmation() {
     assert_eq!(
         read(&named(&format!(
             "<ns1:NameID>{}</ns1:NameID>",
-            "a".repeat(257)
+            "a".repeat(2049)
         )))
         .err(),
         Some(SamlError::Malformed(
-            "the Subject NameID is longer than 256 bytes"
+            "the Subject NameID is longer than 2048 bytes"
         ))
     );
     // A comment inside the name (which c14n, and so a signature, ignores) hides nothing.

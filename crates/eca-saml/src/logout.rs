@@ -85,11 +85,15 @@ impl LogoutRequest {
         let session_indexes: Vec<String> = xml::children(root, NS_PROTOCOL, "SessionIndex")
             .map(xml::text_of)
             .collect();
-        if xml::text_of(name_id).len() > xml::MAX_NAME_LEN
-            || session_indexes.iter().any(|s| s.len() > xml::MAX_NAME_LEN)
+        if xml::text_of(name_id).len() > xml::MAX_NAME_LEN {
+            return Err(SamlError::Malformed("the NameID is longer than 2048 bytes"));
+        }
+        if session_indexes
+            .iter()
+            .any(|s| s.len() > xml::MAX_SESSION_INDEX_LEN)
         {
             return Err(SamlError::Malformed(
-                "a NameID or SessionIndex is longer than 256 bytes",
+                "a SessionIndex is longer than 256 bytes",
             ));
         }
         if session_indexes.len() > MAX_SESSION_INDEXES {

@@ -283,14 +283,18 @@ fn names_session_indexes_and_relay_states_are_bounded() {
             .and_then(|m| m.verify_logout_request(&sp_no_cert()))
     };
     let long = "a".repeat(257);
+    let longer = "a".repeat(2049);
+    // A federation id of 512 four-byte characters is a name the IdP itself gives out.
+    let federation = "é".repeat(1024);
+    assert!(read(&UNSIGNED.replace("ada@acme.example", &federation), None).is_ok());
     let cases = [
         (
-            UNSIGNED.replace("ada@acme.example", &long),
-            "a NameID or SessionIndex is longer than 256 bytes",
+            UNSIGNED.replace("ada@acme.example", &longer),
+            "the NameID is longer than 2048 bytes",
         ),
         (
             UNSIGNED.replace("_session1", &long),
-            "a NameID or SessionIndex is longer than 256 bytes",
+            "a SessionIndex is longer than 256 bytes",
         ),
         (
             UNSIGNED.replace(

@@ -25,10 +25,13 @@ const MAX_DEPTH: usize = 32;
 /// have a dozen at most; the parser checks each new attribute against the element's earlier
 /// ones, so thousands on one element would cost quadratic time per anonymous request.
 const MAX_ATTRIBUTES: usize = 64;
-/// The longest NameID or SessionIndex taken from a request: names are usernames or emails
-/// (Salesforce's usernames stop at 80 characters). Both travel through the login page in a
-/// sealed ticket, which must stay short enough for a URL.
-pub const MAX_NAME_LEN: usize = 256;
+/// The longest NameID taken from a request: the IdP's own NameIDs are usernames (80
+/// characters), federation ids (512 characters, up to 4 bytes each) or custom attribute
+/// values, and SPs echo them back. Names travel through the login page in a sealed ticket,
+/// which must stay short enough for a URL (`ticket::seal` refuses what does not fit).
+pub const MAX_NAME_LEN: usize = 2048;
+/// The longest SessionIndex taken from a request (the IdP's are 41 characters).
+pub const MAX_SESSION_INDEX_LEN: usize = 256;
 
 /// Parses an incoming message: bounded, no DOCTYPE, no entities, no deep nesting.
 pub fn parse(text: &str) -> Result<Document<'_>, SamlError> {

@@ -6,7 +6,7 @@
 //! [`HEARTBEAT`] ([`run`]), and on a clean stop ends its own unfinished deploys and leaves
 //! ([`leave`]). A node not seen for [`SILENCE_MS`] has stopped without saying so (it crashed or
 //! lost the database): any live node then fails the deploys it had queued or running (within
-//! 50 to 70 s of its last heartbeat, as the others check every [`HEARTBEAT`]), which had
+//! 60 to 70 s of its last heartbeat, as the others check every [`HEARTBEAT`]), which had
 //! changed nothing, since a deploy writes all its changes in one transaction at its end.
 //!
 //! So a node that starts (a rolling restart, a new node behind the load balancer) no longer

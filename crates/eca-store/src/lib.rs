@@ -462,7 +462,8 @@ pub trait TokenStore: Send + Sync {
     /// many tokens were live.
     async fn revoke_app_tokens(&self, org: &OrgId, app: &str, at: Timestamp) -> StoreResult<u64>;
     /// Records that `user` approved the app (app names match case-insensitively) for `scopes`
-    /// (space-separated; `None`: any scope); approving again replaces both and moves the time.
+    /// (space-separated, `*` for any; `None` covers none, as an earlier version's record);
+    /// approving again replaces both and moves the time.
     async fn record_approval(
         &self,
         org: &OrgId,
@@ -473,8 +474,8 @@ pub trait TokenStore: Send + Sync {
     ) -> StoreResult<()>;
     /// Whether `user` approved the app before.
     async fn has_approved(&self, org: &OrgId, app: &str, user: &UserId) -> StoreResult<bool>;
-    /// The scopes `user` approved the app for: `None` without an approval, `Some(None)` for
-    /// one that covers any scope (recorded before approvals had scopes).
+    /// The scopes `user` approved the app for, as recorded: `None` without an approval,
+    /// `Some(None)` for one recorded without scopes.
     async fn approved_scopes(
         &self,
         org: &OrgId,

@@ -46,18 +46,31 @@ pub fn decision(pairs: &[(String, String)]) -> Option<Decision> {
     }
 }
 
-/// Whether an approval covers every scope of `wanted`. `approved` is as stored: space-separated,
-/// or `None` for an approval from before approvals had scopes, which covers any.
+/// An approval that covers any scope (recorded before approvals had scopes).
+const ANY_SCOPE: &str = "*";
+
+/// The scope names of a wire list, `offline_access` spelt `refresh_token` (the same grant).
+fn names(wire: &str) -> impl Iterator<Item = &str> {
+    wire.split(' ').filter(|s| !s.is_empty()).map(|s| {
+        if s == "offline_access" {
+            "refresh_token"
+        } else {
+            s
+        }
+    })
+}
+
+/// Whether an approval covers every scope of `wanted`. `approved` is as stored: the scopes
+/// (space-separated), `*` for any, or `None` (an earlier version's record) for none.
 pub fn covers(approved: Option<&str>, wanted: &GrantedScopes) -> bool {
     let Some(approved) = approved else {
-        return true;
+        return false;
     };
-    let have: HashSet<&str> = approved.split(' ').filter(|s| !s.is_empty()).collect();
-    wanted
-        .to_wire()
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .all(|s| have.contains(s))
+    if approved == ANY_SCOPE {
+        return true;
+    }
+    let have: HashSet<&str> = names(approved).collect();
+    names(&wanted.to_wire()).all(|s| have.contains(s))
 }
 
 /// Records that `user` approved `app` for `scopes`, together with the scopes approved before,
@@ -77,12 +90,12 @@ pub async fn record(
         .flatten()
         .unwrap_or_default();
     let wire = scopes.to_wire();
-    let all: BTreeSet<&str> = before
-        .split(' ')
-        .chain(wire.split(' '))
-        .filter(|s| !s.is_empty())
-        .collect();
-    let all = all.into_iter().collect::<Vec<_>>().join(" ");
+    let all = if before == ANY_SCOPE {
+        before
+    } else {
+        let all: BTreeSet<&str> = names(&before).chain(names(&wire)).collect();
+        all.into_iter().collect::<Vec<_>>().join(" ")
+    };
     store
         .record_approval(&app.org_id, &app.name, user, Some(&all), at)
         .await

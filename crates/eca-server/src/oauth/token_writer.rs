@@ -58,8 +58,9 @@ const GATHER_FROM: usize = 64;
 const STEADY: std::time::Duration = std::time::Duration::from_millis(5);
 /// At most this many tokens queued or being written at once.
 pub const MAX_PENDING: usize = 2_048;
-/// At most this many syncs at shutdown ([`TokenWriter::close`]).
+/// At most this many syncs at shutdown ([`TokenWriter::close`]), and at most this long.
 const CLOSE_SYNCS: usize = 100;
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// When a grant that issued an access token answers its client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,13 +229,22 @@ impl TokenWriter {
         // A grant holds its room from before it queues its token until the token is written:
         // once all the room is back, nothing acknowledged is still waiting. A grant that took
         // room just before the close may queue its token after a sync; the next sync sees it.
-        // Bounded, in case the database no longer answers.
-        for _ in 0..CLOSE_SYNCS {
-            if self.room.available_permits() == MAX_PENDING {
-                return;
+        // Bounded in syncs and in time, in case the database no longer answers.
+        let drained = async {
+            for _ in 0..CLOSE_SYNCS {
+                if self.room.available_permits() == MAX_PENDING {
+                    return true;
+                }
+                self.sync().await;
+                tokio::task::yield_now().await;
             }
-            self.sync().await;
-            tokio::task::yield_now().await;
+            false
+        };
+        if tokio::time::timeout(CLOSE_WAIT, drained)
+            .await
+            .unwrap_or(false)
+        {
+            return;
         }
         tracing::warn!(
             tokens = MAX_PENDING - self.room.available_permits(),
@@ -753,10 +763,14 @@ mod tests {
                 writer.write(&store, record).await
             }));
         }
+        // Some grants have their answer before the close begins.
+        for record in (400..410).map(|i| token(&admin, format!("t{i}"))) {
+            writer.write(&store, record).await.unwrap();
+        }
         writer.close().await;
         // What is committed when `close` returns (the process would exit now).
         let mut committed = std::collections::HashSet::new();
-        for i in 0..400 {
+        for i in 0..410 {
             if store
                 .access_token(&format!("t{i}"))
                 .await
@@ -776,7 +790,8 @@ mod tests {
                 Err(_) => refused += 1,
             }
         }
-        assert_eq!(committed.len() + refused, 400);
+        assert_eq!(committed.len() + refused, 410);
+        assert!((400..410).all(|i| committed.contains(&i)), "{committed:?}");
         assert!(
             writer
                 .write(&store, token(&admin, "late".to_owned()))

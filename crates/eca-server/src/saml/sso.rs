@@ -248,9 +248,14 @@ fn resume_url(
         subject: request.subject_name_id.clone(),
         received_at: state.clock().now().millis(),
     };
-    let ticket = ticket::seal(state, &ctx.org.id, &pending)
-        .ok_or_else(|| Failure::saml(SamlError::TooLarge, Some(to)))?;
-    Ok(format!("{}{RESUME_PATH}?ticket={ticket}", base_path(ctx)))
+    let too_large = || Failure::saml(SamlError::TooLarge, Some(to));
+    let ticket = ticket::seal(state, &ctx.org.id, &pending).ok_or_else(too_large)?;
+    let url = format!("{}{RESUME_PATH}?ticket={ticket}", base_path(ctx));
+    // The login page drops a longer `startURL` (and so the request) without a word.
+    if url.len() > crate::web::start_url::MAX_LEN {
+        return Err(too_large());
+    }
+    Ok(url)
 }
 
 async fn resume_ticket(

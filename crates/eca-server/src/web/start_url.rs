@@ -11,7 +11,8 @@
 use super::cookie::base_path;
 use crate::org::OrgContext;
 
-const MAX_LEN: usize = 8192;
+/// The longest `startURL` kept; a longer one is dropped (the login page then goes home).
+pub const MAX_LEN: usize = 8192;
 
 /// The browser path to redirect to for `candidate`, or `None` when it is not a path on this
 /// org.

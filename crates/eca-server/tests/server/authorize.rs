@@ -916,15 +916,29 @@ async fn consent_is_asked_again_only_for_scopes_not_approved_yet() {
         Some(Some("api refresh_token".to_owned()))
     );
     code_of(&b.get(&w.h, &uri("refresh_token")).await, CALLBACK, "s");
+    // `offline_access` is `refresh_token` by another name: approved already.
+    code_of(
+        &b.get(&w.h, &uri("api offline_access")).await,
+        CALLBACK,
+        "s",
+    );
     // With prompt=none, a new scope is consent_required.
     let none = format!("{}&prompt=none", uri("api openid"));
-    let back = params_of(&location(&b.get(&w.h, &none).await), '?');
-    assert_eq!(param(&back, "error"), Some("consent_required"));
-    // An approval recorded before approvals had scopes covers any scope.
-    w.h.store
-        .record_approval(&w.org.id, "Ci", &w.admin.id, None, START)
-        .await
-        .unwrap();
+    let consent_required = |reply: &Reply| {
+        let back = params_of(&location(reply), '?');
+        assert_eq!(param(&back, "error"), Some("consent_required"));
+    };
+    consent_required(&b.get(&w.h, &none).await);
+    // An approval recorded without scopes (by a node of an earlier version during an upgrade)
+    // covers none; one from before approvals had scopes (`*`, as migration 0016 marks them)
+    // covers any.
+    let record = |scopes: Option<&'static str>| {
+        w.h.store
+            .record_approval(&w.org.id, "Ci", &w.admin.id, scopes, START)
+    };
+    record(None).await.unwrap();
+    consent_required(&b.get(&w.h, &format!("{}&prompt=none", uri("api"))).await);
+    record(Some("*")).await.unwrap();
     code_of(&b.get(&w.h, &none).await, CALLBACK, "s");
 }
 
@@ -955,7 +969,7 @@ async fn immediate_answers_at_once_or_immediate_unsuccessful() {
     let reply = b.get(&w.h, &uri).await;
     assert_eq!(error_of(&reply).as_deref(), Some("immediate_unsuccessful"));
     w.h.store
-        .record_approval(&w.org.id, "Ci", &w.admin.id, None, START)
+        .record_approval(&w.org.id, "Ci", &w.admin.id, Some("*"), START)
         .await
         .unwrap();
     code_of(&b.get(&w.h, &uri).await, CALLBACK, "s");
@@ -984,7 +998,7 @@ async fn prompt_none_answers_login_required_or_consent_required() {
     assert_eq!(param(&back, "error"), Some("consent_required"));
     // Once approved, prompt=none gets a code without any page.
     w.h.store
-        .record_approval(&w.org.id, "Ci", &w.admin.id, None, START)
+        .record_approval(&w.org.id, "Ci", &w.admin.id, Some("*"), START)
         .await
         .unwrap();
     code_of(&b.get(&w.h, &uri).await, CALLBACK, "s");
@@ -1069,7 +1083,7 @@ async fn id_token_hint_names_the_user_the_client_expects() {
     let other = add_user(&w.h, &w.org, &standard, "std@demo.example").await;
     for user in [&w.admin.id, &other.id] {
         w.h.store
-            .record_approval(&w.org.id, "Ci", user, None, START)
+            .record_approval(&w.org.id, "Ci", user, Some("*"), START)
             .await
             .unwrap();
     }
@@ -1162,7 +1176,7 @@ async fn max_age_sends_an_older_login_back_to_the_login_page_once() {
     w.deploy(&web_app(&w, "")).await;
     let mut b = logged_in(&w).await;
     w.h.store
-        .record_approval(&w.org.id, "Ci", &w.admin.id, None, START)
+        .record_approval(&w.org.id, "Ci", &w.admin.id, Some("*"), START)
         .await
         .unwrap();
     let with = |max_age: &str, prompt: Option<&str>| {
@@ -1471,7 +1485,7 @@ async fn a_post_authorize_request_works_like_a_get() {
     let w = world().await;
     w.deploy(&web_app(&w, "")).await;
     w.h.store
-        .record_approval(&w.org.id, "Ci", &w.admin.id, None, START)
+        .record_approval(&w.org.id, "Ci", &w.admin.id, Some("*"), START)
         .await
         .unwrap();
     let mut b = logged_in(&w).await;

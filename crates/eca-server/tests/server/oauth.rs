@@ -1152,7 +1152,7 @@ async fn a_deleted_apps_tokens_stop_working_and_its_client_is_unknown() {
     let token = w.cc_token().await;
     // A user's approval of the app (consent, or what JWT bearer asks of self-authorized apps).
     w.h.store
-        .record_approval(&w.org.id, "Ci", &w.admin.id, None, w.h.clock.now())
+        .record_approval(&w.org.id, "Ci", &w.admin.id, Some("*"), w.h.clock.now())
         .await
         .unwrap();
     let mut destructive = Manifest::from_components(

@@ -114,7 +114,7 @@ async fn jwt_bearer_for_self_authorized_apps_needs_an_earlier_approval() {
         "user hasn't approved this consumer",
     );
     w.h.store
-        .record_approval(&w.org.id, "Ci", &w.run_as.id, None, START)
+        .record_approval(&w.org.id, "Ci", &w.run_as.id, Some("*"), START)
         .await
         .expect("store");
     assert_eq!(w.token(&jwt_body(&a)).await.status, StatusCode::OK);
