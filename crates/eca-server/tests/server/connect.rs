@@ -1136,38 +1136,16 @@ async fn only_local_apps_stage_credentials() {
 // Two nodes on one PostgreSQL database
 // ---------------------------------------------------------------------------------------------
 
-// The test database is configuration of the test run, read here as the store suite reads it.
-#[allow(clippy::disallowed_methods)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_on_postgres_see_revocation_and_rotation_at_once() {
-    let Ok(url) = std::env::var("ECA_TEST_DATABASE_URL") else {
-        eprintln!(
-            "SKIPPED two_nodes_on_postgres_see_revocation_and_rotation_at_once: set ECA_TEST_DATABASE_URL=postgres://... to run it"
-        );
-        return;
-    };
-    let schema = format!(
-        "eca_connect_{}",
-        eca_core::rng::string_from(
-            &eca_core::SystemRng,
-            b"abcdefghijklmnopqrstuvwxyz0123456789",
-            12
-        )
-    );
-    let store = eca_store::open_postgres_in_schema(&url, &schema)
-        .await
-        .expect("a PostgreSQL store");
-    let outcome = tokio::spawn(async move {
-        let w = world_on(store).await;
-        two_nodes(&w).await;
-    })
+    crate::support::on_postgres(
+        "two_nodes_on_postgres_see_revocation_and_rotation_at_once",
+        |db| async move {
+            let w = world_on(db.store).await;
+            two_nodes(&w).await;
+        },
+    )
     .await;
-    eca_store::PostgresStore::drop_schema(&url, &schema)
-        .await
-        .expect("schema dropped");
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
 }
 
 async fn two_nodes(w: &World) {

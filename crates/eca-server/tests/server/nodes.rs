@@ -113,29 +113,11 @@ fn advance(clock: &ManualClock, millis: i64) {
 
 /// A second node joins while the first runs a deploy (a rolling restart, a node added behind
 /// the load balancer): the deploy runs on. Then the first stops cleanly: its deploys end.
-// The test database is configuration of the test run, read here as the store suite reads it.
-#[allow(clippy::disallowed_methods)]
 #[tokio::test]
 async fn on_postgres_a_joining_node_fails_only_the_deploys_of_stopped_nodes() {
-    let Ok(url) = std::env::var("ECA_TEST_DATABASE_URL") else {
-        eprintln!(
-            "SKIPPED on_postgres_a_joining_node_fails_only_the_deploys_of_stopped_nodes: set ECA_TEST_DATABASE_URL=postgres://... to run it"
-        );
-        return;
-    };
-    let schema = format!(
-        "eca_nodes_{}",
-        eca_core::rng::string_from(
-            &eca_core::SystemRng,
-            b"abcdefghijklmnopqrstuvwxyz0123456789",
-            12
-        )
-    );
-    let store = eca_store::open_postgres_in_schema(&url, &schema)
-        .await
-        .expect("a PostgreSQL store");
-    let outcome = tokio::spawn(async move {
-        let Nodes { clock, a, b } = two_nodes(store).await;
+    let test = "on_postgres_a_joining_node_fails_only_the_deploys_of_stopped_nodes";
+    crate::support::on_postgres(test, |db| async move {
+        let Nodes { clock, a, b } = two_nodes(db.store).await;
         let store = a.store();
         nodes::join(store, a.node_id(), clock.now()).await.unwrap();
         let running = deploy_of(store, Some(a.node_id()), true, clock.now()).await;
@@ -160,12 +142,6 @@ async fn on_postgres_a_joining_node_fails_only_the_deploys_of_stopped_nodes() {
         assert_eq!(status(store, &queued).await, DeployStatus::Failed);
     })
     .await;
-    eca_store::PostgresStore::drop_schema(&url, &schema)
-        .await
-        .expect("schema dropped");
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
 }
 
 /// SQLite serves one node at a time: a node that starts there finds every other node stopped

@@ -389,41 +389,24 @@ async fn housekeeping_deletes_expired_sessions_tokens_and_codes_and_nothing_else
 /// A first start whose last bootstrap write fails (a full disk, a lost connection) after the
 /// admin was created with a generated password: the error still carries that password, which
 /// no later start shows (the admin exists then).
-// The test database is configuration of the test run, read here as the store suite reads it.
-#[allow(clippy::disallowed_methods)]
 #[tokio::test]
 async fn a_bootstrap_failing_after_creating_the_admin_still_hands_over_its_password() {
     use eca_server::bootstrap::StartError;
-    let Ok(url) = std::env::var("ECA_TEST_DATABASE_URL") else {
-        eprintln!(
-            "SKIPPED a_bootstrap_failing_after_creating_the_admin_still_hands_over_its_password: set ECA_TEST_DATABASE_URL=postgres://... to run it"
-        );
-        return;
-    };
-    let schema = format!(
-        "eca_boot_{}",
-        eca_core::rng::string_from(
-            &eca_core::SystemRng,
-            b"abcdefghijklmnopqrstuvwxyz0123456789",
-            12
-        )
-    );
-    let store = eca_store::open_postgres_in_schema(&url, &schema)
-        .await
-        .expect("a PostgreSQL store");
-    // The write that marks the bootstrap done fails, as on a full disk.
-    let psql = std::process::Command::new("psql")
-        .args([url.as_str(), "-v", "ON_ERROR_STOP=1", "-q", "-c"])
-        .arg(format!(
-            "CREATE FUNCTION \"{schema}\".refuse() RETURNS trigger LANGUAGE plpgsql AS \
-             $$ BEGIN RAISE EXCEPTION 'no space left on device'; END $$; \
-             CREATE TRIGGER refuse BEFORE INSERT ON \"{schema}\".settings \
-             FOR EACH ROW WHEN (NEW.key = 'bootstrap.version') \
-             EXECUTE FUNCTION \"{schema}\".refuse();"
-        ))
-        .output()
-        .expect("psql runs (it comes with PostgreSQL)");
-    let outcome = tokio::spawn(async move {
+    let test = "a_bootstrap_failing_after_creating_the_admin_still_hands_over_its_password";
+    crate::support::on_postgres(test, |db| async move {
+        // The write that marks the bootstrap done fails, as on a full disk.
+        let schema = &db.schema;
+        let psql = std::process::Command::new("psql")
+            .args([db.url.as_str(), "-v", "ON_ERROR_STOP=1", "-q", "-c"])
+            .arg(format!(
+                "CREATE FUNCTION \"{schema}\".refuse() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'no space left on device'; END $$; \
+                 CREATE TRIGGER refuse BEFORE INSERT ON \"{schema}\".settings \
+                 FOR EACH ROW WHEN (NEW.key = 'bootstrap.version') \
+                 EXECUTE FUNCTION \"{schema}\".refuse();"
+            ))
+            .output()
+            .expect("psql runs (it comes with PostgreSQL)");
         assert!(
             psql.status.success(),
             "{}",
@@ -435,7 +418,7 @@ async fn a_bootstrap_failing_after_creating_the_admin_still_hands_over_its_passw
             demo: true,
         };
         let started = eca_server::bootstrap(
-            store.as_ref(),
+            db.store.as_ref(),
             &clock,
             Arc::new(DeterministicRng::new(9)),
             &options,
@@ -451,7 +434,7 @@ async fn a_bootstrap_failing_after_creating_the_admin_still_hands_over_its_passw
             .expect("the admin's password is handed over");
         assert!(admin.generated);
         assert!(
-            store
+            db.store
                 .user_by_username(ADMIN_USERNAME)
                 .await
                 .unwrap()
@@ -459,10 +442,4 @@ async fn a_bootstrap_failing_after_creating_the_admin_still_hands_over_its_passw
         );
     })
     .await;
-    eca_store::PostgresStore::drop_schema(&url, &schema)
-        .await
-        .expect("schema dropped");
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
 }

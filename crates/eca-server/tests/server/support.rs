@@ -347,3 +347,51 @@ pub async fn stored_user(
         .expect("store")
         .expect("the user")
 }
+
+/// A PostgreSQL database for one test: a fresh schema of `ECA_TEST_DATABASE_URL`.
+pub struct Postgres {
+    pub store: Arc<dyn Store>,
+    /// The server's URL and the schema's name, for what a test does with `psql`.
+    pub url: String,
+    pub schema: String,
+}
+
+/// Runs `body` on a store in a fresh PostgreSQL schema, dropped afterwards however `body`
+/// ends; without `ECA_TEST_DATABASE_URL`, says that `test` is skipped and returns.
+// The test database is configuration of the test run, read here as the store suite reads it;
+// a skip says so on standard error, visibly.
+#[allow(clippy::disallowed_methods, clippy::print_stderr)]
+pub async fn on_postgres<F, Fut>(test: &str, body: F)
+where
+    F: FnOnce(Postgres) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let Ok(url) = std::env::var("ECA_TEST_DATABASE_URL") else {
+        eprintln!("SKIPPED {test}: set ECA_TEST_DATABASE_URL=postgres://... to run it");
+        return;
+    };
+    let schema = format!(
+        "eca_test_{}",
+        eca_core::rng::string_from(
+            &eca_core::SystemRng,
+            b"abcdefghijklmnopqrstuvwxyz0123456789",
+            12
+        )
+    );
+    let store = eca_store::open_postgres_in_schema(&url, &schema)
+        .await
+        .expect("a PostgreSQL store");
+    let db = Postgres {
+        store,
+        url: url.clone(),
+        schema: schema.clone(),
+    };
+    // On a task of its own, so that a failing test still drops its schema.
+    let outcome = tokio::spawn(body(db)).await;
+    eca_store::PostgresStore::drop_schema(&url, &schema)
+        .await
+        .expect("schema dropped");
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
