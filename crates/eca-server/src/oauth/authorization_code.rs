@@ -63,7 +63,18 @@ pub async fn grant(
     {
         CodeRedemption::Redeemed(record) => record,
         CodeRedemption::Replayed(record) => {
-            revoke_issued(ctx, &record).await?;
+            // RFC 6749 §4.1.2: a replay revokes what the code gave, but only when the
+            // presenter proves what a redemption would need (the secret, or for a public
+            // client the PKCE verifier): else anyone holding a public client's code and its
+            // `client_id` could revoke its user's tokens.
+            let proven = !public
+                || record.code_challenge.clone().is_some_and(|challenge| {
+                    pkce::verify(Some(&CodeChallenge::from_stored(challenge)), code_verifier)
+                        .is_ok()
+                });
+            if proven {
+                revoke_issued(ctx, &record).await?;
+            }
             return Err(invalid());
         }
         // Unknown, expired and deleted, or another client's (which it leaves untouched).

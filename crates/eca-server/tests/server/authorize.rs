@@ -450,6 +450,76 @@ async fn code_replay_fails_and_revokes_the_first_tokens() {
     );
 }
 
+/// A public client's code replayed by someone without its PKCE verifier (anyone holding the
+/// code and the public `client_id`) revokes nothing; replayed with it, as by the client, it
+/// revokes what it gave.
+#[tokio::test]
+async fn a_public_clients_code_replayed_without_its_verifier_revokes_nothing() {
+    let w = world().await;
+    w.deploy(&web_app(
+        &w,
+        "<isConsumerSecretOptional>true</isConsumerSecretOptional>",
+    ))
+    .await;
+    let mut b = logged_in(&w).await;
+    let params = [
+        ("response_type", "code"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("state", "s"),
+        ("code_challenge", CHALLENGE),
+    ];
+    let code = code_of(
+        &authorize_approved(&w, &mut b, &params).await,
+        CALLBACK,
+        "s",
+    );
+    let with_verifier = [
+        ("code", code.as_str()),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("code_verifier", VERIFIER),
+    ];
+    let first = exchange(&w, &with_verifier).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let access = first.json()["access_token"].as_str().unwrap().to_owned();
+    let w = &w;
+    let works = |token: String| async move {
+        get("/services/data/v66.0")
+            .bearer(&token)
+            .send(&w.h)
+            .await
+            .status
+    };
+    for stranger in [
+        &with_verifier[..3],
+        &[
+            with_verifier[0],
+            with_verifier[1],
+            with_verifier[2],
+            (
+                "code_verifier",
+                "not-the-verifier-0123456789012345678901234567",
+            ),
+        ][..],
+    ] {
+        oauth_error(
+            &exchange(w, stranger).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "invalid authorization code",
+        );
+        assert_eq!(works(access.clone()).await, StatusCode::OK);
+    }
+    oauth_error(
+        &exchange(w, &with_verifier).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "invalid authorization code",
+    );
+    assert_eq!(works(access).await, StatusCode::UNAUTHORIZED);
+}
+
 #[tokio::test]
 async fn pkce_downgrades_are_refused_both_ways() {
     let w = world().await;
