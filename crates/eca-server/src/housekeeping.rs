@@ -6,6 +6,7 @@
 //!   keyed by their hash alone by earlier versions included. A deleted token answers exactly
 //!   as an expired one did: bearer calls get `INVALID_SESSION_ID`, introspection
 //!   `active: false`, and the Connect usage API never listed it.
+//! - Metadata API retrieve results (their zips) once they expire (an hour after the retrieve).
 //! - Authorization codes a day after they expire (kept that long so that a replay still
 //!   revokes what the code issued), and device codes one lifetime after they expire (a late
 //!   poll still hears `expired_token`).
@@ -66,11 +67,14 @@ pub struct Swept {
     pub refresh_tokens: u64,
     pub authorization_codes: u64,
     pub device_codes: u64,
+    pub retrieves: u64,
 }
 
 /// Deletes what is past use at `now`.
 pub async fn sweep(store: &dyn Store, now: Timestamp) -> StoreResult<Swept> {
     let sessions = store.delete_expired_sessions(now).await?;
+    // Metadata API retrieve results (zips) kept for `checkRetrieveStatus` until they expire.
+    let retrieves = store.delete_expired_retrieves(now).await?;
     let authorization_codes = store
         .delete_expired_authorization_codes(now.plus_minutes(-CODE_RETENTION_MINUTES))
         .await?;
@@ -105,6 +109,7 @@ pub async fn sweep(store: &dyn Store, now: Timestamp) -> StoreResult<Swept> {
     .await?;
     Ok(Swept {
         sessions,
+        retrieves,
         access_tokens,
         refresh_tokens,
         authorization_codes,
@@ -245,7 +250,8 @@ pub async fn run(state: AppState) {
                 refresh_tokens = swept.refresh_tokens,
                 authorization_codes = swept.authorization_codes,
                 device_codes = swept.device_codes,
-                "expired sessions, tokens and codes deleted"
+                retrieves = swept.retrieves,
+                "expired sessions, tokens, codes and retrieve results deleted"
             ),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "housekeeping failed; it runs again later"),

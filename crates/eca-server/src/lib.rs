@@ -88,7 +88,6 @@ pub async fn start(
         let store = state.store();
         let now = state.clock().now();
         nodes::join(store, state.node_id(), now).await?;
-        metadata::recover(store, now).await?;
         match (
             config.demo,
             store.org_by_domain(bootstrap::DEFAULT_DOMAIN).await?,

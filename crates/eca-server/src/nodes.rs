@@ -12,9 +12,9 @@
 //! So a node that starts (a rolling restart, a new node behind the load balancer) no longer
 //! fails the deploys another live node is running. The price is for a node that crashed on
 //! PostgreSQL: its deploys keep reading `InProgress` (or `Queued`) until it has been silent
-//! for [`SILENCE_MS`] and another node has looked, then `Failed`. SQLite serves one node at a time, so there a starting node fails every other
-//! node's deploys at once ([`join`]). The nodes' clocks must agree to well within
-//! [`SILENCE_MS`] (each writes its own `seen_at`).
+//! for [`SILENCE_MS`] and another node has looked, then `Failed`. SQLite serves one node at a
+//! time, so there a starting node fails every other node's deploys at once ([`join`]). The
+//! nodes' clocks must agree to well within [`SILENCE_MS`] (each writes its own `seen_at`).
 
 use std::time::Duration;
 

@@ -4,8 +4,9 @@
 //! `org-metadata-rest-deploy` (`rest`, with its `multipart` reader); the CRUD calls are `crud`
 //! (`readMetadata`, `deleteMetadata`) and `save` (`create`/`update`/`upsertMetadata`). All are
 //! thin adapters over `eca_deploy`; this module holds what they share: starting a deploy in the
-//! background, and cleaning up after a server stop (`recover`). Retrieve results are kept in
-//! the store by `eca_deploy::submit_retrieve`, so any node answers `checkRetrieveStatus`.
+//! background. (Deploys a stopped node left are ended by `nodes`; expired retrieve results are
+//! deleted by `housekeeping`.) Retrieve results are kept in the store by
+//! `eca_deploy::submit_retrieve`, so any node answers `checkRetrieveStatus`.
 //!
 //! **Invariant:** a deploy is answered `Queued` at once and runs on a blocking thread (the
 //! validator is CPU-bound), under the server's one set of per-org locks.
@@ -19,10 +20,10 @@ mod save;
 pub mod soap;
 
 use eca_core::domain::Permission;
-use eca_core::{OrgId, Timestamp, UserId};
+use eca_core::{OrgId, UserId};
 use eca_deploy::{DeployContext, DeployError, DeployOptions};
 use eca_metadata::ApiVersion;
-use eca_store::{DeployRequestId, StoreError};
+use eca_store::DeployRequestId;
 
 use std::sync::Arc;
 
@@ -32,13 +33,6 @@ use crate::state::AppState;
 /// The most deploys one server node holds at once, queued or running (each on a blocking
 /// thread, with its zip); another gets `SERVER_UNAVAILABLE` (503).
 pub const MAX_DEPLOYS_IN_FLIGHT: usize = 32;
-
-/// At start-up, once this node has joined (`nodes::join`, which also fails the deploys of
-/// nodes that stopped): expired retrieve results are deleted.
-pub async fn recover(store: &dyn eca_store::Store, now: Timestamp) -> Result<(), StoreError> {
-    store.delete_expired_retrieves(now).await?;
-    Ok(())
-}
 
 /// The version a deploy is read at: the call's version, or the default when the call names
 /// an older version than External Client Apps have (jsforce defaults to 50.0).

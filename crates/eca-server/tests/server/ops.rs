@@ -349,6 +349,23 @@ async fn housekeeping_deletes_expired_sessions_tokens_and_codes_and_nothing_else
         h.store.create_refresh_token(record).await.unwrap();
     }
 
+    // Retrieve results: one expired before the sweep, one still live.
+    let retrieve = |id: &str, expires: i64| eca_store::StoredRetrieve {
+        id: id.to_owned(),
+        org_id: admin.org_id.clone(),
+        created_by: admin.id.clone(),
+        result_json: "{}".to_owned(),
+        zip: vec![1, 2, 3],
+        created_at: START,
+        expires_at: START.plus_minutes(expires),
+    };
+    for record in [
+        retrieve("09S000000000001", 240),
+        retrieve("09S000000000002", 260),
+    ] {
+        h.store.create_retrieve(&record).await.unwrap();
+    }
+
     h.clock.set(START.plus_minutes(now));
     let swept = sweep(h.store.as_ref(), h.clock.now()).await.unwrap();
     assert_eq!(
@@ -359,7 +376,15 @@ async fn housekeeping_deletes_expired_sessions_tokens_and_codes_and_nothing_else
             refresh_tokens: 1,
             authorization_codes: 1,
             device_codes: 1,
+            retrieves: 1,
         }
+    );
+    assert!(
+        h.store
+            .retrieve(&admin.org_id, "09S000000000002", h.clock.now())
+            .await
+            .unwrap()
+            .is_some()
     );
     for (record, present) in gone
         .iter()
