@@ -22,7 +22,7 @@ use eca_saml::{RequestId, SamlError};
 
 use super::registry::{self, SamlApp};
 use super::respond::{self, Failure, ReplyTo};
-use super::ticket::{self, MAX_RELAY_STATE, Pending};
+use super::ticket::{self, Pending};
 use super::{base_path, form_pairs, param};
 use crate::auth::ClientIp;
 use crate::org::OrgContext;
@@ -158,16 +158,8 @@ async fn start(
         .await?
         .ok_or(Failure::saml(SamlError::UnknownServiceProvider, None))?;
     let sp = app.service_provider().map_err(|e| Failure::saml(e, None))?;
+    // Bounded by the binding (`eca_saml::binding::MAX_RELAY_STATE`).
     let relay_state = incoming.relay_state().map(str::to_owned);
-    if relay_state
-        .as_ref()
-        .is_some_and(|r| r.len() > MAX_RELAY_STATE)
-    {
-        return Err(Failure::saml(
-            SamlError::Malformed("the RelayState is longer than 1024 bytes"),
-            None,
-        ));
-    }
     let mut to = ReplyTo {
         sp,
         in_response_to: None,
