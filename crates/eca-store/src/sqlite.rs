@@ -83,7 +83,12 @@ impl SqliteStore {
                 // Token inserts touch random pages of the token-hash index: a page cache
                 // larger than SQLite's 2 MiB default keeps them in memory instead of
                 // re-reading them from the file on every batch.
-                .pragma("cache_size", WRITER_CACHE),
+                .pragma("cache_size", WRITER_CACHE)
+                // A batch of several statements (token batches over 128 rows) keeps a statement
+                // journal, which SQLite spills to a new file in the temp folder past 64 KiB:
+                // under RS256 load, a file created and unlinked about 30 times a second. The
+                // writer keeps such journals and its temp tables in memory instead.
+                .pragma("temp_store", "memory"),
         )
         .await
         .map_err(|e| context("opening the SQLite writer", e))?;
@@ -381,6 +386,27 @@ impl Db for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_writer_keeps_temp_files_in_memory_and_readers_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("temp.db").display());
+        let store = SqliteStore::open(&url).await.unwrap();
+        let on_writer: i64 = sqlx::query_scalar("PRAGMA temp_store")
+            .fetch_one(&mut *store.writer().await.unwrap())
+            .await
+            .unwrap();
+        // 2 is MEMORY (sqlite.org/pragma.html#pragma_temp_store).
+        assert_eq!(on_writer, 2);
+        // Readers may sort large listings: those still spill to disk, not to memory.
+        let on_reader = store
+            .read_optional("PRAGMA temp_store", &[])
+            .await
+            .unwrap()
+            .map(|row| row.get::<i64, _>(0))
+            .unwrap();
+        assert_eq!(on_reader, 0);
+    }
 
     /// A disk that fills up in the middle of a transaction (here `max_page_count`, SQLite's own
     /// limit): the batch fails, and the writer keeps working once there is room again.
