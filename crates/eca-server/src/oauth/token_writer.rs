@@ -21,10 +21,13 @@
 //!   every token handed out is committed, and a request still running past the shutdown's
 //!   drain time gets an error instead of a token.
 //!
-//! Under load, written behind, nobody waits for a batch, so the writer lets it fill for
-//! [`GATHER`] before writing: a few large transactions cost less per token than many small
-//! ones (at 35,000 tokens/s, batches grew from about 110 to about 340 tokens and the server's
-//! CPU time per token request fell by about a tenth). "Under load" means the previous batch
+//! Under load, written behind, nobody waits for a batch, so the writer lets it fill before
+//! writing, in steps of [`GATHER`], until it holds [`GATHER_UNTIL`] jobs or has gathered for
+//! about [`GATHER_AT_MOST`] ([`done_gathering`]): a few large transactions cost less per token
+//! than many small ones (at 35,000 tokens/s, batches grew from about 110 to about 340 tokens
+//! and the server's CPU time per token request fell by about a tenth; at 7,000 RS256 tokens/s,
+//! from about 55 to about 120, and SQLite's thread spent 7 instead of 10 us per token). A sync
+//! or an awaited grant ends the gathering at the next step. "Under load" means the previous batch
 //! held at least [`GATHER_FROM`] tokens, or was written less than [`STEADY`] ago: tokens
 //! arriving steadily one at a time (RS256 JWTs, a modest request rate) would otherwise cost a
 //! commit and two thread wake-ups each. A token after a quiet spell is written at once, and so
@@ -49,8 +52,17 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 /// At most this many tokens per transaction; the rest wait for the next one.
 const MAX_BATCH: usize = 512;
-/// How long a batch written behind may wait to fill up, under load.
+/// One step of a batch written behind filling up, under load: a sync waits at most this much
+/// longer.
 const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
+/// Under load, a batch gathers in steps of [`GATHER`] until it holds this many jobs...
+const GATHER_UNTIL: usize = 256;
+/// ...or for at most about this long. RS256 grants arrive a few thousand a second: batches of
+/// a hundred tokens and more cost SQLite's thread a third less per token than batches of
+/// fifty (docs/benchmarks.md, "The 2026-11-28 10:00 machine").
+const GATHER_AT_MOST: std::time::Duration = std::time::Duration::from_millis(16);
+// A full gathering fits in one batch.
+const _: () = assert!(GATHER_UNTIL <= MAX_BATCH);
 /// A previous batch at least this large means load.
 const GATHER_FROM: usize = 64;
 /// A previous batch written less than this long ago also means load: tokens arriving steadily,
@@ -312,6 +324,14 @@ impl LastBatch {
     }
 }
 
+/// Whether a batch that has gathered for `gathered` so far, and holds `jobs` jobs, is written
+/// now rather than after another [`GATHER`]: it holds [`GATHER_UNTIL`] jobs, someone waits
+/// for it (a sync, or a grant in `Commit` mode), or another step would take it past
+/// [`GATHER_AT_MOST`].
+fn done_gathering(jobs: usize, awaited: bool, gathered: std::time::Duration) -> bool {
+    jobs >= GATHER_UNTIL || awaited || gathered + GATHER > GATHER_AT_MOST
+}
+
 /// The writer task: one batch at a time, each everything queued meanwhile (the queue is
 /// bounded by [`MAX_PENDING`]); written behind under load, a batch first gathers for
 /// [`GATHER`].
@@ -332,11 +352,21 @@ async fn run(
             && !jobs.iter().any(Job::is_awaited)
             && last.means_load(tokio::time::Instant::now())
         {
-            tokio::time::sleep(GATHER).await;
-            while jobs.len() < MAX_BATCH {
-                match queue.try_recv() {
-                    Ok(job) => jobs.push(job),
-                    Err(_) => break,
+            let started = tokio::time::Instant::now();
+            loop {
+                tokio::time::sleep(GATHER).await;
+                while jobs.len() < MAX_BATCH {
+                    match queue.try_recv() {
+                        Ok(job) => jobs.push(job),
+                        Err(_) => break,
+                    }
+                }
+                if done_gathering(
+                    jobs.len(),
+                    jobs.iter().any(Job::is_awaited),
+                    started.elapsed(),
+                ) {
+                    break;
                 }
             }
         }
@@ -698,6 +728,25 @@ mod tests {
         // Tokens arriving steadily one at a time: the last batch was written under `STEADY` ago.
         assert!(batch(1, Some(0)).means_load(now));
         assert!(batch(1, Some(4)).means_load(now));
+    }
+
+    #[test]
+    fn a_batch_gathers_until_it_is_full_awaited_or_old_enough() {
+        let ms = std::time::Duration::from_millis;
+        // A few tokens, no one waiting, early: another step.
+        assert!(!done_gathering(1, false, ms(0)));
+        assert!(!done_gathering(
+            GATHER_UNTIL - 1,
+            false,
+            GATHER_AT_MOST - GATHER
+        ));
+        // Full.
+        assert!(done_gathering(GATHER_UNTIL, false, ms(0)));
+        // A sync (or a grant that waits) ends it at once.
+        assert!(done_gathering(1, true, ms(0)));
+        // Another step would pass the bound.
+        assert!(done_gathering(1, false, GATHER_AT_MOST - GATHER + ms(1)));
+        assert!(done_gathering(1, false, GATHER_AT_MOST * 2));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
