@@ -314,7 +314,7 @@ struct LastBatch {
 }
 
 impl LastBatch {
-    /// Whether the next batch, written behind, should gather for [`GATHER`]: the last one was
+    /// Whether the next batch, written behind, should gather first: the last one was
     /// large ([`GATHER_FROM`]) or recent ([`STEADY`]).
     fn means_load(&self, now: tokio::time::Instant) -> bool {
         self.tokens >= GATHER_FROM
@@ -333,8 +333,8 @@ fn done_gathering(jobs: usize, awaited: bool, gathered: std::time::Duration) -> 
 }
 
 /// The writer task: one batch at a time, each everything queued meanwhile (the queue is
-/// bounded by [`MAX_PENDING`]); written behind under load, a batch first gathers for
-/// [`GATHER`].
+/// bounded by [`MAX_PENDING`]); written behind under load, a batch first gathers
+/// ([`done_gathering`]).
 async fn run(
     store: Arc<dyn Store>,
     mut queue: mpsc::UnboundedReceiver<Job>,
@@ -658,7 +658,7 @@ mod tests {
         assert_eq!(writer.pending("taken"), None);
     }
 
-    /// Batches of 200 make the writer gather the next batches for [`GATHER`]: tokens that
+    /// Batches of 200 make the writer gather the next batches: tokens that
     /// arrive meanwhile join them, nothing is lost, and a sync still sees every token.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn gathered_batches_lose_nothing_and_sync_still_sees_every_token() {
