@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use eca_core::ids::StagedCredentialId;
 use eca_metadata::model::DistributionState;
 use eca_oauth::tokens;
-use eca_store::{AuditAction, OauthConsumer, StagedCredential, StoreError};
+use eca_store::{AuditAction, CredentialState, OauthConsumer, StagedCredential, StoreError};
 use serde::{Deserialize, Serialize};
 
 use super::credentials::{ConsumerPath, consumer_of, consumer_url, decrypt};
@@ -103,8 +103,6 @@ struct Target {
     ctx: Ctx,
     app: App,
     consumer: OauthConsumer,
-    /// Whether answers may carry secrets.
-    show_secret: bool,
 }
 
 async fn target(
@@ -118,15 +116,15 @@ async fn target(
     let ctx = Ctx::load(state, auth, &version).await?;
     let resource = format!("apps/oauth/credentials/{app_identifier}/{consumer}/staged");
     ctx.check(state, &resource, ctx.require_developer()).await?;
-    let show_secret = ctx.require_secret_access(state).await.is_ok();
+    // Staging, rotating and deleting credentials all need secret access, as their answers
+    // carry secrets (`spec/oauth-and-connect.md` §3 prerequisites: the org setting, External
+    // Client App Developer and View Client Secret): a developer who may not read the secret
+    // must not swap or delete the credential every deployed client uses either.
+    let access = ctx.require_secret_access(state).await;
+    ctx.check(state, &resource, access).await?;
     let app = app(state, ctx.org(), app_identifier).await?;
     let consumer = consumer_of(state, &ctx, &app, consumer).await?;
-    Ok(Target {
-        ctx,
-        app,
-        consumer,
-        show_secret,
-    })
+    Ok(Target { ctx, app, consumer })
 }
 
 impl Target {
@@ -139,7 +137,10 @@ impl Target {
 
     fn render(&self, state: &AppState, c: &StagedCredential) -> Result<Staged, ApiError> {
         let collection = self.collection_url();
-        let secret = if self.show_secret {
+        let state_now = c.state_at(self.ctx.now);
+        // An expired credential no longer authenticates: its secret is of no use to anyone
+        // and is not shown again.
+        let secret = if state_now != CredentialState::Expired {
             Some(WireSecret(
                 decrypt(state, &c.consumer_id, &c.encrypted_secret)?
                     .expose()
@@ -157,19 +158,19 @@ impl Target {
             secret,
             url: format!("{collection}/{}", c.id),
             staged_credentials_url: collection,
-            state: c.state_at(self.ctx.now).as_str(),
+            state: state_now.as_str(),
         })
     }
 
-    /// Records that an answer carried `secrets` live secrets (none when the caller may not see
-    /// secrets), as `GET credentials/…?part=secret` does: an audit entry and a log line.
+    /// Records that an answer carried `secrets` live secrets, as `GET credentials/…?part=secret`
+    /// does: an audit entry and a log line.
     async fn secrets_shown(
         &self,
         state: &AppState,
         resource: &str,
         secrets: usize,
     ) -> Result<(), ApiError> {
-        if !self.show_secret || secrets == 0 {
+        if secrets == 0 {
             return Ok(());
         }
         tracing::info!(app = %self.app.name(), consumer = %self.consumer.id, by = %self.ctx.user().id, secrets, "staged credential secret read");
@@ -240,8 +241,11 @@ pub async fn list(
             format!("listed {} staged credentials", staged_credentials.len()),
         )
         .await?;
-    t.secrets_shown(&state, &t.resource(), staged_credentials.len())
-        .await?;
+    let secrets = staged_credentials
+        .iter()
+        .filter(|c| c.secret.is_some())
+        .count();
+    t.secrets_shown(&state, &t.resource(), secrets).await?;
     Ok(Json(StagedCollection {
         staged_credentials,
         url: t.collection_url(),
@@ -256,8 +260,6 @@ pub async fn create(
     auth: Authenticated,
 ) -> Result<(StatusCode, Json<StagedCollection>), ApiError> {
     let t = target(&state, auth, &path.version, &path.app, &path.consumer).await?;
-    let access = t.ctx.require_secret_access(&state).await;
-    t.ctx.check(&state, &t.resource(), access).await?;
     t.ctx
         .check(&state, &t.resource(), t.require_local())
         .await?;
@@ -328,9 +330,11 @@ pub async fn read(
             "read a staged credential".to_owned(),
         )
         .await?;
-    t.secrets_shown(&state, &format!("{}/{}", t.resource(), staged.id), 1)
+    let rendered = t.render(&state, &staged)?;
+    let secrets = usize::from(rendered.secret.is_some());
+    t.secrets_shown(&state, &format!("{}/{}", t.resource(), staged.id), secrets)
         .await?;
-    Ok(Json(t.render(&state, &staged)?))
+    Ok(Json(rendered))
 }
 
 /// `PATCH …/staged/{id}` `{"command":"rotate"}`: the staged key and secret become the
@@ -387,9 +391,11 @@ pub async fn rotate(
         )
         .await?;
     // The answer shows the former primary's secret.
-    t.secrets_shown(&state, &format!("{}/{}", t.resource(), staged.id), 1)
+    let rendered = t.render(&state, &after)?;
+    let secrets = usize::from(rendered.secret.is_some());
+    t.secrets_shown(&state, &format!("{}/{}", t.resource(), staged.id), secrets)
         .await?;
-    Ok(Json(t.render(&state, &after)?))
+    Ok(Json(rendered))
 }
 
 /// `DELETE …/staged/{id}`: the credential stops authenticating at once. 204; 404 when gone.

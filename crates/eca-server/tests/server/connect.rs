@@ -484,6 +484,8 @@ async fn users_see_and_revoke_only_their_own_tokens() {
 async fn unknown_identifiers_versions_and_parameters_are_refused_clearly() {
     let w = world().await;
     w.deploy(&w.ci()).await;
+    // Staged resources answer 403 before they look anything up when secrets are off.
+    allow_secrets(&w).await;
     let admin = admin_session(&w.h).await;
     let id = app_id(&w);
     for path in [
@@ -672,6 +674,37 @@ async fn secrets_need_the_org_setting_and_view_client_secret() {
     assert!(reply.body.contains("View Client Secret"), "{}", reply.body);
     let reply = call(&w, "POST", &format!("{path}/staged"), &session).await;
     reply.rest_error(StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS");
+    // Nor may they read, rotate in or delete a credential someone else staged: every staged
+    // resource needs secret access (spec §3 prerequisites).
+    let reply = call(&w, "POST", &format!("{path}/staged"), &admin).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let staged_id = reply.json()["stagedCredentials"][0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let item = format!("{path}/staged/{staged_id}");
+    for (method, what) in [
+        ("GET", format!("{path}/staged")),
+        ("GET", item.clone()),
+        ("DELETE", item.clone()),
+    ] {
+        let reply = call(&w, method, &what, &session).await;
+        reply.rest_error(StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS");
+        assert!(reply.body.contains("View Client Secret"), "{}", reply.body);
+    }
+    let reply = request(
+        "PATCH",
+        &format!("{V}{item}"),
+        Some(r#"{"command":"rotate"}"#),
+    )
+    .bearer(&session)
+    .send(&w.h)
+    .await;
+    reply.rest_error(StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS");
+    // Nothing changed: the primary still authenticates and the staged one is still Active.
+    cc(&w, KEY, SECRET).await.expect("the primary still works");
+    let reply = call(&w, "GET", &item, &admin).await;
+    assert_eq!(reply.json()["state"], "Active", "{}", reply.body);
     // An admin who is not a developer: no credentials at all.
     let viewer = user_with(
         &w,
@@ -695,7 +728,8 @@ async fn secrets_need_the_org_setting_and_view_client_secret() {
             .iter()
             .filter(|r| r.entry.action == eca_store::AuditAction::SecretViewed)
             .count();
-    assert_eq!(secrets_read, 2);
+    // The two `?part=` reads, and the admin's read of the staged credential.
+    assert_eq!(secrets_read, 3);
 }
 
 #[tokio::test]
@@ -1011,7 +1045,7 @@ async fn staged_credentials_rotate_and_expire_after_thirty_days() {
     .await;
     // Both still authenticate, and the refresh token issued under the old key refreshes with
     // either key.
-    let old_token = cc(&w, KEY, SECRET).await.expect("the rotated works");
+    cc(&w, KEY, SECRET).await.expect("the rotated works");
     cc(&w, &key2, &secret2)
         .await
         .expect("the new primary works");
@@ -1023,12 +1057,19 @@ async fn staged_credentials_rotate_and_expire_after_thirty_days() {
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 
-    // 30 days after the rotation the old pair expires; its tokens live on until revoked.
+    // 30 days after the rotation the old pair expires; refresh tokens issued under it live
+    // on until revoked.
     w.h.clock.set(rotated_at.plus_minutes(30 * 24 * 60));
     // (The admin's session has expired meanwhile.)
     admin = admin_session(&w.h).await;
     let reply = call(&w, "GET", &item, &admin).await;
     assert_eq!(reply.json()["state"], "Expired");
+    // It no longer authenticates, so its secret is not shown again.
+    assert!(reply.json().get("secret").is_none(), "{}", reply.body);
+    assert!(!reply.body.contains(SECRET));
+    let reply = call(&w, "GET", &staged_path, &admin).await;
+    assert!(!reply.body.contains(SECRET), "{}", reply.body);
+    assert_eq!(reply.json()["stagedCredentials"][0]["state"], "Expired");
     assert_eq!(
         cc(&w, KEY, SECRET).await.expect_err("refused").json()["error"],
         "invalid_client_id"
@@ -1043,7 +1084,6 @@ async fn staged_credentials_rotate_and_expire_after_thirty_days() {
         ))
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let _ = old_token;
 
     // An expired credential gives way to a new one; deleting it refuses it at once.
     let reply = call(&w, "POST", &staged_path, &admin).await;
