@@ -124,14 +124,21 @@ impl Ctx {
     ) -> Result<Ctx, ApiError> {
         let prefix = path_of(&auth.org.base_url).to_owned();
         let caller = Caller::load(state, auth).await?;
-        // Usage listings and revocations see every token issued before the request, including
-        // those still being written behind (`oauth::token_writer`).
-        state.token_writer().sync().await;
         Ok(Ctx {
             caller,
             base: format!("{prefix}/services/data/v{version}/apps/oauth"),
             now: state.clock().now(),
         })
+    }
+
+    /// Waits until every token issued before the call is in the store, including those still
+    /// being written behind (`oauth::token_writer`), and takes the time the listing or
+    /// revocation counts from. Usage handlers call it once the caller is allowed, right before
+    /// they read or change tokens: anyone with API access may call them, and each wait ends
+    /// the token writer's gathering of a batch early.
+    pub async fn sync_tokens(&mut self, state: &AppState) {
+        state.token_writer().sync().await;
+        self.now = state.clock().now();
     }
 
     pub fn org(&self) -> &Org {

@@ -111,10 +111,11 @@ pub async fn apps(
     auth: Authenticated,
 ) -> Result<Json<AppUsageCollection>, ApiError> {
     let version = version(&path.version, Since::Usage)?;
-    let ctx = Ctx::load(&state, auth, &version).await?;
+    let mut ctx = Ctx::load(&state, auth, &version).await?;
     ctx.check(&state, "apps/oauth/usage", ctx.require_view_usage())
         .await?;
     let (page, size) = paging.parse()?;
+    ctx.sync_tokens(&state).await;
     let org = ctx.org();
     let names = state
         .store()
@@ -170,7 +171,7 @@ pub async fn users(
     auth: Authenticated,
 ) -> Result<Json<UserCollection>, ApiError> {
     let version = version(&path.version, Since::Usage)?;
-    let ctx = Ctx::load(&state, auth, &version).await?;
+    let mut ctx = Ctx::load(&state, auth, &version).await?;
     ctx.check(
         &state,
         &format!("apps/oauth/usage/{}/users", path.app),
@@ -179,6 +180,7 @@ pub async fn users(
     .await?;
     let (page, size) = paging.parse()?;
     let app = app(&state, ctx.org(), &path.app).await?;
+    ctx.sync_tokens(&state).await;
     let usage = state
         .store()
         .app_users(&ctx.org().id, app.name(), ctx.now, page_of(page, size))
@@ -253,7 +255,7 @@ pub async fn user_tokens(
     auth: Authenticated,
 ) -> Result<Json<TokenCollection>, ApiError> {
     let version = version(&path.version, Since::Usage)?;
-    let ctx = Ctx::load(&state, auth, &version).await?;
+    let mut ctx = Ctx::load(&state, auth, &version).await?;
     let (app, user) = app_and_user(
         &state,
         &ctx,
@@ -262,6 +264,7 @@ pub async fn user_tokens(
         "External Client App Admin or External Client App Viewer",
     )
     .await?;
+    ctx.sync_tokens(&state).await;
     let tokens = state
         .store()
         .user_refresh_tokens(&ctx.org().id, app.name(), &user.id, ctx.now)
@@ -291,7 +294,7 @@ pub async fn revoke_user_tokens(
     auth: Authenticated,
 ) -> Result<StatusCode, ApiError> {
     let version = version(&path.version, Since::Usage)?;
-    let ctx = Ctx::load(&state, auth, &version).await?;
+    let mut ctx = Ctx::load(&state, auth, &version).await?;
     let (app, user) = app_and_user(
         &state,
         &ctx,
@@ -300,6 +303,7 @@ pub async fn revoke_user_tokens(
         "External Client App Admin",
     )
     .await?;
+    ctx.sync_tokens(&state).await;
     let n = state
         .store()
         .revoke_user_app_tokens(&ctx.org().id, app.name(), &user.id, ctx.now)
@@ -322,7 +326,7 @@ pub async fn revoke_app_tokens(
     auth: Authenticated,
 ) -> Result<StatusCode, ApiError> {
     let version = version(&path.version, Since::Usage)?;
-    let ctx = Ctx::load(&state, auth, &version).await?;
+    let mut ctx = Ctx::load(&state, auth, &version).await?;
     if !ctx.can_revoke_any() {
         let resource = format!("apps/oauth/usage/{}/tokens", path.app);
         return Err(ctx
@@ -334,6 +338,7 @@ pub async fn revoke_app_tokens(
             .await);
     }
     let app = app(&state, ctx.org(), &path.app).await?;
+    ctx.sync_tokens(&state).await;
     let n = state
         .store()
         .revoke_app_tokens(&ctx.org().id, app.name(), ctx.now)
@@ -364,7 +369,7 @@ pub async fn revoke_token(
     auth: Authenticated,
 ) -> Result<StatusCode, ApiError> {
     let version = version(&path.version, Since::Usage)?;
-    let ctx = Ctx::load(&state, auth, &version).await?;
+    let mut ctx = Ctx::load(&state, auth, &version).await?;
     let missing = || {
         ApiError::NotFound(format!(
             "The requested resource does not exist: no live token `{}` in this org",
@@ -405,6 +410,8 @@ pub async fn revoke_token(
             )
             .await);
     }
+    // Access tokens issued from the grant may still be written behind.
+    ctx.sync_tokens(&state).await;
     state.store().revoke_refresh_token(&hash, ctx.now).await?;
     tracing::info!(app = %token.app_name, user = %token.user_id, by = %ctx.user().id, "refresh token revoked");
     ctx.audit(

@@ -372,12 +372,19 @@ async fn users_see_and_revoke_only_their_own_tokens() {
         value
     };
 
+    // A refused call never waits for the token writer: anyone with API access can make one,
+    // and each wait ends the writer's gathering of a batch early.
+    let syncs = w.h.state.token_writer().syncs();
     call(&w, "GET", "/usage", &own)
         .await
         .rest_error(StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS");
     call(&w, "GET", &format!("/usage/{id}/users"), &own)
         .await
         .rest_error(StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS");
+    call(&w, "GET", "/credentials/Ci", &own)
+        .await
+        .rest_error(StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS");
+    assert_eq!(w.h.state.token_writer().syncs(), syncs);
     let reply = call(
         &w,
         "GET",
@@ -414,6 +421,11 @@ async fn users_see_and_revoke_only_their_own_tokens() {
     call(&w, "DELETE", "/usage/Ci/tokens", &own)
         .await
         .rest_error(StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS");
+    assert_eq!(
+        w.h.state.token_writer().syncs(),
+        syncs + 1,
+        "only the allowed listing"
+    );
     // Their own refresh token: revoked.
     let reply = call(
         &w,
@@ -475,9 +487,9 @@ async fn users_see_and_revoke_only_their_own_tokens() {
             .into_iter()
             .filter(|r| r.entry.action == eca_store::AuditAction::AccessRefused)
             .collect();
-    assert_eq!(refused.len(), 7);
+    assert_eq!(refused.len(), 8);
     assert_eq!(refused[0].user_id, w.run_as.id);
-    assert_eq!(refused[6].user_id, viewer.id);
+    assert_eq!(refused[7].user_id, viewer.id);
 }
 
 #[tokio::test]
