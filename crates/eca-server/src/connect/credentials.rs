@@ -10,7 +10,7 @@ use eca_core::Secret;
 use eca_store::{AuditAction, ConsumerId, OauthConsumer};
 use serde::{Deserialize, Serialize};
 
-use super::{App, Ctx, Since, WireSecret, app, version};
+use super::{App, Ctx, Since, WireSecret, app, has, version};
 use crate::auth::Authenticated;
 use crate::error::{ApiError, RequestCode};
 use crate::state::AppState;
@@ -44,7 +44,9 @@ pub struct Credentials {
     /// Only when `part` asks for it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<WireSecret>,
-    pub staged_credentials_url: String,
+    /// From 65.0 (`spec/oauth-and-connect.md` §3), with the staged resources it points to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub staged_credentials_url: Option<String>,
     pub url: String,
 }
 
@@ -149,7 +151,8 @@ pub async fn consumers(
                 key: Some(c.consumer_key),
                 name: app.name().to_owned(),
                 secret: None,
-                staged_credentials_url: format!("{url}/staged"),
+                staged_credentials_url: has(&version, Since::Staged)
+                    .then(|| format!("{url}/staged")),
                 url,
             }
         })
@@ -215,7 +218,7 @@ pub async fn consumer(
         key: (part != Part::Secret).then_some(consumer.consumer_key),
         name: app.name().to_owned(),
         secret: secret.map(|s| WireSecret(s.expose().to_owned())),
-        staged_credentials_url: format!("{url}/staged"),
+        staged_credentials_url: has(&version, Since::Staged).then(|| format!("{url}/staged")),
         url,
     }))
 }

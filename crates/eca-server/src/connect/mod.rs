@@ -85,6 +85,15 @@ pub(crate) enum Since {
     Staged = 65,
 }
 
+/// Whether `version` (as [`version`] returns it, `NN.0`) has what came in `since`: fields of
+/// an answer that later versions added are left out before it.
+pub(crate) fn has(version: &str, since: Since) -> bool {
+    version
+        .split_once('.')
+        .and_then(|(major, _)| major.parse::<u32>().ok())
+        .is_some_and(|major| major >= since as u32)
+}
+
 /// The version of a `vNN.0` path segment, when the resource exists in it; otherwise the 404
 /// Salesforce gives for a resource a version does not have.
 pub(crate) fn version(segment: &str, since: Since) -> Result<String, ApiError> {

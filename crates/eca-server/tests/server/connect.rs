@@ -558,6 +558,31 @@ async fn unknown_identifiers_versions_and_parameters_are_refused_clearly() {
     .send(&w.h)
     .await;
     reply.rest_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    // So before 65.0 a consumer names no staged URL; from 65.0 it does.
+    for (version, staged) in [("v60.0", false), ("v64.0", false), ("v65.0", true)] {
+        for path in [
+            "/credentials/Ci".to_owned(),
+            format!("/credentials/Ci/{}", consumer.id),
+        ] {
+            let reply = request(
+                "GET",
+                &format!("/services/data/{version}/apps/oauth{path}"),
+                None,
+            )
+            .bearer(&admin)
+            .send(&w.h)
+            .await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            let json = reply.json();
+            let answer = json["consumers"].get(0).unwrap_or(&json);
+            assert_eq!(
+                answer.get("stagedCredentialsUrl").is_some(),
+                staged,
+                "{version}{path}: {}",
+                reply.body
+            );
+        }
+    }
     // Paging parameters.
     for query in ["pageSize=0", "pageSize=1001", "page=-1", "page=x"] {
         let reply = call(&w, "GET", &format!("/usage?{query}"), &admin).await;
