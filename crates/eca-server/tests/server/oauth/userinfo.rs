@@ -157,7 +157,7 @@ async fn introspection_shows_an_apps_own_live_tokens() {
         .send(&w.h)
         .await;
     assert_eq!(reply.json()["active"], true, "{}", reply.body);
-    // Revoked, unknown: inactive.
+    // Revoked: inactive (unknown ones: below).
     w.h.store
         .revoke_access_token(tokens::access_token_key(&token).as_str(), START)
         .await
@@ -180,4 +180,78 @@ async fn introspection_shows_an_apps_own_live_tokens() {
         "invalid_client",
         "invalid client credentials",
     );
+}
+
+#[tokio::test]
+async fn introspection_shows_nothing_of_unknown_forged_or_other_apps_tokens() {
+    // RFC 7662 §2.2: a token the caller may not see, or that is not live, is only
+    // `{"active": false}`.
+    let w = world().await;
+    let mut spec = w.ci();
+    spec.global
+        .push_str("<isNamedUserJwtEnabled>true</isNamedUserJwtEnabled>");
+    w.deploy(&spec).await;
+    deploy_other(&w, "").await;
+    let introspect = |key: &str, secret: &str, token: &str| {
+        let encoded: String = form_urlencoded::byte_serialize(token.as_bytes()).collect();
+        post(
+            "/services/oauth2/introspect",
+            FORM,
+            format!("token={encoded}"),
+        )
+        .header("authorization", &basic(key, secret))
+    };
+    let inactive = serde_json::json!({"active": false});
+
+    // A refresh token: its own app sees it, another app does not.
+    let rt = stored_refresh(&w, "5Aep861introspected", "family-i").await;
+    let reply = introspect(KEY, SECRET, &rt).send(&w.h).await;
+    assert_eq!(reply.json()["active"], true, "{}", reply.body);
+    assert_eq!(
+        reply.json()["token_type"],
+        "refresh_token",
+        "{}",
+        reply.body
+    );
+    let reply = introspect(OTHER_KEY, OTHER_SECRET, &rt).send(&w.h).await;
+    assert_eq!(reply.json(), inactive);
+
+    // Unknown tokens of each shape.
+    for unknown in [
+        format!("{}!AQnothing", &w.org.id.as_str()[..15]),
+        "5Aep861nothing".to_owned(),
+        "not a token at all".to_owned(),
+    ] {
+        let reply = introspect(KEY, SECRET, &unknown).send(&w.h).await;
+        assert_eq!(reply.json(), inactive, "{unknown}");
+    }
+
+    // A JWT access token is active; the same token with its signature altered is not, here
+    // or anywhere it is presented.
+    let reply = w
+        .token(&format!(
+            "grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}"
+        ))
+        .await;
+    assert_eq!(reply.json()["token_format"], "jwt", "{}", reply.body);
+    let jwt = reply.json()["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    let reply = introspect(KEY, SECRET, &jwt).send(&w.h).await;
+    assert_eq!(reply.json()["active"], true, "{}", reply.body);
+    let (signed, signature) = jwt.rsplit_once('.').expect("a JWS");
+    let flipped = if signature.starts_with('A') { 'B' } else { 'A' };
+    let forged = format!("{signed}.{flipped}{}", &signature[1..]);
+    let reply = introspect(KEY, SECRET, &forged).send(&w.h).await;
+    assert_eq!(reply.json(), inactive);
+    assert_eq!(
+        get_bearer(&w, "/services/oauth2/userinfo", &forged)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    // Nor does another app see the real one.
+    let reply = introspect(OTHER_KEY, OTHER_SECRET, &jwt).send(&w.h).await;
+    assert_eq!(reply.json(), inactive);
 }
