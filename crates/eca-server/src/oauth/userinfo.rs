@@ -106,22 +106,26 @@ pub async fn userinfo(
     let presented = auth::presented_token(&parts).is_some();
     match answer(&state, &org, client, &parts).await {
         Ok(info) => Json(info).into_response(),
-        Err(e) => {
-            let mut response = e.into_response();
-            if response.status() == StatusCode::UNAUTHORIZED {
-                let challenge = if presented {
-                    "Bearer error=\"invalid_token\""
-                } else {
-                    "Bearer"
-                };
-                response.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static(challenge),
-                );
-            }
-            response
-        }
+        Err(e) => with_challenge(e.into_response(), presented),
     }
+}
+
+/// `response` with the Bearer challenge of RFC 6750 §3 when it is a 401:
+/// `error="invalid_token"` when a token was presented, no error code when none was (§3.1).
+/// Userinfo and the identity URL, the protected resources of the OAuth surface, answer so.
+pub(crate) fn with_challenge(mut response: Response, presented: bool) -> Response {
+    if response.status() == StatusCode::UNAUTHORIZED {
+        let challenge = if presented {
+            "Bearer error=\"invalid_token\""
+        } else {
+            "Bearer"
+        };
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(challenge),
+        );
+    }
+    response
 }
 
 async fn answer(

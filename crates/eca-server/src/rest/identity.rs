@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use eca_core::domain::User;
 use eca_core::{OrgId, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
@@ -96,9 +98,28 @@ pub struct Identity {
 /// `GET /id/{orgId}/{userId}`, authenticated by Bearer or `oauth_token`. For an OAuth access
 /// token, `custom_attributes` carries its app's custom attributes evaluated for the user, as
 /// userinfo does (`spec/metadata.md` §8).
+///
+/// A 401 carries the Bearer challenge of RFC 6750 §3, as userinfo's does.
 pub async fn identity(
     State(state): State<AppState>,
     Path(path): Path<IdentityPath>,
+    auth: Result<Authenticated, ApiError>,
+    parts: Parts,
+) -> Response {
+    let presented = crate::auth::presented_token(&parts).is_some();
+    let answer = match auth {
+        Ok(auth) => identity_of(&state, &path, auth).await,
+        Err(e) => Err(e),
+    };
+    match answer {
+        Ok(identity) => identity.into_response(),
+        Err(e) => userinfo::with_challenge(e.into_response(), presented),
+    }
+}
+
+async fn identity_of(
+    state: &AppState,
+    path: &IdentityPath,
     auth: Authenticated,
 ) -> Result<Json<Identity>, ApiError> {
     let not_found = || ApiError::NotFound("The requested resource does not exist".to_owned());
@@ -113,7 +134,7 @@ pub async fn identity(
     let mut identity = build(&auth.org.base_url, user);
     if let Some(app) = &auth.app {
         identity.custom_attributes =
-            userinfo::custom_attributes(&state, &auth.org, app, user).await?;
+            userinfo::custom_attributes(state, &auth.org, app, user).await?;
     }
     Ok(Json(identity))
 }

@@ -287,10 +287,22 @@ async fn the_identity_url_shows_the_sessions_own_user() {
         .send(&h)
         .await
         .rest_error(StatusCode::NOT_FOUND, "NOT_FOUND");
-    get(&url)
+    // RFC 6750 §3: a 401 says how to authenticate, and whether the token was the problem.
+    let reply = get(&url).send(&h).await;
+    reply.rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+    assert_eq!(reply.headers["www-authenticate"], "Bearer");
+    let reply = get(&url).bearer("00D000000000000!AQnothing").send(&h).await;
+    reply.rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+    assert_eq!(
+        reply.headers["www-authenticate"],
+        "Bearer error=\"invalid_token\""
+    );
+    // Other refusals are not about authentication.
+    let reply = get(&format!("/id/{}/{}", org.id, other.id))
+        .bearer(&sid)
         .send(&h)
-        .await
-        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+        .await;
+    assert!(reply.headers.get("www-authenticate").is_none());
 }
 
 /// API Enabled is checked on every API call, whatever the way in: a browser session, or a
