@@ -458,8 +458,9 @@ pub trait TokenStore: Send + Sync {
         limit: i64,
     ) -> StoreResult<u64>;
     /// Revokes every live access and refresh token an app of `org` issued (the app was
-    /// deleted; `spec/metadata.md` §5.4). App names match case-insensitively. Returns how
-    /// many tokens were live.
+    /// deleted; `spec/metadata.md` §5.4), deletes its codes not yet redeemed and denies its
+    /// device codes approved but not yet collected. App names match case-insensitively.
+    /// Returns how many tokens were live.
     async fn revoke_app_tokens(&self, org: &OrgId, app: &str, at: Timestamp) -> StoreResult<u64>;
     /// Records that `user` approved the app (app names match case-insensitively) for `scopes`
     /// (space-separated, `*` for any; `None` covers none, as an earlier version's record);
@@ -602,7 +603,8 @@ pub trait ConnectStore: Send + Sync {
         now: Timestamp,
     ) -> StoreResult<Vec<RefreshTokenRecord>>;
     /// Revokes, in one transaction, every live refresh and access token of `user` through
-    /// the app. Returns how many were live.
+    /// the app, deletes the user's codes of the app not yet redeemed and denies their device
+    /// codes approved but not yet collected. Returns how many tokens were live.
     async fn revoke_user_app_tokens(
         &self,
         org: &OrgId,

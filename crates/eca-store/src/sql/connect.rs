@@ -242,12 +242,28 @@ impl<D: Db> ConnectStore for D {
                      WHERE revoked_at IS NULL AND refresh_hash IN \
                      (SELECT token_hash FROM oauth_refresh_tokens \
                      WHERE org_id = $1 AND app_name_lower = $2 AND user_id = $3)",
+                    args.clone(),
+                ),
+                // The user's grants still under way would issue new tokens after the
+                // revocation: codes not yet redeemed, device codes approved but not yet
+                // collected (app names are ASCII API names: `lower` folds them as `fold`).
+                (
+                    "DELETE FROM oauth_authorization_codes \
+                     WHERE org_id = $1 AND lower(app_name) = $2 AND user_id = $3 \
+                     AND consumed_at IS NULL",
+                    args.clone(),
+                ),
+                (
+                    "UPDATE oauth_device_codes SET status = 'denied', decided_at = $4 \
+                     WHERE org_id = $1 AND lower(app_name) = $2 AND user_id = $3 \
+                     AND status = 'approved'",
                     args,
                 ),
             ])
             .await
             .map_err(database)?;
-        Ok(counts.iter().sum())
+        // Tokens only: the voided codes had issued nothing yet.
+        Ok(counts.iter().take(3).sum())
     }
 
     async fn record_audit(

@@ -748,12 +748,26 @@ impl<D: Db> TokenStore for D {
                 (
                     "UPDATE oauth_access_tokens SET revoked_at = $3 \
                      WHERE org_id = $1 AND app_name_lower = $2 AND revoked_at IS NULL",
+                    args.clone(),
+                ),
+                // Grants still under way would issue new tokens after the revocation: codes
+                // not yet redeemed, and device codes approved but not yet collected. App
+                // names are API names (ASCII), so `lower` folds them as `fold` does.
+                (
+                    "DELETE FROM oauth_authorization_codes \
+                     WHERE org_id = $1 AND lower(app_name) = $2 AND consumed_at IS NULL",
+                    args.clone(),
+                ),
+                (
+                    "UPDATE oauth_device_codes SET status = 'denied', decided_at = $3 \
+                     WHERE org_id = $1 AND lower(app_name) = $2 AND status = 'approved'",
                     args,
                 ),
             ])
             .await
             .map_err(database)?;
-        Ok(counts.iter().sum())
+        // Tokens only: the voided codes had issued nothing yet.
+        Ok(counts.iter().take(2).sum())
     }
 
     async fn record_approval(

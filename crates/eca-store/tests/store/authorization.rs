@@ -20,6 +20,7 @@ on_every_backend!(
     expired_codes_are_deleted,
     device_codes_are_decided_once_and_consumed_once,
     concurrent_polls_see_the_earlier_poll_once,
+    revocations_void_the_grants_still_under_way,
 );
 
 fn at(secs: i64) -> Timestamp {
@@ -385,4 +386,96 @@ async fn concurrent_polls_see_the_earlier_poll_once(env: Env) {
         }
     }
     assert_eq!(first, 1);
+}
+
+/// Revoking a user's tokens of an app, or all of an app's, also voids what would issue new
+/// ones afterwards: codes not yet redeemed (gone), and device codes approved but not yet
+/// collected (denied). Redeemed codes stay, so a replay still finds what they issued; other
+/// users, apps and orgs are untouched.
+async fn revocations_void_the_grants_still_under_way(env: Env) {
+    let store = env.store.as_ref();
+    let (org, profile, user) = seed(store, "acme", "a@acme.example").await;
+    let other_user = crate::new_user(&profile, "c@acme.example");
+    store.create_user(&other_user).await.unwrap();
+    for (hash, who) in [("mine", &user.id), ("theirs", &other_user.id)] {
+        store
+            .create_authorization_code(&code(&org.id, who, hash))
+            .await
+            .unwrap();
+    }
+    store
+        .create_authorization_code(&code(&org.id, &user.id, "redeemed"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .redeem_authorization_code("redeemed", &org.id, &consumer(), at(1))
+            .await
+            .unwrap(),
+        CodeRedemption::Redeemed(_)
+    ));
+    let mut other_app = code(&org.id, &user.id, "other-app");
+    other_app.app_name = "Other".to_owned();
+    store.create_authorization_code(&other_app).await.unwrap();
+    for (hash, user_code, who) in [("dm", "um", &user.id), ("dt", "ut", &other_user.id)] {
+        store
+            .create_device_code(&device(&org.id, hash, user_code))
+            .await
+            .unwrap();
+        assert!(
+            store
+                .decide_device_code(user_code, who, true, at(2), at(2))
+                .await
+                .unwrap()
+        );
+    }
+    store
+        .create_device_code(&device(&org.id, "dp", "up"))
+        .await
+        .unwrap();
+
+    // The app's name in any case.
+    store
+        .revoke_user_app_tokens(&org.id, "CI", &user.id, at(3))
+        .await
+        .unwrap();
+    let org_id = &org.id;
+    let redeem = |hash: &'static str| async move {
+        store
+            .redeem_authorization_code(hash, org_id, &consumer(), at(4))
+            .await
+            .unwrap()
+    };
+    assert_eq!(redeem("mine").await, CodeRedemption::Unknown);
+    assert!(matches!(
+        redeem("redeemed").await,
+        CodeRedemption::Replayed(_)
+    ));
+    let status = |user_code: &'static str| async move {
+        store
+            .device_code_by_user_code(user_code)
+            .await
+            .unwrap()
+            .expect("the device code")
+            .status
+    };
+    assert_eq!(status("um").await, DeviceStatus::Denied);
+    assert_eq!(status("ut").await, DeviceStatus::Approved);
+    assert_eq!(status("up").await, DeviceStatus::Pending);
+    assert!(!store.consume_device_code("dm").await.unwrap());
+
+    // The whole app: every user's, but not another app's, and pending device codes stay
+    // (approving one later is a new authorization).
+    store.revoke_app_tokens(&org.id, "ci", at(5)).await.unwrap();
+    assert_eq!(redeem("theirs").await, CodeRedemption::Unknown);
+    assert_eq!(status("ut").await, DeviceStatus::Denied);
+    assert_eq!(status("up").await, DeviceStatus::Pending);
+    let CodeRedemption::Redeemed(kept) = store
+        .redeem_authorization_code("other-app", &org.id, &consumer(), at(6))
+        .await
+        .unwrap()
+    else {
+        panic!("another app's code is untouched");
+    };
+    assert_eq!(kept.app_name, "Other");
 }
