@@ -46,6 +46,18 @@ pub struct KeyCache {
     /// JWKS lists a key another node just made at once. Unauthenticated requests (`/id/keys`,
     /// an `id_token_hint`) then cost a query, never a decryption and an RSA key check.
     parsed: TtlCache<(OrgId, String), Arc<SigningKey>>,
+    /// Held while an org's first key is made: requests that need it at the same moment
+    /// (`/id/keys` needs no login) make one key, not one each.
+    first_key: tokio::sync::Mutex<()>,
+    /// Keys this process generated so far.
+    generated: std::sync::atomic::AtomicU64,
+}
+
+impl KeyCache {
+    /// How many keys this process generated so far (tests, metrics).
+    pub fn generated(&self) -> u64 {
+        self.generated.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl Default for KeyCache {
@@ -54,6 +66,8 @@ impl Default for KeyCache {
             current: TtlCache::new(SIGNING_KEY_TTL_MS, KEY_CACHE_MAX),
             // Kept while the key can be published; one read again later costs a parse.
             parsed: TtlCache::new(PREVIOUS_KEY_OVERLAP_HOURS * 3_600 * 1_000, PARSED_CACHE_MAX),
+            first_key: tokio::sync::Mutex::new(()),
+            generated: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -116,6 +130,13 @@ fn describe(records: &[SigningKeyRecord], now: Timestamp) -> Vec<KeyInfo> {
 
 /// The org's key records, oldest first, making the first key when there is none.
 async fn records(state: &AppState, org: &OrgId) -> Result<Vec<SigningKeyRecord>, ApiError> {
+    let records = state.store().signing_keys(org).await?;
+    if !records.is_empty() {
+        return Ok(records);
+    }
+    // One first key however many requests ask at once: the others wait, then read it. (Nodes
+    // that race each make one; the store keeps the first, `create`.)
+    let _making = state.signing_keys().first_key.lock().await;
     let records = state.store().signing_keys(org).await?;
     if !records.is_empty() {
         return Ok(records);
@@ -200,6 +221,10 @@ async fn create(state: &AppState, org: &OrgId, kid: &str) -> Result<bool, ApiErr
     .await
     .map_err(|e| ApiError::Internal(format!("key generation failed: {e}")))?
     .map_err(|e| ApiError::Internal(format!("key generation failed: {e}")))?;
+    state
+        .signing_keys()
+        .generated
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let record = SigningKeyRecord {
         org_id: org.clone(),
         kid: kid.to_owned(),

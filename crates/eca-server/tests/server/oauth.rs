@@ -1090,6 +1090,27 @@ async fn each_org_gets_one_stable_signing_key_stored_encrypted() {
     assert_ne!(theirs["keys"][0]["n"], jwks["keys"][0]["n"]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requests_that_need_an_orgs_first_key_at_once_make_one() {
+    // `/id/keys` needs no login: a burst of them for an org without a key must not cost an RSA
+    // key generation each.
+    let w = world().await;
+    let (acme, _) = second_org(&w.h, vec![]).await;
+    let before = w.h.state.signing_keys().generated();
+    let path = format!("/orgs/{}/id/keys", acme.my_domain);
+    let answers = futures_util::future::join_all((0..8).map(|_| get(&path).send(&w.h))).await;
+    let first = answers[0].json();
+    for answer in &answers {
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        assert_eq!(answer.json(), first);
+    }
+    assert_eq!(w.h.state.signing_keys().generated(), before + 1);
+    assert_eq!(
+        w.h.store.signing_keys(&acme.id).await.expect("store").len(),
+        1
+    );
+}
+
 #[tokio::test]
 async fn a_token_works_only_on_the_apis_its_scopes_grant() {
     // `spec/oauth-and-connect.md` §4: `api` (or `full`) is what reaches the data APIs; a token
