@@ -24,6 +24,7 @@ pub mod suggest;
 pub mod validate;
 pub mod version;
 pub mod xml;
+pub mod xml_shape;
 
 pub use catalog::MetadataType;
 pub use diagnostic::{Code, Diagnostic, Severity};

@@ -180,6 +180,11 @@ pub fn parse_str(text: &str) -> Result<Document, XmlError> {
             span: lines.span(at, "<!DOCTYPE".len()),
         });
     }
+    // Shapes the parser would spend quadratic time on (`xml_shape`).
+    crate::xml_shape::check(source).map_err(|e| XmlError::Malformed {
+        message: e.to_string(),
+        span: Span::new(1, 1, 1),
+    })?;
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,
         nodes_limit: MAX_NODES,
@@ -453,6 +458,22 @@ mod tests {
         let err = parse_str(text).unwrap_err();
         assert!(
             matches!(err, XmlError::Doctype { span } if span.line == 2),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn refuses_shapes_the_parser_spends_quadratic_time_on() {
+        let attributes: String = (0..100).map(|i| format!(" a{i}=\"v\"")).collect();
+        let err = parse_str(&format!("<A{attributes}/>")).unwrap_err();
+        assert!(
+            matches!(&err, XmlError::Malformed { message, .. } if message.contains("attributes")),
+            "{err:?}"
+        );
+        let namespaces: String = (0..300).map(|i| format!("<e xmlns:p{i}=\"u\">")).collect();
+        let err = parse_str(&format!("<A>{namespaces}</A>")).unwrap_err();
+        assert!(
+            matches!(&err, XmlError::Malformed { message, .. } if message.contains("namespaces")),
             "{err:?}"
         );
     }

@@ -21,10 +21,6 @@ pub const NS_DSIG: &str = "http://www.w3.org/2000/09/xmldsig#";
 pub const MAX_XML_LEN: usize = 64 * 1024;
 const MAX_NODES: u32 = 4096;
 const MAX_DEPTH: usize = 32;
-/// The most attributes (namespace declarations included) one element may have. SAML elements
-/// have a dozen at most; the parser checks each new attribute against the element's earlier
-/// ones, so thousands on one element would cost quadratic time per anonymous request.
-const MAX_ATTRIBUTES: usize = 64;
 /// The longest NameID taken from a request: the IdP's own NameIDs are usernames (80
 /// characters), federation ids (512 characters, up to 4 bytes each) or custom attribute
 /// values, and SPs echo them back. Names travel through the login page in a sealed ticket,
@@ -41,8 +37,17 @@ pub fn parse(text: &str) -> Result<Document<'_>, SamlError> {
     if text.contains("<!DOCTYPE") || text.contains("<!ENTITY") {
         return Err(SamlError::DoctypeRefused);
     }
-    if most_attributes(text) > MAX_ATTRIBUTES {
-        return Err(SamlError::Malformed("an element has too many attributes"));
+    // Shapes the parser would spend quadratic time on, per anonymous request.
+    match eca_metadata::xml_shape::check(text) {
+        Ok(()) => {}
+        Err(eca_metadata::xml_shape::ShapeError::TooManyAttributes) => {
+            return Err(SamlError::Malformed("an element has too many attributes"));
+        }
+        Err(eca_metadata::xml_shape::ShapeError::TooManyNamespaces) => {
+            return Err(SamlError::Malformed(
+                "the message declares too many namespaces",
+            ));
+        }
     }
     let options = ParsingOptions {
         allow_dtd: false,
@@ -61,52 +66,6 @@ pub fn parse(text: &str) -> Result<Document<'_>, SamlError> {
         return Err(SamlError::Malformed("the XML is nested too deeply"));
     }
     Ok(doc)
-}
-
-/// The most attributes any start tag of `text` has, counted as `=` signs outside quoted values
-/// (comments, CDATA sections and processing instructions skipped): a linear scan before the
-/// parser, which would spend quadratic time on a tag with thousands of them. Text that is not
-/// well-formed may be miscounted; the parser refuses it anyway.
-fn most_attributes(text: &str) -> usize {
-    let bytes = text.as_bytes();
-    let skip_to = |from: usize, end: &str| {
-        text[from..]
-            .find(end)
-            .map_or(bytes.len(), |i| from + i + end.len())
-    };
-    let (mut most, mut i) = (0, 0);
-    while i < bytes.len() {
-        if bytes[i] != b'<' {
-            i += 1;
-            continue;
-        }
-        let rest = &text[i..];
-        if rest.starts_with("<!--") {
-            i = skip_to(i + 4, "-->");
-        } else if rest.starts_with("<![CDATA[") {
-            i = skip_to(i + 9, "]]>");
-        } else if rest.starts_with("<?") {
-            i = skip_to(i + 2, "?>");
-        } else {
-            // A start or end tag: count `=` up to its `>`, skipping quoted values.
-            let (mut count, mut quote) = (0, None);
-            i += 1;
-            while i < bytes.len() {
-                let b = bytes[i];
-                match quote {
-                    Some(q) if b == q => quote = None,
-                    Some(_) => {}
-                    None if b == b'"' || b == b'\'' => quote = Some(b),
-                    None if b == b'=' => count += 1,
-                    None if b == b'>' => break,
-                    None => {}
-                }
-                i += 1;
-            }
-            most = most.max(count);
-        }
-    }
-    most
 }
 
 /// The element children of `node` in namespace `ns` with local name `name`.

@@ -131,6 +131,10 @@ fn malformed(message: impl Into<String>) -> ApiError {
 pub fn parse(body: &[u8]) -> Result<MetadataCall, ApiError> {
     let source =
         std::str::from_utf8(body).map_err(|_| malformed("The request body is not UTF-8 text"))?;
+    // Before the session is checked: shapes the parser would spend quadratic time on are
+    // refused by a linear scan first (`eca_metadata::xml_shape`).
+    eca_metadata::xml_shape::check(source)
+        .map_err(|e| malformed(format!("The request is refused: {e}")))?;
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,
         nodes_limit: NODES_LIMIT,

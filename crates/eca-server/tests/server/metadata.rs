@@ -493,6 +493,49 @@ async fn bad_soap_calls_are_faults_and_bad_zips_fail_cleanly() {
             .await;
         reply.fault(StatusCode::INTERNAL_SERVER_ERROR, code);
     }
+    // A DTD on an otherwise valid call, its entity standing for the session id.
+    let with_dtd = format!(
+        "<!DOCTYPE soapenv:Envelope [<!ENTITY e \"{session}\">]>{}",
+        envelope(
+            "&e;",
+            &format!(
+                "<listMetadata xmlns=\"{META_NS}\"><queries><type>ExternalClientApplication</type></queries></listMetadata>"
+            )
+        )
+    );
+    let reply = post("/services/Soap/m/66.0", "text/xml", with_dtd)
+        .send(&h)
+        .await;
+    reply.fault(StatusCode::INTERNAL_SERVER_ERROR, "soapenv:Client");
+    assert!(
+        !reply.body.contains("listMetadataResponse"),
+        "{}",
+        reply.body
+    );
+
+    // Shapes the XML parser would spend quadratic time on are refused before anything else,
+    // without a session, on both SOAP endpoints: thousands of attributes on one element, and
+    // namespace declarations that pile up.
+    let attributes: String = (0..5_000).map(|i| format!(" a{i}=\"v\"")).collect();
+    let namespaces: String = (0..300).map(|i| format!("<e xmlns:p{i}=\"u\">")).collect();
+    for (inner, says) in [
+        (
+            format!("<listMetadata{attributes}/>"),
+            "more than 64 attributes",
+        ),
+        (
+            format!("<listMetadata>{namespaces}</listMetadata>"),
+            "more than 256 namespaces",
+        ),
+    ] {
+        for endpoint in ["/services/Soap/m/66.0", "/services/Soap/u/66.0"] {
+            let reply = post(endpoint, "text/xml", envelope("", &inner))
+                .send(&h)
+                .await;
+            reply.fault(StatusCode::INTERNAL_SERVER_ERROR, "soapenv:Client");
+            assert!(reply.body.contains(says), "{endpoint}: {}", reply.body);
+        }
+    }
 
     // A bad session, and none.
     let reply = soap(
