@@ -75,6 +75,18 @@ impl Client {
         Self::parse(path, &self.check("GET", path, answer)?)
     }
 
+    /// Like [`Client::get`], but `None` when the server refuses the caller (403).
+    pub fn get_unless_forbidden<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> anyhow::Result<Option<T>> {
+        let answer = auth_file::get(&self.agent, &self.url(path), &self.login.session_id)?;
+        if answer.status == 403 {
+            return Ok(None);
+        }
+        Self::parse(path, &self.check("GET", path, answer)?).map(Some)
+    }
+
     fn send(&self, method: &str, path: &str, body: &impl Serialize) -> anyhow::Result<String> {
         let url = self.url(path);
         let json = serde_json::to_string(body)?;

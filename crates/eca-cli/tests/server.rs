@@ -1386,10 +1386,24 @@ fn usage_revocation_and_credential_rotation_from_the_cli() {
     assert_eq!(missing.code, 1);
     assert!(missing.stderr.contains("NOT_FOUND"), "{}", missing.stderr);
 
-    // Credentials: keys for developers; secrets need the org setting.
-    let shown = run(&["creds", "show", "Demo_App", "--json"]).ok().json();
+    // Credentials: keys for developers; secrets, and staged credentials, need the org setting.
+    let keys_only = run(&["creds", "show", "Demo_App", "--json"]).ok();
+    let shown = keys_only.json();
     assert_eq!(shown[0]["key"], key.as_str(), "{shown}");
     assert!(shown[0].get("secret").is_none());
+    assert_eq!(shown[0]["staged"], serde_json::json!([]), "{shown}");
+    assert!(
+        keys_only.stderr.contains("staged credentials are not listed"),
+        "{}",
+        keys_only.stderr
+    );
+    let refused = run(&["creds", "stage", "Demo_App"]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("enableClientSecretInRestApiAccess"),
+        "{}",
+        refused.stderr
+    );
     let refused = run(&["creds", "show", "Demo_App", "--secret"]);
     assert_eq!(refused.code, 1);
     assert!(

@@ -122,6 +122,19 @@ fn staged(client: &Client, app: &str, consumer: &str) -> anyhow::Result<Vec<Stag
     Ok(client.get::<StagedList>(&path)?.staged_credentials)
 }
 
+/// The consumer's staged credentials; `None` when the caller may not see them (every staged
+/// resource needs secret access: the org setting and View Client Secret).
+fn staged_if_allowed(
+    client: &Client,
+    app: &str,
+    consumer: &str,
+) -> anyhow::Result<Option<Vec<Staged>>> {
+    let path = format!("{}/{}/staged", base(app), percent_encode(consumer));
+    Ok(client
+        .get_unless_forbidden::<StagedList>(&path)?
+        .map(|list| list.staged_credentials))
+}
+
 /// The consumer to act on: `--consumer`, or the app's only one.
 fn one_consumer(client: &Client, args: &OneArgs) -> anyhow::Result<String> {
     let all = consumers(client, &args.app)?;
@@ -177,6 +190,7 @@ fn one_consumer(client: &Client, args: &OneArgs) -> anyhow::Result<String> {
 fn show(args: &ShowArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let client = Client::for_target(&args.target)?;
     let mut shown = Vec::new();
+    let mut hidden = false;
     for c in consumers(&client, &args.app)? {
         let consumer = if args.secret {
             client.get::<Consumer>(&format!(
@@ -187,7 +201,19 @@ fn show(args: &ShowArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         } else {
             c
         };
-        let mut staged = staged(&client, &args.app, &consumer.id)?;
+        let Some(mut staged) = staged_if_allowed(&client, &args.app, &consumer.id)? else {
+            if !hidden {
+                output::warning(
+                    "staged credentials are not listed: they need secret access (the org setting enableClientSecretInRestApiAccess and the View Client Secret permission)",
+                );
+                hidden = true;
+            }
+            shown.push(Shown {
+                consumer,
+                staged: Vec::new(),
+            });
+            continue;
+        };
         // The server shows staged secrets to whoever may see secrets; they are printed only
         // when asked for, in JSON too.
         if !args.secret {

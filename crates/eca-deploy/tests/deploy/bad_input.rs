@@ -17,6 +17,22 @@ fn entries(list: &[(&str, &[u8])]) -> Vec<u8> {
     )
 }
 
+/// A zip naming `package.xml` twice: written with a second name of the same length, then
+/// renamed in its local header and the central directory alike (zip writers refuse to write
+/// the same name twice, so this is made by hand, as an attacker would).
+fn twice_named() -> Vec<u8> {
+    let harmless = PKG.as_bytes();
+    let destructive = br#"<Package xmlns="http://soap.sforce.com/2006/04/metadata"><version>66.0</version></Package>"#;
+    let mut bytes = entries(&[("package.xml", harmless), ("packagX.xml", destructive)]);
+    let (from, to) = (b"packagX.xml", b"package.xml");
+    let mut at = 0;
+    while let Some(i) = bytes[at..].windows(from.len()).position(|w| w == from) {
+        bytes[at + i..at + i + from.len()].copy_from_slice(to);
+        at += i + from.len();
+    }
+    bytes
+}
+
 /// A zip whose one entry expands 1000:1 past the ratio limit.
 fn bomb() -> Vec<u8> {
     entries(&[
@@ -66,6 +82,7 @@ async fn bad_zips_fail_cleanly() {
             "deploy.zip",
             "duplicate entry",
         ),
+        (twice_named(), "deploy.zip", "more than once"),
         (
             entries(&[("externalClientApps/A.eca", b"<x/>")]),
             "package.xml",

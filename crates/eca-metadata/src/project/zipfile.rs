@@ -45,6 +45,21 @@ pub(super) fn load_zip(
 ) -> Result<Project, ProjectError> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| zip_error(path, format!("not a valid zip archive: {e}")))?;
+    // The zip crate keeps one entry per name (the last): a second `package.xml` would silently
+    // replace the first that a reviewer or another tool reads. Such an archive is refused, and
+    // so is one whose local headers disagree with its central directory.
+    if archive.has_duplicate_names() {
+        return Err(zip_error(
+            path,
+            "the archive names the same entry more than once",
+        ));
+    }
+    archive.validate_header_consistency().map_err(|e| {
+        zip_error(
+            path,
+            format!("the archive's entries disagree with its directory: {e}"),
+        )
+    })?;
     if archive.len() > limits.max_entries {
         return Err(zip_error(
             path,
