@@ -1393,7 +1393,9 @@ fn usage_revocation_and_credential_rotation_from_the_cli() {
     assert!(shown[0].get("secret").is_none());
     assert_eq!(shown[0]["staged"], serde_json::json!([]), "{shown}");
     assert!(
-        keys_only.stderr.contains("staged credentials are not listed"),
+        keys_only
+            .stderr
+            .contains("staged credentials are not listed"),
         "{}",
         keys_only.stderr
     );

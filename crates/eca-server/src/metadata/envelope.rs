@@ -243,7 +243,63 @@ pub fn parse(body: &[u8]) -> Result<MetadataCall, ApiError> {
     })
 }
 
+/// Every field of the Metadata API's `DeployOptions` (the Metadata API Developer Guide,
+/// "deploy()"). Those a deploy of ECA metadata has no use for (tests, retrieves, packages)
+/// are accepted and ignored; any other name is refused, since a misspelled `checkOnly` would
+/// otherwise turn a validation into a real deploy.
+pub const DEPLOY_OPTIONS: [&str; 11] = [
+    "allowMissingFiles",
+    "autoUpdatePackage",
+    "checkOnly",
+    "ignoreWarnings",
+    "performRetrieve",
+    "purgeOnDelete",
+    "rollbackOnError",
+    "runAllTests",
+    "runTests",
+    "singlePackage",
+    "testLevel",
+];
+
+/// Refuses a `deploy` call whose elements are not exactly the WSDL's: `ZipFile` and an
+/// optional `DeployOptions` once each, and in it only [`DEPLOY_OPTIONS`], each once
+/// (`runTests`, a list, may repeat).
+fn check_deploy_shape(call: roxmltree::Node<'_, '_>) -> Result<(), ApiError> {
+    let mut seen = std::collections::HashSet::new();
+    for c in call.children().filter(roxmltree::Node::is_element) {
+        let name = c.tag_name().name();
+        if name != "ZipFile" && name != "DeployOptions" {
+            return Err(malformed(format!(
+                "deploy: unexpected element `{name}` (the call takes ZipFile and DeployOptions)"
+            )));
+        }
+        if !seen.insert(name) {
+            return Err(malformed(format!("deploy: `{name}` is given twice")));
+        }
+        if name != "DeployOptions" {
+            continue;
+        }
+        let mut options = std::collections::HashSet::new();
+        for o in c.children().filter(roxmltree::Node::is_element) {
+            let option = o.tag_name().name();
+            if !DEPLOY_OPTIONS.contains(&option) {
+                return Err(malformed(format!(
+                    "DeployOptions: unknown option `{option}` (options are {})",
+                    DEPLOY_OPTIONS.join(", ")
+                )));
+            }
+            if option != "runTests" && !options.insert(option) {
+                return Err(malformed(format!(
+                    "DeployOptions: `{option}` is given twice"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn deploy(call: roxmltree::Node<'_, '_>) -> Result<Operation, ApiError> {
+    check_deploy_shape(call)?;
     let encoded = child(call, "ZipFile")
         .ok_or_else(|| malformed("deploy: the ZipFile element is missing"))?
         .text()
@@ -255,7 +311,7 @@ fn deploy(call: roxmltree::Node<'_, '_>) -> Result<Operation, ApiError> {
     let mut options = DeployOptions::default();
     if let Some(o) = child(call, "DeployOptions") {
         let set = |name: &str, field: &mut bool| -> Result<(), ApiError> {
-            if let Some(v) = flag(o, name)? {
+            if let Some(v) = option_flag(o, name)? {
                 *field = v;
             }
             Ok(())
@@ -430,6 +486,24 @@ fn required(node: roxmltree::Node<'_, '_>, name: &str) -> Result<String, ApiErro
             node.tag_name().name()
         ))
     })
+}
+
+/// A deploy option, an `xsd:boolean`: absent or `xsi:nil` is not sent; present, it must be
+/// `true`/`false`/`1`/`0` (an empty `<checkOnly/>` is refused, not read as false).
+fn option_flag(node: roxmltree::Node<'_, '_>, name: &str) -> Result<Option<bool>, ApiError> {
+    let Some(element) = child(node, name) else {
+        return Ok(None);
+    };
+    if element.attribute((XSI, "nil")) == Some("true") {
+        return Ok(None);
+    }
+    match element.text().unwrap_or("").trim() {
+        "true" | "1" => Ok(Some(true)),
+        "false" | "0" => Ok(Some(false)),
+        other => Err(malformed(format!(
+            "{name}: `{other}` is not a boolean (true or false)"
+        ))),
+    }
 }
 
 /// An `xsd:boolean` child: `true`/`false`/`1`/`0`.

@@ -39,6 +39,39 @@ struct EntityContent {
     deploy_options: DeployOptions,
 }
 
+/// Reads the `entity_content` part, refusing fields the Metadata API does not have: a
+/// misspelled or unwrapped `checkOnly` (`{"checkOnly":true}`) would otherwise turn a
+/// validation into a real deploy. Known options a deploy of ECA metadata has no use for are
+/// accepted and ignored (`envelope::DEPLOY_OPTIONS`).
+fn entity_content(json: &[u8]) -> Result<EntityContent, ApiError> {
+    let refuse = |message: String| ApiError::request(RequestCode::JsonParserError, message);
+    let value: serde_json::Value = serde_json::from_slice(json)
+        .map_err(|e| refuse(format!("entity_content is not a deploy request: {e}")))?;
+    let top = value
+        .as_object()
+        .ok_or_else(|| refuse("entity_content is not a JSON object".to_owned()))?;
+    if let Some(key) = top.keys().find(|k| *k != "deployOptions") {
+        return Err(refuse(format!(
+            "entity_content: Unrecognized field \"{key}\" (deploy options go in \"deployOptions\")"
+        )));
+    }
+    if let Some(options) = top
+        .get("deployOptions")
+        .and_then(serde_json::Value::as_object)
+    {
+        for key in options.keys() {
+            if !super::envelope::DEPLOY_OPTIONS.contains(&key.as_str()) {
+                return Err(refuse(format!(
+                    "deployOptions: Unrecognized field \"{key}\" (options are {})",
+                    super::envelope::DEPLOY_OPTIONS.join(", ")
+                )));
+            }
+        }
+    }
+    serde_json::from_value(value)
+        .map_err(|e| refuse(format!("entity_content is not a deploy request: {e}")))
+}
+
 #[derive(Debug, Deserialize)]
 pub struct VersionPath {
     version: String,
@@ -92,12 +125,7 @@ pub async fn create(
         .body
         .to_vec();
     let entity = match parts.iter().find(|p| p.name == "entity_content") {
-        Some(p) => serde_json::from_slice::<EntityContent>(p.body).map_err(|e| {
-            ApiError::request(
-                RequestCode::JsonParserError,
-                format!("entity_content is not a deploy request: {e}"),
-            )
-        })?,
+        Some(p) => entity_content(p.body)?,
         None => EntityContent::default(),
     };
     drop(body);

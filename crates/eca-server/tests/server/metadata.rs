@@ -895,3 +895,93 @@ async fn deploys_in_flight_are_bounded() {
     }
     assert!(accepted);
 }
+
+/// A misspelled or misplaced option would turn a validation into a real deploy: options the
+/// Metadata API does not have are refused, on REST and SOAP alike, and nothing is deployed.
+/// Options it has but ECA metadata does not use (tests, retrieves) are accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_or_malformed_deploy_options_are_refused() {
+    let h = harness().await;
+    let session = admin_session(&h).await;
+    let rest = |options: &'static str| {
+        let (content_type, body) = multipart(&package("Strict"), options);
+        post(
+            "/services/data/v66.0/metadata/deployRequest",
+            &content_type,
+            body,
+        )
+        .bearer(&session)
+    };
+    for options in [
+        r#"{"checkOnly":true}"#,
+        r#"{"deployOptions":{"checkonly":true}}"#,
+        r#"{"deployOptions":{"checkOnly":"yes"}}"#,
+        r#"[]"#,
+    ] {
+        let reply = rest(options).send(&h).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{options}: {}",
+            reply.body
+        );
+        assert!(reply.body.contains("JSON_PARSER_ERROR"), "{}", reply.body);
+    }
+    let zip = b64(&package("Strict"));
+    for (options, says) in [
+        (
+            "<DeployOptions><checkonly>true</checkonly></DeployOptions>".to_owned(),
+            "unknown option `checkonly`",
+        ),
+        (
+            "<deployOptions><checkOnly>true</checkOnly></deployOptions>".to_owned(),
+            "unexpected element `deployOptions`",
+        ),
+        (
+            "<DeployOptions><checkOnly/></DeployOptions>".to_owned(),
+            "is not a boolean",
+        ),
+        (
+            "<DeployOptions><checkOnly>true</checkOnly><checkOnly>false</checkOnly></DeployOptions>"
+                .to_owned(),
+            "given twice",
+        ),
+    ] {
+        let reply = soap(
+            &h,
+            &session,
+            &format!("deploy xmlns=\"{META_NS}\"><ZipFile>{zip}</ZipFile>{options}</deploy>"),
+        )
+        .await;
+        reply.fault(StatusCode::INTERNAL_SERVER_ERROR, "soapenv:Client");
+        assert!(reply.body.contains(says), "{options}: {}", reply.body);
+    }
+    // Nothing was deployed by any of them.
+    let org = h.store.default_org().await.unwrap().unwrap();
+    assert!(
+        h.store
+            .components_of_app(&org.id, "Strict")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Known options ECA metadata has no use for, and a nil flag, are accepted.
+    let reply = rest(
+        r#"{"deployOptions":{"checkOnly":true,"testLevel":"NoTestRun","runTests":[],"performRetrieve":false}}"#,
+    )
+    .send(&h)
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let reply = soap(
+        &h,
+        &session,
+        &format!(
+            "deploy xmlns=\"{META_NS}\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\
+             <ZipFile>{zip}</ZipFile><DeployOptions><checkOnly>true</checkOnly>\
+             <purgeOnDelete xsi:nil=\"true\"/><testLevel>NoTestRun</testLevel>\
+             <runTests>A</runTests><runTests>B</runTests></DeployOptions></deploy>"
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
