@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use eca_core::crypto::MasterKey;
-use eca_core::{Clock, Rng, Secret, Timestamp};
+use eca_core::{Clock, OrgId, Rng, Secret, Timestamp};
 use eca_deploy::OrgLocks;
 use eca_oauth::SecretDigester;
 use eca_store::{Lockout, Store};
@@ -120,6 +120,8 @@ struct Inner {
     deploy_locks: Arc<OrgLocks>,
     /// Room for deploys in flight (`metadata::MAX_DEPLOYS_IN_FLIGHT`).
     deploy_slots: Arc<Semaphore>,
+    /// Room for each org's deploys in flight (`metadata::MAX_DEPLOYS_PER_ORG`), by org.
+    org_deploy_slots: std::sync::Mutex<std::collections::HashMap<OrgId, Arc<Semaphore>>>,
     /// Group commit of issued access tokens (`oauth::token_writer`).
     token_writer: TokenWriter,
     /// Deployed apps, kept for a few seconds (`oauth::registry`).
@@ -170,6 +172,7 @@ impl AppState {
             node_id,
             deploy_locks: Arc::new(OrgLocks::new()),
             deploy_slots: Arc::new(Semaphore::new(crate::metadata::MAX_DEPLOYS_IN_FLIGHT)),
+            org_deploy_slots: std::sync::Mutex::default(),
             token_writer: TokenWriter::new(token_writes),
             apps: AppCache::default(),
             signing_keys: KeyCache::default(),
@@ -235,6 +238,20 @@ impl AppState {
     /// Room for deploys in flight on this node.
     pub fn deploy_slots(&self) -> &Arc<Semaphore> {
         &self.0.deploy_slots
+    }
+
+    /// Room for `org`'s deploys in flight on this node.
+    pub fn org_deploy_slots(&self, org: &OrgId) -> Arc<Semaphore> {
+        let mut slots = self
+            .0
+            .org_deploy_slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(
+            slots
+                .entry(org.clone())
+                .or_insert_with(|| Arc::new(Semaphore::new(crate::metadata::MAX_DEPLOYS_PER_ORG))),
+        )
     }
 
     /// Where issued access tokens are written, together with concurrent ones.

@@ -34,6 +34,11 @@ use crate::state::AppState;
 /// thread, with its zip); another gets `SERVER_UNAVAILABLE` (503).
 pub const MAX_DEPLOYS_IN_FLIGHT: usize = 32;
 
+/// The most deploys of one org one server node holds at once: they run one at a time behind
+/// the org's lock, so more would only queue, and one org's backlog must not take the node's
+/// every slot from the others.
+pub const MAX_DEPLOYS_PER_ORG: usize = 8;
+
 /// The version a deploy is read at: the call's version, or the default when the call names
 /// an older version than External Client Apps have (jsforce defaults to 50.0).
 pub fn deploy_version(path_version: &str) -> ApiVersion {
@@ -113,6 +118,11 @@ async fn spawn_deploy(
     // turn for the org's lock: a bound keeps a backlog from taking every blocking thread, which
     // password checks need too. Taken before the request is recorded, so a refusal leaves
     // nothing behind.
+    let org_slot = state.org_deploy_slots(org).try_acquire_owned().map_err(|_| {
+        ApiError::Busy(format!(
+            "Too many deploys of this org are queued or running ({MAX_DEPLOYS_PER_ORG} at most; they run one at a time): try again when some have finished"
+        ))
+    })?;
     let slot = Arc::clone(state.deploy_slots())
         .try_acquire_owned()
         .map_err(|_| {
@@ -148,6 +158,7 @@ async fn spawn_deploy(
             &state, &org, &user, &request, &zip, options, version,
         ));
         drop(slot);
+        drop(org_slot);
     });
     Ok((id, running))
 }

@@ -365,9 +365,14 @@ async fn patch(h: &Harness, session: &str, uri: &str, body: &str) -> Reply {
 }
 
 async fn wait_rest(h: &Harness, session: &str, id: &str) -> serde_json::Value {
+    wait_rest_at(h, "", session, id).await
+}
+
+/// [`wait_rest`] for an org under `prefix` (`/orgs/<domain>`, or empty for the default org).
+async fn wait_rest_at(h: &Harness, prefix: &str, session: &str, id: &str) -> serde_json::Value {
     for _ in 0..500 {
         let reply = crate::support::get(&format!(
-            "/services/data/v66.0/metadata/deployRequest/{id}?includeDetails=true"
+            "{prefix}/services/data/v66.0/metadata/deployRequest/{id}?includeDetails=true"
         ))
         .bearer(session)
         .send(h)
@@ -857,43 +862,112 @@ async fn deploying_needs_an_external_client_app_permission() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploys_in_flight_are_bounded() {
     let h = harness().await;
-    let session = admin_session(&h).await;
-    let org = h.store.default_org().await.unwrap().unwrap();
-    let submit = || {
+    // Orgs whose deploys all wait behind their org's lock: the default one (the admin) and
+    // more, each with a developer who may deploy.
+    let mut orgs = vec![(
+        h.store.default_org().await.unwrap().unwrap().id,
+        String::new(),
+        admin_session(&h).await,
+    )];
+    for domain in ["b", "c", "d", "e"] {
+        orgs.push(deployer_org(&h, domain).await);
+    }
+    let mut held = Vec::new();
+    for (org, _, _) in &orgs {
+        held.push(h.state.deploy_locks().lock(org).await);
+    }
+    let submit = |prefix: &str, session: &str| {
         let (content_type, body) = multipart(&package("Busy"), r#"{"deployOptions":{}}"#);
         post(
-            "/services/data/v66.0/metadata/deployRequest",
+            &format!("{prefix}/services/data/v66.0/metadata/deployRequest"),
             &content_type,
             body,
         )
-        .bearer(&session)
-        .send(&h)
+        .bearer(session)
     };
-    let held = h.state.deploy_locks().lock(&org.id).await;
+    // One org gets MAX_DEPLOYS_PER_ORG, and the next is refused for that org alone...
     let mut ids = Vec::new();
-    for _ in 0..eca_server::metadata::MAX_DEPLOYS_IN_FLIGHT {
-        let reply = submit().await;
+    let per_org = eca_server::metadata::MAX_DEPLOYS_PER_ORG;
+    let (_, prefix, session) = &orgs[0];
+    for _ in 0..per_org {
+        let reply = submit(prefix, session).send(&h).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-        ids.push(reply.json()["id"].as_str().unwrap().to_owned());
+        ids.push((0, reply.json()["id"].as_str().unwrap().to_owned()));
     }
-    let refused = submit().await;
+    let refused = submit(prefix, session).send(&h).await;
     refused.rest_error(StatusCode::SERVICE_UNAVAILABLE, "SERVER_UNAVAILABLE");
-    drop(held);
-    for id in &ids {
-        wait_rest(&h, &session, id).await;
+    assert!(refused.body.contains("of this org"), "{}", refused.body);
+    // ...while the others go on until the node's bound.
+    let total = eca_server::metadata::MAX_DEPLOYS_IN_FLIGHT;
+    'fill: for (i, (_, prefix, session)) in orgs.iter().enumerate().skip(1) {
+        for _ in 0..per_org {
+            if ids.len() == total {
+                break 'fill;
+            }
+            let reply = submit(prefix, session).send(&h).await;
+            assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+            ids.push((i, reply.json()["id"].as_str().unwrap().to_owned()));
+        }
     }
-    // Room again once they are done (the slot is given back as each deploy's thread ends).
+    assert_eq!(ids.len(), total, "enough orgs to fill the node");
+    let (_, prefix, session) = &orgs[4];
+    let refused = submit(prefix, session).send(&h).await;
+    refused.rest_error(StatusCode::SERVICE_UNAVAILABLE, "SERVER_UNAVAILABLE");
+    assert!(refused.body.contains("on this server"), "{}", refused.body);
+    drop(held);
+    for (i, id) in &ids {
+        wait_rest_at(&h, &orgs[*i].1, &orgs[*i].2, id).await;
+    }
+    // Room again once they are done (the slots are given back as each deploy's thread ends).
+    let (_, prefix, session) = &orgs[0];
     let mut accepted = false;
     for _ in 0..100 {
-        let reply = submit().await;
+        let reply = submit(prefix, session).send(&h).await;
         if reply.status == StatusCode::CREATED {
             accepted = true;
-            wait_rest(&h, &session, reply.json()["id"].as_str().unwrap()).await;
+            wait_rest(&h, session, reply.json()["id"].as_str().unwrap()).await;
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(accepted);
+}
+
+/// A new org `domain` with a developer who may deploy: its id, its path prefix and the
+/// developer's session.
+async fn deployer_org(h: &Harness, domain: &str) -> (eca_core::OrgId, String, String) {
+    use eca_core::domain::{Org, Permission, Permissions, Profile};
+    use eca_core::{OrgId, ProfileId};
+    let rng = h.rng.as_ref();
+    let org = Org {
+        id: OrgId::generate(rng),
+        name: domain.to_uppercase(),
+        my_domain: domain.to_owned(),
+        is_default: false,
+        session_timeout_minutes: 60,
+        enforce_ip_ranges_every_request: false,
+        created_at: crate::support::START,
+    };
+    h.store.create_org(&org).await.unwrap();
+    let profile = Profile {
+        id: ProfileId::generate(rng),
+        org_id: org.id.clone(),
+        name: "Developer".into(),
+        permissions: Permissions::new(vec![
+            Permission::ApiEnabled,
+            Permission::ExternalClientAppDeveloper,
+        ]),
+    };
+    h.store.create_profile(&profile).await.unwrap();
+    let username = format!("dev@{domain}.example");
+    crate::support::add_user(h, &org, &profile, &username).await;
+    let prefix = format!("/orgs/{domain}");
+    let reply = crate::support::login_call(&prefix, &username, crate::support::ADMIN_PASSWORD)
+        .send(h)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let session = reply.xml("sessionId").expect("a sessionId");
+    (org.id, prefix, session)
 }
 
 /// A misspelled or misplaced option would turn a validation into a real deploy: options the
