@@ -123,6 +123,11 @@ pub const RETRIEVE_NAMES_LIMIT: usize = 10_000;
 /// "You can specify up to three queries per call").
 pub const LIST_QUERIES_LIMIT: usize = 3;
 
+/// The most ids one `checkStatus` call may ask about. The guide names no limit for this
+/// deprecated call; each id costs a read of its request (a retrieve's with its zip), so the
+/// bound is the CRUD calls' ten.
+pub const CHECK_STATUS_IDS_LIMIT: usize = 10;
+
 fn malformed(message: impl Into<String>) -> ApiError {
     ApiError::Malformed(message.into())
 }
@@ -211,13 +216,19 @@ pub fn parse(body: &[u8]) -> Result<MetadataCall, ApiError> {
             type_name: required(call, "type")?,
             full_names: all(call, "fullNames"),
         },
-        "checkStatus" => Operation::CheckStatus {
-            ids: call
+        "checkStatus" => {
+            let ids: Vec<String> = call
                 .children()
                 .filter(|c| c.is_element() && c.tag_name().name() == "asyncProcessId")
                 .map(|c| c.text().unwrap_or("").trim().to_owned())
-                .collect(),
-        },
+                .collect();
+            if ids.len() > CHECK_STATUS_IDS_LIMIT {
+                return Err(malformed(format!(
+                    "checkStatus: at most {CHECK_STATUS_IDS_LIMIT} ids may be sent in one call"
+                )));
+            }
+            Operation::CheckStatus { ids }
+        }
         // Not done: a rename of an ECA component touches what names it (satellites name
         // their app, policies their settings, the consumer its global settings), and the
         // Metadata API Developer Guide says nothing of how Salesforce renames them.
@@ -737,6 +748,24 @@ mod tests {
         assert!(matches!(
             parse(envelope(&format!("<met:retrieve><met:retrieveRequest>{many}</met:retrieveRequest></met:retrieve>")).as_bytes()),
             Err(ApiError::Malformed(m)) if m.contains("at most")
+        ));
+        let ids = "<met:asyncProcessId>09S000000000001AAA</met:asyncProcessId>";
+        assert!(matches!(
+            parse(
+                envelope(&format!(
+                    "<met:checkStatus>{}</met:checkStatus>",
+                    ids.repeat(CHECK_STATUS_IDS_LIMIT)
+                ))
+                .as_bytes()
+            ),
+            Ok(MetadataCall {
+                operation: Operation::CheckStatus { .. },
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse(envelope(&format!("<met:checkStatus>{}</met:checkStatus>", ids.repeat(CHECK_STATUS_IDS_LIMIT + 1))).as_bytes()),
+            Err(ApiError::Malformed(m)) if m.contains("at most 10 ids")
         ));
         assert!(matches!(
             parse(envelope("<met:renameMetadata><met:type>ExternalClientApplication</met:type></met:renameMetadata>").as_bytes()),
