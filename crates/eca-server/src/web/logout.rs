@@ -68,23 +68,25 @@ async fn log_out(
     end_session_then(state, ctx, headers, response).await
 }
 
-/// Ends the browser's web session of this org, if it has one, with no CSRF check (as
-/// `GET /secur/logout.jsp`), and answers `response` with the session cookie cleared. The
-/// OpenID Connect end-session endpoint (`oauth/end_session.rs`) logs out through it too.
+/// Ends the browser's web sessions of this org, every one it presents (one per cookie path:
+/// the root and `/orgs/<domain>`), with no CSRF check (as `GET /secur/logout.jsp`), and answers
+/// `response` with the session cookie cleared. The OpenID Connect end-session endpoint
+/// (`oauth/end_session.rs`) logs out through it too.
 pub(crate) async fn end_session_then(
     state: &AppState,
     ctx: &OrgContext,
     headers: &HeaderMap,
     mut response: Response,
 ) -> Response {
-    match session::current_with_id(state, ctx, headers).await {
-        Ok(Some((id, active))) => {
-            if let Err(e) = crate::session::end(state.store(), &id).await {
-                return api_error_page(e.into());
+    match session::all_with_ids(state, ctx, headers).await {
+        Ok(sessions) => {
+            for (id, active) in sessions {
+                if let Err(e) = crate::session::end(state.store(), &id).await {
+                    return api_error_page(e.into());
+                }
+                tracing::info!(user = %active.user.id, org = %ctx.org.id, "web logout");
             }
-            tracing::info!(user = %active.user.id, org = %ctx.org.id, "web logout");
         }
-        Ok(None) => {}
         Err(e) => return api_error_page(e),
     }
     cookie::clear(&mut response, ctx, cookie::SESSION);

@@ -70,6 +70,28 @@ pub(crate) async fn current_with_id(
     find(state, ctx, headers, is_login_page_session).await
 }
 
+/// Every login page session of this org the browser presents, with its id. The same org
+/// answers at the root and under `/orgs/<domain>`, each with its own cookie path, so a browser
+/// may hold a session under each; logout ends them all.
+pub(crate) async fn all_with_ids(
+    state: &AppState,
+    ctx: &OrgContext,
+    headers: &HeaderMap,
+) -> Result<Vec<(String, Active)>, ApiError> {
+    let now = state.clock().now();
+    let mut found = Vec::new();
+    for id in cookie::values(headers, cookie::SESSION) {
+        match session::authenticate(state.store(), &ctx.org, id, now).await {
+            Ok(active) if is_login_page_session(active.session.kind) => {
+                found.push((id.to_owned(), active));
+            }
+            Ok(_) | Err(SessionError::Invalid) => {}
+            Err(SessionError::Store(e)) => return Err(e.into()),
+        }
+    }
+    Ok(found)
+}
+
 fn is_login_page_session(kind: SessionKind) -> bool {
     matches!(kind, SessionKind::Web | SessionKind::OAuthLogin)
 }

@@ -356,6 +356,44 @@ async fn logout_ends_the_session() {
     );
 }
 
+/// The default org answers at the root and under `/orgs/<domain>`, each with its own cookie
+/// path: a browser logged in at both sends both session cookies, and logout ends both.
+#[tokio::test]
+async fn logout_ends_every_session_of_the_org_the_browser_holds() {
+    let h = harness().await;
+    let domain = h.store.default_org().await.unwrap().unwrap().my_domain;
+    let prefixed = format!("/orgs/{domain}");
+    let mut b = Browser::new();
+    b.log_in(
+        &h,
+        &format!("{prefixed}/login"),
+        ADMIN_USERNAME,
+        ADMIN_PASSWORD,
+    )
+    .await;
+    b.log_in(&h, "/login", ADMIN_USERNAME, ADMIN_PASSWORD).await;
+    let under_prefix = b.sid(&prefixed).expect("a session under the prefix");
+    let at_root = b.sid("/").expect("a session at the root");
+    assert_ne!(under_prefix, at_root);
+    let reply = b.get(&h, &format!("{prefixed}/secur/logout.jsp")).await;
+    assert!(reply.body.contains("You are logged out"), "{}", reply.body);
+    for id in [&under_prefix, &at_root] {
+        assert!(
+            h.store
+                .session(&eca_core::crypto::token_hash(id))
+                .await
+                .unwrap()
+                .is_none(),
+            "every session the browser held is ended"
+        );
+    }
+    let home = get("/home")
+        .header("cookie", &format!("sid={at_root}"))
+        .send(&h)
+        .await;
+    assert_eq!(home.status, StatusCode::SEE_OTHER);
+}
+
 #[tokio::test]
 async fn salesforce_logout_path_honours_local_ret_urls_only() {
     let h = harness().await;
