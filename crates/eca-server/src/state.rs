@@ -104,6 +104,8 @@ struct Inner {
     settings: Settings,
     metrics: Metrics,
     limiter: LoginLimiter,
+    /// Wrong device user codes per user (`oauth::activate`).
+    user_code_limiter: LoginLimiter<eca_core::UserId>,
     login_turns: crate::login::turns::LoginTurns,
     /// Argon2id takes ~19 MiB and tens of milliseconds per hash: at most this many at once,
     /// each on a blocking thread, so a burst of logins cannot exhaust memory or starve the
@@ -157,6 +159,10 @@ impl AppState {
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
         let digester = SecretDigester::random(rng.as_ref());
         let node_id = crate::nodes::new_id(rng.as_ref());
+        let user_code_limiter = LoginLimiter::new(
+            crate::oauth::activate::WRONG_CODES_PER_USER,
+            crate::oauth::activate::WRONG_CODES_WINDOW_MS,
+        );
         Self(Arc::new(Inner {
             store,
             clock,
@@ -165,6 +171,7 @@ impl AppState {
             settings,
             metrics,
             limiter,
+            user_code_limiter,
             login_turns: crate::login::turns::LoginTurns::default(),
             hashing: Arc::new(Semaphore::new(threads)),
             password_checks: std::sync::atomic::AtomicU64::new(0),
@@ -218,6 +225,11 @@ impl AppState {
 
     pub fn limiter(&self) -> &LoginLimiter {
         &self.0.limiter
+    }
+
+    /// Wrong device user codes per user, on this node.
+    pub fn user_code_limiter(&self) -> &LoginLimiter<eca_core::UserId> {
+        &self.0.user_code_limiter
     }
 
     /// One password check at a time per user on this node (`login::turns`).

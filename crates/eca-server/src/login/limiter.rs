@@ -1,11 +1,13 @@
-//! An in-memory limit on failed logins per client address, in fixed windows. It slows down
-//! password guessing across many usernames, which the per-user lockout cannot see. Being in
-//! memory it is per server node; the per-user lockout is in the database and shared.
+//! An in-memory limit on failed attempts per key, in fixed windows: failed logins per client
+//! address, which slows down password guessing across many usernames (the per-user lockout
+//! cannot see that), and wrong device user codes per user (`oauth::activate`). Being in
+//! memory it is per server node; the per-user login lockout is in the database and shared.
 //!
 //! An IPv6 client counts by its /64 network: one host is usually given a whole /64, and
 //! counting each address apart would give it 2^64 budgets.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
@@ -17,16 +19,34 @@ use eca_core::Timestamp;
 const PRUNE_AT: usize = 10_000;
 
 #[derive(Debug)]
-pub struct LoginLimiter {
+pub struct LoginLimiter<K: LimitKey = IpAddr> {
     max_failures: u32,
     window_ms: i64,
-    windows: Mutex<Windows>,
+    windows: Mutex<Windows<K>>,
 }
 
 #[derive(Debug)]
-struct Windows {
-    by_client: HashMap<IpAddr, Window>,
+struct Windows<K> {
+    by_client: HashMap<K, Window>,
     prune_at: usize,
+}
+
+/// What attempts are counted by.
+pub trait LimitKey: Eq + Hash + Clone + std::fmt::Debug {
+    /// The key the attempts of `self` count under.
+    fn counted_as(&self) -> Self;
+}
+
+impl LimitKey for IpAddr {
+    fn counted_as(&self) -> Self {
+        client_key(*self)
+    }
+}
+
+impl LimitKey for eca_core::UserId {
+    fn counted_as(&self) -> Self {
+        self.clone()
+    }
 }
 
 /// The key an address counts under: IPv4 as it is (also when mapped into IPv6), IPv6 by its
@@ -44,8 +64,8 @@ fn client_key(ip: IpAddr) -> IpAddr {
 /// An attempt under way, counted as a failure until it [succeeds](LoginLimiter::succeeded).
 #[derive(Debug)]
 #[must_use = "an attempt that succeeds must be given back"]
-pub struct Attempt {
-    ip: IpAddr,
+pub struct Attempt<K = IpAddr> {
+    key: K,
     started: Timestamp,
 }
 
@@ -55,7 +75,7 @@ struct Window {
     failures: u32,
 }
 
-impl LoginLimiter {
+impl<K: LimitKey> LoginLimiter<K> {
     pub fn new(max_failures: u32, window_ms: i64) -> Self {
         Self {
             max_failures,
@@ -70,56 +90,56 @@ impl LoginLimiter {
     /// Whether `ip` has used up its failures in the current window (the tests' view; the
     /// server asks [`LoginLimiter::try_begin`], which tests and counts at once).
     #[cfg(test)]
-    fn is_blocked(&self, ip: IpAddr, now: Timestamp) -> bool {
+    fn is_blocked(&self, key: K, now: Timestamp) -> bool {
         let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        self.blocked(&windows, ip, now)
+        self.blocked(&windows, &key, now)
     }
 
-    fn blocked(&self, windows: &Windows, ip: IpAddr, now: Timestamp) -> bool {
+    fn blocked(&self, windows: &Windows<K>, key: &K, now: Timestamp) -> bool {
         windows
             .by_client
-            .get(&client_key(ip))
+            .get(&key.counted_as())
             .is_some_and(|w| self.is_current(w, now) && w.failures >= self.max_failures)
     }
 
-    /// Counts a failed login from `ip`.
-    pub fn record_failure(&self, ip: IpAddr, now: Timestamp) {
+    /// Counts a failed attempt of `key`.
+    pub fn record_failure(&self, key: K, now: Timestamp) {
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        self.count(&mut windows, ip, now);
+        self.count(&mut windows, &key, now);
     }
 
-    /// Starts an attempt from `ip`: `None` when the address has used up its failures, else the
+    /// Starts an attempt of `key`: `None` when it has used up its failures, else the
     /// attempt, already counted as a failure. Counting before the check, under the same lock
     /// as the test, means a burst of concurrent attempts gets no more checks than the limit;
     /// an attempt that succeeds gives its count back ([`LoginLimiter::succeeded`]).
-    pub fn try_begin(&self, ip: IpAddr, now: Timestamp) -> Option<Attempt> {
+    pub fn try_begin(&self, key: K, now: Timestamp) -> Option<Attempt<K>> {
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if self.blocked(&windows, ip, now) {
+        if self.blocked(&windows, &key, now) {
             return None;
         }
-        let started = self.count(&mut windows, ip, now);
-        Some(Attempt { ip, started })
+        let started = self.count(&mut windows, &key, now);
+        Some(Attempt { key, started })
     }
 
     /// Gives back the count of an attempt that did not fail, if its window is still current.
-    pub fn succeeded(&self, attempt: Attempt) {
+    pub fn succeeded(&self, attempt: Attempt<K>) {
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(w) = windows.by_client.get_mut(&client_key(attempt.ip))
+        if let Some(w) = windows.by_client.get_mut(&attempt.key.counted_as())
             && w.started == attempt.started
         {
             w.failures = w.failures.saturating_sub(1);
         }
     }
 
-    /// Counts one failure for `ip`; the start of the window it went into.
-    fn count(&self, windows: &mut Windows, ip: IpAddr, now: Timestamp) -> Timestamp {
+    /// Counts one failure for `key`; the start of the window it went into.
+    fn count(&self, windows: &mut Windows<K>, key: &K, now: Timestamp) -> Timestamp {
         if windows.by_client.len() >= windows.prune_at {
             windows
                 .by_client
                 .retain(|_, w| now.millis() - w.started.millis() < self.window_ms);
             windows.prune_at = PRUNE_AT.max(2 * windows.by_client.len());
         }
-        let window = windows.by_client.entry(client_key(ip)).or_insert(Window {
+        let window = windows.by_client.entry(key.counted_as()).or_insert(Window {
             started: now,
             failures: 0,
         });
@@ -144,7 +164,7 @@ mod tests {
 
     #[test]
     fn blocks_within_the_window_only() {
-        let limiter = LoginLimiter::new(3, 60_000);
+        let limiter: LoginLimiter = LoginLimiter::new(3, 60_000);
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let other: IpAddr = "192.0.2.2".parse().unwrap();
         let t = Timestamp::from_secs(1000);
@@ -161,7 +181,7 @@ mod tests {
 
     #[test]
     fn attempts_count_when_they_start_and_successes_give_theirs_back() {
-        let limiter = LoginLimiter::new(2, 60_000);
+        let limiter: LoginLimiter = LoginLimiter::new(2, 60_000);
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let t = Timestamp::from_secs(1000);
         let first = limiter.try_begin(ip, t).unwrap();
@@ -174,7 +194,10 @@ mod tests {
         drop((second, third));
         // A success from a window that has ended gives nothing back to the next one.
         let late = limiter.try_begin(ip, t.plus_secs(60)).unwrap();
-        let old = Attempt { ip, started: t };
+        let old = Attempt {
+            key: ip,
+            started: t,
+        };
         limiter.succeeded(old);
         assert!(limiter.try_begin(ip, t.plus_secs(61)).is_some());
         assert!(limiter.is_blocked(ip, t.plus_secs(61)));
@@ -184,7 +207,7 @@ mod tests {
 
     #[test]
     fn ipv6_clients_count_by_their_64_network() {
-        let limiter = LoginLimiter::new(2, 60_000);
+        let limiter: LoginLimiter = LoginLimiter::new(2, 60_000);
         let t = Timestamp::from_secs(1000);
         limiter.record_failure("2001:db8:1:2::1".parse().unwrap(), t);
         limiter.record_failure("2001:db8:1:2:ffff::9".parse().unwrap(), t);
@@ -198,7 +221,7 @@ mod tests {
 
     #[test]
     fn a_map_of_current_windows_is_not_pruned_on_every_attempt() {
-        let limiter = LoginLimiter::new(5, 60_000);
+        let limiter: LoginLimiter = LoginLimiter::new(5, 60_000);
         let t = Timestamp::from_secs(1000);
         let v4 = |n: u32| IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + n));
         for n in 0..=PRUNE_AT as u32 {

@@ -34,6 +34,15 @@ use crate::web::{self, base_path};
 
 const BAD_CODE: &str = "That code is not valid or has expired. Check the code on your device.";
 const TOO_MANY: &str = "Too many wrong codes from your address. Wait a minute and try again.";
+const TOO_MANY_FOR_USER: &str =
+    "Too many wrong codes from your account. Wait a quarter of an hour and try again.";
+
+/// Wrong user codes one user may enter per [`WRONG_CODES_WINDOW_MS`] on a node, from any
+/// address: the per-address limit alone would give an attacker with many addresses (an IPv6
+/// /48 is 65,536 networks of /64) as many budgets (RFC 8628 §5.1: user codes rely on rate
+/// limiting).
+pub const WRONG_CODES_PER_USER: u32 = 10;
+pub const WRONG_CODES_WINDOW_MS: i64 = 15 * 60 * 1000;
 
 /// `GET {base}/setup/connect[?user_code=XXXX-XXXX]`.
 pub async fn get(
@@ -89,6 +98,20 @@ pub async fn post(
             StatusCode::TOO_MANY_REQUESTS,
         );
     };
+    let Some(user_attempt) = state
+        .user_code_limiter()
+        .try_begin(active.user.id.clone(), now)
+    else {
+        state.limiter().succeeded(attempt);
+        return code_form(
+            &state,
+            &ctx,
+            &active,
+            typed,
+            Some(TOO_MANY_FOR_USER),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    };
     let record = match UserCode::parse(typed) {
         Some(code) => match state
             .store()
@@ -102,6 +125,7 @@ pub async fn post(
     };
     if record.is_some() {
         state.limiter().succeeded(attempt);
+        state.user_code_limiter().succeeded(user_attempt);
     }
     let (code, record) = match record {
         Some((code, r)) if r.status == DeviceStatus::Pending && r.expires_at > now => (code, r),

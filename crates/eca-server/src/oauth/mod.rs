@@ -26,7 +26,7 @@
 //! or server failure, rendered by the server's one mapping in `error.rs`). [`reply`] is the
 //! only place OAuth errors become HTTP responses.
 
-mod activate;
+pub(crate) mod activate;
 pub(crate) mod attributes;
 mod authorization_code;
 pub(crate) mod authorize;

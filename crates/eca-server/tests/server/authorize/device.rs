@@ -246,14 +246,39 @@ async fn wrong_user_codes_are_limited_and_forms_need_their_csrf_token() {
     w.deploy(&device_app(&w)).await;
     let mut b = logged_in(&w).await;
     b.peer = Some("198.51.100.44".to_owned());
-    // The login limiter's default: 20 failures a minute per address.
-    for _ in 0..20 {
+    // Per address, shared with password logins: the limiter's default is 20 failures a
+    // minute. Fifteen failed logins from the address first, then five wrong codes.
+    let mut guesser = crate::browser::Browser {
+        peer: b.peer.clone(),
+        ..crate::browser::Browser::default()
+    };
+    for i in 0..15 {
+        guesser
+            .log_in(&w.h, "/login", &format!("guess{i}@demo.example"), "x")
+            .await;
+    }
+    for _ in 0..5 {
         let page = enter_code(&w, &mut b, "BCDF-GHJK").await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("not valid or has expired"));
     }
     let page = enter_code(&w, &mut b, "BCDF-GHJK").await;
     assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.body.contains("from your address"), "{}", page.body);
+    // Per user, from any address: ten wrong codes in a quarter of an hour, so many addresses
+    // (an IPv6 /48 is 65,536 networks) give no more guesses.
+    for i in 0..5 {
+        b.peer = Some(format!("2001:db8:{i}::1"));
+        let page = enter_code(&w, &mut b, "BCDF-GHJK").await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    }
+    b.peer = Some("2001:db8:ff::1".to_owned());
+    let page = enter_code(&w, &mut b, "BCDF-GHJK").await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.body.contains("from your account"), "{}", page.body);
+    w.h.clock.advance_secs(15 * 60);
+    let page = enter_code(&w, &mut b, "BCDF-GHJK").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     // Without the page's token the form is refused.
     let reply = b
         .post_form(
