@@ -71,7 +71,10 @@ pub fn verify(
     let Ok(issued) = issued.parse::<i64>() else {
         return false;
     };
-    let age = now.secs() - issued;
+    // A crafted issue time must not overflow the subtraction.
+    let Some(age) = now.secs().checked_sub(issued) else {
+        return false;
+    };
     if !(0..=LIFETIME_SECS).contains(&age) {
         return false;
     }

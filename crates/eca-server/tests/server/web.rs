@@ -336,6 +336,11 @@ async fn logout_ends_the_session() {
     // Without the home page's token the POST is refused and the session lives on.
     let refused = b.post_form(&h, "/logout", &[("csrf_token", "x")]).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    // Nor with a crafted issue time (it once overflowed the age, in debug builds a panic).
+    for crafted in ["-9223372036854775808.a", "9223372036854775807.a"] {
+        let refused = b.post_form(&h, "/logout", &[("csrf_token", crafted)]).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{crafted}");
+    }
     assert_eq!(b.get(&h, "/home").await.status, StatusCode::OK);
     let reply = b.post_form(&h, "/logout", &[("csrf_token", &token)]).await;
     assert_eq!(reply.status, StatusCode::OK);
