@@ -253,12 +253,14 @@ async fn authorize(
         Ok(a) => a,
         Err(e) => return web::api_error_page(e),
     };
-    // `max_age` (OIDC Core §3.1.2.1): a login older than that many seconds is made again.
+    // `max_age` (OIDC Core §3.1.2.1): a login more than that many seconds old is made again,
+    // counted to the millisecond (1.9 s is more than 1); `max_age=0` always (the way back from
+    // the login page drops it, so that cannot loop).
     let now = state.clock().now();
     let too_old = |a: &crate::session::Active| {
-        request
-            .max_age
-            .is_some_and(|max| (now.millis() - a.session.created_at.millis()) / 1000 > max)
+        request.max_age.is_some_and(|max| {
+            max == 0 || now.millis() - a.session.created_at.millis() > max.saturating_mul(1000)
+        })
     };
     let active = match active {
         Some(a)

@@ -1100,6 +1100,18 @@ async fn max_age_sends_an_older_login_back_to_the_login_page_once() {
     // A max_age that is not a number of seconds is the client's error, back at the client.
     let back = params_of(&location(&b.get(&w.h, &with("soon", None)).await), '?');
     assert_eq!(param(&back, "error"), Some("invalid_request"));
+    // Counted to the millisecond (OIDC Core §3.1.2.1: more than max_age seconds): a login
+    // 1.5 s old is too old for max_age=1. And max_age=0 always asks again.
+    let mut b = logged_in(&w).await;
+    code_of(&b.get(&w.h, &with("1", None)).await, CALLBACK, "s");
+    w.h.clock.set(eca_core::Timestamp(
+        eca_core::Clock::now(w.h.clock.as_ref()).millis() + 1_500,
+    ));
+    let reply = b.get(&w.h, &with("1", None)).await;
+    assert!(location(&reply).contains("/login?startURL="), "{reply:?}");
+    let mut b = logged_in(&w).await;
+    let reply = b.get(&w.h, &with("0", None)).await;
+    assert!(location(&reply).contains("/login?startURL="), "{reply:?}");
 }
 
 #[tokio::test]
