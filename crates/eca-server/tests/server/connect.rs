@@ -31,6 +31,18 @@ async fn call(w: &World, method: &str, path: &str, token: &str) -> Reply {
         .await
 }
 
+/// `PATCH` of the staged credential at `item` with the `rotate` command.
+async fn rotate_in(w: &World, item: &str, token: &str) -> Reply {
+    request(
+        "PATCH",
+        &format!("{V}{item}"),
+        Some(r#"{"command":"rotate"}"#),
+    )
+    .bearer(token)
+    .send(&w.h)
+    .await
+}
+
 /// A client-credentials token of `key`/`secret`, or the refused reply.
 async fn cc(w: &World, key: &str, secret: &str) -> Result<String, Reply> {
     let reply = w
@@ -729,14 +741,7 @@ async fn secrets_need_the_org_setting_and_view_client_secret() {
         reply.rest_error(StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS");
         assert!(reply.body.contains("View Client Secret"), "{}", reply.body);
     }
-    let reply = request(
-        "PATCH",
-        &format!("{V}{item}"),
-        Some(r#"{"command":"rotate"}"#),
-    )
-    .bearer(&session)
-    .send(&w.h)
-    .await;
+    let reply = rotate_in(&w, &item, &session).await;
     reply.rest_error(StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS");
     // Nothing changed: the primary still authenticates and the staged one is still Active.
     cc(&w, KEY, SECRET).await.expect("the primary still works");
@@ -997,14 +1002,7 @@ async fn staged_credentials_rotate_and_expire_after_thirty_days() {
     // The admin's session lives two hours: log in again.
     admin = admin_session(&w.h).await;
     let item = format!("{staged_path}/{staged_id}");
-    let reply = request(
-        "PATCH",
-        &format!("{V}{item}"),
-        Some(r#"{"command":"rotate"}"#),
-    )
-    .bearer(&admin)
-    .send(&w.h)
-    .await;
+    let reply = rotate_in(&w, &item, &admin).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let rotated = reply.json();
     assert_eq!(rotated["state"], "Rotated");
@@ -1025,14 +1023,7 @@ async fn staged_credentials_rotate_and_expire_after_thirty_days() {
     assert_eq!(reply.json()["key"], key2.as_str());
     assert_eq!(reply.json()["secret"], secret2.as_str());
     // A second rotate: not Active any more.
-    let reply = request(
-        "PATCH",
-        &format!("{V}{item}"),
-        Some(r#"{"command":"rotate"}"#),
-    )
-    .bearer(&admin)
-    .send(&w.h)
-    .await;
+    let reply = rotate_in(&w, &item, &admin).await;
     reply.rest_error(StatusCode::BAD_REQUEST, "FIELD_INTEGRITY_EXCEPTION");
     for body in [r#"{"command":"promote"}"#, "{}", "rotate"] {
         let reply = request("PATCH", &format!("{V}{item}"), Some(body))
@@ -1158,14 +1149,7 @@ async fn staged_credentials_rotate_and_expire_after_thirty_days() {
         "invalid_client_id"
     );
     let item4 = format!("{staged_path}/{}", staged["id"].as_str().expect("an id"));
-    let reply = request(
-        "PATCH",
-        &format!("{V}{item4}"),
-        Some(r#"{"command":"rotate"}"#),
-    )
-    .bearer(&admin)
-    .send(&w.h)
-    .await;
+    let reply = rotate_in(&w, &item4, &admin).await;
     reply.rest_error(StatusCode::BAD_REQUEST, "FIELD_INTEGRITY_EXCEPTION");
 
     let actions: Vec<_> =
