@@ -303,7 +303,7 @@ async fn authorize(
         }
         PermittedUsers::AllSelfAuthorized => {
             if let Some(decision) = decision {
-                if !consent::verify(state, &active, &app, &pairs) {
+                if !consent::verify(state, &active, &app, &scopes, &pairs) {
                     return web::error_page(
                         StatusCode::FORBIDDEN,
                         "Authorization failed",

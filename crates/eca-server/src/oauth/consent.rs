@@ -101,22 +101,48 @@ pub async fn record(
         .await
 }
 
-fn binding(active: &Active, app: &ClientApp) -> String {
-    format!("{}|{}", active.session.id_hash, app.consumer_key)
+/// What a consent token is bound to: the session, the app, and what the page showed and what
+/// the approval would send where (the scopes granted, the redirect URI, the response type,
+/// the PKCE challenge and the nonce), so a token taken from one page approves nothing else.
+fn binding(
+    active: &Active,
+    app: &ClientApp,
+    scopes: &GrantedScopes,
+    pairs: &[(String, String)],
+) -> String {
+    let mut shown = format!(
+        "{}|{}|{}",
+        active.session.id_hash,
+        app.consumer_key,
+        scopes.to_wire()
+    );
+    for name in [
+        "redirect_uri",
+        "response_type",
+        "code_challenge",
+        "code_challenge_method",
+        "nonce",
+    ] {
+        shown.push('|');
+        shown.push_str(web::param(pairs, name).unwrap_or(""));
+    }
+    shown
 }
 
-/// Whether the consent form's CSRF token is this session's, for this app.
+/// Whether the consent form's CSRF token is this session's, from the page that showed this
+/// app, these scopes and this request ([`binding`]).
 pub fn verify(
     state: &AppState,
     active: &Active,
     app: &ClientApp,
+    scopes: &GrantedScopes,
     pairs: &[(String, String)],
 ) -> bool {
     let token = web::param(pairs, "csrf_token").unwrap_or("");
     csrf::verify(
         state,
         Form::Consent,
-        &binding(active, app),
+        &binding(active, app, scopes, pairs),
         token,
         state.clock().now(),
     )
@@ -135,7 +161,7 @@ pub fn page(
     let token = csrf::token(
         state,
         Form::Consent,
-        &binding(active, app),
+        &binding(active, app, scopes, pairs),
         state.clock().now(),
     );
     let name = app.header.label.as_deref().unwrap_or(&app.name);

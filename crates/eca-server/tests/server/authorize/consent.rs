@@ -65,6 +65,52 @@ async fn denying_consent_sends_access_denied_and_forged_approvals_are_refused() 
             .await
             .unwrap()
     );
+
+    // The page's own token approves only what the page showed: not more scopes, another
+    // response type or another PKCE challenge.
+    let page = b
+        .get(&w.h, &format!("{AUTHORIZE}?{}", query(&params)))
+        .await;
+    let shown = hidden_fields(&page.body);
+    for (name, value) in [
+        ("scope", "api refresh_token"),
+        ("response_type", "token"),
+        (
+            "code_challenge",
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ",
+        ),
+    ] {
+        let mut fields: Vec<(String, String)> =
+            shown.iter().filter(|(k, _)| k != name).cloned().collect();
+        fields.push((name.to_owned(), value.to_owned()));
+        fields.push(("oaapprove".to_owned(), "Allow".to_owned()));
+        let refs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let reply = b.post_form(&w.h, AUTHORIZE, &refs).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::FORBIDDEN,
+            "{name}: {}",
+            reply.body
+        );
+    }
+    assert!(
+        !w.h.store
+            .has_approved(&w.org.id, "Ci", &w.admin.id)
+            .await
+            .unwrap()
+    );
+    // As shown, it approves.
+    let reply = consent(&w, &mut b, &page, "oaapprove").await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    assert!(
+        w.h.store
+            .has_approved(&w.org.id, "Ci", &w.admin.id)
+            .await
+            .unwrap()
+    );
 }
 
 /// An approval covers the scopes approved: a request for another scope shows the consent page
