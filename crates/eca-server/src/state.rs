@@ -106,6 +106,8 @@ struct Inner {
     limiter: LoginLimiter,
     /// Wrong device user codes per user (`oauth::activate`).
     user_code_limiter: LoginLimiter<eca_core::UserId>,
+    /// Retrieves per org (`metadata::MAX_RETRIEVES_PER_MINUTE`).
+    retrieve_limiter: LoginLimiter<OrgId>,
     login_turns: crate::login::turns::LoginTurns,
     /// Argon2id takes ~19 MiB and tens of milliseconds per hash: at most this many at once,
     /// each on a blocking thread, so a burst of logins cannot exhaust memory or starve the
@@ -163,6 +165,7 @@ impl AppState {
             crate::oauth::activate::WRONG_CODES_PER_USER,
             crate::oauth::activate::WRONG_CODES_WINDOW_MS,
         );
+        let retrieve_limiter = LoginLimiter::new(crate::metadata::MAX_RETRIEVES_PER_MINUTE, 60_000);
         Self(Arc::new(Inner {
             store,
             clock,
@@ -172,6 +175,7 @@ impl AppState {
             metrics,
             limiter,
             user_code_limiter,
+            retrieve_limiter,
             login_turns: crate::login::turns::LoginTurns::default(),
             hashing: Arc::new(Semaphore::new(threads)),
             password_checks: std::sync::atomic::AtomicU64::new(0),
@@ -225,6 +229,11 @@ impl AppState {
 
     pub fn limiter(&self) -> &LoginLimiter {
         &self.0.limiter
+    }
+
+    /// Retrieves per org, on this node.
+    pub fn retrieve_limiter(&self) -> &LoginLimiter<OrgId> {
+        &self.0.retrieve_limiter
     }
 
     /// Wrong device user codes per user, on this node.

@@ -1,6 +1,7 @@
 //! An in-memory limit on failed attempts per key, in fixed windows: failed logins per client
 //! address, which slows down password guessing across many usernames (the per-user lockout
-//! cannot see that), and wrong device user codes per user (`oauth::activate`). Being in
+//! cannot see that), wrong device user codes per user (`oauth::activate`), and retrieves per
+//! org (`metadata::soap`: each keeps its zip in the store for an hour). Being in
 //! memory it is per server node; the per-user login lockout is in the database and shared.
 //!
 //! An IPv6 client counts by its /64 network: one host is usually given a whole /64, and
@@ -44,6 +45,12 @@ impl LimitKey for IpAddr {
 }
 
 impl LimitKey for eca_core::UserId {
+    fn counted_as(&self) -> Self {
+        self.clone()
+    }
+}
+
+impl LimitKey for eca_core::OrgId {
     fn counted_as(&self) -> Self {
         self.clone()
     }

@@ -39,6 +39,11 @@ pub const MAX_DEPLOYS_IN_FLIGHT: usize = 32;
 /// every slot from the others.
 pub const MAX_DEPLOYS_PER_ORG: usize = 8;
 
+/// The most retrieves one org may start a minute on a node. Each keeps its result (the zip)
+/// in the store for an hour, and any session may retrieve: without a bound, a loop of them
+/// would fill the database.
+pub const MAX_RETRIEVES_PER_MINUTE: u32 = 120;
+
 /// The version a deploy is read at: the call's version, or the default when the call names
 /// an older version than External Client Apps have (jsforce defaults to 50.0).
 pub fn deploy_version(path_version: &str) -> ApiVersion {

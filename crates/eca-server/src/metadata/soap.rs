@@ -14,7 +14,7 @@ use eca_store::DeployRequestId;
 use serde::Deserialize;
 
 use super::envelope::{self, Operation};
-use super::{deploy_error, deploy_version, render};
+use super::{MAX_RETRIEVES_PER_MINUTE, deploy_error, deploy_version, render};
 use crate::auth::{self, ClientIp};
 use crate::error::ApiError;
 use crate::org::OrgContext;
@@ -107,6 +107,16 @@ pub async fn handle(
         }
         Operation::DescribeMetadata => render::describe_metadata(version),
         Operation::Retrieve(call) => {
+            // Counted and never given back: a retrieve's result is stored either way.
+            if state
+                .retrieve_limiter()
+                .try_begin(org_id.clone(), state.clock().now())
+                .is_none()
+            {
+                return Err(ApiError::Busy(format!(
+                    "Too many retrieves from this org ({MAX_RETRIEVES_PER_MINUTE} a minute at most): try again in a minute"
+                )));
+            }
             let request = eca_deploy::RetrieveRequest {
                 unpackaged: call.unpackaged,
                 specific_files: call.specific_files,

@@ -1059,3 +1059,31 @@ async fn unknown_or_malformed_deploy_options_are_refused() {
     .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 }
+
+/// Each retrieve keeps its zip in the store for an hour, and any session may retrieve: an org
+/// gets a bounded number a minute, and the next minute more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retrieves_per_org_are_bounded_a_minute() {
+    let h = harness().await;
+    let session = admin_session(&h).await;
+    let call = format!(
+        "retrieve xmlns=\"{META_NS}\"><retrieveRequest><apiVersion>66.0</apiVersion>\
+         <unpackaged><types><members>*</members><name>ExternalClientApplication</name></types>\
+         <version>66.0</version></unpackaged></retrieveRequest></retrieve>"
+    );
+    let limit = eca_server::metadata::MAX_RETRIEVES_PER_MINUTE;
+    for _ in 0..limit {
+        let reply = soap(&h, &session, &call).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    let refused = soap(&h, &session, &call).await;
+    refused.fault(StatusCode::SERVICE_UNAVAILABLE, "soapenv:Server");
+    assert!(
+        refused.body.contains("Too many retrieves"),
+        "{}",
+        refused.body
+    );
+    h.clock.advance_secs(60);
+    let reply = soap(&h, &session, &call).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
