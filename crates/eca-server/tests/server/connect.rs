@@ -31,6 +31,18 @@ async fn call(w: &World, method: &str, path: &str, token: &str) -> Reply {
         .await
 }
 
+/// [`call`]'s `GET` at another API version (`v60.0`).
+async fn call_at(w: &World, version: &str, path: &str, token: &str) -> Reply {
+    request(
+        "GET",
+        &format!("/services/data/{version}/apps/oauth{path}"),
+        None,
+    )
+    .bearer(token)
+    .send(&w.h)
+    .await
+}
+
 /// `PATCH` of the staged credential at `item` with the `rotate` command.
 async fn rotate_in(w: &World, item: &str, token: &str) -> Reply {
     request(
@@ -547,14 +559,7 @@ async fn unknown_identifiers_versions_and_parameters_are_refused_clearly() {
         ("v99.0", "/usage", StatusCode::NOT_FOUND),
         ("vX", "/usage", StatusCode::NOT_FOUND),
     ] {
-        let reply = request(
-            "GET",
-            &format!("/services/data/{version}/apps/oauth{path}"),
-            None,
-        )
-        .bearer(&admin)
-        .send(&w.h)
-        .await;
+        let reply = call_at(&w, version, path, &admin).await;
         assert_eq!(reply.status, status, "{version}{path}: {}", reply.body);
     }
     let consumer = w.ci_consumer().await;
@@ -576,14 +581,7 @@ async fn unknown_identifiers_versions_and_parameters_are_refused_clearly() {
             "/credentials/Ci".to_owned(),
             format!("/credentials/Ci/{}", consumer.id),
         ] {
-            let reply = request(
-                "GET",
-                &format!("/services/data/{version}/apps/oauth{path}"),
-                None,
-            )
-            .bearer(&admin)
-            .send(&w.h)
-            .await;
+            let reply = call_at(&w, version, &path, &admin).await;
             assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
             let json = reply.json();
             let answer = json["consumers"].get(0).unwrap_or(&json);
