@@ -78,18 +78,7 @@ pub(crate) async fn all_with_ids(
     ctx: &OrgContext,
     headers: &HeaderMap,
 ) -> Result<Vec<(String, Active)>, ApiError> {
-    let now = state.clock().now();
-    let mut found = Vec::new();
-    for id in cookie::values(headers, cookie::SESSION) {
-        match session::authenticate(state.store(), &ctx.org, id, now).await {
-            Ok(active) if is_login_page_session(active.session.kind) => {
-                found.push((id.to_owned(), active));
-            }
-            Ok(_) | Err(SessionError::Invalid) => {}
-            Err(SessionError::Store(e)) => return Err(e.into()),
-        }
-    }
-    Ok(found)
+    sessions(state, ctx, headers, is_login_page_session, usize::MAX).await
 }
 
 fn is_login_page_session(kind: SessionKind) -> bool {
@@ -102,15 +91,29 @@ async fn find(
     headers: &HeaderMap,
     accept: fn(SessionKind) -> bool,
 ) -> Result<Option<(String, Active)>, ApiError> {
+    Ok(sessions(state, ctx, headers, accept, 1).await?.pop())
+}
+
+/// The first `most` sessions of this org, of a kind `accept` takes, among the browser's session
+/// cookies (in the order it sends them), with their ids.
+async fn sessions(
+    state: &AppState,
+    ctx: &OrgContext,
+    headers: &HeaderMap,
+    accept: fn(SessionKind) -> bool,
+    most: usize,
+) -> Result<Vec<(String, Active)>, ApiError> {
     let now = state.clock().now();
+    let mut found = Vec::new();
     for id in cookie::values(headers, cookie::SESSION) {
+        if found.len() == most {
+            break;
+        }
         match session::authenticate(state.store(), &ctx.org, id, now).await {
-            Ok(active) if accept(active.session.kind) => {
-                return Ok(Some((id.to_owned(), active)));
-            }
+            Ok(active) if accept(active.session.kind) => found.push((id.to_owned(), active)),
             Ok(_) | Err(SessionError::Invalid) => {}
             Err(SessionError::Store(e)) => return Err(e.into()),
         }
     }
-    Ok(None)
+    Ok(found)
 }
