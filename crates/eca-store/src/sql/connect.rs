@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use eca_core::ids::StagedCredentialId;
 use eca_core::{OrgId, Timestamp, UserId};
 
-use super::oauth::refresh_from;
+use super::oauth::{refresh_from, void_grants_under_way};
 use super::{Arg, BatchError, Columns, Db, Failure, Step, database, fold};
 use crate::connect::{AppUserUsage, CredentialState, Page, StagedCredential};
 use crate::metadata::{AuditEntry, ConsumerId, OauthConsumer};
@@ -223,45 +223,32 @@ impl<D: Db> ConnectStore for D {
         // (migration 0011): those issued without a refresh token through the partial index of
         // live standalone tokens, the others through the user's refresh tokens (revoked or
         // rotated ones too: the access tokens they issued may still be live).
-        let counts = self
-            .write_counted(&[
-                (
-                    "UPDATE oauth_refresh_tokens SET revoked_at = $4 \
-                     WHERE org_id = $1 AND app_name_lower = $2 AND user_id = $3 \
-                     AND revoked_at IS NULL",
-                    args.clone(),
-                ),
-                (
-                    "UPDATE oauth_access_tokens SET revoked_at = $4 \
-                     WHERE org_id = $1 AND app_name_lower = $2 AND user_id = $3 \
-                     AND revoked_at IS NULL AND refresh_hash IS NULL",
-                    args.clone(),
-                ),
-                (
-                    "UPDATE oauth_access_tokens SET revoked_at = $4 \
-                     WHERE revoked_at IS NULL AND refresh_hash IN \
-                     (SELECT token_hash FROM oauth_refresh_tokens \
-                     WHERE org_id = $1 AND app_name_lower = $2 AND user_id = $3)",
-                    args.clone(),
-                ),
-                // The user's grants still under way would issue new tokens after the
-                // revocation: codes not yet redeemed, device codes approved but not yet
-                // collected (app names are ASCII API names: `lower` folds them as `fold`).
-                (
-                    "DELETE FROM oauth_authorization_codes \
-                     WHERE org_id = $1 AND lower(app_name) = $2 AND user_id = $3 \
-                     AND consumed_at IS NULL",
-                    args.clone(),
-                ),
-                (
-                    "UPDATE oauth_device_codes SET status = 'denied', decided_at = $4 \
-                     WHERE org_id = $1 AND lower(app_name) = $2 AND user_id = $3 \
-                     AND status = 'approved'",
-                    args,
-                ),
-            ])
-            .await
-            .map_err(database)?;
+        let tokens = [
+            (
+                "UPDATE oauth_refresh_tokens SET revoked_at = $4 \
+                 WHERE org_id = $1 AND app_name_lower = $2 AND user_id = $3 \
+                 AND revoked_at IS NULL",
+                args.clone(),
+            ),
+            (
+                "UPDATE oauth_access_tokens SET revoked_at = $4 \
+                 WHERE org_id = $1 AND app_name_lower = $2 AND user_id = $3 \
+                 AND revoked_at IS NULL AND refresh_hash IS NULL",
+                args.clone(),
+            ),
+            (
+                "UPDATE oauth_access_tokens SET revoked_at = $4 \
+                 WHERE revoked_at IS NULL AND refresh_hash IN \
+                 (SELECT token_hash FROM oauth_refresh_tokens \
+                 WHERE org_id = $1 AND app_name_lower = $2 AND user_id = $3)",
+                args,
+            ),
+        ];
+        let statements: Vec<_> = tokens
+            .into_iter()
+            .chain(void_grants_under_way(org, &app_lower, Some(user), at))
+            .collect();
+        let counts = self.write_counted(&statements).await.map_err(database)?;
         // Tokens only: the voided codes had issued nothing yet.
         Ok(counts.iter().take(3).sum())
     }

@@ -128,6 +128,38 @@ fn multi_row_access_insert(rows: usize, numbered: bool) -> &'static str {
     Box::leak(format!("{head}VALUES {}", values.join(", ")).into_boxed_str())
 }
 
+/// The statements that void an app's grants still under way, of one user or (`None`) of all:
+/// they would issue new tokens after a revocation. Codes not yet redeemed are deleted; device
+/// codes approved but not yet collected are denied. Run in the revocation's transaction. App
+/// names are API names (ASCII), so SQL's `lower` folds them as `fold` does (`app_lower`).
+pub(super) fn void_grants_under_way<'a>(
+    org: &'a OrgId,
+    app_lower: &'a str,
+    user: Option<&'a UserId>,
+    at: Timestamp,
+) -> [(&'static str, Vec<Arg<'a>>); 2] {
+    let args = vec![
+        Arg::Text(org.as_str()),
+        Arg::Text(app_lower),
+        Arg::OptText(user.map(UserId::as_str)),
+        Arg::Int(at.millis()),
+    ];
+    [
+        (
+            "DELETE FROM oauth_authorization_codes \
+             WHERE org_id = $1 AND lower(app_name) = $2 \
+             AND (CAST($3 AS TEXT) IS NULL OR user_id = $3) AND consumed_at IS NULL",
+            args.clone(),
+        ),
+        (
+            "UPDATE oauth_device_codes SET status = 'denied', decided_at = $4 \
+             WHERE org_id = $1 AND lower(app_name) = $2 \
+             AND (CAST($3 AS TEXT) IS NULL OR user_id = $3) AND status = 'approved'",
+            args,
+        ),
+    ]
+}
+
 /// Reads up to `limit` keys of expired access tokens with `select` (on a reader, which never
 /// waits for the writer and never holds it), then deletes exactly those rows that expired
 /// before `before`, in one statement. Returns how many were deleted, and the last key read
@@ -738,34 +770,23 @@ impl<D: Db> TokenStore for D {
         // One transaction. A refresh racing with it may read its refresh token as live and
         // write the access token just after; that token is refused on use, because its
         // refresh token is revoked (`oauth::bearer::live` in eca-server).
-        let counts = self
-            .write_counted(&[
-                (
-                    "UPDATE oauth_refresh_tokens SET revoked_at = $3 \
-                     WHERE org_id = $1 AND app_name_lower = $2 AND revoked_at IS NULL",
-                    args.clone(),
-                ),
-                (
-                    "UPDATE oauth_access_tokens SET revoked_at = $3 \
-                     WHERE org_id = $1 AND app_name_lower = $2 AND revoked_at IS NULL",
-                    args.clone(),
-                ),
-                // Grants still under way would issue new tokens after the revocation: codes
-                // not yet redeemed, and device codes approved but not yet collected. App
-                // names are API names (ASCII), so `lower` folds them as `fold` does.
-                (
-                    "DELETE FROM oauth_authorization_codes \
-                     WHERE org_id = $1 AND lower(app_name) = $2 AND consumed_at IS NULL",
-                    args.clone(),
-                ),
-                (
-                    "UPDATE oauth_device_codes SET status = 'denied', decided_at = $3 \
-                     WHERE org_id = $1 AND lower(app_name) = $2 AND status = 'approved'",
-                    args,
-                ),
-            ])
-            .await
-            .map_err(database)?;
+        let tokens = [
+            (
+                "UPDATE oauth_refresh_tokens SET revoked_at = $3 \
+                 WHERE org_id = $1 AND app_name_lower = $2 AND revoked_at IS NULL",
+                args.clone(),
+            ),
+            (
+                "UPDATE oauth_access_tokens SET revoked_at = $3 \
+                 WHERE org_id = $1 AND app_name_lower = $2 AND revoked_at IS NULL",
+                args,
+            ),
+        ];
+        let statements: Vec<_> = tokens
+            .into_iter()
+            .chain(void_grants_under_way(org, &app_lower, None, at))
+            .collect();
+        let counts = self.write_counted(&statements).await.map_err(database)?;
         // Tokens only: the voided codes had issued nothing yet.
         Ok(counts.iter().take(2).sum())
     }
