@@ -42,6 +42,19 @@ fn query(pairs: &[(&str, &str)]) -> String {
 }
 
 /// The parameters of a redirect's query or fragment.
+/// The authorize URL of a code request of the `Ci` app with PKCE and state `s`, and `extra`.
+fn code_request_uri(extra: &[(&str, &str)]) -> String {
+    let mut params = vec![
+        ("response_type", "code"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("state", "s"),
+        ("code_challenge", CHALLENGE),
+    ];
+    params.extend_from_slice(extra);
+    format!("{AUTHORIZE}?{}", query(&params))
+}
+
 fn params_of(location: &str, separator: char) -> Vec<(String, String)> {
     let part = location.split_once(separator).map_or("", |(_, p)| p);
     form_urlencoded::parse(part.as_bytes())
@@ -1061,16 +1074,9 @@ async fn max_age_sends_an_older_login_back_to_the_login_page_once() {
         .await
         .unwrap();
     let with = |max_age: &str, prompt: Option<&str>| {
-        let mut params = vec![
-            ("response_type", "code"),
-            ("client_id", KEY),
-            ("redirect_uri", CALLBACK),
-            ("state", "s"),
-            ("code_challenge", CHALLENGE),
-            ("max_age", max_age),
-        ];
-        params.extend(prompt.map(|p| ("prompt", p)));
-        format!("{AUTHORIZE}?{}", query(&params))
+        let mut extra = vec![("max_age", max_age)];
+        extra.extend(prompt.map(|p| ("prompt", p)));
+        code_request_uri(&extra)
     };
     // Logged in just now: within any max_age.
     code_of(&b.get(&w.h, &with("60", None)).await, CALLBACK, "s");

@@ -121,17 +121,7 @@ async fn consent_is_asked_again_only_for_scopes_not_approved_yet() {
     let w = world().await;
     w.deploy(&web_app(&w, "")).await;
     let mut b = logged_in(&w).await;
-    let uri = |scope: &str| {
-        let params = [
-            ("response_type", "code"),
-            ("client_id", KEY),
-            ("redirect_uri", CALLBACK),
-            ("state", "s"),
-            ("code_challenge", CHALLENGE),
-            ("scope", scope),
-        ];
-        format!("{AUTHORIZE}?{}", query(&params))
-    };
+    let uri = |scope: &str| code_request_uri(&[("scope", scope)]);
     let page = b.get(&w.h, &uri("api")).await;
     let approved = consent(&w, &mut b, &page, "oaapprove").await;
     code_of(&approved, CALLBACK, "s");
@@ -183,15 +173,7 @@ async fn consent_is_asked_again_only_for_scopes_not_approved_yet() {
 async fn immediate_answers_at_once_or_immediate_unsuccessful() {
     let w = world().await;
     w.deploy(&web_app(&w, "")).await;
-    let params = [
-        ("response_type", "code"),
-        ("client_id", KEY),
-        ("redirect_uri", CALLBACK),
-        ("state", "s"),
-        ("code_challenge", CHALLENGE),
-        ("immediate", "true"),
-    ];
-    let uri = format!("{AUTHORIZE}?{}", query(&params));
+    let uri = code_request_uri(&[("immediate", "true")]);
     let error_of = |reply: &Reply| {
         let back = params_of(&location(reply), '?');
         assert_eq!(param(&back, "state"), Some("s"));
@@ -214,15 +196,7 @@ async fn immediate_answers_at_once_or_immediate_unsuccessful() {
 async fn prompt_none_answers_login_required_or_consent_required() {
     let w = world().await;
     w.deploy(&web_app(&w, "")).await;
-    let params = [
-        ("response_type", "code"),
-        ("client_id", KEY),
-        ("redirect_uri", CALLBACK),
-        ("state", "s"),
-        ("code_challenge", CHALLENGE),
-        ("prompt", "none"),
-    ];
-    let uri = format!("{AUTHORIZE}?{}", query(&params));
+    let uri = code_request_uri(&[("prompt", "none")]);
     let reply = Browser::new().get(&w.h, &uri).await;
     assert_eq!(reply.status, StatusCode::FOUND);
     let back = params_of(&location(&reply), '?');
