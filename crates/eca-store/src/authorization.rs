@@ -60,6 +60,9 @@ pub enum DeviceStatus {
     Pending,
     Approved,
     Denied,
+    /// Taken by one poll, which is issuing its tokens ([`crate::AuthorizationStore::consume_device_code`]);
+    /// a revocation meanwhile denies it, and the poll then takes its tokens back.
+    Issuing,
     /// Approved and exchanged for tokens.
     Consumed,
 }
@@ -70,6 +73,7 @@ impl DeviceStatus {
             DeviceStatus::Pending => "pending",
             DeviceStatus::Approved => "approved",
             DeviceStatus::Denied => "denied",
+            DeviceStatus::Issuing => "issuing",
             DeviceStatus::Consumed => "consumed",
         }
     }
@@ -79,6 +83,7 @@ impl DeviceStatus {
             "pending" => Some(DeviceStatus::Pending),
             "approved" => Some(DeviceStatus::Approved),
             "denied" => Some(DeviceStatus::Denied),
+            "issuing" => Some(DeviceStatus::Issuing),
             "consumed" => Some(DeviceStatus::Consumed),
             _ => None,
         }

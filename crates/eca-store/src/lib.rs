@@ -555,9 +555,12 @@ pub trait DeviceCodeStore: Send + Sync {
         at: Timestamp,
         authenticated_at: Timestamp,
     ) -> StoreResult<bool>;
-    /// Marks an approved code consumed; `Ok(false)` when it was not approved (or already
-    /// consumed by a concurrent poll).
+    /// Takes an approved code for one poll ([`DeviceStatus::Issuing`]); `Ok(false)` when it
+    /// was not approved (or already taken by a concurrent poll).
     async fn consume_device_code(&self, device_hash: &str) -> StoreResult<bool>;
+    /// Marks a taken code [`DeviceStatus::Consumed`] once its tokens are written; `Ok(false)`
+    /// when a revocation denied it in the meantime (the caller then revokes them itself).
+    async fn record_device_tokens(&self, device_hash: &str) -> StoreResult<bool>;
     /// Deletes codes that expired before `before`; returns how many.
     async fn delete_expired_device_codes(&self, before: Timestamp) -> StoreResult<u64>;
 }

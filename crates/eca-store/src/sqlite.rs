@@ -408,6 +408,24 @@ mod tests {
         assert_eq!(on_reader, 0);
     }
 
+    /// A refresh token's lookup reads its family's revoked members through the partial index
+    /// of migration 0017, never the family's every rotated member.
+    #[tokio::test]
+    async fn a_refresh_token_lookup_reads_only_the_revoked_members_of_its_family() {
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        // Statements are `'static` (prepared and cached); a test may leak one.
+        let explain: &'static str =
+            format!("EXPLAIN QUERY PLAN {}", crate::sql::REFRESH_TOKEN_BY_HASH).leak();
+        let plan = store.read_all(explain, &[Arg::Text("h")]).await.unwrap();
+        let steps: Vec<String> = plan.iter().map(|row| row.get::<String, _>(3)).collect();
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.contains("USING INDEX oauth_refresh_tokens_revoked_family")),
+            "{steps:?}"
+        );
+    }
+
     /// A disk that fills up in the middle of a transaction (here `max_page_count`, SQLite's own
     /// limit): the batch fails, and the writer keeps working once there is room again.
     #[tokio::test]

@@ -121,18 +121,15 @@ pub async fn grant(
     .signed(app.secret(), ctx.now);
     let access_hash = tokens::access_token_key(response.access_token.expose());
     let family = refresh.as_ref().map(|(_, _, family)| family.as_str());
+    // Written before they are recorded, so that a revocation either reads them or makes the
+    // record fail (`void_grants_under_way` in eca-store).
+    ctx.state.token_writer().sync().await;
     if !store
         .record_code_tokens(hash.as_str(), access_hash.as_str(), family)
         .await?
     {
-        // Replayed while we were issuing: take back what we just made (once it is written).
-        ctx.state.token_writer().sync().await;
-        store
-            .revoke_access_token(access_hash.as_str(), ctx.now)
-            .await?;
-        if let Some(family) = family {
-            store.revoke_refresh_family(family, ctx.now).await?;
-        }
+        // Replayed, or voided by a revocation, while we were issuing: take back what we made.
+        take_back(ctx, access_hash.as_str(), family).await?;
         return Err(invalid());
     }
     let about = id_token::Context {
@@ -184,6 +181,21 @@ pub(super) async fn refresh_token(
         })
         .await?;
     Ok(Some((issued.value, issued.hash, family)))
+}
+
+/// Revokes the tokens an exchange has just written, when its code or device code was voided
+/// while it issued them.
+pub(super) async fn take_back(
+    ctx: &GrantContext<'_>,
+    access_hash: &str,
+    refresh_family: Option<&str>,
+) -> Result<(), GrantError> {
+    let store = ctx.state.store();
+    store.revoke_access_token(access_hash, ctx.now).await?;
+    if let Some(family) = refresh_family {
+        store.revoke_refresh_family(family, ctx.now).await?;
+    }
+    Ok(())
 }
 
 /// RFC 6749 §4.1.2: a code used twice revokes what it issued.

@@ -135,7 +135,8 @@ pub async fn poll(
         DeviceStatus::Pending => DeviceState::Pending,
         DeviceStatus::Approved => DeviceState::Approved,
         DeviceStatus::Denied => DeviceState::Denied,
-        DeviceStatus::Consumed => DeviceState::Consumed,
+        // Another poll is collecting the tokens.
+        DeviceStatus::Issuing | DeviceStatus::Consumed => DeviceState::Consumed,
     };
     poll_outcome(
         state,
@@ -170,6 +171,15 @@ pub async fn poll(
     )
     .await?
     .signed(app.secret(), ctx.now);
+    // Written, then recorded, as a code exchange does (`authorization_code::grant`): a
+    // revocation that denied the code meanwhile gets the tokens back.
+    ctx.state.token_writer().sync().await;
+    if !store.record_device_tokens(hash.as_str()).await? {
+        let access_hash = tokens::access_token_key(response.access_token.expose());
+        let family = refresh.as_ref().map(|(_, _, family)| family.as_str());
+        authorization_code::take_back(ctx, access_hash.as_str(), family).await?;
+        return Err(OAuthError::AccessDenied.into());
+    }
     let about = id_token::Context {
         // When the approving user logged in (OpenID Connect Core §2), not when they approved;
         // codes decided before that was recorded fall back to the decision.

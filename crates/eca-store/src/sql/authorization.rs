@@ -322,8 +322,20 @@ impl<D: Db> DeviceCodeStore for D {
     }
 
     async fn consume_device_code(&self, device_hash: &str) -> StoreResult<bool> {
-        let sql = "UPDATE oauth_device_codes SET status = 'consumed' \
+        let sql = "UPDATE oauth_device_codes SET status = 'issuing' \
                    WHERE device_hash = $1 AND status = 'approved'";
+        let n = self
+            .write(sql, &[Arg::Text(device_hash)])
+            .await
+            .map_err(database)?;
+        Ok(n > 0)
+    }
+
+    async fn record_device_tokens(&self, device_hash: &str) -> StoreResult<bool> {
+        // Waits on the row while a revocation that voids it runs (PostgreSQL), and then sees
+        // `denied`: see `void_grants_under_way`.
+        let sql = "UPDATE oauth_device_codes SET status = 'consumed' \
+                   WHERE device_hash = $1 AND status = 'issuing'";
         let n = self
             .write(sql, &[Arg::Text(device_hash)])
             .await

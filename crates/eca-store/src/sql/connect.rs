@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use eca_core::ids::StagedCredentialId;
 use eca_core::{OrgId, Timestamp, UserId};
 
-use super::oauth::{refresh_from, void_grants_under_way};
+use super::oauth::{VOIDING_STATEMENTS, refresh_from, void_grants_under_way};
 use super::{Arg, BatchError, Columns, Db, Failure, Step, database, fold};
 use crate::connect::{AppUserUsage, CredentialState, Page, StagedCredential};
 use crate::metadata::{AuditEntry, ConsumerId, OauthConsumer};
@@ -244,13 +244,13 @@ impl<D: Db> ConnectStore for D {
                 args,
             ),
         ];
-        let statements: Vec<_> = tokens
+        let statements: Vec<_> = void_grants_under_way(org, &app_lower, Some(user), at)
             .into_iter()
-            .chain(void_grants_under_way(org, &app_lower, Some(user), at))
+            .chain(tokens)
             .collect();
         let counts = self.write_counted(&statements).await.map_err(database)?;
         // Tokens only: the voided codes had issued nothing yet.
-        Ok(counts.iter().take(3).sum())
+        Ok(counts.iter().skip(VOIDING_STATEMENTS).sum())
     }
 
     async fn record_audit(

@@ -17,6 +17,9 @@ mod saml;
 mod sessions;
 mod users;
 
+#[cfg(test)]
+pub(crate) use oauth::REFRESH_TOKEN_BY_HASH;
+
 use async_trait::async_trait;
 use eca_core::IdError;
 use sqlx::error::ErrorKind;

@@ -129,15 +129,23 @@ fn multi_row_access_insert(rows: usize, numbered: bool) -> &'static str {
 }
 
 /// The statements that void an app's grants still under way, of one user or (`None`) of all:
-/// they would issue new tokens after a revocation. Codes not yet redeemed are deleted; device
-/// codes approved but not yet collected are denied. Run in the revocation's transaction. App
-/// names are API names (ASCII), so SQL's `lower` folds them as `fold` does (`app_lower`).
+/// they would issue new tokens after a revocation. Codes not yet redeemed are deleted, and
+/// codes redeemed by an exchange that has not recorded its tokens yet are marked replayed;
+/// device codes approved but not yet collected, or being collected, are denied. App names are
+/// API names (ASCII), so SQL's `lower` folds them as `fold` does (`app_lower`).
+///
+/// They run first in the revocation's transaction. An exchange writes its tokens, then records
+/// them on its code only while the code is neither replayed nor denied
+/// (`record_code_tokens`, `record_device_tokens`). Either the record comes first, and its
+/// tokens were written before the revocation's token statements read; or these statements
+/// come first (on PostgreSQL the record waits for their row lock until the revocation
+/// commits), the record fails, and the exchange revokes its own tokens.
 pub(super) fn void_grants_under_way<'a>(
     org: &'a OrgId,
     app_lower: &'a str,
     user: Option<&'a UserId>,
     at: Timestamp,
-) -> [(&'static str, Vec<Arg<'a>>); 2] {
+) -> [(&'static str, Vec<Arg<'a>>); VOIDING_STATEMENTS] {
     let args = vec![
         Arg::Text(org.as_str()),
         Arg::Text(app_lower),
@@ -152,13 +160,34 @@ pub(super) fn void_grants_under_way<'a>(
             args.clone(),
         ),
         (
+            "UPDATE oauth_authorization_codes SET replayed_at = $4 \
+             WHERE org_id = $1 AND lower(app_name) = $2 \
+             AND (CAST($3 AS TEXT) IS NULL OR user_id = $3) AND consumed_at IS NOT NULL \
+             AND access_hash IS NULL AND replayed_at IS NULL",
+            args.clone(),
+        ),
+        (
             "UPDATE oauth_device_codes SET status = 'denied', decided_at = $4 \
              WHERE org_id = $1 AND lower(app_name) = $2 \
-             AND (CAST($3 AS TEXT) IS NULL OR user_id = $3) AND status = 'approved'",
+             AND (CAST($3 AS TEXT) IS NULL OR user_id = $3) \
+             AND status IN ('approved', 'issuing')",
             args,
         ),
     ]
 }
+
+/// A refresh token by its hash, revoked when any of its family is. The family's revoked
+/// members are found through the partial index of revoked tokens (migration 0017): a live
+/// family's rotated members are never read.
+pub(crate) const REFRESH_TOKEN_BY_HASH: &str = "SELECT t.token_hash, t.org_id, t.app_name, t.consumer_id, t.user_id, \
+     t.scopes, t.family_id, t.issued_at, t.expires_at, t.last_used_at, \
+     t.use_count, t.rotated_at, \
+     COALESCE(t.revoked_at, (SELECT MIN(f.revoked_at) FROM oauth_refresh_tokens f \
+       WHERE f.family_id = t.family_id AND f.revoked_at IS NOT NULL)) AS revoked_at \
+     FROM oauth_refresh_tokens t WHERE t.token_hash = $1";
+
+/// How many statements [`void_grants_under_way`] makes: a revocation's token counts follow.
+pub(super) const VOIDING_STATEMENTS: usize = 3;
 
 /// Reads up to `limit` keys of expired access tokens with `select` (on a reader, which never
 /// waits for the writer and never holds it), then deletes exactly those rows that expired
@@ -441,14 +470,8 @@ impl<D: Db> TokenStore for D {
         // A family with a revoked member is dead (`rotate_refresh_token`): the token reads as
         // revoked when any of its family is, so the grant, introspection and the usage API's
         // revocation all refuse it, whatever the app's rotation setting now is.
-        let sql = "SELECT t.token_hash, t.org_id, t.app_name, t.consumer_id, t.user_id, \
-                   t.scopes, t.family_id, t.issued_at, t.expires_at, t.last_used_at, \
-                   t.use_count, t.rotated_at, \
-                   COALESCE(t.revoked_at, (SELECT MIN(f.revoked_at) FROM oauth_refresh_tokens f \
-                     WHERE f.family_id = t.family_id AND f.revoked_at IS NOT NULL)) AS revoked_at \
-                   FROM oauth_refresh_tokens t WHERE t.token_hash = $1";
         let row = self
-            .read_optional(sql, &[Arg::Text(token_hash)])
+            .read_optional(REFRESH_TOKEN_BY_HASH, &[Arg::Text(token_hash)])
             .await
             .map_err(database)?;
         row.as_ref().map(refresh_from).transpose()
@@ -782,13 +805,13 @@ impl<D: Db> TokenStore for D {
                 args,
             ),
         ];
-        let statements: Vec<_> = tokens
+        let statements: Vec<_> = void_grants_under_way(org, &app_lower, None, at)
             .into_iter()
-            .chain(void_grants_under_way(org, &app_lower, None, at))
+            .chain(tokens)
             .collect();
         let counts = self.write_counted(&statements).await.map_err(database)?;
         // Tokens only: the voided codes had issued nothing yet.
-        Ok(counts.iter().take(2).sum())
+        Ok(counts.iter().skip(VOIDING_STATEMENTS).sum())
     }
 
     async fn record_approval(

@@ -21,6 +21,7 @@ on_every_backend!(
     device_codes_are_decided_once_and_consumed_once,
     concurrent_polls_see_the_earlier_poll_once,
     revocations_void_the_grants_still_under_way,
+    revocations_void_exchanges_that_have_not_recorded_their_tokens,
 );
 
 fn at(secs: i64) -> Timestamp {
@@ -346,6 +347,21 @@ async fn device_codes_are_decided_once_and_consumed_once(env: Env) {
         !store.consume_device_code("d1").await.unwrap(),
         "consumed once"
     );
+    let status = || async {
+        store
+            .device_code_by_user_code("u1")
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+    };
+    assert_eq!(status().await, DeviceStatus::Issuing);
+    assert!(store.record_device_tokens("d1").await.unwrap());
+    assert_eq!(status().await, DeviceStatus::Consumed);
+    assert!(
+        !store.record_device_tokens("d1").await.unwrap(),
+        "recorded once"
+    );
 
     // An expired code cannot be decided; expired codes are deleted.
     store
@@ -478,4 +494,97 @@ async fn revocations_void_the_grants_still_under_way(env: Env) {
         panic!("another app's code is untouched");
     };
     assert_eq!(kept.app_name, "Other");
+}
+
+/// An exchange that has taken its code (or device code) but not yet recorded its tokens when a
+/// revocation runs cannot record them afterwards, and so takes them back; one that recorded
+/// them before is left alone (the revocation reached its tokens).
+async fn revocations_void_exchanges_that_have_not_recorded_their_tokens(env: Env) {
+    let store = env.store.as_ref();
+    let (org, _, user) = seed(store, "acme", "a@acme.example").await;
+    for hash in ["issuing", "recorded"] {
+        store
+            .create_authorization_code(&code(&org.id, &user.id, hash))
+            .await
+            .unwrap();
+        assert!(matches!(
+            store
+                .redeem_authorization_code(hash, &org.id, &consumer(), at(1))
+                .await
+                .unwrap(),
+            CodeRedemption::Redeemed(_)
+        ));
+    }
+    assert!(
+        store
+            .record_code_tokens("recorded", "access-1", Some("family-1"))
+            .await
+            .unwrap()
+    );
+    for (hash, user_code) in [("d-issuing", "u-issuing"), ("d-recorded", "u-recorded")] {
+        store
+            .create_device_code(&device(&org.id, hash, user_code))
+            .await
+            .unwrap();
+        assert!(
+            store
+                .decide_device_code(user_code, &user.id, true, at(2), at(2))
+                .await
+                .unwrap()
+        );
+        assert!(store.consume_device_code(hash).await.unwrap());
+    }
+    assert!(store.record_device_tokens("d-recorded").await.unwrap());
+
+    store
+        .revoke_user_app_tokens(&org.id, "Ci", &user.id, at(3))
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .record_code_tokens("issuing", "access-2", Some("family-2"))
+            .await
+            .unwrap(),
+        "the exchange under way cannot record its tokens"
+    );
+    assert!(!store.record_device_tokens("d-issuing").await.unwrap());
+    let status = |user_code: &'static str| async move {
+        store
+            .device_code_by_user_code(user_code)
+            .await
+            .unwrap()
+            .expect("the device code")
+            .status
+    };
+    assert_eq!(status("u-issuing").await, DeviceStatus::Denied);
+    assert_eq!(status("u-recorded").await, DeviceStatus::Consumed);
+    // A replay of the recorded code still finds what it issued.
+    let CodeRedemption::Replayed(replayed) = store
+        .redeem_authorization_code("recorded", &org.id, &consumer(), at(4))
+        .await
+        .unwrap()
+    else {
+        panic!("a replay");
+    };
+    assert_eq!(replayed.access_hash.as_deref(), Some("access-1"));
+
+    // The same for a revocation of the whole app.
+    store
+        .create_authorization_code(&code(&org.id, &user.id, "app-wide"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .redeem_authorization_code("app-wide", &org.id, &consumer(), at(5))
+            .await
+            .unwrap(),
+        CodeRedemption::Redeemed(_)
+    ));
+    store.revoke_app_tokens(&org.id, "ci", at(6)).await.unwrap();
+    assert!(
+        !store
+            .record_code_tokens("app-wide", "access-3", None)
+            .await
+            .unwrap()
+    );
 }
