@@ -96,6 +96,7 @@ codes! {
     GeneratedValue = "ECA0216", Warning, "platform-generated value in source";
     StartPage = "ECA0217", Error, "start page needs a start URL";
     CommaSeparatedCallbacks = "ECA0218", Warning, "comma-separated callback URLs on one line";
+    InvalidCustomScope = "ECA0219", Error, "custom scope name cannot be used on the wire";
     // Rules across files.
     ClientCredentialsUser = "ECA0300", Warning, "client credentials without a run-as user";
     GlobalWithoutOauth = "ECA0301", Error, "global OAuth settings without OAuth settings";

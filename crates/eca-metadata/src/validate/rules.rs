@@ -91,20 +91,46 @@ impl Check<'_> {
         }
     }
 
-    fn certificate(&mut self, name: &str) {
-        let Some((value, span)) = self.value(name) else {
+    /// A certificate that JWT bearer assertions are verified with: RS256 only (RFC 7518 §3.3,
+    /// `spec/oauth-and-connect.md` §1.9 F), so the key must be RSA, of 2048 to 8192 bits (what
+    /// the server's verifier accepts).
+    fn rs256_certificate(&mut self, name: &str) {
+        let Some((info, span)) = self.certificate(name) else {
             return;
         };
-        match check_certificate(value) {
-            Err(why) => self.push(
+        match info.rsa_bits {
+            Some(bits) if (2048..=8192).contains(&bits) => {}
+            Some(bits) => self.push(
                 Code::InvalidCertificate,
                 span,
-                format!("<{name}> is not an X.509 certificate: {why}"),
-                "paste the PEM certificate (with or without the BEGIN/END lines); `eca cert new` makes one",
+                format!("<{name}> certificate has a {bits}-bit RSA key; JWT bearer assertions are verified with RSA keys of 2048 to 8192 bits"),
+                "make a 2048-bit RSA certificate; `eca cert new` makes one",
             ),
+            None => self.push(
+                Code::InvalidCertificate,
+                span,
+                format!("<{name}> certificate's key is not RSA; JWT bearer assertions are signed with RS256"),
+                "make an RSA certificate; `eca cert new` makes one",
+            ),
+        }
+    }
+
+    /// Checks the certificate in `name`; returns it (with where it is written) when it parses.
+    fn certificate(&mut self, name: &str) -> Option<(values::CertificateInfo, Span)> {
+        let (value, span) = self.value(name)?;
+        match check_certificate(value) {
+            Err(why) => {
+                self.push(
+                    Code::InvalidCertificate,
+                    span,
+                    format!("<{name}> is not an X.509 certificate: {why}"),
+                    "paste the PEM certificate (with or without the BEGIN/END lines); `eca cert new` makes one",
+                );
+                None
+            }
             Ok(info) => {
                 let Some(now) = self.ctx.options.now else {
-                    return;
+                    return Some((info, span));
                 };
                 let soon = now + self.ctx.options.expiry_warning_days * 86_400;
                 if info.not_after < now {
@@ -119,10 +145,14 @@ impl Check<'_> {
                     self.push(
                         Code::CertificateExpiry,
                         span,
-                        format!("<{name}> certificate ({}) expires in {days} days", info.subject),
+                        format!(
+                            "<{name}> certificate ({}) expires in {days} days",
+                            info.subject
+                        ),
                         "rotate it before it expires",
                     );
                 }
+                Some((info, span))
             }
         }
     }
@@ -351,6 +381,56 @@ impl Check<'_> {
     }
 }
 
+impl Check<'_> {
+    /// `commaSeparatedCustomScopes` (OAuth settings and OAuth policies): each name travels as
+    /// one scope-token of a space-separated `scope` (RFC 6749 §3.3: printable ASCII but space,
+    /// `"` and `\`), and must not pass for a built-in scope: a custom scope `api` would be read
+    /// back, from a stored grant or a token's `scope`, as the API scope.
+    fn custom_scopes(&mut self) {
+        let Some((value, span)) = self.value("commaSeparatedCustomScopes") else {
+            return;
+        };
+        let value = value.to_owned();
+        for (piece, span) in value.split(',').zip(piece_spans(&value, span)) {
+            let name = piece.trim();
+            if name.is_empty() {
+                continue;
+            }
+            let bad = name
+                .chars()
+                .find(|&c| !matches!(c, '\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e'));
+            if let Some(c) = bad {
+                let what = if c == ' ' {
+                    "a space".to_owned()
+                } else {
+                    format!("`{}`", c.escape_default())
+                };
+                self.push(
+                    Code::InvalidCustomScope,
+                    span,
+                    format!("custom scope `{name}` contains {what}, which a scope name cannot"),
+                    "separate custom scopes with commas; use letters, digits, `_`, `.`, `-` or `:` in a name",
+                );
+            } else if let Some(builtin) = OauthScope::ALL.iter().find(|s| {
+                s.wire().eq_ignore_ascii_case(name) || s.token().eq_ignore_ascii_case(name)
+            }) {
+                self.push(
+                    Code::InvalidCustomScope,
+                    span,
+                    format!(
+                        "custom scope `{name}` has the name of the built-in scope `{}`",
+                        builtin.wire()
+                    ),
+                    format!(
+                        "add `{}` to <commaSeparatedOauthScopes> instead, or give the custom scope another name",
+                        builtin.token()
+                    ),
+                );
+            }
+        }
+    }
+}
+
 /// The span of each comma-separated piece of a value (trimmed), so that a diagnostic points at
 /// the one bad scope rather than the whole list. A value over several lines keeps the span of
 /// the whole value, whose column is known only for its first line.
@@ -395,6 +475,7 @@ pub(super) fn check(
         Component::Header(_) => header(&mut c),
         Component::OauthSettings(_) => {
             c.scopes();
+            c.custom_scopes();
             c.custom_attributes(false);
             c.ip_ranges("trustedIpRanges");
             c.url("singleLogoutUrl");
@@ -577,7 +658,7 @@ fn global(c: &mut Check<'_>) {
             }
         }
     }
-    c.certificate("certificate");
+    c.rs256_certificate("certificate");
     if let Some((_, span)) = c.value("consumerSecret") {
         c.push(
             Code::SecretInSource,
@@ -608,6 +689,7 @@ const MAX_SESSION_MINUTES: i64 = 525_600;
 
 fn policies(c: &mut Check<'_>) {
     c.custom_attributes(false);
+    c.custom_scopes();
     c.url("startUrl");
     c.url("singleLogoutUrl");
     c.jwt_timeout("guestJwtTimeout", "guestJwtSessionTimeoutType");

@@ -76,6 +76,8 @@ pub struct CertificateInfo {
     /// Validity end, seconds since the Unix epoch.
     pub not_after: i64,
     pub not_before: i64,
+    /// The size of the public key's modulus in bits, when the key is RSA.
+    pub rsa_bits: Option<usize>,
     /// The DER encoding.
     pub der: Vec<u8>,
 }
@@ -122,12 +124,25 @@ pub fn parse_certificate(value: &str) -> Result<CertificateInfo, String> {
     }
     let (_, cert) = x509_parser::parse_x509_certificate(&pem.contents)
         .map_err(|e| format!("not an X.509 certificate: {e}"))?;
+    let rsa_bits = match cert.public_key().parsed() {
+        Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => Some(bit_length(rsa.modulus)),
+        _ => None,
+    };
     Ok(CertificateInfo {
         subject: cert.subject().to_string(),
         not_after: cert.validity().not_after.timestamp(),
         not_before: cert.validity().not_before.timestamp(),
+        rsa_bits,
         der: pem.contents.clone(),
     })
+}
+
+/// The number of significant bits of a big-endian unsigned integer.
+fn bit_length(bytes: &[u8]) -> usize {
+    match bytes.iter().position(|&b| b != 0) {
+        Some(i) => (bytes.len() - i) * 8 - bytes[i].leading_zeros() as usize,
+        None => 0,
+    }
 }
 
 /// A certificate value holds one PEM block, a CERTIFICATE. The PEM reader decodes only the

@@ -9,19 +9,25 @@
 //! Audiences: the request's base URL (± trailing slash), `https://login.salesforce.com`,
 //! `https://test.salesforce.com`. The response has no `signature` or `issued_at` (the shape of
 //! Salesforce's), and never a refresh token.
+//!
+//! Client authentication is optional with an assertion (RFC 7521 §4.1, RFC 7523 §2.1), and
+//! the Salesforce CLI sends none. A client that does authenticate (`client_id`, a secret, or
+//! a Basic header) must be the app the assertion names, and a secret it sends must be right
+//! (RFC 6749 §3.2.1): otherwise `invalid_client`.
 
 use eca_core::Secret;
 use eca_oauth::jwt_bearer::{self, Audiences};
-use eca_oauth::{GrantType, GrantedScopes, OAuthError, TokenResponse};
+use eca_oauth::{ClientCredentials, GrantType, GrantedScopes, OAuthError, TokenResponse};
 
+use super::client::{self, SecretRule};
 use super::ip_relaxation::{self, Step};
 use super::issue::{self, GrantContext};
 use super::{GrantError, permitted, registry};
 use crate::directory;
-use crate::error::ApiError;
 
 pub async fn grant(
     ctx: &GrantContext<'_>,
+    credentials: Option<&ClientCredentials>,
     assertion: &Secret,
 ) -> Result<TokenResponse, GrantError> {
     let org = &ctx.org.org;
@@ -31,6 +37,16 @@ pub async fn grant(
         registry::by_client_id(ctx.state, &issuer, ctx.now).await?,
         &org.id,
     )?;
+    if let Some(credentials) = credentials {
+        // Any of the consumer's keys (primary, staged or rotated) names the same app.
+        let named = registry::by_client_id(ctx.state, &credentials.client_id, ctx.now)
+            .await?
+            .ok_or(OAuthError::InvalidClientId)?;
+        if named.consumer_id != app.consumer_id {
+            return Err(OAuthError::InvalidClient.into());
+        }
+        client::check_secret(ctx.state, &app, credentials, SecretRule::IfPresented)?;
+    }
     if !app.is_enabled() {
         return Err(OAuthError::AppBlocked.into());
     }
@@ -38,11 +54,11 @@ pub async fn grant(
     let Some(key) = app.bearer_key().filter(|_| app.global.jwt_bearer_enabled()) else {
         return Err(OAuthError::FlowNotEnabled(GrantType::JwtBearer).into());
     };
+    // A certificate deployed before deploys checked its key (RSA, 2048 to 8192 bits) leaves
+    // the flow unusable: the client's error, not the server's.
     let key = key.map_err(|e| {
-        ApiError::Internal(format!(
-            "app {}: the deployed certificate is unusable: {e}",
-            app.name
-        ))
+        tracing::warn!(app = %app.name, "JWT bearer refused: the deployed certificate is unusable: {e}");
+        OAuthError::FlowNotEnabled(GrantType::JwtBearer)
     })?;
     let audiences = Audiences::for_org(&ctx.org.base_url);
     let claims = jwt_bearer::verify(

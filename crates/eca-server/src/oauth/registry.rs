@@ -131,12 +131,21 @@ impl ClientApp {
         self.settings.as_ref().map_or(&[], |s| s.scopes.as_slice())
     }
 
-    /// The app's custom scope names.
+    /// The app's custom scope names: those of the OAuth policies (`commaSeparatedCustomScopes`,
+    /// the documented place, `spec/metadata.md` §OAuth policies) and those of the OAuth
+    /// settings (the same field, present in the WSDL), each name once.
     pub fn custom_scopes(&self) -> Vec<&str> {
-        self.settings
+        let mut names: Vec<&str> = self
+            .settings
             .as_ref()
             .map(OauthSettings::custom_scope_names)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        for name in self.policies.iter().flat_map(OauthPolicies::custom_scopes) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
     }
 
     /// The admin's IP relaxation (`ipRelaxationPolicyType`); without one, `Enforce`.

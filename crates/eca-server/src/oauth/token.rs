@@ -76,7 +76,9 @@ async fn run(
         TokenRequest::ClientCredentials { scope } => {
             client_credentials::grant(ctx, credentials.as_ref(), scope.as_deref()).await
         }
-        TokenRequest::JwtBearer { assertion } => jwt_bearer::grant(ctx, &assertion).await,
+        TokenRequest::JwtBearer { assertion } => {
+            jwt_bearer::grant(ctx, credentials.as_ref(), &assertion).await
+        }
         TokenRequest::Password {
             username,
             password,

@@ -697,6 +697,53 @@ async fn scopes_are_narrowed_and_refresh_scopes_dropped_for_client_credentials()
     );
 }
 
+/// Custom scopes come from the OAuth policies (the documented place) and from the OAuth
+/// settings; a request names them beside the built-in scopes.
+#[tokio::test]
+async fn custom_scopes_of_the_policies_and_the_settings_are_granted() {
+    let w = world().await;
+    let mut spec = w.ci();
+    spec.policies.push_str(
+        "<commaSeparatedCustomScopes>orders_read, orders_write</commaSeparatedCustomScopes>",
+    );
+    spec.settings
+        .push_str("<commaSeparatedCustomScopes>invoices, orders_read</commaSeparatedCustomScopes>");
+    w.deploy(&spec).await;
+    let scope_of = |reply: &Reply| reply.json()["scope"].as_str().map(str::to_owned);
+    let reply = w
+        .token(&format!(
+            "grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}&scope=orders_read"
+        ))
+        .await;
+    assert_eq!(
+        scope_of(&reply).as_deref(),
+        Some("orders_read"),
+        "{}",
+        reply.body
+    );
+    let reply = w
+        .token(&format!(
+            "grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}&scope=api%20orders_write%20invoices%20unknown"
+        ))
+        .await;
+    assert_eq!(
+        scope_of(&reply).as_deref(),
+        Some("api invoices orders_write"),
+        "{}",
+        reply.body
+    );
+    // Without `scope`, every scope of the app (client credentials drops the refresh scopes).
+    let reply = w
+        .token(&format!(
+            "grant_type=client_credentials&client_id={KEY}&client_secret={SECRET}"
+        ))
+        .await;
+    let all = scope_of(&reply).expect("a scope");
+    for name in ["invoices", "orders_read", "orders_write", "api"] {
+        assert!(all.split(' ').any(|s| s == name), "{name} in {all}");
+    }
+}
+
 #[tokio::test]
 async fn response_formats_follow_format_then_accept() {
     let w = world().await;

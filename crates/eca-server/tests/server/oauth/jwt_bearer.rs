@@ -120,6 +120,52 @@ async fn jwt_bearer_for_self_authorized_apps_needs_an_earlier_approval() {
     assert_eq!(w.token(&jwt_body(&a)).await.status, StatusCode::OK);
 }
 
+/// Client authentication is optional with an assertion; a client that authenticates anyway
+/// must be the app the assertion names, with its right secret (RFC 7521 §4.1, RFC 6749
+/// §3.2.1).
+#[tokio::test]
+async fn jwt_bearer_checks_client_credentials_that_come_with_it() {
+    let w = world().await;
+    w.deploy(&jwt_app(&w, "AdminApprovedPreAuthorized")).await;
+    let mut other = w.ci();
+    other.name = "Other";
+    other.key = OTHER_KEY;
+    other.secret = OTHER_SECRET;
+    w.deploy(&other).await;
+    let a = assertion(
+        KEY,
+        "runas@demo.example",
+        PUBLIC_URL,
+        START.millis() / 1000 + 60,
+    );
+    let body = jwt_body(&a);
+    for extra in [
+        format!("&client_id={KEY}"),
+        format!("&client_id={KEY}&client_secret={SECRET}"),
+    ] {
+        let reply = w.token(&format!("{body}{extra}")).await;
+        assert_eq!(reply.status, StatusCode::OK, "{extra}: {}", reply.body);
+    }
+    for extra in [
+        format!("&client_id={KEY}&client_secret=wrong"),
+        format!("&client_id={OTHER_KEY}"),
+        format!("&client_id={OTHER_KEY}&client_secret={OTHER_SECRET}"),
+    ] {
+        oauth_error(
+            &w.token(&format!("{body}{extra}")).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_client",
+            "invalid client credentials",
+        );
+    }
+    oauth_error(
+        &w.token(&format!("{body}&client_id=3MVG9nobody")).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_client_id",
+        "client identifier invalid",
+    );
+}
+
 #[tokio::test]
 async fn jwt_bearer_needs_a_certificate() {
     let w = world().await;
