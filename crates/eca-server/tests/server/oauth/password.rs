@@ -46,6 +46,56 @@ async fn password_grant_checks_the_client_then_the_user() {
     );
 }
 
+/// Every refusal about the user reads the same, whatever the reason: inactive, frozen, or
+/// not pre-authorized for an admin-approved app. A public client may leave its secret out.
+#[tokio::test]
+async fn password_grant_refuses_users_the_app_may_not_serve_alike() {
+    let w = world().await;
+    let mut spec = w.ci();
+    spec.global
+        .push_str("<isConsumerSecretOptional>true</isConsumerSecretOptional>");
+    spec.policies.push_str(
+        "<commaSeparatedProfile>API Only</commaSeparatedProfile><permittedUsersPolicyType>AdminApprovedPreAuthorized</permittedUsersPolicyType>",
+    );
+    w.deploy(&spec).await;
+    let api_only =
+        w.h.store
+            .profile_by_name(&w.org.id, API_ONLY)
+            .await
+            .expect("store")
+            .expect("the API Only profile");
+    let mut gone = add_user(&w.h, &w.org, &api_only, "gone@demo.example").await;
+    gone.is_active = false;
+    w.h.store
+        .update_user(&gone, gone.updated_at)
+        .await
+        .expect("store");
+    let mut frozen = add_user(&w.h, &w.org, &api_only, "frozen@demo.example").await;
+    frozen.is_frozen = true;
+    w.h.store
+        .update_user(&frozen, frozen.updated_at)
+        .await
+        .expect("store");
+    let body = |username: &str| {
+        format!(
+            "grant_type=password&client_id={KEY}&username={}&password={ADMIN_PASSWORD}",
+            form_urlencoded::byte_serialize(username.as_bytes()).collect::<String>()
+        )
+    };
+    // A public client, no secret: the pre-authorized user gets a token.
+    let reply = w.token(&body("runas@demo.example")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    // The admin's profile is not among the pre-authorized ones.
+    for username in ["gone@demo.example", "frozen@demo.example", ADMIN_USERNAME] {
+        oauth_error(
+            &w.token(&body(username)).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "authentication failure",
+        );
+    }
+}
+
 #[tokio::test]
 async fn password_grant_failures_count_against_the_clients_address() {
     // As the SOAP login and the login page (docs/server.md, "Per-address limit"): 20 failed
