@@ -73,21 +73,53 @@ pub(crate) async fn require_deploy_permission(
     state: &AppState,
     user: &UserId,
 ) -> Result<(), ApiError> {
+    require_any(
+        state,
+        user,
+        &[
+            Permission::ExternalClientAppDeveloper,
+            Permission::ExternalClientAppAdmin,
+        ],
+        "deploying External Client Apps needs the ExternalClientAppDeveloper or ExternalClientAppAdmin permission",
+    )
+    .await
+}
+
+/// Reading apps' metadata (`listMetadata`, `retrieve` and its result, `readMetadata`) needs
+/// one of the External Client App permissions, the viewer's included: the files hold what only
+/// those users may see (push credentials, policies), not what every API user may.
+pub(crate) async fn require_read_permission(
+    state: &AppState,
+    user: &UserId,
+) -> Result<(), ApiError> {
+    require_any(
+        state,
+        user,
+        &[
+            Permission::ExternalClientAppDeveloper,
+            Permission::ExternalClientAppAdmin,
+            Permission::ExternalClientAppViewer,
+        ],
+        "reading External Client App metadata needs the ExternalClientAppDeveloper, ExternalClientAppAdmin or ExternalClientAppViewer permission",
+    )
+    .await
+}
+
+async fn require_any(
+    state: &AppState,
+    user: &UserId,
+    any_of: &[Permission],
+    why: &str,
+) -> Result<(), ApiError> {
     let store = state.store();
     let user = store.user(user).await?.ok_or(ApiError::InvalidSession)?;
     let permissions = crate::access::permissions_of(store, &user).await?;
-    let allowed = [
-        Permission::ExternalClientAppDeveloper,
-        Permission::ExternalClientAppAdmin,
-    ]
-    .into_iter()
-    .any(|p| permissions.contains(p));
-    if allowed {
+    if any_of.iter().any(|p| permissions.contains(*p)) {
         Ok(())
     } else {
-        Err(ApiError::Forbidden(
-            "Insufficient Privileges: deploying External Client Apps needs the ExternalClientAppDeveloper or ExternalClientAppAdmin permission".to_owned(),
-        ))
+        Err(ApiError::Forbidden(format!(
+            "Insufficient Privileges: {why}"
+        )))
     }
 }
 

@@ -92,6 +92,7 @@ pub async fn handle(
             render::cancel_deploy(&result)
         }
         Operation::ListMetadata { types } => {
+            super::require_read_permission(&state, &active.user.id).await?;
             let mut files = Vec::new();
             for name in &types {
                 // Types OpenECA does not hold list nothing, as an org without them would.
@@ -107,6 +108,7 @@ pub async fn handle(
         }
         Operation::DescribeMetadata => render::describe_metadata(version),
         Operation::Retrieve(call) => {
+            super::require_read_permission(&state, &active.user.id).await?;
             // Counted and never given back: a retrieve's result is stored either way.
             if state
                 .retrieve_limiter()
@@ -138,7 +140,10 @@ pub async fn handle(
         Operation::ReadMetadata {
             type_name,
             full_names,
-        } => super::crud::read(&state, org_id, &type_name, &full_names).await?,
+        } => {
+            super::require_read_permission(&state, &active.user.id).await?;
+            super::crud::read(&state, org_id, &type_name, &full_names).await?
+        }
         Operation::DeleteMetadata {
             type_name,
             full_names,
@@ -182,6 +187,7 @@ pub async fn handle(
             render::check_status(&states)
         }
         Operation::CheckRetrieveStatus { id, include_zip } => {
+            super::require_read_permission(&state, &active.user.id).await?;
             let result = eca_deploy::check_retrieve_status(
                 state.store(),
                 state.clock(),

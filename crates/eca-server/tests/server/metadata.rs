@@ -782,6 +782,61 @@ async fn read_and_delete_metadata() {
     assert_eq!(elements(&list, "result"), 0, "{}", list.body);
 }
 
+/// Reading apps' metadata needs an External Client App permission too (the viewer's will
+/// do): the files hold push credentials and policies, not for every API user. Found by review.
+#[tokio::test]
+async fn reading_metadata_needs_an_external_client_app_permission() {
+    let h = harness().await;
+    let org = h.store.default_org().await.unwrap().expect("the demo org");
+    let standard = h
+        .store
+        .profile_by_name(&org.id, "Standard User")
+        .await
+        .unwrap()
+        .expect("the Standard User profile");
+    crate::support::add_user(&h, &org, &standard, "reader@demo.example").await;
+    let reply =
+        crate::support::login_call("", "reader@demo.example", crate::support::ADMIN_PASSWORD)
+            .send(&h)
+            .await;
+    let session = reply.xml("sessionId").expect("a sessionId");
+    let admin = admin_session(&h).await;
+    let retrieve = format!(
+        "retrieve xmlns=\"{META_NS}\"><retrieveRequest><apiVersion>66.0</apiVersion>\
+         <unpackaged><types><members>*</members><name>ExternalClientApplication</name></types>\
+         <version>66.0</version></unpackaged></retrieveRequest></retrieve>"
+    );
+    let id = soap(&h, &admin, &retrieve)
+        .await
+        .xml("id")
+        .expect("the admin's retrieve");
+    let calls = [
+        format!(
+            "listMetadata xmlns=\"{META_NS}\"><queries><type>ExternalClientApplication</type></queries></listMetadata>"
+        ),
+        retrieve,
+        format!(
+            "checkRetrieveStatus xmlns=\"{META_NS}\"><asyncProcessId>{id}</asyncProcessId><includeZip>true</includeZip></checkRetrieveStatus>"
+        ),
+        format!(
+            "readMetadata xmlns=\"{META_NS}\"><type>ExternalClientApplication</type><fullNames>Demo</fullNames></readMetadata>"
+        ),
+    ];
+    for call in &calls {
+        let refused = soap(&h, &session, call).await;
+        refused.fault(StatusCode::INTERNAL_SERVER_ERROR, "soapenv:Client");
+        assert!(
+            refused.body.contains("Insufficient Privileges"),
+            "{call}: {}",
+            refused.body
+        );
+    }
+    for call in &calls {
+        let reply = soap(&h, &admin, call).await;
+        assert_eq!(reply.status, StatusCode::OK, "{call}: {}", reply.body);
+    }
+}
+
 #[tokio::test]
 async fn deploying_needs_an_external_client_app_permission() {
     let h = harness().await;
