@@ -72,6 +72,7 @@ pub(super) fn load_zip(
     }
     let mut seen = HashSet::new();
     let mut total: u64 = 0;
+    let mut total_compressed: u64 = 0;
     let mut entries = Vec::new();
     for index in 0..archive.len() {
         let mut entry = archive
@@ -127,6 +128,18 @@ pub(super) fn load_zip(
             ));
         }
         total += len;
+        total_compressed += compressed;
+        // Many entries of 1 MiB each pass the check above, yet add up: the whole archive is
+        // held to the same ratio, so a small request cannot expand to `max_total_bytes`.
+        if total > (1 << 20) && total / total_compressed > limits.max_ratio {
+            return Err(zip_error(
+                path,
+                format!(
+                    "the archive has a compression ratio of {}:1, a likely zip bomb",
+                    total / total_compressed
+                ),
+            ));
+        }
         if total > limits.max_total_bytes {
             return Err(zip_error(
                 path,
@@ -232,5 +245,17 @@ mod tests {
         let bomb = zip_of(&[("package.xml", PKG), ("big.txt", &vec![b'a'; 4 << 20])]);
         let err = load_zip(Path::new("x.zip"), &bomb, &ZipLimits::default()).unwrap_err();
         assert!(err.to_string().contains("zip bomb"), "{err}");
+        // Entries of 1 MiB each pass one by one, but not all together. Found by review.
+        let filler = vec![b'a'; 1 << 20];
+        let names: Vec<String> = (0..4).map(|i| format!("part{i}.txt")).collect();
+        let mut entries: Vec<(&str, &[u8])> = vec![("package.xml", PKG)];
+        entries.extend(names.iter().map(|n| (n.as_str(), filler.as_slice())));
+        let err =
+            load_zip(Path::new("x.zip"), &zip_of(&entries), &ZipLimits::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("the archive has a compression ratio"),
+            "{err}"
+        );
     }
 }
