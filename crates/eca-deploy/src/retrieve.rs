@@ -143,7 +143,11 @@ pub(crate) async fn retrieve_asked(
             MetadataType::GlobalOauthSettings => with_current_key(store, org, c).await?,
             _ => c.xml.clone(),
         };
-        files.push((file_name, xml));
+        // As the requested version has it, so the files deploy again at that version.
+        files.push((
+            file_name,
+            eca_metadata::schema::for_version(*ty, &xml, version),
+        ));
     }
     Ok(RetrieveResult {
         zip: zip(&files)?,

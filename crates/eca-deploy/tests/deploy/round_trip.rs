@@ -62,7 +62,8 @@ async fn check_round_trip(world: &World, org: &TestOrg, files: &[File], version:
         "every component is created: {:?}",
         successes(&outcome.result)
     );
-    let retrieved = world.retrieve_all(org).await;
+    // At the deploy's version: a retrieve at another one leaves out what that one lacks.
+    let retrieved = world.retrieve_all_at(org, version).await;
     for f in files {
         let path = format!(
             "unpackaged/{}/{}",
@@ -222,4 +223,59 @@ async fn app_new_style_app_round_trips() {
 #[tokio::test]
 async fn app_new_style_app_round_trips_on_postgres() {
     World::on_postgres(app_new_round_trip_on).await;
+}
+
+/// An app deployed at API 60 (the spec's sample version) retrieves at 60 without the fields a
+/// deploy generates for later versions (`isFirstPartyAppEnabled` and `startPage` from 62, the
+/// default policies' newer flags), and that retrieve deploys again. Found by review: the
+/// retrieve returned them and its own redeploy failed with ECA0107.
+#[tokio::test]
+async fn a_retrieve_at_an_older_version_deploys_again_at_it() {
+    let world = World::new().await;
+    let org = world.org("acme").await;
+    let v60 = ApiVersion::new(60);
+    let files = vec![
+        file(
+            MetadataType::ExternalClientApplication,
+            "Legacy",
+            "<contactEmail>admin@example.com</contactEmail><distributionState>Local</distributionState><label>Legacy</label>",
+        ),
+        file(
+            MetadataType::OauthSettings,
+            "Legacy_oauth",
+            "<commaSeparatedOauthScopes>Api</commaSeparatedOauthScopes><externalClientApplication>Legacy</externalClientApplication><label>Legacy_oauth</label>",
+        ),
+    ];
+    world.deploy_ok(&org, &package_at(&files, v60, &[])).await;
+    let retrieved = world.retrieve_all_at(&org, v60).await;
+    let settings = &retrieved["unpackaged/extlClntAppOauthSettings/Legacy_oauth.ecaOauth"];
+    assert!(!settings.contains("isFirstPartyAppEnabled"), "{settings}");
+    assert!(
+        retrieved.keys().any(|k| k.contains("extlClntAppPolicies")),
+        "the generated app policies are retrieved: {:?}",
+        retrieved.keys()
+    );
+    let again: Vec<(String, Vec<u8>)> = retrieved
+        .into_iter()
+        .map(|(k, v)| (k, v.into_bytes()))
+        .collect();
+    // It deploys again; the app's own files are unchanged (the generated policies lose the
+    // later versions' flags, whose values were the defaults).
+    let outcome = world.deploy_ok(&org, &crate::zip_of(&again)).await;
+    let unchanged: Vec<_> = successes(&outcome.result)
+        .into_iter()
+        .filter(|s| !s.2 && !s.3)
+        .map(|s| s.1)
+        .collect();
+    assert!(
+        unchanged.contains(&"Legacy".to_owned()) && unchanged.contains(&"Legacy_oauth".to_owned()),
+        "{:?}",
+        successes(&outcome.result)
+    );
+    // At the current version the stored fields are all there.
+    let current = world.retrieve_all(&org).await;
+    assert!(
+        current["unpackaged/extlClntAppOauthSettings/Legacy_oauth.ecaOauth"]
+            .contains("<isFirstPartyAppEnabled>false</isFirstPartyAppEnabled>")
+    );
 }
