@@ -173,17 +173,15 @@ async fn attempt_once(
                 consumers: &built.consumers,
                 audit: &built.audit,
                 finish: Some(&finish),
+                // Deleting an app revokes every token it issued (`spec/metadata.md` §5.4), in
+                // the same transaction. The components are gone, so the tokens would fail on
+                // their next use anyway; revoked, they read so in introspection and the usage
+                // API, and stay dead if an app of the same name comes back. Its users'
+                // approvals go too: that app is another app, with its own consent (and JWT
+                // bearer needs an approval or pre-authorization).
+                deleted_apps: &built.deleted_apps,
             })
             .await?;
-        // Deleting an app revokes every token it issued (`spec/metadata.md` §5.4). The
-        // components are gone already, so the tokens fail on their next use either way; this
-        // marks them revoked for introspection and the usage API, and keeps them dead if an
-        // app of the same name comes back. Its users' approvals go too: that app is another
-        // app, with its own consent (and JWT bearer needs an approval or pre-authorization).
-        for app in &built.deleted_apps {
-            ctx.store.revoke_app_tokens(ctx.org, app, completed).await?;
-            ctx.store.delete_app_approvals(ctx.org, app).await?;
-        }
         end_refresh_tokens_by_new_policies(ctx, &built.components, completed).await?;
         Ok(DeployOutcome {
             result: built.result,

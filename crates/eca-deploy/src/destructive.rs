@@ -2,8 +2,9 @@
 //! package is deployed) and `destructiveChangesPost.xml` (after it).
 //!
 //! Deleting a header deletes the whole app: its satellites, and its OAuth consumers (whose
-//! tokens the caller revokes, from [`crate::DeployOutcome::deleted_apps`] and
-//! `deleted_consumers`). Deleting the global OAuth settings deletes the app's consumers and
+//! tokens and approvals the same transaction revokes and deletes, `ChangeSet::deleted_apps`;
+//! [`crate::DeployOutcome::deleted_apps`] and `deleted_consumers` tell the caller which caches
+//! to drop). Deleting the global OAuth settings deletes the app's consumers and
 //! unlinks its OAuth settings. Any other satellite goes alone. A component that does not exist
 //! is a warning, as on Salesforce ("No … named … found"), so a destructive deploy of something
 //! already gone passes with `ignoreWarnings` (what sfdx-hardis does, `spec/metadata.md` §5.4).

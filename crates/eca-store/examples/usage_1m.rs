@@ -97,6 +97,7 @@ async fn main() {
             consumers: &[],
             audit: &[],
             finish: None,
+            deleted_apps: &[],
         })
         .await
         .unwrap();

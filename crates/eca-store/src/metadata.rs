@@ -345,6 +345,10 @@ pub struct ChangeSet<'a> {
     /// The deploy request to mark finished, with its result, in the same transaction; it must
     /// be `InProgress`.
     pub finish: Option<&'a DeployFinish>,
+    /// Apps these changes delete: in the same transaction their tokens are revoked, their
+    /// grants under way voided and their users' approvals deleted (`spec/metadata.md` §5.4), so
+    /// an app of the same name deployed later starts with none of them.
+    pub deleted_apps: &'a [String],
 }
 
 #[cfg(test)]

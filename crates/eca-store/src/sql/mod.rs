@@ -67,9 +67,13 @@ pub(crate) enum BatchError {
 }
 
 impl Step<'_> {
+    /// An [`Step::expect_rows`] that accepts any count (statements over many rows, such as a
+    /// revocation inside a change set).
+    pub(crate) const ANY_ROWS: u64 = u64::MAX;
+
     /// Checks the number of rows statement `index` (this step) changed.
     pub(crate) fn check(&self, index: usize, rows: u64) -> Result<(), BatchError> {
-        if rows == self.expect_rows {
+        if self.expect_rows == Self::ANY_ROWS || rows == self.expect_rows {
             Ok(())
         } else {
             Err(BatchError::Unexpected { step: index })

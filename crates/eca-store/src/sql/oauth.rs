@@ -186,6 +186,38 @@ pub(crate) const REFRESH_TOKEN_BY_HASH: &str = "SELECT t.token_hash, t.org_id, t
        WHERE f.family_id = t.family_id AND f.revoked_at IS NOT NULL)) AS revoked_at \
      FROM oauth_refresh_tokens t WHERE t.token_hash = $1";
 
+/// The statements that revoke every token of an app and void its grants under way, for one
+/// transaction: [`void_grants_under_way`]'s first, then the tokens'. Used by
+/// `revoke_app_tokens` and by a change set that deletes the app. A refresh racing with them
+/// may read its refresh token as live and write the access token just after; that token is
+/// refused on use, because its refresh token is revoked (`oauth::bearer::live` in eca-server).
+pub(super) fn app_revocation<'a>(
+    org: &'a OrgId,
+    app_lower: &'a str,
+    at: Timestamp,
+) -> Vec<(&'static str, Vec<Arg<'a>>)> {
+    let args = vec![
+        Arg::Text(org.as_str()),
+        Arg::Text(app_lower),
+        Arg::Int(at.millis()),
+    ];
+    void_grants_under_way(org, app_lower, None, at)
+        .into_iter()
+        .chain([
+            (
+                "UPDATE oauth_refresh_tokens SET revoked_at = $3 \
+                 WHERE org_id = $1 AND app_name_lower = $2 AND revoked_at IS NULL",
+                args.clone(),
+            ),
+            (
+                "UPDATE oauth_access_tokens SET revoked_at = $3 \
+                 WHERE org_id = $1 AND app_name_lower = $2 AND revoked_at IS NULL",
+                args,
+            ),
+        ])
+        .collect()
+}
+
 /// How many statements [`void_grants_under_way`] makes: a revocation's token counts follow.
 pub(super) const VOIDING_STATEMENTS: usize = 3;
 
@@ -785,30 +817,7 @@ impl<D: Db> TokenStore for D {
 
     async fn revoke_app_tokens(&self, org: &OrgId, app: &str, at: Timestamp) -> StoreResult<u64> {
         let app_lower = fold(app);
-        let args = vec![
-            Arg::Text(org.as_str()),
-            Arg::Text(&app_lower),
-            Arg::Int(at.millis()),
-        ];
-        // One transaction. A refresh racing with it may read its refresh token as live and
-        // write the access token just after; that token is refused on use, because its
-        // refresh token is revoked (`oauth::bearer::live` in eca-server).
-        let tokens = [
-            (
-                "UPDATE oauth_refresh_tokens SET revoked_at = $3 \
-                 WHERE org_id = $1 AND app_name_lower = $2 AND revoked_at IS NULL",
-                args.clone(),
-            ),
-            (
-                "UPDATE oauth_access_tokens SET revoked_at = $3 \
-                 WHERE org_id = $1 AND app_name_lower = $2 AND revoked_at IS NULL",
-                args,
-            ),
-        ];
-        let statements: Vec<_> = void_grants_under_way(org, &app_lower, None, at)
-            .into_iter()
-            .chain(tokens)
-            .collect();
+        let statements = app_revocation(org, &app_lower, at);
         let counts = self.write_counted(&statements).await.map_err(database)?;
         // Tokens only: the voided codes had issued nothing yet.
         Ok(counts.iter().skip(VOIDING_STATEMENTS).sum())

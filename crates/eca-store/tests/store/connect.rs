@@ -75,6 +75,7 @@ async fn deploy(
             consumers: &consumers,
             audit: &[],
             finish: None,
+            deleted_apps: &[],
         })
         .await
         .unwrap();
@@ -476,6 +477,7 @@ async fn a_consumer_has_one_staged_credential_at_a_time(env: Env) {
         consumers: &[ConsumerChange::Delete { id: c.id.clone() }],
         audit: &[],
         finish: None,
+        deleted_apps: &[],
     })
     .await
     .unwrap();

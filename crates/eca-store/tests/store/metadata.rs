@@ -79,6 +79,7 @@ async fn apply(
             consumers,
             audit: &[],
             finish: None,
+            deleted_apps: &[],
         })
         .await
 }
@@ -278,6 +279,7 @@ async fn a_failing_change_set_writes_nothing_at_all(env: Env) {
             consumers: &consumers,
             audit: &entries,
             finish: Some(&finish),
+            deleted_apps: &[],
         })
         .await;
     assert_conflict(result, "consumer key");
@@ -822,6 +824,7 @@ async fn finishing_with_the_changes_is_atomic(env: Env) {
         consumers: &[],
         audit: &[],
         finish: Some(&finish),
+        deleted_apps: &[],
     };
     // Still queued, so it cannot finish: the component is not written either.
     assert_missing(s.apply_changes(&set).await, "deploy request in progress");
@@ -864,6 +867,7 @@ async fn audit_trail_lists_changes_in_order(env: Env) {
         consumers: &[],
         audit: &first,
         finish: Some(&finish),
+        deleted_apps: &[],
     })
     .await
     .unwrap();
@@ -880,6 +884,7 @@ async fn audit_trail_lists_changes_in_order(env: Env) {
         consumers: &[],
         audit: &second,
         finish: None,
+        deleted_apps: &[],
     })
     .await
     .unwrap();
@@ -891,6 +896,7 @@ async fn audit_trail_lists_changes_in_order(env: Env) {
         consumers: &[],
         audit: &second,
         finish: None,
+        deleted_apps: &[],
     })
     .await
     .unwrap();
@@ -1045,6 +1051,7 @@ async fn a_canceling_deploy_cannot_apply_its_changes(env: Env) {
         consumers: &[],
         audit: &[],
         finish: Some(&finish),
+        deleted_apps: &[],
     };
     assert_missing(s.apply_changes(&set).await, "deploy request in progress");
     assert_eq!(s.component(&org.id, HEADER, "A").await.unwrap(), None);

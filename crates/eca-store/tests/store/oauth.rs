@@ -11,6 +11,7 @@ use eca_store::{
 use crate::{Env, T0, assert_conflict, assert_missing, seed};
 
 on_every_backend!(
+    a_change_set_deleting_an_app_revokes_and_forgets_it_all_or_nothing,
     access_tokens_round_trip_and_revoke_once,
     tokens_name_only_users_of_their_org,
     refresh_revocation_reaches_its_access_tokens,
@@ -950,4 +951,51 @@ where
             None => return rounds,
         }
     }
+}
+
+/// A change set that deletes an app revokes its tokens and deletes its users' approvals in
+/// the same transaction: when the change set is undone, so are they. Found by review: they were
+/// written after the deletion had committed, and a failure in between left the approvals for
+/// a later app of the same name.
+async fn a_change_set_deleting_an_app_revokes_and_forgets_it_all_or_nothing(env: Env) {
+    let store = env.store.as_ref();
+    let (org, _, user) = seed(store, "acme", "a@acme.example").await;
+    store
+        .create_refresh_token(&refresh(&org.id, &user.id, "r1", "f1"))
+        .await
+        .unwrap();
+    store
+        .create_access_token(&access(&org.id, &user.id, "a1", None))
+        .await
+        .unwrap();
+    store
+        .record_approval(&org.id, "Ci", &user.id, Some("*"), T0)
+        .await
+        .unwrap();
+    let deleted = ["Ci".to_owned()];
+    // A change that cannot apply (no such component): nothing happens.
+    let missing = [eca_store::ComponentChange::Delete {
+        type_name: "ExternalClientApplication".to_owned(),
+        full_name: "Ci".to_owned(),
+        revision: 1,
+    }];
+    let set = |components| eca_store::ChangeSet {
+        org: &org.id,
+        user: &user.id,
+        at: at(5),
+        components,
+        consumers: &[],
+        audit: &[],
+        finish: None,
+        deleted_apps: &deleted,
+    };
+    assert!(store.apply_changes(&set(&missing)).await.is_err());
+    assert_eq!(revoked(store, "a1").await, None);
+    assert!(store.has_approved(&org.id, "Ci", &user.id).await.unwrap());
+    // Applied: every token revoked and the approval gone, at once.
+    store.apply_changes(&set(&[])).await.unwrap();
+    assert_eq!(revoked(store, "a1").await, Some(at(5)));
+    let rt = store.refresh_token("r1").await.unwrap().unwrap();
+    assert_eq!(rt.revoked_at, Some(at(5)));
+    assert!(!store.has_approved(&org.id, "Ci", &user.id).await.unwrap());
 }

@@ -311,6 +311,7 @@ pub(super) async fn apply<D: Db>(db: &D, set: &ChangeSet<'_>) -> StoreResult<()>
             _ => None,
         })
         .collect();
+    let deleted_apps: Vec<String> = set.deleted_apps.iter().map(|a| fold(a)).collect();
     let mut batch = Batch {
         steps: Vec::new(),
         subjects: Vec::new(),
@@ -344,6 +345,24 @@ pub(super) async fn apply<D: Db>(db: &D, set: &ChangeSet<'_>) -> StoreResult<()>
         value: set.org.to_string(),
     });
     consumer_steps(&mut batch, set, &consumer_apps, at)?;
+    for (app, app_lower) in set.deleted_apps.iter().zip(&deleted_apps) {
+        let revocation = super::super::oauth::app_revocation(set.org, app_lower, set.at);
+        let approvals = (
+            "DELETE FROM oauth_approvals WHERE org_id = $1 AND app_name_lower = $2",
+            vec![Arg::Text(set.org.as_str()), Arg::Text(app_lower)],
+        );
+        for (sql, args) in revocation.into_iter().chain([approvals]) {
+            batch.steps.push(Step {
+                sql,
+                args,
+                expect_rows: Step::ANY_ROWS,
+            });
+            batch.subjects.push(Subject {
+                what: "revocation of a deleted app",
+                value: app.clone(),
+            });
+        }
+    }
     audit_steps(&mut batch, set, at);
     if let Some(finish) = set.finish {
         batch.push(
