@@ -145,6 +145,9 @@ pub enum RequestProblem {
     BodyTooLarge { limit: usize },
     /// The request body could not be read (a broken chunked encoding, a client gone).
     UnreadableBody,
+    /// A JSONP `callback` that is not a JavaScript name (revoke, `spec/oauth-and-connect.md`
+    /// §1.5).
+    InvalidCallback,
 }
 
 impl RequestProblem {
@@ -179,6 +182,9 @@ impl RequestProblem {
                 "redirect_uri must not contain a fragment".into()
             }
             RequestProblem::ConflictingDeviceCode => "device_code and code must not differ".into(),
+            RequestProblem::InvalidCallback => {
+                "callback must be a JavaScript name such as handleRevoke or app.onRevoke".into()
+            }
             RequestProblem::PromptNoneWithOthers => {
                 "prompt=none must not be combined with other values".into()
             }

@@ -6,17 +6,23 @@
 //! Success is 200 with an empty body, also for a token that was already revoked (RFC 7009
 //! §2.2: revocation is idempotent). A missing or unknown token, or one of another org, is
 //! `invalid_token` / `Token was invalid`; a `token_type_hint` other than `access_token` or
-//! `refresh_token` is `unsupported_token_type`. Errors are JSON (400). The JSONP form
-//! (`callback=`) is not supported.
+//! `refresh_token` is `unsupported_token_type`. Errors are JSON (400).
+//!
+//! The JSONP form (`GET …?token=…&callback=name`, spec §1.5) answers 200 with a script,
+//! `name({})` on success or `name({"error":"invalid_token","error_description":…})`: a
+//! `<script>` element runs nothing from an error status, so the error travels in the call. The
+//! callback must be a JavaScript name or a dotted path of names (at most 64 characters);
+//! anything else is 400 `invalid_request`, so the answer can never be made to run other code.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use eca_oauth::access_jwt;
 use eca_oauth::tokens::{access_token_key, access_token_org};
-use eca_oauth::{OAuthError, ResponseFormat, TokenHash};
+use eca_oauth::{OAuthError, RequestProblem, ResponseFormat, TokenHash};
 
 use super::{GrantError, form, reply};
 use crate::error::ApiError;
@@ -40,7 +46,59 @@ pub async fn get(
     org: OrgContext,
     RawQuery(query): RawQuery,
 ) -> Response {
-    respond(&state, &org, &form::query_pairs(query.as_deref())).await
+    let pairs = form::query_pairs(query.as_deref());
+    match param(&pairs, "callback") {
+        Some(callback) => jsonp(&state, &org, &pairs, callback).await,
+        None => respond(&state, &org, &pairs).await,
+    }
+}
+
+/// The JSONP answer: `callback({})`, or `callback({"error":…,"error_description":…})`.
+async fn jsonp(
+    state: &AppState,
+    org: &OrgContext,
+    pairs: &[(String, String)],
+    callback: &str,
+) -> Response {
+    if !is_callback_name(callback) {
+        return reply::error(
+            OAuthError::InvalidRequest(RequestProblem::InvalidCallback).into(),
+            None,
+            ResponseFormat::Json,
+        );
+    }
+    let body = match revoke(state, org, pairs).await {
+        Ok(()) => serde_json::json!({}),
+        Err(GrantError::OAuth(e)) => serde_json::json!({
+            "error": e.code(),
+            "error_description": e.description(),
+        }),
+        Err(e) => return reply::error(e, None, ResponseFormat::Json),
+    };
+    (
+        StatusCode::OK,
+        [
+            (CONTENT_TYPE, "application/javascript; charset=utf-8"),
+            (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (CACHE_CONTROL, "no-store"),
+        ],
+        format!("{callback}({body});"),
+    )
+        .into_response()
+}
+
+/// A JSONP callback we will write into a script: `name` or `a.b.c`, each part an ASCII
+/// JavaScript identifier (letters, digits, `_`, `$`; not starting with a digit).
+fn is_callback_name(callback: &str) -> bool {
+    callback.len() <= 64
+        && callback.split('.').all(|part| {
+            part.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+        })
 }
 
 async fn respond(state: &AppState, org: &OrgContext, pairs: &[(String, String)]) -> Response {

@@ -1011,6 +1011,61 @@ async fn revocation_takes_effect_at_once_by_post_and_get() {
     );
 }
 
+/// The JSONP form of revoke (`spec/oauth-and-connect.md` §1.5): a script calling the callback
+/// with `{}` or the error, always 200, and only for a callback that is a JavaScript name.
+#[tokio::test]
+async fn revocation_by_jsonp_calls_the_callback() {
+    let w = world().await;
+    w.deploy(&w.ci()).await;
+    let token = w.cc_token().await;
+    let encoded: String = form_urlencoded::byte_serialize(token.as_bytes()).collect();
+    let reply = get(&format!(
+        "/services/oauth2/revoke?token={encoded}&callback=app.onRevoke"
+    ))
+    .send(&w.h)
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body, "app.onRevoke({});");
+    assert_eq!(
+        reply
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+        Some("application/javascript; charset=utf-8")
+    );
+    get_bearer(&w, "/services/data/v66.0", &token)
+        .await
+        .rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID");
+    let reply = get("/services/oauth2/revoke?token=nonsense&callback=done")
+        .send(&w.h)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        reply.body,
+        r#"done({"error":"invalid_token","error_description":"Token was invalid"});"#
+    );
+    for callback in [
+        "alert(1)//",
+        "1abc",
+        "a..b",
+        "x%3Balert(1)",
+        &"a".repeat(65),
+    ] {
+        let reply = get(&format!(
+            "/services/oauth2/revoke?token=nonsense&callback={callback}"
+        ))
+        .send(&w.h)
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{callback}: {}",
+            reply.body
+        );
+        assert_eq!(reply.json()["error"], "invalid_request", "{callback}");
+    }
+}
+
 #[tokio::test]
 async fn a_disabled_app_issues_nothing_and_its_tokens_stop_working() {
     let w = world().await;
