@@ -45,7 +45,8 @@ pub async fn grant(
         if named.consumer_id != app.consumer_id {
             return Err(OAuthError::InvalidClient.into());
         }
-        client::check_secret(ctx.state, &app, credentials, SecretRule::IfPresented)?;
+        // Against the presented key's own secret: a staged key has one of its own.
+        client::check_secret(ctx.state, &named, credentials, SecretRule::IfPresented)?;
     }
     if !app.is_enabled() {
         return Err(OAuthError::AppBlocked.into());

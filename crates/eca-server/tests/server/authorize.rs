@@ -745,7 +745,7 @@ async fn a_code_of_one_client_is_refused_to_another() {
 }
 
 /// Stages a second credential of `Ci` through the Connect API; returns its key and secret.
-async fn staged_credential(w: &World) -> (String, String) {
+pub(crate) async fn staged_credential(w: &World) -> (String, String) {
     // The Connect API shows secrets only when the org allows it.
     crate::connect::allow_secrets(w).await;
     let admin = admin_session(&w.h).await;

@@ -164,6 +164,25 @@ async fn jwt_bearer_checks_client_credentials_that_come_with_it() {
         "invalid_client_id",
         "client identifier invalid",
     );
+    // During a rotation, the staged key with its own secret names the same app; the primary
+    // secret does not go with the staged key. Found by review: the secret was checked against
+    // the assertion's key.
+    let (staged_key, staged_secret) = crate::authorize::staged_credential(&w).await;
+    let reply = w
+        .token(&format!(
+            "{body}&client_id={staged_key}&client_secret={staged_secret}"
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    oauth_error(
+        &w.token(&format!(
+            "{body}&client_id={staged_key}&client_secret={SECRET}"
+        ))
+        .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_client",
+        "invalid client credentials",
+    );
 }
 
 #[tokio::test]
