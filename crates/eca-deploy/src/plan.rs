@@ -425,10 +425,23 @@ impl Planner<'_> {
             item.failed = true;
             return Ok(());
         }
-        let (Some(k), Some(component)) = (item.key(), item.component.clone()) else {
+        let (Some(k), Some(mut component)) = (item.key(), item.component.clone()) else {
             item.failed = true;
             return Ok(());
         };
+        // What the org holds keeps the elements this deploy's version cannot name
+        // (`eca_metadata::schema::carry_over`), as Salesforce leaves fields newer than a
+        // deploy's API version alone.
+        if let Some(held) = self.state.current(&k)
+            && let Some(merged) = eca_metadata::schema::carry_over(
+                k.0,
+                &held.to_xml(),
+                &component.to_xml(),
+                self.version,
+            )
+        {
+            component = Component::from_element(k.0, component.full_name(), &merged);
+        }
         item.before = Some(self.state.set(k, Some(component)));
         Ok(())
     }

@@ -689,6 +689,50 @@ pub fn for_version(ty: MetadataType, xml: &str, version: ApiVersion) -> String {
     }
 }
 
+/// `deployed` (a component of type `ty` deployed at `version`) with the elements of `held`
+/// (what the org holds under its name) that do not exist at `version`: a deploy at an older
+/// version leaves alone what it cannot name, just as a retrieve at that version leaves it out
+/// ([`for_version`]). So retrieving and redeploying at an older version loses nothing. `None`
+/// when there is nothing to carry over (or either text does not parse).
+pub fn carry_over(
+    ty: MetadataType,
+    held: &str,
+    deployed: &str,
+    version: ApiVersion,
+) -> Option<crate::xml::Element> {
+    let held = crate::xml::parse_str(held).ok()?.root;
+    let mut deployed = crate::xml::parse_str(deployed).ok()?.root;
+    carry_absent(of(ty), &held, &mut deployed, version).then_some(deployed)
+}
+
+/// Adds to `into` the children of `from` that do not exist at `version` (recursing into
+/// complex children both hold once); whether it added any.
+fn carry_absent(
+    def: &'static ComplexDef,
+    from: &crate::xml::Element,
+    into: &mut crate::xml::Element,
+    version: ApiVersion,
+) -> bool {
+    let mut carried = false;
+    for child in &from.children {
+        let Some(field) = def.field(&child.name) else {
+            continue;
+        };
+        if !field.exists_at(version) {
+            if !into.children.iter().any(|c| c.name == child.name) || field.repeated {
+                into.children.push(child.clone());
+                carried = true;
+            }
+        } else if let Kind::Complex(inner) = field.kind
+            && !field.repeated
+            && let Some(target) = into.children.iter_mut().find(|c| c.name == child.name)
+        {
+            carried |= carry_absent(inner, child, target, version);
+        }
+    }
+    carried
+}
+
 /// Drops the children of `element` (and of its complex children) that do not exist at
 /// `version`; whether it dropped any.
 fn drop_absent(
@@ -756,6 +800,26 @@ mod tests {
         assert_eq!(
             for_version(MetadataType::OauthPolicies, "not xml", ApiVersion::new(60)),
             "not xml"
+        );
+        // A deploy at 60 of what a retrieve at 60 gave keeps the held later elements.
+        let redeployed = document("ExtlClntAppOauthSettings", &[scopes, app, label]);
+        let carried = carry_over(
+            MetadataType::OauthSettings,
+            &stored,
+            &redeployed,
+            ApiVersion::new(60),
+        )
+        .expect("isFirstPartyAppEnabled is carried over");
+        assert_eq!(crate::xml::write_canonical(&carried), stored);
+        // At a version that has the element, the deploy says what it is: nothing to carry.
+        assert!(
+            carry_over(
+                MetadataType::OauthSettings,
+                &stored,
+                &redeployed,
+                ApiVersion::new(66)
+            )
+            .is_none()
         );
     }
 

@@ -227,8 +227,8 @@ async fn app_new_style_app_round_trips_on_postgres() {
 
 /// An app deployed at API 60 (the spec's sample version) retrieves at 60 without the fields a
 /// deploy generates for later versions (`isFirstPartyAppEnabled` and `startPage` from 62, the
-/// default policies' newer flags), and that retrieve deploys again. Found by review: the
-/// retrieve returned them and its own redeploy failed with ECA0107.
+/// default policies' newer flags), and that retrieve deploys again without losing them. Found
+/// by review: the retrieve returned them and its own redeploy failed with ECA0107.
 #[tokio::test]
 async fn a_retrieve_at_an_older_version_deploys_again_at_it() {
     let world = World::new().await;
@@ -259,23 +259,78 @@ async fn a_retrieve_at_an_older_version_deploys_again_at_it() {
         .into_iter()
         .map(|(k, v)| (k, v.into_bytes()))
         .collect();
-    // It deploys again; the app's own files are unchanged (the generated policies lose the
-    // later versions' flags, whose values were the defaults).
+    // It deploys again, and changes nothing: what the org holds keeps the elements the
+    // deploy's version cannot name.
+    let before = world.snapshot(&org).await.components;
     let outcome = world.deploy_ok(&org, &crate::zip_of(&again)).await;
-    let unchanged: Vec<_> = successes(&outcome.result)
-        .into_iter()
-        .filter(|s| !s.2 && !s.3)
-        .map(|s| s.1)
-        .collect();
     assert!(
-        unchanged.contains(&"Legacy".to_owned()) && unchanged.contains(&"Legacy_oauth".to_owned()),
+        successes(&outcome.result).iter().all(|s| !s.2 && !s.3),
         "{:?}",
         successes(&outcome.result)
     );
+    assert_eq!(world.snapshot(&org).await.components, before);
     // At the current version the stored fields are all there.
     let current = world.retrieve_all(&org).await;
     assert!(
         current["unpackaged/extlClntAppOauthSettings/Legacy_oauth.ecaOauth"]
             .contains("<isFirstPartyAppEnabled>false</isFirstPartyAppEnabled>")
+    );
+}
+
+/// A deploy at an older API version leaves alone what the org holds that the version cannot
+/// name: an admin's `commaSeparatedProfile` (from 62) survives a project at 60 redeploying
+/// the policies without it.
+#[tokio::test]
+async fn a_deploy_at_an_older_version_keeps_the_newer_fields() {
+    let world = World::new().await;
+    let org = world.org("acme").await;
+    let mut files = app_new_files("Shop");
+    let policies = files
+        .iter_mut()
+        .find(|f| f.ty == MetadataType::OauthPolicies)
+        .unwrap();
+    policies.xml = policies.xml.replace(
+        "<externalClientApplication>",
+        "<commaSeparatedProfile>System Administrator</commaSeparatedProfile><externalClientApplication>",
+    );
+    world
+        .deploy_ok(&org, &package_at(&files, ApiVersion::DEFAULT, &[]))
+        .await;
+    // The project at 60 has the policies without the newer fields (as a retrieve at 60 gives).
+    let old = world.retrieve_all_at(&org, ApiVersion::new(60)).await;
+    let path = "unpackaged/extlClntAppOauthPolicies/Shop_oauth_defaultPolicy.ecaOauthPlcy";
+    assert!(
+        !old[path].contains("commaSeparatedProfile"),
+        "{}",
+        old[path]
+    );
+    let mut text = old[path].clone();
+    text = text.replace(
+        "<refreshTokenValidityPeriod>365</refreshTokenValidityPeriod>",
+        "<refreshTokenValidityPeriod>90</refreshTokenValidityPeriod>",
+    );
+    let redeploy = File {
+        ty: MetadataType::OauthPolicies,
+        name: "Shop_oauth_defaultPolicy".to_owned(),
+        xml: text,
+    };
+    world
+        .deploy_ok(&org, &package_at(&[redeploy], ApiVersion::new(60), &[]))
+        .await;
+    let held = world
+        .xml(
+            &org,
+            MetadataType::OauthPolicies,
+            "Shop_oauth_defaultPolicy",
+        )
+        .await
+        .unwrap();
+    assert!(
+        held.contains("<refreshTokenValidityPeriod>90</refreshTokenValidityPeriod>"),
+        "{held}"
+    );
+    assert!(
+        held.contains("<commaSeparatedProfile>System Administrator</commaSeparatedProfile>"),
+        "{held}"
     );
 }
