@@ -385,7 +385,8 @@ impl Check<'_> {
     /// `commaSeparatedCustomScopes` (OAuth settings and OAuth policies): each name travels as
     /// one scope-token of a space-separated `scope` (RFC 6749 §3.3: printable ASCII but space,
     /// `"` and `\`), and must not pass for a built-in scope: a custom scope `api` would be read
-    /// back, from a stored grant or a token's `scope`, as the API scope.
+    /// back, from a stored grant or a token's `scope`, as the API scope. Wire names match
+    /// exactly (`GrantedScopes::from_wire`), so `Email` or `Api` are names of their own.
     fn custom_scopes(&mut self) {
         let Some((value, span)) = self.value("commaSeparatedCustomScopes") else {
             return;
@@ -411,9 +412,7 @@ impl Check<'_> {
                     format!("custom scope `{name}` contains {what}, which a scope name cannot"),
                     "separate custom scopes with commas; use letters, digits, `_`, `.`, `-` or `:` in a name",
                 );
-            } else if let Some(builtin) = OauthScope::ALL.iter().find(|s| {
-                s.wire().eq_ignore_ascii_case(name) || s.token().eq_ignore_ascii_case(name)
-            }) {
+            } else if let Some(builtin) = OauthScope::from_wire(name) {
                 self.push(
                     Code::InvalidCustomScope,
                     span,

@@ -6,3 +6,5 @@
 -- answer for a live family is found without reading its members.
 CREATE INDEX oauth_refresh_tokens_revoked_family ON oauth_refresh_tokens (family_id)
     WHERE revoked_at IS NOT NULL;
+-- Building it reads the whole table while holding a SHARE lock: refreshes and revocations on
+-- every node wait until it is built. On a large database, upgrade at a quiet time.
