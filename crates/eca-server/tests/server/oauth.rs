@@ -123,6 +123,29 @@ pub(crate) struct File {
     xml: String,
 }
 
+/// A new user of the world's org with the profile named `profile`, changed by `change`
+/// (deactivated, frozen...) and stored.
+pub(crate) async fn user_changed(
+    w: &World,
+    profile: &str,
+    username: &str,
+    change: impl FnOnce(&mut User),
+) -> User {
+    let profile =
+        w.h.store
+            .profile_by_name(&w.org.id, profile)
+            .await
+            .expect("store")
+            .expect("the profile");
+    let mut user = add_user(&w.h, &w.org, &profile, username).await;
+    change(&mut user);
+    w.h.store
+        .update_user(&user, user.updated_at)
+        .await
+        .expect("store");
+    user
+}
+
 pub(crate) fn file(ty: MetadataType, name: &str, body: &str) -> File {
     File {
         ty,

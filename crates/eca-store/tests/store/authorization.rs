@@ -269,6 +269,16 @@ async fn expired_codes_are_deleted(env: Env) {
     ));
 }
 
+/// Where the device code of `user_code` stands.
+async fn device_status(store: &dyn eca_store::Store, user_code: &str) -> DeviceStatus {
+    store
+        .device_code_by_user_code(user_code)
+        .await
+        .unwrap()
+        .expect("the device code")
+        .status
+}
+
 fn device(org: &OrgId, hash: &str, user_code: &str) -> DeviceCodeRecord {
     DeviceCodeRecord {
         device_hash: hash.to_owned(),
@@ -467,14 +477,7 @@ async fn revocations_void_the_grants_still_under_way(env: Env) {
         redeem("redeemed").await,
         CodeRedemption::Replayed(_)
     ));
-    let status = |user_code: &'static str| async move {
-        store
-            .device_code_by_user_code(user_code)
-            .await
-            .unwrap()
-            .expect("the device code")
-            .status
-    };
+    let status = |user_code: &'static str| device_status(store, user_code);
     assert_eq!(status("um").await, DeviceStatus::Denied);
     assert_eq!(status("ut").await, DeviceStatus::Approved);
     assert_eq!(status("up").await, DeviceStatus::Pending);
@@ -548,14 +551,7 @@ async fn revocations_void_exchanges_that_have_not_recorded_their_tokens(env: Env
         "the exchange under way cannot record its tokens"
     );
     assert!(!store.record_device_tokens("d-issuing").await.unwrap());
-    let status = |user_code: &'static str| async move {
-        store
-            .device_code_by_user_code(user_code)
-            .await
-            .unwrap()
-            .expect("the device code")
-            .status
-    };
+    let status = |user_code: &'static str| device_status(store, user_code);
     assert_eq!(status("u-issuing").await, DeviceStatus::Denied);
     assert_eq!(status("u-recorded").await, DeviceStatus::Consumed);
     // A replay of the recorded code still finds what it issued.

@@ -209,30 +209,11 @@ async fn jwt_bearer_needs_a_certificate() {
 async fn jwt_bearer_tells_inactive_users_apart_only_when_approved() {
     let w = world().await;
     w.deploy(&jwt_app(&w, "AdminApprovedPreAuthorized")).await;
-    let standard =
-        w.h.store
-            .profile_by_name(&w.org.id, "Standard User")
-            .await
-            .expect("store")
-            .expect("the Standard User profile");
-    let api_only =
-        w.h.store
-            .profile_by_name(&w.org.id, API_ONLY)
-            .await
-            .expect("store")
-            .expect("the API Only profile");
-    let mut outsider = add_user(&w.h, &w.org, &standard, "gone@demo.example").await;
-    outsider.is_active = false;
-    w.h.store
-        .update_user(&outsider, outsider.updated_at)
-        .await
-        .expect("store");
-    let mut insider = add_user(&w.h, &w.org, &api_only, "frozen@demo.example").await;
-    insider.is_frozen = true;
-    w.h.store
-        .update_user(&insider, insider.updated_at)
-        .await
-        .expect("store");
+    user_changed(&w, "Standard User", "gone@demo.example", |u| {
+        u.is_active = false;
+    })
+    .await;
+    user_changed(&w, API_ONLY, "frozen@demo.example", |u| u.is_frozen = true).await;
     let exp = START.millis() / 1000 + 60;
     for (username, description) in [
         ("gone@demo.example", "user hasn't approved this consumer"),

@@ -58,24 +58,8 @@ async fn password_grant_refuses_users_the_app_may_not_serve_alike() {
         "<commaSeparatedProfile>API Only</commaSeparatedProfile><permittedUsersPolicyType>AdminApprovedPreAuthorized</permittedUsersPolicyType>",
     );
     w.deploy(&spec).await;
-    let api_only =
-        w.h.store
-            .profile_by_name(&w.org.id, API_ONLY)
-            .await
-            .expect("store")
-            .expect("the API Only profile");
-    let mut gone = add_user(&w.h, &w.org, &api_only, "gone@demo.example").await;
-    gone.is_active = false;
-    w.h.store
-        .update_user(&gone, gone.updated_at)
-        .await
-        .expect("store");
-    let mut frozen = add_user(&w.h, &w.org, &api_only, "frozen@demo.example").await;
-    frozen.is_frozen = true;
-    w.h.store
-        .update_user(&frozen, frozen.updated_at)
-        .await
-        .expect("store");
+    user_changed(&w, API_ONLY, "gone@demo.example", |u| u.is_active = false).await;
+    user_changed(&w, API_ONLY, "frozen@demo.example", |u| u.is_frozen = true).await;
     let body = |username: &str| {
         format!(
             "grant_type=password&client_id={KEY}&username={}&password={ADMIN_PASSWORD}",
