@@ -429,7 +429,7 @@ impl Planner<'_> {
             item.failed = true;
             return Ok(());
         };
-        // What the org holds keeps the elements this deploy's version cannot name
+        // What the org holds keeps the elements newer than this deploy's version
         // (`eca_metadata::schema::carry_over`), as Salesforce leaves fields newer than a
         // deploy's API version alone.
         if let Some(held) = self.state.current(&k)

@@ -690,10 +690,13 @@ pub fn for_version(ty: MetadataType, xml: &str, version: ApiVersion) -> String {
 }
 
 /// `deployed` (a component of type `ty` deployed at `version`) with the elements of `held`
-/// (what the org holds under its name) that do not exist at `version`: a deploy at an older
-/// version leaves alone what it cannot name, just as a retrieve at that version leaves it out
-/// ([`for_version`]). So retrieving and redeploying at an older version loses nothing. `None`
-/// when there is nothing to carry over (or either text does not parse).
+/// (what the org holds under its name) that are newer than `version`: a deploy at an older
+/// version leaves alone what it cannot name yet, just as a retrieve at that version leaves it
+/// out ([`for_version`]). So retrieving and redeploying at an older version loses nothing.
+/// Elements removed before `version` are not carried: a later version replaced them (the
+/// policies' `isNamedUserJwtEnabled` moved to the global settings in 64, and a stale value
+/// would override the new one). `None` when there is nothing to carry over (or either text
+/// does not parse).
 pub fn carry_over(
     ty: MetadataType,
     held: &str,
@@ -705,7 +708,7 @@ pub fn carry_over(
     carry_absent(of(ty), &held, &mut deployed, version).then_some(deployed)
 }
 
-/// Adds to `into` the children of `from` that do not exist at `version` (recursing into
+/// Adds to `into` the children of `from` that are newer than `version` (recursing into
 /// complex children both hold once); whether it added any.
 fn carry_absent(
     def: &'static ComplexDef,
@@ -718,7 +721,7 @@ fn carry_absent(
         let Some(field) = def.field(&child.name) else {
             continue;
         };
-        if !field.exists_at(version) {
+        if version.major() < field.since {
             if !into.children.iter().any(|c| c.name == child.name) || field.repeated {
                 into.children.push(child.clone());
                 carried = true;
@@ -811,6 +814,16 @@ mod tests {
         )
         .expect("isFirstPartyAppEnabled is carried over");
         assert_eq!(crate::xml::write_canonical(&carried), stored);
+        // Removed since the held deploy: not carried, the newer version replaced it.
+        assert!(
+            carry_over(
+                MetadataType::OauthPolicies,
+                &policies,
+                &document("ExtlClntAppOauthConfigurablePolicies", &[app, label]),
+                ApiVersion::new(66)
+            )
+            .is_none()
+        );
         // At a version that has the element, the deploy says what it is: nothing to carry.
         assert!(
             carry_over(
