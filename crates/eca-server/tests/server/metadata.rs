@@ -782,24 +782,35 @@ async fn read_and_delete_metadata() {
     assert_eq!(elements(&list, "result"), 0, "{}", list.body);
 }
 
-/// Reading apps' metadata needs an External Client App permission too (the viewer's will
-/// do): the files hold push credentials and policies, not for every API user. Found by review.
-#[tokio::test]
-async fn reading_metadata_needs_an_external_client_app_permission() {
-    let h = harness().await;
-    let org = h.store.default_org().await.unwrap().expect("the demo org");
+/// A new Standard User (no External Client App permission) of the demo org, logged in by SOAP:
+/// the org and the session id.
+async fn standard_user_session(h: &Harness, username: &str) -> (eca_core::domain::Org, String) {
+    let org = h
+        .store
+        .org_by_domain("demo")
+        .await
+        .unwrap()
+        .expect("the demo org");
     let standard = h
         .store
         .profile_by_name(&org.id, "Standard User")
         .await
         .unwrap()
         .expect("the Standard User profile");
-    crate::support::add_user(&h, &org, &standard, "reader@demo.example").await;
-    let reply =
-        crate::support::login_call("", "reader@demo.example", crate::support::ADMIN_PASSWORD)
-            .send(&h)
-            .await;
-    let session = reply.xml("sessionId").expect("a sessionId");
+    crate::support::add_user(h, &org, &standard, username).await;
+    let reply = crate::support::login_call("", username, crate::support::ADMIN_PASSWORD)
+        .send(h)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    (org, reply.xml("sessionId").expect("a sessionId"))
+}
+
+/// Reading apps' metadata needs an External Client App permission too (the viewer's will
+/// do): the files hold push credentials and policies, not for every API user. Found by review.
+#[tokio::test]
+async fn reading_metadata_needs_an_external_client_app_permission() {
+    let h = harness().await;
+    let (_, session) = standard_user_session(&h, "reader@demo.example").await;
     let admin = admin_session(&h).await;
     let retrieve = format!(
         "retrieve xmlns=\"{META_NS}\"><retrieveRequest><apiVersion>66.0</apiVersion>\
@@ -840,24 +851,7 @@ async fn reading_metadata_needs_an_external_client_app_permission() {
 #[tokio::test]
 async fn deploying_needs_an_external_client_app_permission() {
     let h = harness().await;
-    let org = h
-        .store
-        .org_by_domain("demo")
-        .await
-        .unwrap()
-        .expect("the demo org");
-    let standard = h
-        .store
-        .profile_by_name(&org.id, "Standard User")
-        .await
-        .unwrap()
-        .expect("the Standard User profile");
-    crate::support::add_user(&h, &org, &standard, "dev@demo.example").await;
-    let reply = crate::support::login_call("", "dev@demo.example", crate::support::ADMIN_PASSWORD)
-        .send(&h)
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let session = reply.xml("sessionId").expect("a sessionId");
+    let (org, session) = standard_user_session(&h, "dev@demo.example").await;
     let (content_type, body) = multipart(
         &package("Nope"),
         r#"{"deployOptions":{"rollbackOnError":true}}"#,
