@@ -432,7 +432,8 @@ impl Planner<'_> {
         // What the org holds keeps the elements newer than this deploy's version
         // (`eca_metadata::schema::carry_over`), as Salesforce leaves fields newer than a
         // deploy's API version alone.
-        if let Some(held) = self.state.current(&k)
+        if eca_metadata::schema::has_newer_elements(k.0, self.version)
+            && let Some(held) = self.state.current(&k)
             && let Some(merged) = eca_metadata::schema::carry_over(
                 k.0,
                 &held.to_xml(),

@@ -708,6 +708,19 @@ pub fn carry_over(
     carry_absent(of(ty), &held, &mut deployed, version).then_some(deployed)
 }
 
+/// Whether type `ty` has an element (at any depth) newer than `version`: if not, a deploy at
+/// `version` has nothing to [`carry_over`], and the deploy engine skips writing and parsing
+/// the component twice.
+pub fn has_newer_elements(ty: MetadataType, version: ApiVersion) -> bool {
+    fn newer(def: &'static ComplexDef, version: ApiVersion) -> bool {
+        def.fields.iter().any(|f| {
+            version.major() < f.since
+                || matches!(f.kind, Kind::Complex(inner) if newer(inner, version))
+        })
+    }
+    newer(of(ty), version)
+}
+
 /// Adds to `into` the children of `from` that are newer than `version` (recursing into
 /// complex children both hold once); whether it added any.
 fn carry_absent(
@@ -814,6 +827,14 @@ mod tests {
         )
         .expect("isFirstPartyAppEnabled is carried over");
         assert_eq!(crate::xml::write_canonical(&carried), stored);
+        assert!(has_newer_elements(
+            MetadataType::OauthSettings,
+            ApiVersion::new(60)
+        ));
+        assert!(!has_newer_elements(
+            MetadataType::OauthSettings,
+            ApiVersion::new(99)
+        ));
         // Removed since the held deploy: not carried, the newer version replaced it.
         assert!(
             carry_over(
