@@ -968,12 +968,7 @@ async fn a_user_taken_off_an_admin_approved_app_gets_no_more_tokens_from_codes_o
 async fn id_token_hint_names_the_user_the_client_expects() {
     let w = world().await;
     w.deploy(&web_app(&w, "")).await;
-    let standard =
-        w.h.store
-            .profile_by_name(&w.org.id, "Standard User")
-            .await
-            .unwrap()
-            .expect("the Standard User profile");
+    let standard = crate::oauth::profile_named(&w, "Standard User").await;
     let other = add_user(&w.h, &w.org, &standard, "std@demo.example").await;
     for user in [&w.admin.id, &other.id] {
         w.h.store
@@ -982,16 +977,9 @@ async fn id_token_hint_names_the_user_the_client_expects() {
             .unwrap();
     }
     let with = |extra: &[(&'static str, &str)]| {
-        let mut params = vec![
-            ("response_type", "code"),
-            ("client_id", KEY),
-            ("redirect_uri", CALLBACK),
-            ("state", "s"),
-            ("code_challenge", CHALLENGE),
-            ("scope", "openid api"),
-        ];
+        let mut params = vec![("scope", "openid api")];
         params.extend_from_slice(extra);
-        format!("{AUTHORIZE}?{}", query(&params))
+        code_request_uri(&params)
     };
     // The admin's ID token.
     let mut admin = logged_in(&w).await;
@@ -1139,12 +1127,7 @@ async fn admin_approved_apps_skip_consent_for_pre_authorized_users_only() {
     let mut b = logged_in(&w).await;
     code_of(&b.get(&w.h, &uri).await, CALLBACK, "s");
     // A user of another profile is refused, back at the client.
-    let standard =
-        w.h.store
-            .profile_by_name(&w.org.id, "Standard User")
-            .await
-            .unwrap()
-            .expect("the Standard User profile");
+    let standard = crate::oauth::profile_named(&w, "Standard User").await;
     let user = add_user(&w.h, &w.org, &standard, "std@demo.example").await;
     let mut other = Browser::new();
     other

@@ -123,6 +123,15 @@ pub(crate) struct File {
     xml: String,
 }
 
+/// The profile of the world's org called `name`.
+pub(crate) async fn profile_named(w: &World, name: &str) -> eca_core::domain::Profile {
+    w.h.store
+        .profile_by_name(&w.org.id, name)
+        .await
+        .expect("store")
+        .unwrap_or_else(|| panic!("the profile {name}"))
+}
+
 /// A new user of the world's org with the profile named `profile`, changed by `change`
 /// (deactivated, frozen...) and stored.
 pub(crate) async fn user_changed(
@@ -131,13 +140,7 @@ pub(crate) async fn user_changed(
     username: &str,
     change: impl FnOnce(&mut User),
 ) -> User {
-    let profile =
-        w.h.store
-            .profile_by_name(&w.org.id, profile)
-            .await
-            .expect("store")
-            .expect("the profile");
-    let mut user = add_user(&w.h, &w.org, &profile, username).await;
+    let mut user = add_user(&w.h, &w.org, &profile_named(w, profile).await, username).await;
     change(&mut user);
     w.h.store
         .update_user(&user, user.updated_at)

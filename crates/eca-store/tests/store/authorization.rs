@@ -269,6 +269,27 @@ async fn expired_codes_are_deleted(env: Env) {
     ));
 }
 
+/// Issues the code `hash` to `user` and redeems it at `when`.
+async fn redeemed_code(
+    store: &dyn eca_store::Store,
+    org: &OrgId,
+    user: &UserId,
+    hash: &str,
+    when: Timestamp,
+) {
+    store
+        .create_authorization_code(&code(org, user, hash))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .redeem_authorization_code(hash, org, &consumer(), when)
+            .await
+            .unwrap(),
+        CodeRedemption::Redeemed(_)
+    ));
+}
+
 /// Where the device code of `user_code` stands.
 async fn device_status(store: &dyn eca_store::Store, user_code: &str) -> DeviceStatus {
     store
@@ -429,17 +450,7 @@ async fn revocations_void_the_grants_still_under_way(env: Env) {
             .await
             .unwrap();
     }
-    store
-        .create_authorization_code(&code(&org.id, &user.id, "redeemed"))
-        .await
-        .unwrap();
-    assert!(matches!(
-        store
-            .redeem_authorization_code("redeemed", &org.id, &consumer(), at(1))
-            .await
-            .unwrap(),
-        CodeRedemption::Redeemed(_)
-    ));
+    redeemed_code(store, &org.id, &user.id, "redeemed", at(1)).await;
     let mut other_app = code(&org.id, &user.id, "other-app");
     other_app.app_name = "Other".to_owned();
     store.create_authorization_code(&other_app).await.unwrap();
@@ -506,17 +517,7 @@ async fn revocations_void_exchanges_that_have_not_recorded_their_tokens(env: Env
     let store = env.store.as_ref();
     let (org, _, user) = seed(store, "acme", "a@acme.example").await;
     for hash in ["issuing", "recorded"] {
-        store
-            .create_authorization_code(&code(&org.id, &user.id, hash))
-            .await
-            .unwrap();
-        assert!(matches!(
-            store
-                .redeem_authorization_code(hash, &org.id, &consumer(), at(1))
-                .await
-                .unwrap(),
-            CodeRedemption::Redeemed(_)
-        ));
+        redeemed_code(store, &org.id, &user.id, hash, at(1)).await;
     }
     assert!(
         store
@@ -565,17 +566,7 @@ async fn revocations_void_exchanges_that_have_not_recorded_their_tokens(env: Env
     assert_eq!(replayed.access_hash.as_deref(), Some("access-1"));
 
     // The same for a revocation of the whole app.
-    store
-        .create_authorization_code(&code(&org.id, &user.id, "app-wide"))
-        .await
-        .unwrap();
-    assert!(matches!(
-        store
-            .redeem_authorization_code("app-wide", &org.id, &consumer(), at(5))
-            .await
-            .unwrap(),
-        CodeRedemption::Redeemed(_)
-    ));
+    redeemed_code(store, &org.id, &user.id, "app-wide", at(5)).await;
     store.revoke_app_tokens(&org.id, "ci", at(6)).await.unwrap();
     assert!(
         !store

@@ -17,12 +17,7 @@ const RANGES: &str = "/services/data/v66.0/sobjects/LoginIpRange";
 /// Adds the range 10.1.0.0 – 10.1.255.255 to the profile named `profile`, through the REST
 /// API as the admin of session `sid`; returns the new record's id.
 pub(crate) async fn restrict(w: &World, sid: &str, profile: &str) -> String {
-    let profile =
-        w.h.store
-            .profile_by_name(&w.org.id, profile)
-            .await
-            .expect("store")
-            .expect("the profile");
+    let profile = profile_named(w, profile).await;
     let body = json!({
         "ProfileId": profile.id.as_str(),
         "StartAddress": "10.1.0.0",
