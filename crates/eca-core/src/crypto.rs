@@ -162,6 +162,24 @@ impl MasterKey {
         out
     }
 
+    /// [`MasterKey::encrypt`] as text: base64url without padding, for secrets kept inside a
+    /// stored document rather than a column of their own.
+    pub fn seal_text(&self, plaintext: &str, context: &[u8], rng: &dyn Rng) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.encrypt(
+            plaintext.as_bytes(),
+            context,
+            rng,
+        ))
+    }
+
+    /// Opens what [`MasterKey::seal_text`] produced under the same `context`.
+    pub fn open_text(&self, sealed: &str, context: &[u8]) -> Result<String, CryptoError> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(sealed)
+            .map_err(|_| CryptoError::Decrypt)?;
+        String::from_utf8(self.decrypt(&bytes, context)?).map_err(|_| CryptoError::Decrypt)
+    }
+
     /// Decrypts what [`MasterKey::encrypt`] produced under the same `context`.
     pub fn decrypt(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, CryptoError> {
         if sealed.len() < NONCE_LEN + AES_256_GCM.tag_len() {
@@ -207,6 +225,19 @@ mod tests {
         tampered[20] ^= 1;
         assert_eq!(key.decrypt(&tampered, b"888A"), Err(CryptoError::Decrypt));
         assert!(MasterKey::parse("short").is_err());
+    }
+
+    #[test]
+    fn sealed_text_round_trips_and_binds_context() {
+        let (key, _) = MasterKey::generate(&SystemRng).unwrap();
+        let sealed = key.seal_text("p8 key", b"push:1", &SystemRng);
+        assert!(!sealed.contains("p8"), "{sealed}");
+        assert_eq!(key.open_text(&sealed, b"push:1").unwrap(), "p8 key");
+        assert_eq!(key.open_text(&sealed, b"push:2"), Err(CryptoError::Decrypt));
+        assert_eq!(
+            key.open_text("not base64!", b"push:1"),
+            Err(CryptoError::Decrypt)
+        );
     }
 
     #[test]

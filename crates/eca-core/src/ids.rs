@@ -184,6 +184,11 @@ record_id!(
     /// A deploy request (`0Af`).
     DeployRequestId, "0Af", "deploy request"
 );
+record_id!(
+    /// A push configuration (`1Dh`): the credentials of an app's inline push config, which
+    /// `pushConfigLink` names (`spec/metadata.md` §2.7, §4.2).
+    PushConfigId, "1Dh", "push configuration"
+);
 
 record_id!(
     /// An External Client App (`0xI`, `spec/oauth-and-connect.md` §1.11), the Connect REST

@@ -9,8 +9,9 @@
 //! (`state`) read once from the store; `checks` settles what only the org can (headers,
 //! users, profiles, permission sets, consumers); `generate` adds what the platform generates
 //! (`orgScopedExternalApp`, the consumer with its key and secret, `oauthLink`, default
-//! policies); `destructive` runs the destructive manifests; `outcome` turns the plan into the
-//! [`DeployResult`] and one change set, which `deploy` writes in one transaction together
+//! policies); `push` seals push credentials and settles `pushConfigLink`; `destructive`
+//! runs the destructive manifests; `outcome` turns the plan into the [`DeployResult`] and one
+//! change set, which `deploy` writes in one transaction together
 //! with the audit trail and the request's result
 //! ([`eca_store::MetadataStore::apply_changes`]); `status` follows and cancels requests;
 //! `retrieve` builds retrieve zips and `retrieve_request` reads a `RetrieveRequest`
@@ -27,6 +28,8 @@
 //! `rollbackOnError` (the default) that means any failure at all.
 //! **Invariant:** a consumer secret is never in a stored component, a result or a retrieve;
 //! only encrypted (under the master key, with the consumer id as context) in its consumer row.
+//! **Invariant:** push credentials are stored only sealed under the master key (`push`), and
+//! no reader of the org's metadata gets them back.
 //! **Invariant:** deploys to one org run one at a time ([`OrgLocks`]); different orgs'
 //! deploys never wait for each other.
 
@@ -39,6 +42,7 @@ mod options;
 mod outcome;
 mod package;
 mod plan;
+mod push;
 mod result;
 mod retrieve;
 mod retrieve_request;
@@ -57,6 +61,7 @@ pub use crate::lock::{Acquire, OrgGuard, OrgLocks};
 pub use crate::options::DeployOptions;
 pub use crate::outcome::CONSUMER_AUDIT_TYPE;
 pub use crate::package::DEPLOY_ZIP_LIMITS;
+pub use crate::push::{readable_xml, seal_stored_push_credentials};
 pub use crate::result::{DeployDetails, DeployMessage, DeployResult, ProblemType};
 pub use crate::retrieve::{
     FileProperties, RETRIEVE_ROOT, RetrieveMessage, RetrieveResult, list_metadata, retrieve,

@@ -443,6 +443,15 @@ impl Planner<'_> {
         {
             component = Component::from_element(k.0, component.full_name(), &merged);
         }
+        if let Component::PushSettings(push) = &mut component
+            && let Some(problem) = self.settle_push(push, &k).await?
+        {
+            let item = &mut self.items[i];
+            item.problems.push(problem);
+            item.failed = true;
+            return Ok(());
+        }
+        let item = &mut self.items[i];
         item.before = Some(self.state.set(k, Some(component)));
         Ok(())
     }

@@ -15,6 +15,8 @@ mod credentials;
 mod destructive;
 #[path = "deploy/org_checks.rs"]
 mod org_checks;
+#[path = "deploy/push.rs"]
+mod push;
 #[path = "deploy/round_trip.rs"]
 mod round_trip;
 #[path = "deploy/semantics.rs"]

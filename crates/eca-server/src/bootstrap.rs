@@ -43,6 +43,8 @@ pub enum StartError {
     Hash(String),
     #[error("deploying the sample app failed: {0}")]
     DemoApp(String),
+    #[error("sealing the stored push credentials failed: {0}")]
+    SealPush(String),
     /// A step after the first users were created failed: `users` holds them, with the
     /// passwords that will not be shown again.
     #[error("{cause}")]
@@ -78,6 +80,25 @@ async fn opens_stored_keys(store: &dyn Store, key: &MasterKey) -> Result<bool, S
 }
 
 /// The setting that holds a value sealed under the master key the database was set up with.
+/// Seals push credentials that a database written by an earlier version holds in the clear
+/// (`eca_deploy::seal_stored_push_credentials`); a no-op once they are.
+pub async fn seal_push_credentials(
+    store: &dyn Store,
+    key: &MasterKey,
+    rng: &dyn Rng,
+) -> Result<(), StartError> {
+    let sealed = eca_deploy::seal_stored_push_credentials(store, key, rng)
+        .await
+        .map_err(|e| StartError::SealPush(e.to_string()))?;
+    if sealed > 0 {
+        tracing::info!(
+            records = sealed,
+            "sealed push credentials stored in the clear"
+        );
+    }
+    Ok(())
+}
+
 const KEY_CHECK_SETTING: &str = "master_key.check";
 /// What that value seals, and under which context.
 const KEY_CHECK_TEXT: &[u8] = b"OpenECA master key check";

@@ -74,6 +74,7 @@ pub async fn start(
         bootstrap::load_master_key(config.master_key.as_ref(), &config.data_dir, rng.as_ref())?;
     let store = eca_store::open(config.database_url.expose()).await?;
     bootstrap::check_master_key(store.as_ref(), &master_key, &key_source, rng.as_ref()).await?;
+    bootstrap::seal_push_credentials(store.as_ref(), &master_key, rng.as_ref()).await?;
     let options = BootstrapOptions {
         admin_password: config.admin_password.clone(),
         demo: config.demo,

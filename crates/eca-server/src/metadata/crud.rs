@@ -48,7 +48,9 @@ pub async fn read(
         let Some(component) = state.store().component(org, ty.name(), name).await? else {
             continue;
         };
-        let body = element_content(&component.xml)
+        // Push credentials never leave the server (`eca_deploy::readable_xml`).
+        let readable = eca_deploy::readable_xml(ty, &component.full_name, &component.xml);
+        let body = element_content(&readable)
             .ok_or_else(|| ApiError::Internal(format!("stored {} {name} is not XML", ty.name())))?;
         w.raw(&format!("<records xsi:type=\"{}\">", ty.name()));
         w.raw(&format!(

@@ -263,3 +263,51 @@ async fn create_update_and_upsert_metadata_go_through_the_deploy_engine() {
         Some("Third")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_credentials_saved_by_create_metadata_are_never_read_back() {
+    let h = harness().await;
+    let session = admin_session(&h).await;
+    let key = "ZmNtLXNlcnZpY2UtYWNjb3VudC1wcml2YXRlLWtleQ==";
+    let push = format!(
+        "<metadata {XSI} xsi:type=\"ExtlClntAppPushSettings\"><fullName>Pushy_push</fullName>\
+         <androidPushConfig><fcmProject>pushy-prod</fcmProject><serviceAccount>{key}</serviceAccount></androidPushConfig>\
+         <externalClientApplication>Pushy</externalClientApplication><pushServiceType>Android</pushServiceType></metadata>"
+    );
+    let created = call(
+        &h,
+        &session,
+        "createMetadata",
+        &[
+            header("Pushy", "Pushy"),
+            oauth("Pushy"),
+            global("Pushy"),
+            push,
+        ],
+    )
+    .await;
+    assert!(created.iter().all(|(_, ok, _, _)| *ok), "{created:?}");
+
+    let read = soap(
+        &h,
+        &session,
+        &format!(
+            "readMetadata xmlns=\"{META_NS}\"><type>ExtlClntAppPushSettings</type>\
+             <fullNames>Pushy_push</fullNames></readMetadata>"
+        ),
+    )
+    .await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    let link = read.xml("pushConfigLink").unwrap_or_default();
+    assert!(link.contains(":1Dh"), "{}", read.body);
+    assert!(!read.body.contains(key), "{}", read.body);
+    assert!(!read.body.contains("androidPushConfig"), "{}", read.body);
+    let org = h.store.default_org().await.unwrap().unwrap();
+    let stored = h
+        .store
+        .component(&org.id, "ExtlClntAppPushSettings", "Pushy_push")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!stored.xml.contains(key), "{}", stored.xml);
+}

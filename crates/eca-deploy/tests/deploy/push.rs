@@ -1,0 +1,249 @@
+//! Push credentials at rest (`spec/metadata.md` §2.7, §4.2): sealed in the store, never in a
+//! retrieve, linked by `pushConfigLink`.
+
+use eca_deploy::ProblemType;
+use eca_metadata::MetadataType;
+use eca_store::{ChangeSet, ComponentChange, DeployStatus};
+
+use crate::{File, TestOrg, World, assert_problem, file, oauth_app, package};
+
+const P8: &str = "MIGTAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBHkwdwIBAQQg-apns-p8";
+
+/// Apple push settings of `app` with the `.p8` route and `signing_key`.
+fn apple(app: &str, signing_key: &str) -> File {
+    file(
+        MetadataType::PushSettings,
+        &format!("{app}_push"),
+        &format!(
+            "<applePushConfig><environment>Sandbox</environment><keyIdentifier>KEY123</keyIdentifier><signingKey>{signing_key}</signingKey><teamIdentifier>TEAM42</teamIdentifier></applePushConfig><externalClientApplication>{app}</externalClientApplication><pushServiceType>Apple</pushServiceType>"
+        ),
+    )
+}
+
+/// Push settings of `app` that only link to a record.
+fn linked(app: &str, link: &str, service: &str) -> File {
+    file(
+        MetadataType::PushSettings,
+        &format!("{app}_push"),
+        &format!(
+            "<externalClientApplication>{app}</externalClientApplication><pushConfigLink>{link}</pushConfigLink><pushServiceType>{service}</pushServiceType>"
+        ),
+    )
+}
+
+fn with_app(app: &str, push: File) -> Vec<u8> {
+    let mut files = oauth_app(app);
+    files.push(push);
+    package(&files)
+}
+
+/// The text of element `name` in `xml`.
+fn element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+    let start = xml.find(&format!("<{name}>"))? + name.len() + 2;
+    let end = start + xml[start..].find(&format!("</{name}>"))?;
+    Some(&xml[start..end])
+}
+
+impl World {
+    /// The stored push settings of `app`.
+    async fn push_xml(&self, org: &TestOrg, app: &str) -> String {
+        self.xml(org, MetadataType::PushSettings, &format!("{app}_push"))
+            .await
+            .unwrap()
+    }
+
+    /// The signing key sealed in stored push settings, opened.
+    fn open_signing_key(&self, stored: &str) -> String {
+        let link = element(stored, "pushConfigLink").unwrap();
+        let sealed = element(stored, "signingKey").unwrap();
+        let sealed = sealed.strip_prefix("eca-sealed:v1:").unwrap();
+        self.key
+            .open_text(sealed, format!("eca-push:{link}:signingKey").as_bytes())
+            .unwrap()
+    }
+
+    /// The push file a retrieve of everything returns.
+    async fn retrieved_push(&self, org: &TestOrg) -> String {
+        let files = self.retrieve_all(org).await;
+        let (_, xml) = files
+            .iter()
+            .find(|(path, _)| path.ends_with(".ecaPush"))
+            .unwrap();
+        xml.clone()
+    }
+}
+
+#[tokio::test]
+async fn push_credentials_are_sealed_and_never_retrieved() {
+    let world = World::new().await;
+    let org = world.org("shop").await;
+    world
+        .deploy_ok(&org, &with_app("Shop", apple("Shop", P8)))
+        .await;
+
+    let stored = world.push_xml(&org, "Shop").await;
+    assert!(!stored.contains(P8), "{stored}");
+    let link = element(&stored, "pushConfigLink").unwrap();
+    let (link_org, id) = link.split_once(':').unwrap();
+    assert_eq!(link_org, org.org.id.as_15());
+    assert!(id.starts_with("1Dh") && id.len() == 15, "{link}");
+    // Sealed, not dropped: the master key opens it, bound to the record and the element.
+    assert_eq!(world.open_signing_key(&stored), P8);
+    // The values that are not secret stay readable.
+    assert_eq!(element(&stored, "keyIdentifier"), Some("KEY123"));
+    for record in world.audit(&org).await {
+        let texts = [&record.entry.before_xml, &record.entry.after_xml];
+        assert!(
+            texts
+                .iter()
+                .all(|t| !t.as_deref().unwrap_or("").contains(P8))
+        );
+    }
+
+    // A retrieve gives the link alone.
+    let retrieved = world.retrieved_push(&org).await;
+    assert_eq!(element(&retrieved, "pushConfigLink"), Some(link));
+    assert!(!retrieved.contains("applePushConfig"), "{retrieved}");
+    assert!(!retrieved.contains("eca-sealed"), "{retrieved}");
+}
+
+#[tokio::test]
+async fn a_retrieved_push_file_deploys_again_and_keeps_the_credentials() {
+    let world = World::new().await;
+    let org = world.org("shop").await;
+    world
+        .deploy_ok(&org, &with_app("Shop", apple("Shop", P8)))
+        .await;
+    let first = world.push_xml(&org, "Shop").await;
+    let link = element(&first, "pushConfigLink").unwrap().to_owned();
+
+    let retrieved = world.retrieved_push(&org).await;
+    let again = File {
+        ty: MetadataType::PushSettings,
+        name: "Shop_push".to_owned(),
+        xml: retrieved,
+    };
+    world.deploy_ok(&org, &package(&[again])).await;
+    let stored = world.push_xml(&org, "Shop").await;
+    assert_eq!(element(&stored, "pushConfigLink"), Some(link.as_str()));
+    assert_eq!(world.open_signing_key(&stored), P8);
+
+    // New inline credentials replace the old ones under the same link.
+    world
+        .deploy_ok(&org, &package(&[apple("Shop", "new-p8-key")]))
+        .await;
+    let stored = world.push_xml(&org, "Shop").await;
+    assert_eq!(element(&stored, "pushConfigLink"), Some(link.as_str()));
+    assert_eq!(world.open_signing_key(&stored), "new-p8-key");
+}
+
+#[tokio::test]
+async fn push_config_link_must_name_credentials_of_the_right_kind() {
+    let world = World::new().await;
+    let source = world.org("source").await;
+    let target = world.org("target").await;
+    world
+        .deploy_ok(&source, &with_app("Shop", apple("Shop", P8)))
+        .await;
+    let stored = world.push_xml(&source, "Shop").await;
+    let link = element(&stored, "pushConfigLink").unwrap().to_owned();
+
+    // Another org's record, as the documentation says to reuse an app elsewhere: linked, and
+    // the credentials stay with their org. The 18-character ids are taken too.
+    let (org15, id15) = link.split_once(':').unwrap();
+    let long = format!(
+        "{}:{}",
+        source.org.id.as_str(),
+        eca_core::ids::PushConfigId::parse(id15).unwrap().as_str()
+    );
+    assert_eq!(org15, source.org.id.as_15());
+    world
+        .deploy_ok(&target, &with_app("Shop", linked("Shop", &long, "Apple")))
+        .await;
+    let copy = world.push_xml(&target, "Shop").await;
+    assert_eq!(element(&copy, "pushConfigLink"), Some(link.as_str()));
+    assert!(!copy.contains("applePushConfig"), "{copy}");
+
+    let cases = [
+        (
+            link.clone(),
+            "Android",
+            "holds Apple credentials, but pushServiceType is Android",
+        ),
+        (
+            format!("{org15}:1Dh000000000001"),
+            "Apple",
+            "no push configuration",
+        ),
+        (
+            format!("{}:{id15}", target.org.id.as_15()),
+            "Apple",
+            "no push configuration",
+        ),
+        (
+            "1Dh000000000001".to_owned(),
+            "Apple",
+            "is not `<org id>:<1Dh",
+        ),
+    ];
+    for (bad, service, message) in cases {
+        let outcome = world
+            .deploy(
+                &target,
+                &package(&[linked("Shop", &bad, service)]),
+                Default::default(),
+            )
+            .await;
+        assert_eq!(outcome.result.status, DeployStatus::Failed, "{bad}");
+        assert_problem(&outcome.result, "Shop_push", ProblemType::Error, message);
+    }
+}
+
+#[tokio::test]
+async fn credentials_stored_in_the_clear_are_sealed_at_start() {
+    let world = World::new().await;
+    let org = world.org("shop").await;
+    world.deploy_ok(&org, &package(&oauth_app("Shop"))).await;
+    // What an earlier version stored: the file as deployed.
+    let plain = apple("Shop", P8);
+    let changes = ChangeSet {
+        org: &org.org.id,
+        user: &org.admin.id,
+        at: crate::T0,
+        components: &[ComponentChange::Create {
+            type_name: MetadataType::PushSettings.name().to_owned(),
+            full_name: "Shop_push".to_owned(),
+            app_name: Some("Shop".to_owned()),
+            xml: plain.xml.clone(),
+        }],
+        consumers: &[],
+        audit: &[],
+        finish: None,
+        deleted_apps: &[],
+    };
+    world.store.apply_changes(&changes).await.unwrap();
+
+    let sealed = eca_deploy::seal_stored_push_credentials(&*world.store, &world.key, &*world.rng)
+        .await
+        .unwrap();
+    assert_eq!(sealed, 1);
+    let stored = world.push_xml(&org, "Shop").await;
+    assert!(!stored.contains(P8), "{stored}");
+    assert_eq!(world.open_signing_key(&stored), P8);
+    let after = world
+        .store
+        .component(&org.org.id, MetadataType::PushSettings.name(), "Shop_push")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (after.updated_at, after.updated_by),
+        (crate::T0, org.admin.id.clone())
+    );
+    // Once sealed, nothing more to do.
+    let again = eca_deploy::seal_stored_push_credentials(&*world.store, &world.key, &*world.rng)
+        .await
+        .unwrap();
+    assert_eq!(again, 0);
+    assert_eq!(world.push_xml(&org, "Shop").await, stored);
+}
