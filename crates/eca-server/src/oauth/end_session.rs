@@ -14,16 +14,23 @@
 //!   `client_id` that is not an audience of the hint, an unverifiable hint, an unregistered
 //!   URI) is an error page, never a redirect (§3: "the OP MUST NOT perform post-logout
 //!   redirection"); the user is logged out all the same. Without one, the logged-out page.
+//! - The user is asked first ("Log out?", a form posting the same parameters from this site)
+//!   unless `id_token_hint` is an ID token of the logged-in user: §2 says the OP MUST ask when
+//!   there is no hint or it names someone else, so that a link or image on any page cannot log
+//!   the user out (logout CSRF). Only a `POST` carries the form's marker [`CONFIRMED`], which
+//!   keeps it from asking twice; a forged cross-site `POST` carries no `SameSite=Lax` cookie,
+//!   so it ends no session.
 //! - A `POST` without the session cookie may come from the app's own site (a form it submits
-//!   there): the browser leaves the `SameSite=Lax` cookie out of such a cross-site request, so
-//!   no session could be ended. It gets a page that asks "Log out?" with a form posting the same
-//!   parameters from this site (§2 lets the OP ask the user), which carries the cookie; the
-//!   form's own marker [`CONFIRMED`] keeps it from asking twice.
+//!   there): the browser leaves the cookie out of such a cross-site request, so no session
+//!   could be ended. It is asked first too, and the form from this site carries the cookie.
+//! - `GET {base}/secur/logout.jsp` stays a plain link that logs out at once, as Salesforce's
+//!   does (`web/logout.rs`).
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use eca_core::UserId;
 use eca_oauth::{RedirectUri, RegisteredRedirects};
 
 use super::{id_token, registry};
@@ -40,7 +47,11 @@ pub async fn get(
     headers: HeaderMap,
 ) -> Response {
     let params = web::pairs(query.unwrap_or_default().as_bytes());
-    end_session(&state, &ctx, &headers, &params).await
+    match asks_first(&state, &ctx, &headers, &params).await {
+        Ok(true) => confirm_page(&ctx, &params),
+        Ok(false) => end_session(&state, &ctx, &headers, &params).await,
+        Err(e) => web::api_error_page(e),
+    }
 }
 
 /// The field of the confirmation page's form that says it was posted from this site.
@@ -54,12 +65,45 @@ pub async fn post(
     body: Bytes,
 ) -> Response {
     let params = web::pairs(&body);
-    if !web::has_session_cookie(&headers) && web::param(&params, CONFIRMED).is_none() {
-        return confirm_page(&ctx, &params);
+    if web::param(&params, CONFIRMED).is_none() {
+        let ask = if web::has_session_cookie(&headers) {
+            asks_first(&state, &ctx, &headers, &params).await
+        } else {
+            Ok(true)
+        };
+        match ask {
+            Ok(true) => return confirm_page(&ctx, &params),
+            Ok(false) => {}
+            Err(e) => return web::api_error_page(e),
+        }
     }
     let params: Vec<(String, String)> =
         params.into_iter().filter(|(k, _)| k != CONFIRMED).collect();
     end_session(&state, &ctx, &headers, &params).await
+}
+
+/// Whether the user must be asked before the logout (RP-Initiated Logout §2): some session of
+/// the org is open, and `id_token_hint` is not an ID token of its user.
+async fn asks_first(
+    state: &AppState,
+    ctx: &OrgContext,
+    headers: &HeaderMap,
+    params: &[(String, String)],
+) -> Result<bool, ApiError> {
+    let sessions = web::session::all_with_ids(state, ctx, headers).await?;
+    if sessions.is_empty() {
+        return Ok(false);
+    }
+    let Some(hint) = web::param(params, "id_token_hint") else {
+        return Ok(true);
+    };
+    let Some(claims) = id_token::verify_hint(state, ctx, hint).await? else {
+        return Ok(true);
+    };
+    let user = id_token::subject_user(&claims).and_then(|id| UserId::parse(id).ok());
+    Ok(!sessions
+        .iter()
+        .all(|(_, active)| user.as_ref() == Some(&active.user.id)))
 }
 
 /// "Log out?": the request's parameters again, in a form that posts from this site.
@@ -82,9 +126,11 @@ fn confirm_page(ctx: &OrgContext, params: &[(String, String)]) -> Response {
         &format!(
             "<p>Log out of {org}?</p>\n<form method=\"post\" action=\"{action}\">\n{hidden}\
              <input type=\"hidden\" name=\"{CONFIRMED}\" value=\"1\">\n\
-             <button type=\"submit\" id=\"logout\">Log out</button>\n</form>",
+             <button type=\"submit\" id=\"logout\">Log out</button>\n</form>\n\
+             <p><a id=\"stay\" href=\"{home}/\">Stay logged in</a></p>",
             org = html::escape(&ctx.org.name),
             action = html::escape(&action),
+            home = html::escape(&web::base_path(ctx)),
         ),
     )
 }
@@ -102,7 +148,8 @@ async fn end_session(
                 refused("the post_logout_redirect_uri cannot be used as a redirect")
             }),
             Err(Refusal::Page(response)) => response,
-            Err(Refusal::Api(e)) => return web::api_error_page(e),
+            // The redirect could not be checked; the logout happens all the same.
+            Err(Refusal::Api(e)) => web::api_error_page(e),
         },
     };
     web::end_session_then(state, ctx, headers, response).await

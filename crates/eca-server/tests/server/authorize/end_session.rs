@@ -5,6 +5,58 @@ use super::*;
 
 const END_SESSION: &str = "/services/auth/idp/oidc/logout";
 
+/// Whether `reply` is the page that asks "Log out?".
+fn asks(reply: &Reply) -> bool {
+    reply.status == StatusCode::OK
+        && reply.body.contains("id=\"logout\"")
+        && reply.body.contains("eca_logout_confirmed")
+}
+
+/// Confirms the logout `page` asks for, posting its form from this site.
+async fn confirm(w: &World, b: &mut Browser, page: &Reply) -> Reply {
+    assert!(asks(page), "{:?}: {}", page.status, page.body);
+    let fields = hidden_fields(&page.body);
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    b.post_form(&w.h, END_SESSION, &refs).await
+}
+
+/// An ID token of the browser's user for the web app, through the web-server flow.
+async fn id_token_of(w: &World, b: &mut Browser) -> String {
+    let code = code_of(
+        &authorize_approved(
+            w,
+            b,
+            &[
+                ("response_type", "code"),
+                ("client_id", KEY),
+                ("redirect_uri", CALLBACK),
+                ("scope", "openid api"),
+                ("state", "st"),
+                ("code_challenge", CHALLENGE),
+            ],
+        )
+        .await,
+        CALLBACK,
+        "st",
+    );
+    let tokens = exchange(
+        w,
+        &[
+            ("code", &code),
+            ("client_id", KEY),
+            ("client_secret", SECRET),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await
+    .json();
+    tokens["id_token"].as_str().expect("an ID token").to_owned()
+}
+
 #[tokio::test]
 async fn end_session_endpoint_logs_out_and_returns_to_a_registered_callback_only() {
     let w = world().await;
@@ -18,10 +70,11 @@ async fn end_session_endpoint_logs_out_and_returns_to_a_registered_callback_only
         format!("{PUBLIC_URL}{END_SESSION}")
     );
 
-    // A registered callback with `client_id`: logged out, back to the client with `state`.
+    // A registered callback with `client_id` and no ID token: asked first (§2), then logged
+    // out and back to the client with `state`.
     let b = &mut logged_in(&w).await;
     let sid = b.sid("/").expect("a session");
-    let reply = b
+    let page = b
         .get(
             &w.h,
             &format!(
@@ -34,6 +87,9 @@ async fn end_session_endpoint_logs_out_and_returns_to_a_registered_callback_only
             ),
         )
         .await;
+    let session_hash = eca_core::crypto::token_hash(&sid);
+    assert!(w.h.store.session(&session_hash).await.unwrap().is_some());
+    let reply = confirm(&w, b, &page).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
     assert_eq!(location(&reply), format!("{CALLBACK}?state=s+1"));
     assert!(b.sid("/").is_none(), "the cookie is cleared");
@@ -56,18 +112,10 @@ async fn end_session_endpoint_logs_out_and_returns_to_a_registered_callback_only
         ("state", "s<2>"),
     ];
     let page = post(END_SESSION, FORM, query(&fields)).send(&w.h).await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert!(page.body.contains("id=\"logout\""), "{}", page.body);
     assert!(page.body.contains("s&lt;2&gt;"), "escaped: {}", page.body);
     let session_hash = eca_core::crypto::token_hash(&sid);
     assert!(w.h.store.session(&session_hash).await.unwrap().is_some());
-    let confirm = hidden_fields(&page.body);
-    assert!(confirm.iter().any(|(k, _)| k == "eca_logout_confirmed"));
-    let refs: Vec<(&str, &str)> = confirm
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let reply = b.post_form(&w.h, END_SESSION, &refs).await;
+    let reply = confirm(&w, b, &page).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
     assert_eq!(location(&reply), format!("{CALLBACK}?state=s%3C2%3E"));
     assert!(
@@ -76,37 +124,9 @@ async fn end_session_endpoint_logs_out_and_returns_to_a_registered_callback_only
     );
 
     // The client named by an ID token's `aud` (`id_token_hint`), as openid-client sends it.
+    // The token is the logged-in user's, so nothing is asked.
     let b = &mut logged_in(&w).await;
-    let code = code_of(
-        &authorize_approved(
-            &w,
-            b,
-            &[
-                ("response_type", "code"),
-                ("client_id", KEY),
-                ("redirect_uri", CALLBACK),
-                ("scope", "openid api"),
-                ("state", "st"),
-                ("code_challenge", CHALLENGE),
-            ],
-        )
-        .await,
-        CALLBACK,
-        "st",
-    );
-    let tokens = exchange(
-        &w,
-        &[
-            ("code", &code),
-            ("client_id", KEY),
-            ("client_secret", SECRET),
-            ("redirect_uri", CALLBACK),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await
-    .json();
-    let id_token = tokens["id_token"].as_str().expect("an ID token").to_owned();
+    let id_token = id_token_of(&w, b).await;
     let reply = b
         .get(
             &w.h,
@@ -147,7 +167,10 @@ async fn end_session_endpoint_logs_out_and_returns_to_a_registered_callback_only
     ];
     for case in &cases {
         let b = &mut logged_in(&w).await;
-        let reply = b.get(&w.h, &format!("{END_SESSION}?{}", query(case))).await;
+        let mut reply = b.get(&w.h, &format!("{END_SESSION}?{}", query(case))).await;
+        if asks(&reply) {
+            reply = confirm(&w, b, &reply).await;
+        }
         assert_eq!(
             reply.status,
             StatusCode::BAD_REQUEST,
@@ -160,8 +183,60 @@ async fn end_session_endpoint_logs_out_and_returns_to_a_registered_callback_only
 
     // Without a redirect URI: the logged-out page. POST works as GET (RP-Initiated Logout §2).
     let b = &mut logged_in(&w).await;
-    let reply = b.post_form(&w.h, END_SESSION, &[("client_id", KEY)]).await;
+    let page = b.post_form(&w.h, END_SESSION, &[("client_id", KEY)]).await;
+    let reply = confirm(&w, b, &page).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert!(reply.body.contains("You are logged out"), "{}", reply.body);
     assert!(b.sid("/").is_none());
+}
+
+/// RP-Initiated Logout §2: the OP MUST ask the user before logging out when there is no
+/// `id_token_hint` or it names another user, so a link or image elsewhere cannot log the user
+/// out (logout CSRF).
+#[tokio::test]
+async fn end_session_asks_first_unless_the_hint_names_the_logged_in_user() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "")).await;
+    let admin = &mut logged_in(&w).await;
+    let admin_token = id_token_of(&w, admin).await;
+
+    // What a cross-site `<img src>` or link sends: nothing but the URL.
+    let sid = admin.sid("/").expect("a session");
+    let page = admin.get(&w.h, END_SESSION).await;
+    assert!(asks(&page), "{}", page.body);
+    assert!(page.body.contains("id=\"stay\""), "{}", page.body);
+    assert!(page.headers.get(header::SET_COOKIE).is_none());
+    let hash = eca_core::crypto::token_hash(&sid);
+    assert!(w.h.store.session(&hash).await.unwrap().is_some());
+    // A forged POST of the confirmation comes cross-site, without the cookie: nothing ends.
+    let forged = post(END_SESSION, FORM, "eca_logout_confirmed=1")
+        .send(&w.h)
+        .await;
+    assert_eq!(forged.status, StatusCode::OK, "{}", forged.body);
+    assert!(w.h.store.session(&hash).await.unwrap().is_some());
+
+    // Another user's ID token does not speak for this one.
+    let profile = crate::oauth::profile_named(&w, "System Administrator").await;
+    add_user(&w.h, &w.org, &profile, "second@acme.example").await;
+    let other = &mut Browser::new();
+    let login = other
+        .log_in(&w.h, "/login", "second@acme.example", ADMIN_PASSWORD)
+        .await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER, "{}", login.body);
+    let hinted = format!(
+        "{END_SESSION}?{}",
+        query(&[("id_token_hint", &admin_token)])
+    );
+    let page = other.get(&w.h, &hinted).await;
+    assert!(asks(&page), "{}", page.body);
+    assert!(other.sid("/").is_some());
+
+    // Nobody logged in: nothing to ask about.
+    let reply = Browser::new().get(&w.h, END_SESSION).await;
+    assert!(reply.body.contains("You are logged out"), "{}", reply.body);
+
+    // The user's own ID token: logged out at once.
+    let reply = admin.get(&w.h, &hinted).await;
+    assert!(reply.body.contains("You are logged out"), "{}", reply.body);
+    assert!(w.h.store.session(&hash).await.unwrap().is_none());
 }
