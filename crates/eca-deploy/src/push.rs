@@ -224,17 +224,20 @@ async fn find(
     Ok(None)
 }
 
+/// The setting that says the audit trail's push credentials are sealed.
+const AUDIT_SEALED: &str = "push_credentials.audit_sealed";
+
 /// Seals the push credentials stored before they were sealed (a database written by an
 /// earlier version): each such record gets its link and its secrets sealed, in place, with
-/// its last change's user and time kept. Run at start-up, before requests are served;
-/// returns how many records were sealed. Another node sealing the same record at once
-/// makes this one skip it.
+/// its last change's user and time kept; so do the secrets in the audit trail's files, once.
+/// Run at start-up, before requests are served; returns how many records and audit entries
+/// were sealed. Another node sealing the same record at once makes this one skip it.
 pub async fn seal_stored_push_credentials(
     store: &dyn Store,
     key: &MasterKey,
     rng: &dyn Rng,
 ) -> Result<u64, DeployError> {
-    let mut sealed = 0;
+    let mut sealed = seal_audit_trail(store, key, rng).await?;
     for org in store.orgs().await? {
         for c in store
             .components_of_type(&org.id, MetadataType::PushSettings.name())
@@ -283,5 +286,62 @@ pub async fn seal_stored_push_credentials(
             }
         }
     }
+    Ok(sealed)
+}
+
+/// Seals the push secrets of the audit trail's files, under `audit:<seq>` in place of a
+/// link; once per database (the setting [`AUDIT_SEALED`]), since every entry written since
+/// holds sealed values only.
+async fn seal_audit_trail(
+    store: &dyn Store,
+    key: &MasterKey,
+    rng: &dyn Rng,
+) -> Result<u64, DeployError> {
+    if store.setting(AUDIT_SEALED).await?.is_some() {
+        return Ok(0);
+    }
+    let ty = MetadataType::PushSettings;
+    let mut sealed = 0;
+    let mut after = 0;
+    loop {
+        let page = store.audit_of_type(ty.name(), after, 500).await?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = last.seq;
+        for record in &page {
+            let entry = &record.entry;
+            let link = format!("audit:{}", record.seq);
+            let seal_text = |text: &Option<String>| -> Option<String> {
+                let doc = xml::parse_str(text.as_deref()?).ok()?;
+                let Component::PushSettings(mut push) =
+                    Component::from_element(ty, &entry.full_name, &doc.root)
+                else {
+                    return None;
+                };
+                let before = push.clone();
+                seal(&mut push, &link, key, rng, true);
+                (push != before).then(|| Component::PushSettings(push).to_xml())
+            };
+            let (before, after_text) = (seal_text(&entry.before_xml), seal_text(&entry.after_xml));
+            if before.is_none() && after_text.is_none() {
+                continue;
+            }
+            let before = before.or_else(|| entry.before_xml.clone());
+            let after_text = after_text.or_else(|| entry.after_xml.clone());
+            if store
+                .replace_audit_texts(
+                    record.seq,
+                    ty.name(),
+                    before.as_deref(),
+                    after_text.as_deref(),
+                )
+                .await?
+            {
+                sealed += 1;
+            }
+        }
+    }
+    store.put_setting(AUDIT_SEALED, "1").await?;
     Ok(sealed)
 }

@@ -269,6 +269,24 @@ pub trait MetadataStore: Send + Sync {
         after_seq: i64,
         limit: i64,
     ) -> StoreResult<Vec<AuditRecord>>;
+    /// The audit entries of components of type `type_name` in every org, oldest first, at
+    /// most `limit` after `after_seq`. Reads the whole trail: for one-off upgrades only.
+    async fn audit_of_type(
+        &self,
+        type_name: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditRecord>>;
+    /// Replaces the texts of audit entry `seq`, which must be of type `type_name`: only to
+    /// seal secrets an earlier version recorded in the clear. `false` when there is no such
+    /// entry.
+    async fn replace_audit_texts(
+        &self,
+        seq: i64,
+        type_name: &str,
+        before_xml: Option<&str>,
+        after_xml: Option<&str>,
+    ) -> StoreResult<bool>;
     /// Records a new deploy request. `Conflict` on a taken id.
     async fn create_deploy_request(&self, request: &DeployRequest) -> StoreResult<()>;
     async fn deploy_request(

@@ -3,7 +3,7 @@
 
 use eca_deploy::ProblemType;
 use eca_metadata::MetadataType;
-use eca_store::{ChangeSet, ComponentChange, DeployStatus};
+use eca_store::{AuditAction, AuditEntry, ChangeSet, ComponentChange, DeployStatus};
 
 use crate::{File, TestOrg, World, assert_problem, file, oauth_app, package};
 
@@ -201,7 +201,15 @@ async fn push_config_link_must_name_credentials_of_the_right_kind() {
 
 #[tokio::test]
 async fn credentials_stored_in_the_clear_are_sealed_at_start() {
-    let world = World::new().await;
+    sealed_at_start(World::new().await).await;
+}
+
+#[tokio::test]
+async fn credentials_stored_in_the_clear_are_sealed_at_start_on_postgres() {
+    World::on_postgres(sealed_at_start).await;
+}
+
+async fn sealed_at_start(world: World) {
     let org = world.org("shop").await;
     world.deploy_ok(&org, &package(&oauth_app("Shop"))).await;
     // What an earlier version stored: the file as deployed.
@@ -217,7 +225,13 @@ async fn credentials_stored_in_the_clear_are_sealed_at_start() {
             xml: plain.xml.clone(),
         }],
         consumers: &[],
-        audit: &[],
+        audit: &[AuditEntry {
+            action: AuditAction::Created,
+            type_name: MetadataType::PushSettings.name().to_owned(),
+            full_name: "Shop_push".to_owned(),
+            before_xml: None,
+            after_xml: Some(plain.xml.clone()),
+        }],
         finish: None,
         deleted_apps: &[],
     };
@@ -226,7 +240,13 @@ async fn credentials_stored_in_the_clear_are_sealed_at_start() {
     let sealed = eca_deploy::seal_stored_push_credentials(&*world.store, &world.key, &*world.rng)
         .await
         .unwrap();
-    assert_eq!(sealed, 1);
+    // The record and its audit entry.
+    assert_eq!(sealed, 2);
+    let audit = world.audit(&org).await;
+    let entry = &audit.last().unwrap().entry;
+    let after = entry.after_xml.as_deref().unwrap();
+    assert!(!after.contains(P8), "{after}");
+    assert!(after.contains("eca-sealed:v1:"), "{after}");
     let stored = world.push_xml(&org, "Shop").await;
     assert!(!stored.contains(P8), "{stored}");
     assert_eq!(world.open_signing_key(&stored), P8);

@@ -240,6 +240,39 @@ impl<D: Db> MetadataStore for D {
         rows.iter().map(audit_from).collect()
     }
 
+    async fn audit_of_type(
+        &self,
+        type_name: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        let sql = "SELECT seq, org_id, user_id, at, deploy_request_id, action, type_name, \
+                   full_name, before_xml, after_xml FROM metadata_audit \
+                   WHERE type_name = $1 AND seq > $2 ORDER BY seq LIMIT $3";
+        let args = [Arg::Text(type_name), Arg::Int(after_seq), Arg::Int(limit)];
+        let rows = self.read_all(sql, &args).await.map_err(database)?;
+        rows.iter().map(audit_from).collect()
+    }
+
+    async fn replace_audit_texts(
+        &self,
+        seq: i64,
+        type_name: &str,
+        before_xml: Option<&str>,
+        after_xml: Option<&str>,
+    ) -> StoreResult<bool> {
+        let sql = "UPDATE metadata_audit SET before_xml = $1, after_xml = $2 \
+                   WHERE seq = $3 AND type_name = $4";
+        let args = [
+            Arg::OptText(before_xml),
+            Arg::OptText(after_xml),
+            Arg::Int(seq),
+            Arg::Text(type_name),
+        ];
+        let changed = self.write(sql, &args).await.map_err(database)?;
+        Ok(changed > 0)
+    }
+
     async fn create_deploy_request(&self, request: &DeployRequest) -> StoreResult<()> {
         let sql = "INSERT INTO deploy_requests (id, org_id, created_by, status, options, result, \
                    created_at, started_at, completed_at, canceled_by, node_id) \
