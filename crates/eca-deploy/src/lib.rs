@@ -61,7 +61,7 @@ pub use crate::lock::{Acquire, OrgGuard, OrgLocks};
 pub use crate::options::DeployOptions;
 pub use crate::outcome::CONSUMER_AUDIT_TYPE;
 pub use crate::package::DEPLOY_ZIP_LIMITS;
-pub use crate::push::{readable_xml, seal_stored_push_credentials};
+pub use crate::push::{SealReport, readable_xml, seal_stored_push_credentials};
 pub use crate::result::{DeployDetails, DeployMessage, DeployResult, ProblemType};
 pub use crate::retrieve::{
     FileProperties, RETRIEVE_ROOT, RetrieveMessage, RetrieveResult, list_metadata, retrieve,

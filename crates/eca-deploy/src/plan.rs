@@ -187,6 +187,7 @@ pub(crate) async fn plan<'c>(
     planner.run_deletions(false).await?;
     planner.deploy_items().await?;
     planner.run_deletions(true).await?;
+    planner.check_push_links().await?;
     Ok(planner)
 }
 

@@ -60,15 +60,45 @@ fn has_inline(push: &PushSettings) -> bool {
 }
 
 /// Seals the inline config's secrets under record `link`. Values already sealed are kept as
-/// they are only when `keep_sealed` (the stored ones); a deployed file's values are always
-/// sealed, whatever they look like.
-fn seal(push: &mut PushSettings, link: &str, key: &MasterKey, rng: &dyn Rng, keep_sealed: bool) {
+/// they are only when `keep_sealed` (the stored ones); a deployed file's values are sealed,
+/// whatever they look like, unless they are what `previous` (the record as stored) holds:
+/// then its sealed value is kept, so a redeploy of the same credentials changes nothing.
+fn seal(
+    push: &mut PushSettings,
+    link: &str,
+    key: &MasterKey,
+    rng: &dyn Rng,
+    keep_sealed: bool,
+    previous: Option<&PushSettings>,
+) {
+    let mut previous = previous.cloned();
+    let before: Vec<(&'static str, String)> = previous
+        .as_mut()
+        .map(|p| {
+            secrets_mut(p)
+                .into_iter()
+                .map(|(e, s)| (e, s.expose().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
     for (element, secret) in secrets_mut(push) {
-        if keep_sealed && secret.expose().starts_with(SEALED) {
+        let value = secret.expose();
+        if keep_sealed && value.starts_with(SEALED) {
             continue;
         }
-        let sealed = key.seal_text(secret.expose(), &context(link, element), rng);
-        *secret = Secret::new(format!("{SEALED}{sealed}"));
+        let context = context(link, element);
+        let unchanged = before.iter().find(|(e, sealed)| {
+            *e == element
+                && sealed.strip_prefix(SEALED).is_some_and(|body| {
+                    key.open_text(body, &context)
+                        .is_ok_and(|plain| plain.as_bytes() == value.as_bytes())
+                })
+        });
+        let sealed = match unchanged {
+            Some((_, sealed)) => sealed.clone(),
+            None => format!("{SEALED}{}", key.seal_text(value, &context, rng)),
+        };
+        *secret = Secret::new(sealed);
     }
 }
 
@@ -104,12 +134,13 @@ fn kind_of(push: &PushSettings) -> Option<&'static str> {
 
 /// A stored push settings component as readers get it: the link alone when it has one, and
 /// in no case a secret.
-pub(crate) fn readable(stored_xml: &str, full_name: &str) -> Option<String> {
-    let doc = xml::parse_str(stored_xml).ok()?;
+fn readable(stored_xml: &str, full_name: &str) -> Result<String, DeployError> {
+    let corrupt = || DeployError::Corrupt(format!("stored push settings {full_name} do not parse"));
+    let doc = xml::parse_str(stored_xml).map_err(|_| corrupt())?;
     let Component::PushSettings(mut push) =
         Component::from_element(MetadataType::PushSettings, full_name, &doc.root)
     else {
-        return None;
+        return Err(corrupt());
     };
     if push.push_config_link.is_some() {
         push.android_push_config = None;
@@ -125,16 +156,19 @@ pub(crate) fn readable(stored_xml: &str, full_name: &str) -> Option<String> {
             apple.signing_key = None;
         }
     }
-    Some(Component::PushSettings(push).to_xml())
+    Ok(Component::PushSettings(push).to_xml())
 }
 
-/// The stored XML of a component as readers (`retrieve`, `readMetadata`) get it.
-pub fn readable_xml(ty: MetadataType, full_name: &str, stored_xml: &str) -> String {
+/// The stored XML of a component as readers (`retrieve`, `readMetadata`) get it. Stored push
+/// settings that do not parse are an error, never passed on as they are.
+pub fn readable_xml(
+    ty: MetadataType,
+    full_name: &str,
+    stored_xml: &str,
+) -> Result<String, DeployError> {
     match ty {
-        MetadataType::PushSettings => {
-            readable(stored_xml, full_name).unwrap_or_else(|| stored_xml.to_owned())
-        }
-        _ => stored_xml.to_owned(),
+        MetadataType::PushSettings => readable(stored_xml, full_name),
+        _ => Ok(stored_xml.to_owned()),
     }
 }
 
@@ -161,7 +195,17 @@ impl Planner<'_> {
             let link = own.unwrap_or_else(|| {
                 format!("{org15}:{}", PushConfigId::generate(self.ctx.rng).as_15())
             });
-            seal(push, &link, self.ctx.master_key, self.ctx.rng, false);
+            let previous = stored
+                .as_ref()
+                .filter(|s| s.push_config_link.as_deref() == Some(link.as_str()));
+            seal(
+                push,
+                &link,
+                self.ctx.master_key,
+                self.ctx.rng,
+                false,
+                previous,
+            );
             push.push_config_link = Some(link);
             return Ok(None);
         }
@@ -181,31 +225,117 @@ impl Planner<'_> {
                 push.apple_push_config = s.apple_push_config.clone();
                 Some(s)
             }
-            _ => find(self.ctx.store, &link_org, &link).await?,
+            // Another record, in this org or another: `check_push_links` looks again at this
+            // org's once the whole plan is made.
+            _ => find(self.ctx.store, &link_org, &link)
+                .await?
+                .map(|(_, owner)| owner),
         };
         let Some(target) = target else {
-            return Ok(Some(Problem::error(format!(
-                "In field: pushConfigLink - no push configuration `{link}` found: deploy the app's androidPushConfig or applePushConfig to create one"
-            ))));
+            return Ok(Some(not_found(&link)));
         };
-        let kind = kind_of(&target);
-        if let (Some(kind), Some(service)) = (kind, push.push_service_type.as_deref())
-            && kind != service
-        {
-            return Ok(Some(Problem::error(format!(
-                "In field: pushConfigLink - push configuration `{link}` holds {kind} credentials, but pushServiceType is {service}"
-            ))));
-        }
-        Ok(None)
+        Ok(kind_problem(
+            &link,
+            &target,
+            push.push_service_type.as_deref(),
+        ))
     }
 }
 
-/// The stored push settings of `org` that own record `link` (have its inline credentials).
+impl Planner<'_> {
+    /// Once the whole plan is made (destructive manifests included): a link to a record of
+    /// this org must still name credentials after the deploy, so a deploy cannot delete or
+    /// replace the record its own components link to.
+    pub(crate) async fn check_push_links(&mut self) -> Result<(), DeployError> {
+        let org15 = self.ctx.org.as_15().to_owned();
+        for i in 0..self.items.len() {
+            let item = &self.items[i];
+            if item.failed || item.before.is_none() || item.ty != Some(MetadataType::PushSettings) {
+                continue;
+            }
+            let Some(k) = item.key() else { continue };
+            let Some(Component::PushSettings(push)) = self.state.current(&k) else {
+                continue;
+            };
+            let Some(link) = push.push_config_link.clone() else {
+                continue;
+            };
+            if has_inline(push) || link.split_once(':').is_none_or(|(org, _)| org != org15) {
+                continue;
+            }
+            let service = push.push_service_type.clone();
+            // Planned components first: they are what the org holds after the deploy.
+            let planned = self
+                .state
+                .slots
+                .iter()
+                .find_map(|(key, slot)| match &slot.current {
+                    Some(Component::PushSettings(p))
+                        if key.0 == MetadataType::PushSettings && owns(p, &link) =>
+                    {
+                        Some(p.clone())
+                    }
+                    _ => None,
+                });
+            let problem = match planned {
+                Some(owner) => kind_problem(&link, &owner, service.as_deref()),
+                None => {
+                    let stored = find(self.ctx.store, self.ctx.org, &link).await?;
+                    match stored {
+                        // The owner is one of the components this deploy touches, and it
+                        // no longer holds the credentials.
+                        Some((name, _))
+                            if self.state.slots.contains_key(&crate::state::key(
+                                MetadataType::PushSettings,
+                                &name,
+                            )) =>
+                        {
+                            Some(Problem::error(format!(
+                                "In field: pushConfigLink - push configuration `{link}` is deleted or replaced by this deploy: deploy an androidPushConfig or applePushConfig here instead"
+                            )))
+                        }
+                        Some((_, owner)) => kind_problem(&link, &owner, service.as_deref()),
+                        None => Some(not_found(&link)),
+                    }
+                }
+            };
+            if let Some(problem) = problem {
+                self.undo(i, vec![problem]);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `push` holds the credentials of record `link`.
+fn owns(push: &PushSettings, link: &str) -> bool {
+    has_inline(push) && push.push_config_link.as_deref() == Some(link)
+}
+
+fn not_found(link: &str) -> Problem {
+    Problem::error(format!(
+        "In field: pushConfigLink - no push configuration `{link}` found: deploy the app's androidPushConfig or applePushConfig to create one"
+    ))
+}
+
+/// The problem when record `link`'s credentials (held by `owner`) are not of the kind
+/// `service` names.
+fn kind_problem(link: &str, owner: &PushSettings, service: Option<&str>) -> Option<Problem> {
+    let kind = kind_of(owner)?;
+    let service = service?;
+    (kind != service).then(|| {
+        Problem::error(format!(
+            "In field: pushConfigLink - push configuration `{link}` holds {kind} credentials, but pushServiceType is {service}"
+        ))
+    })
+}
+
+/// The stored push settings of `org` that own record `link`, with their full name.
 async fn find(
     store: &dyn Store,
     org: &OrgId,
     link: &str,
-) -> Result<Option<PushSettings>, DeployError> {
+) -> Result<Option<(String, PushSettings)>, DeployError> {
     for c in store
         .components_of_type(org, MetadataType::PushSettings.name())
         .await?
@@ -215,10 +345,9 @@ async fn find(
         };
         if let Component::PushSettings(p) =
             Component::from_element(MetadataType::PushSettings, &c.full_name, &doc.root)
-            && has_inline(&p)
-            && p.push_config_link.as_deref() == Some(link)
+            && owns(&p, link)
         {
-            return Ok(Some(p));
+            return Ok(Some((c.full_name, p)));
         }
     }
     Ok(None)
@@ -230,25 +359,27 @@ const AUDIT_SEALED: &str = "push_credentials.audit_sealed";
 /// Seals the push credentials stored before they were sealed (a database written by an
 /// earlier version): each such record gets its link and its secrets sealed, in place, with
 /// its last change's user and time kept; so do the secrets in the audit trail's files, once.
-/// Run at start-up, before requests are served; returns how many records and audit entries
-/// were sealed. Another node sealing the same record at once makes this one skip it.
+/// Run at start-up, before requests are served. Another node sealing the same record at once
+/// makes this one skip it.
 pub async fn seal_stored_push_credentials(
     store: &dyn Store,
     key: &MasterKey,
     rng: &dyn Rng,
-) -> Result<u64, DeployError> {
-    let mut sealed = seal_audit_trail(store, key, rng).await?;
+) -> Result<SealReport, DeployError> {
+    let mut report = seal_audit_trail(store, key, rng).await?;
     for org in store.orgs().await? {
         for c in store
             .components_of_type(&org.id, MetadataType::PushSettings.name())
             .await?
         {
-            let doc = xml::parse_str(&c.xml).map_err(|e| {
-                DeployError::Corrupt(format!(
-                    "stored push settings {} do not parse: {e}",
-                    c.full_name
-                ))
-            })?;
+            // A row that does not parse is left for an operator (retrieve and readMetadata
+            // refuse it); it does not keep the server from starting.
+            let Ok(doc) = xml::parse_str(&c.xml) else {
+                report
+                    .unreadable
+                    .push(format!("{}/{}", org.id, c.full_name));
+                continue;
+            };
             let Component::PushSettings(mut push) =
                 Component::from_element(MetadataType::PushSettings, &c.full_name, &doc.root)
             else {
@@ -260,7 +391,7 @@ pub async fn seal_stored_push_credentials(
             let link = push.push_config_link.clone().unwrap_or_else(|| {
                 format!("{}:{}", org.id.as_15(), PushConfigId::generate(rng).as_15())
             });
-            seal(&mut push, &link, key, rng, true);
+            seal(&mut push, &link, key, rng, true, None);
             push.push_config_link = Some(link);
             let change = ComponentChange::Update {
                 type_name: c.type_name.clone(),
@@ -280,13 +411,26 @@ pub async fn seal_stored_push_credentials(
                 deleted_apps: &[],
             };
             match store.apply_changes(&changes).await {
-                Ok(()) => sealed += 1,
+                Ok(()) => report.records += 1,
                 Err(StoreError::Conflict { .. }) => {}
                 Err(e) => return Err(e.into()),
             }
         }
     }
-    Ok(sealed)
+    Ok(report)
+}
+
+/// What [`seal_stored_push_credentials`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SealReport {
+    /// Stored push settings sealed.
+    pub records: u64,
+    /// Audit entries whose files were sealed.
+    pub audit_entries: u64,
+    /// Stored retrieve results deleted (they may hold credentials as retrieved before).
+    pub retrieves: u64,
+    /// Stored push settings that do not parse (`<org id>/<full name>`), left as they are.
+    pub unreadable: Vec<String>,
 }
 
 /// Seals the push secrets of the audit trail's files, under `audit:<seq>` in place of a
@@ -296,12 +440,17 @@ async fn seal_audit_trail(
     store: &dyn Store,
     key: &MasterKey,
     rng: &dyn Rng,
-) -> Result<u64, DeployError> {
+) -> Result<SealReport, DeployError> {
+    let mut report = SealReport::default();
     if store.setting(AUDIT_SEALED).await?.is_some() {
-        return Ok(0);
+        return Ok(report);
     }
+    // Retrieve results of the last hour were written by the earlier version, push
+    // credentials included: they go (a `checkRetrieveStatus` of one then finds nothing).
+    report.retrieves = store
+        .delete_expired_retrieves(eca_core::Timestamp::from_millis(i64::MAX))
+        .await?;
     let ty = MetadataType::PushSettings;
-    let mut sealed = 0;
     let mut after = 0;
     loop {
         let page = store.audit_of_type(ty.name(), after, 500).await?;
@@ -320,7 +469,7 @@ async fn seal_audit_trail(
                     return None;
                 };
                 let before = push.clone();
-                seal(&mut push, &link, key, rng, true);
+                seal(&mut push, &link, key, rng, true, None);
                 (push != before).then(|| Component::PushSettings(push).to_xml())
             };
             let (before, after_text) = (seal_text(&entry.before_xml), seal_text(&entry.after_xml));
@@ -338,10 +487,10 @@ async fn seal_audit_trail(
                 )
                 .await?
             {
-                sealed += 1;
+                report.audit_entries += 1;
             }
         }
     }
     store.put_setting(AUDIT_SEALED, "1").await?;
-    Ok(sealed)
+    Ok(report)
 }

@@ -141,7 +141,7 @@ pub(crate) async fn retrieve_asked(
         file_properties.push(names.properties(store, *ty, c, &file_name).await?);
         let xml = match ty {
             MetadataType::GlobalOauthSettings => with_current_key(store, org, c).await?,
-            _ => crate::push::readable_xml(*ty, &c.full_name, &c.xml),
+            _ => crate::push::readable_xml(*ty, &c.full_name, &c.xml)?,
         };
         // As the requested version has it, so the files deploy again at that version.
         files.push((

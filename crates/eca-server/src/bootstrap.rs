@@ -79,7 +79,6 @@ async fn opens_stored_keys(store: &dyn Store, key: &MasterKey) -> Result<bool, S
     Ok(true)
 }
 
-/// The setting that holds a value sealed under the master key the database was set up with.
 /// Seals push credentials that a database written by an earlier version holds in the clear
 /// (`eca_deploy::seal_stored_push_credentials`); a no-op once they are.
 pub async fn seal_push_credentials(
@@ -87,18 +86,27 @@ pub async fn seal_push_credentials(
     key: &MasterKey,
     rng: &dyn Rng,
 ) -> Result<(), StartError> {
-    let sealed = eca_deploy::seal_stored_push_credentials(store, key, rng)
+    let report = eca_deploy::seal_stored_push_credentials(store, key, rng)
         .await
         .map_err(|e| StartError::SealPush(e.to_string()))?;
-    if sealed > 0 {
+    if report.records + report.audit_entries + report.retrieves > 0 {
         tracing::info!(
-            records = sealed,
+            records = report.records,
+            audit_entries = report.audit_entries,
+            retrieves_deleted = report.retrieves,
             "sealed push credentials stored in the clear"
+        );
+    }
+    for name in &report.unreadable {
+        tracing::warn!(
+            component = %name,
+            "stored push settings do not parse: not sealed, and not readable through the Metadata API"
         );
     }
     Ok(())
 }
 
+/// The setting that holds a value sealed under the master key the database was set up with.
 const KEY_CHECK_SETTING: &str = "master_key.check";
 /// What that value seals, and under which context.
 const KEY_CHECK_TEXT: &[u8] = b"OpenECA master key check";

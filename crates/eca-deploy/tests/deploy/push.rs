@@ -1,9 +1,11 @@
 //! Push credentials at rest (`spec/metadata.md` §2.7, §4.2): sealed in the store, never in a
 //! retrieve, linked by `pushConfigLink`.
 
-use eca_deploy::ProblemType;
+use eca_deploy::{DeployOptions, ProblemType, SealReport};
 use eca_metadata::MetadataType;
-use eca_store::{AuditAction, AuditEntry, ChangeSet, ComponentChange, DeployStatus};
+use eca_store::{
+    AuditAction, AuditEntry, ChangeSet, ComponentChange, DeployStatus, StoredRetrieve,
+};
 
 use crate::{File, TestOrg, World, assert_problem, file, oauth_app, package};
 
@@ -128,6 +130,24 @@ async fn a_retrieved_push_file_deploys_again_and_keeps_the_credentials() {
     assert_eq!(element(&stored, "pushConfigLink"), Some(link.as_str()));
     assert_eq!(world.open_signing_key(&stored), P8);
 
+    // The same credentials again: nothing changes, not even the revision.
+    let revision = |w: &World| {
+        let store = w.store.clone();
+        let org = org.org.id.clone();
+        async move {
+            store
+                .component(&org, MetadataType::PushSettings.name(), "Shop_push")
+                .await
+                .unwrap()
+                .unwrap()
+                .revision
+        }
+    };
+    let before = revision(&world).await;
+    world.deploy_ok(&org, &package(&[apple("Shop", P8)])).await;
+    assert_eq!(revision(&world).await, before);
+    assert_eq!(world.push_xml(&org, "Shop").await, stored);
+
     // New inline credentials replace the old ones under the same link.
     world
         .deploy_ok(&org, &package(&[apple("Shop", "new-p8-key")]))
@@ -236,12 +256,30 @@ async fn sealed_at_start(world: World) {
         deleted_apps: &[],
     };
     world.store.apply_changes(&changes).await.unwrap();
+    // A retrieve result kept from before: its zip may hold the credentials as retrieved then.
+    let retrieve = StoredRetrieve {
+        id: "09S000000000001AAA".to_owned(),
+        org_id: org.org.id.clone(),
+        created_by: org.admin.id.clone(),
+        result_json: "{}".to_owned(),
+        zip: plain.xml.clone().into_bytes(),
+        created_at: crate::T0,
+        expires_at: crate::T0.plus_minutes(60_000_000),
+    };
+    world.store.create_retrieve(&retrieve).await.unwrap();
 
-    let sealed = eca_deploy::seal_stored_push_credentials(&*world.store, &world.key, &*world.rng)
+    let report = eca_deploy::seal_stored_push_credentials(&*world.store, &world.key, &*world.rng)
         .await
         .unwrap();
-    // The record and its audit entry.
-    assert_eq!(sealed, 2);
+    assert_eq!(
+        report,
+        SealReport {
+            records: 1,
+            audit_entries: 1,
+            retrieves: 1,
+            unreadable: vec![],
+        }
+    );
     let audit = world.audit(&org).await;
     let entry = &audit.last().unwrap().entry;
     let after = entry.after_xml.as_deref().unwrap();
@@ -264,6 +302,63 @@ async fn sealed_at_start(world: World) {
     let again = eca_deploy::seal_stored_push_credentials(&*world.store, &world.key, &*world.rng)
         .await
         .unwrap();
-    assert_eq!(again, 0);
+    assert_eq!(again, SealReport::default());
     assert_eq!(world.push_xml(&org, "Shop").await, stored);
+}
+
+/// A deploy may not delete or replace the record that its own components link to: the
+/// documented way to rename is to deploy under the new name and delete the old one, and the
+/// link must not be left naming nothing.
+#[tokio::test]
+async fn a_link_to_credentials_the_same_deploy_deletes_is_refused() {
+    let world = World::new().await;
+    let org = world.org("shop").await;
+    world
+        .deploy_ok(&org, &with_app("Old", apple("Old", P8)))
+        .await;
+    world.deploy_ok(&org, &package(&oauth_app("New"))).await;
+    let stored = world.push_xml(&org, "Old").await;
+    let link = element(&stored, "pushConfigLink").unwrap().to_owned();
+
+    let destructive = crate::manifest(&[(MetadataType::PushSettings, "Old_push")]);
+    for kind in ["destructiveChangesPre.xml", "destructiveChangesPost.xml"] {
+        let zip = crate::package_at(
+            &[linked("New", &link, "Apple")],
+            eca_metadata::ApiVersion::DEFAULT,
+            &[(kind, &destructive)],
+        );
+        let outcome = world.deploy(&org, &zip, DeployOptions::default()).await;
+        assert_eq!(outcome.result.status, DeployStatus::Failed, "{kind}");
+        assert_problem(
+            &outcome.result,
+            "New_push",
+            ProblemType::Error,
+            "is deleted or replaced by this deploy",
+        );
+        assert_eq!(world.push_xml(&org, "Old").await, stored, "{kind}");
+    }
+    // Replaced in the same package by other credentials' link, or by another kind.
+    let android = file(
+        MetadataType::PushSettings,
+        "Old_push",
+        "<androidPushConfig><fcmProject>p</fcmProject><serviceAccount>sa</serviceAccount></androidPushConfig><externalClientApplication>Old</externalClientApplication><pushServiceType>Android</pushServiceType>",
+    );
+    let outcome = world
+        .deploy(
+            &org,
+            &package(&[android.clone(), linked("New", &link, "Apple")]),
+            DeployOptions::default(),
+        )
+        .await;
+    assert_eq!(outcome.result.status, DeployStatus::Failed);
+    assert_problem(
+        &outcome.result,
+        "New_push",
+        ProblemType::Error,
+        "holds Android credentials, but pushServiceType is Apple",
+    );
+    // Left alone, the record may be linked to.
+    world
+        .deploy_ok(&org, &package(&[linked("New", &link, "Apple")]))
+        .await;
 }

@@ -49,7 +49,8 @@ pub async fn read(
             continue;
         };
         // Push credentials never leave the server (`eca_deploy::readable_xml`).
-        let readable = eca_deploy::readable_xml(ty, &component.full_name, &component.xml);
+        let readable = eca_deploy::readable_xml(ty, &component.full_name, &component.xml)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         let body = element_content(&readable)
             .ok_or_else(|| ApiError::Internal(format!("stored {} {name} is not XML", ty.name())))?;
         w.raw(&format!("<records xsi:type=\"{}\">", ty.name()));
