@@ -2,8 +2,7 @@
 //! (`spec/oauth-and-connect.md` §1 and §1.1), as OpenID Connect RP-Initiated Logout 1.0
 //! defines it.
 //!
-//! - The browser's web session of the org is ended, like `GET /secur/logout.jsp` (no CSRF
-//!   token and no confirmation page: Salesforce's logout URL is a plain GET link too).
+//! - The browser's web sessions of the org are ended, as `GET /secur/logout.jsp` ends them.
 //! - `post_logout_redirect_uri` (§2) is followed only when it is, byte for byte, one of the
 //!   callback URLs of the client, which `client_id` names or, failing that, the `aud` of
 //!   `id_token_hint`: an ID token this org signed (verified against its keys; it may have
@@ -16,15 +15,18 @@
 //!   redirection"); the user is logged out all the same. Without one, the logged-out page.
 //! - The user is asked first ("Log out?", a form posting the same parameters from this site)
 //!   unless `id_token_hint` is an ID token of the logged-in user: §2 says the OP MUST ask when
-//!   there is no hint or it names someone else, so that a link or image on any page cannot log
-//!   the user out (logout CSRF). Only a `POST` carries the form's marker [`CONFIRMED`], which
-//!   keeps it from asking twice; a forged cross-site `POST` carries no `SameSite=Lax` cookie,
-//!   so it ends no session.
+//!   there is no hint or it names someone else. Only a `POST` carries the form's marker
+//!   [`CONFIRMED`], which keeps it from asking twice; a forged cross-site `POST` carries no
+//!   `SameSite=Lax` cookie, so it ends no session. The form has no CSRF token: a page of the
+//!   same site (a sibling subdomain) could post it, but could as well follow a link to
+//!   `/secur/logout.jsp`, below.
 //! - A `POST` without the session cookie may come from the app's own site (a form it submits
 //!   there): the browser leaves the cookie out of such a cross-site request, so no session
 //!   could be ended. It is asked first too, and the form from this site carries the cookie.
 //! - `GET {base}/secur/logout.jsp` stays a plain link that logs out at once, as Salesforce's
-//!   does (`web/logout.rs`).
+//!   does (`web/logout.rs`): any page can still log the user out by sending the browser there
+//!   (a top-level navigation carries the `SameSite=Lax` cookie). That is Salesforce's
+//!   behaviour, kept for the links and tools that rely on it.
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
