@@ -20,6 +20,12 @@
 //! - A repeated parameter is `invalid_request` (RFC 6749 §3.1); a repeated `client_id` or
 //!   `redirect_uri` is an error page.
 //! - `nonce` is required with `id_token` in the response type (OIDC Core §3.2.2.1).
+//! - An app that requires PKCE gets no token response (`unauthorized_client`): the
+//!   user-agent flow has no code for PKCE to protect (RFC 9700 §2.1.2).
+//! - `response_mode` may be `query` (for `code` only: tokens never go in a query, Multiple
+//!   Response Types §2.1) or `fragment`; anything else (`form_post` included) is
+//!   `invalid_request`. `request` and `request_uri` are refused with OIDC Core §3.1.2.6's
+//!   `request_not_supported` and `request_uri_not_supported`.
 //! - `state` and `nonce` are limited to 2048 characters, `login_hint` to 255.
 
 use crate::error::{OAuthError, RequestProblem};
@@ -261,11 +267,12 @@ pub struct AuthorizeRequest {
     /// older login must be made again, as with `prompt=login`.
     pub max_age: Option<i64>,
     pub display: Display,
+    /// Where the response goes: `response_mode`, or the response type's default.
+    pub response_mode: ResponseMode,
 }
 
 /// Reads the rest of an authorization request. `pkce_required` is the app's
-/// `isPkceRequired`, which applies to the code flow only (a token response has no code to
-/// protect).
+/// `isPkceRequired`: a code needs a challenge, and no token response is given.
 pub fn parse(
     pairs: &[(String, String)],
     pkce_required: bool,
@@ -283,6 +290,9 @@ pub fn parse(
         "max_age",
         "id_token_hint",
         "immediate",
+        "response_mode",
+        "request",
+        "request_uri",
     ];
     for name in KNOWN {
         if pairs.iter().filter(|(k, _)| k == name).count() > 1 {
@@ -300,6 +310,25 @@ pub fn parse(
         RequestProblem::Missing("response_type"),
     ))?;
     let response_type = ResponseType::parse(raw_type).ok_or(OAuthError::UnsupportedResponseType)?;
+    if get("request").is_some() {
+        return Err(OAuthError::RequestNotSupported);
+    }
+    if get("request_uri").is_some() {
+        return Err(OAuthError::RequestUriNotSupported);
+    }
+    let response_mode = match get("response_mode") {
+        None => response_type.mode(),
+        Some("fragment") => ResponseMode::Fragment,
+        Some("query") if response_type == ResponseType::Code => ResponseMode::Query,
+        Some(_) => {
+            return Err(OAuthError::InvalidRequest(
+                RequestProblem::UnsupportedResponseMode,
+            ));
+        }
+    };
+    if pkce_required && !response_type.has_code() {
+        return Err(OAuthError::TokenResponseNeedsPkce);
+    }
     let state = get("state").map(str::to_owned);
     let nonce = get("nonce").map(str::to_owned);
     if state.as_ref().is_some_and(|s| s.len() > MAX_STATE_LEN) {
@@ -343,6 +372,7 @@ pub fn parse(
         code_challenge,
         max_age,
         display: Display::parse(get("display")),
+        response_mode,
     })
 }
 
@@ -584,10 +614,75 @@ mod tests {
             err(&[("response_type", "token"), ("state", &long)], false),
             OAuthError::InvalidRequest(P::TooLong("state"))
         );
-        // PKCE is about codes: a token request needs none even when the app requires it.
-        let token = parse(&pairs(&[("response_type", "token")]), true).unwrap();
+        // An app that requires PKCE gets no token response, which PKCE could not protect
+        // (RFC 9700 §2.1.2); others get one without a challenge.
+        for response_type in ["token", "token id_token"] {
+            assert_eq!(
+                err(&[("response_type", response_type), ("nonce", "n")], true),
+                OAuthError::TokenResponseNeedsPkce,
+                "{response_type}"
+            );
+        }
+        let token = parse(&pairs(&[("response_type", "token")]), false).unwrap();
         assert_eq!(token.code_challenge, None);
         assert_eq!(token.prompt, Prompt::default());
+        assert_eq!(token.response_mode, ResponseMode::Fragment);
+    }
+
+    #[test]
+    fn response_modes_and_request_objects() {
+        let mode = |list: &[(&str, &str)]| parse(&pairs(list), false).map(|r| r.response_mode);
+        assert_eq!(mode(&[("response_type", "code")]), Ok(ResponseMode::Query));
+        assert_eq!(
+            mode(&[("response_type", "code"), ("response_mode", "query")]),
+            Ok(ResponseMode::Query)
+        );
+        assert_eq!(
+            mode(&[("response_type", "code"), ("response_mode", "fragment")]),
+            Ok(ResponseMode::Fragment)
+        );
+        assert_eq!(
+            mode(&[("response_type", "token"), ("response_mode", "fragment")]),
+            Ok(ResponseMode::Fragment)
+        );
+        let unsupported = Err(OAuthError::InvalidRequest(
+            RequestProblem::UnsupportedResponseMode,
+        ));
+        // Tokens never go in a query; form_post and unknown modes are not served.
+        for (response_type, response_mode) in [
+            ("token", "query"),
+            ("code id_token", "query"),
+            ("code", "form_post"),
+            ("code", "jwt"),
+        ] {
+            assert_eq!(
+                mode(&[
+                    ("response_type", response_type),
+                    ("nonce", "n"),
+                    ("response_mode", response_mode)
+                ]),
+                unsupported,
+                "{response_type} {response_mode}"
+            );
+        }
+        assert_eq!(
+            mode(&[
+                ("response_type", "code"),
+                ("response_mode", "query"),
+                ("response_mode", "fragment")
+            ]),
+            Err(OAuthError::InvalidRequest(RequestProblem::Repeated(
+                "response_mode"
+            )))
+        );
+        assert_eq!(
+            mode(&[("response_type", "code"), ("request", "eyJhbGciOi.x.y")]),
+            Err(OAuthError::RequestNotSupported)
+        );
+        assert_eq!(
+            mode(&[("response_type", "code"), ("request_uri", "urn:x")]),
+            Err(OAuthError::RequestUriNotSupported)
+        );
     }
 
     #[test]

@@ -61,6 +61,14 @@ pub enum OAuthError {
     UnsupportedGrantType,
     /// `unsupported_response_type`.
     UnsupportedResponseType,
+    /// `unauthorized_client` (RFC 6749 §4.2.2.1): a token response for an app that requires
+    /// PKCE. The user-agent flow has no code for PKCE to protect, so it would get around the
+    /// requirement (RFC 9700 §2.1.2).
+    TokenResponseNeedsPkce,
+    /// `request_not_supported` (OIDC Core §6.1, §3.1.2.6): a `request` object.
+    RequestNotSupported,
+    /// `request_uri_not_supported` (OIDC Core §6.2, §3.1.2.6): a `request_uri`.
+    RequestUriNotSupported,
     /// `redirect_uri_mismatch`: the redirect URI is not registered, or differs from the one
     /// used at authorize.
     RedirectUriMismatch,
@@ -148,6 +156,12 @@ pub enum RequestProblem {
     /// A JSONP `callback` that is not a JavaScript name (revoke, `spec/oauth-and-connect.md`
     /// §1.5).
     InvalidCallback,
+    /// A `response_mode` other than `query` and `fragment`, or `query` for a response that
+    /// carries a token (OAuth 2.0 Multiple Response Type Encoding Practices §2.1).
+    UnsupportedResponseMode,
+    /// An authorization request too long to come back to after the login page (its
+    /// `startURL` holds at most `limit` characters).
+    TooLongForLogin { limit: usize },
 }
 
 impl RequestProblem {
@@ -182,6 +196,13 @@ impl RequestProblem {
                 "redirect_uri must not contain a fragment".into()
             }
             RequestProblem::ConflictingDeviceCode => "device_code and code must not differ".into(),
+            RequestProblem::TooLongForLogin { limit } => format!(
+                "the request is too long to continue after login ({limit} characters at most)"
+            )
+            .into(),
+            RequestProblem::UnsupportedResponseMode => {
+                "response_mode must be query (for code) or fragment".into()
+            }
             RequestProblem::InvalidCallback => {
                 "callback must be a JavaScript name such as handleRevoke or app.onRevoke".into()
             }
@@ -269,6 +290,9 @@ impl OAuthError {
             OAuthError::FlowNotEnabled(_) => "unauthorized_client",
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
             OAuthError::UnsupportedResponseType => "unsupported_response_type",
+            OAuthError::TokenResponseNeedsPkce => "unauthorized_client",
+            OAuthError::RequestNotSupported => "request_not_supported",
+            OAuthError::RequestUriNotSupported => "request_uri_not_supported",
             OAuthError::RedirectUriMismatch => "redirect_uri_mismatch",
             OAuthError::InvalidRequest(_) => "invalid_request",
             OAuthError::InvalidScope => "invalid_scope",
@@ -317,6 +341,11 @@ impl OAuthError {
             }
             OAuthError::UnsupportedGrantType => "grant type not supported",
             OAuthError::UnsupportedResponseType => "response type is not supported",
+            OAuthError::TokenResponseNeedsPkce => {
+                "this app requires PKCE: use response_type=code with a code_challenge"
+            }
+            OAuthError::RequestNotSupported => "request objects are not supported",
+            OAuthError::RequestUriNotSupported => "request_uri is not supported",
             OAuthError::RedirectUriMismatch => "redirect_uri must match configuration",
             OAuthError::InvalidRequest(problem) => return problem.description(),
             OAuthError::InvalidScope => "the requested scope is not allowed",
@@ -625,6 +654,24 @@ mod tests {
                 "this app is blocked by admin",
                 400,
             ),
+            (
+                E::TokenResponseNeedsPkce,
+                "unauthorized_client",
+                "this app requires PKCE: use response_type=code with a code_challenge",
+                400,
+            ),
+            (
+                E::RequestNotSupported,
+                "request_not_supported",
+                "request objects are not supported",
+                400,
+            ),
+            (
+                E::RequestUriNotSupported,
+                "request_uri_not_supported",
+                "request_uri is not supported",
+                400,
+            ),
         ];
         for (err, code, description, status) in table {
             check(err.clone(), code, description, *status);
@@ -686,6 +733,14 @@ mod tests {
                 "request body larger than 65536 bytes",
             ),
             (P::UnreadableBody, "the request body could not be read"),
+            (
+                P::UnsupportedResponseMode,
+                "response_mode must be query (for code) or fragment",
+            ),
+            (
+                P::TooLongForLogin { limit: 8192 },
+                "the request is too long to continue after login (8192 characters at most)",
+            ),
         ];
         for (problem, text) in table {
             assert_eq!(problem.description(), *text);

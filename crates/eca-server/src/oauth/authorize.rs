@@ -220,7 +220,7 @@ async fn authorize(
         Ok(r) => r,
         Err(e) => return target.error(&e),
     };
-    target.mode = request.response_type.mode();
+    target.mode = request.response_mode;
     target.state = request.state.as_deref();
     let scopes =
         match GrantedScopes::grant(request.scope.as_deref(), app.scopes(), &app.custom_scopes()) {
@@ -271,7 +271,18 @@ async fn authorize(
             a
         }
         _ if request.prompt.none => return target.error(&request.prompt.login_required()),
-        _ => return to_login(ctx, &pairs, request.login_hint.as_deref()),
+        _ => {
+            return match to_login(ctx, &pairs, request.login_hint.as_deref()) {
+                Some(response) => response,
+                // The way back would not fit the login page's `startURL`: after the login the
+                // user would land on the home page and the client would never hear back.
+                None => target.error(&OAuthError::InvalidRequest(
+                    RequestProblem::TooLongForLogin {
+                        limit: web::start_url::MAX_LEN,
+                    },
+                )),
+            };
+        }
     };
 
     // The browser's address against the user's login IP ranges, as this app's IP relaxation
@@ -376,8 +387,14 @@ async fn authorize(
 
 /// Sends the browser to the login page, which comes back to this request. `prompt=login`,
 /// `max_age` and `id_token_hint` are taken out of the way back (the user who logs in is the
-/// one the request gets), so the loop ends.
-fn to_login(ctx: &OrgContext, pairs: &[(String, String)], hint: Option<&str>) -> Response {
+/// one the request gets), so the loop ends. `None` when the way back is longer than a
+/// `startURL` may be.
+///
+/// Anyone at a browser with a session could open that way back, or any authorization request
+/// without `prompt=login`, and get an answer without logging in again: a client that needs a
+/// fresh login must send `max_age` and check `auth_time` in the ID token (OIDC Core
+/// §3.1.2.1), which says when the user really logged in.
+fn to_login(ctx: &OrgContext, pairs: &[(String, String)], hint: Option<&str>) -> Option<Response> {
     let kept = pairs
         .iter()
         .filter(|(k, _)| {
@@ -397,7 +414,8 @@ fn to_login(ctx: &OrgContext, pairs: &[(String, String)], hint: Option<&str>) ->
         .extend_pairs(kept)
         .finish();
     let start = format!("{}/services/oauth2/authorize?{query}", web::base_path(ctx));
-    web::login_redirect_with_hint(ctx, &start, hint)
+    (start.len() <= web::start_url::MAX_LEN)
+        .then(|| web::login_redirect_with_hint(ctx, &start, hint))
 }
 
 fn grant_error_page(e: GrantError) -> Response {
@@ -480,8 +498,11 @@ async fn respond(
             let response = issue::access_token(ctx, app, user, scopes, None)
                 .await?
                 .signed(app.secret(), ctx.now);
-            // Spec §1.8: the user-agent flow returns an ID token whenever `openid` was granted.
-            let id_token: Option<Secret> = if scopes.has_openid() {
+            // Spec §1.8: the user-agent flow returns an ID token when `openid` was granted; here
+            // only when the request has a `nonce` too (OIDC Core §3.2.2.11 requires one in an
+            // ID token sent through the browser: without it, one could be replayed into
+            // another login). `token id_token` always has one.
+            let id_token: Option<Secret> = if scopes.has_openid() && request.nonce.is_some() {
                 Some(
                     id_token::issue(
                         ctx,

@@ -33,17 +33,17 @@ pub struct Discovery {
     /// read.
     pub request_uri_parameter_supported: bool,
     pub scopes_supported: Vec<&'static str>,
-    pub response_types_supported: [&'static str; 4],
+    pub response_types_supported: [&'static str; 5],
     pub grant_types_supported: Vec<&'static str>,
     pub subject_types_supported: [&'static str; 1],
     pub id_token_signing_alg_values_supported: [&'static str; 1],
     pub display_values_supported: [&'static str; 3],
-    pub token_endpoint_auth_methods_supported: [&'static str; 2],
+    pub token_endpoint_auth_methods_supported: [&'static str; 3],
     pub introspection_endpoint_auth_methods_supported: [&'static str; 2],
     pub code_challenge_methods_supported: [&'static str; 1],
     /// RFC 9207 §3: authorization responses carry `iss`.
     pub authorization_response_iss_parameter_supported: bool,
-    pub claims_supported: [&'static str; 24],
+    pub claims_supported: [&'static str; 30],
 }
 
 pub async fn openid_configuration(org: OrgContext) -> Json<Discovery> {
@@ -63,7 +63,15 @@ pub async fn openid_configuration(org: OrgContext) -> Json<Discovery> {
         frontchannel_logout_session_supported: false,
         request_uri_parameter_supported: false,
         scopes_supported: OauthScope::ALL.iter().map(|s| s.wire()).collect(),
-        response_types_supported: ["code", "token", "token id_token", "code id_token"],
+        // Salesforce's spelling `token id_token`, and the registered `id_token token` (OAuth 2.0
+        // Multiple Response Type Encoding Practices §5): the words may come in any order.
+        response_types_supported: [
+            "code",
+            "token",
+            "token id_token",
+            "id_token token",
+            "code id_token",
+        ],
         // Only the grants the token endpoint serves today.
         grant_types_supported: [
             GrantType::AuthorizationCode,
@@ -81,8 +89,14 @@ pub async fn openid_configuration(org: OrgContext) -> Json<Discovery> {
         subject_types_supported: ["public"],
         id_token_signing_alg_values_supported: ["RS256"],
         display_values_supported: ["page", "popup", "touch"],
-        // `private_key_jwt`, which Salesforce lists, is not supported.
-        token_endpoint_auth_methods_supported: ["client_secret_post", "client_secret_basic"],
+        // `private_key_jwt`, which Salesforce lists, is not supported. `none` (RFC 8414 §2,
+        // RFC 7591 §2): public clients send no secret (apps with `isConsumerSecretOptional`,
+        // and the device flow).
+        token_endpoint_auth_methods_supported: [
+            "client_secret_post",
+            "client_secret_basic",
+            "none",
+        ],
         introspection_endpoint_auth_methods_supported: [
             "client_secret_post",
             "client_secret_basic",
@@ -92,6 +106,11 @@ pub async fn openid_configuration(org: OrgContext) -> Json<Discovery> {
         claims_supported: [
             "active",
             "address",
+            "at_hash",
+            "auth_time",
+            "azp",
+            "c_hash",
+            "custom_attributes",
             "email",
             "email_verified",
             "family_name",
@@ -101,6 +120,7 @@ pub async fn openid_configuration(org: OrgContext) -> Json<Discovery> {
             "locale",
             "name",
             "nickname",
+            "nonce",
             "organization_id",
             "phone_number",
             "phone_number_verified",

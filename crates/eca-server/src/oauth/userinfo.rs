@@ -105,9 +105,18 @@ pub async fn userinfo(
 ) -> Response {
     let presented = auth::presented_token(&parts).is_some();
     match answer(&state, &org, client, &parts).await {
-        Ok(info) => Json(info).into_response(),
+        Ok(info) => personal(Json(info).into_response()),
         Err(e) => with_challenge(e.into_response(), presented),
     }
+}
+
+/// `response`, which holds a user's personal data, marked never to be stored by a cache
+/// (RFC 9111 §5.2.2.5): userinfo and the identity URL answer so.
+pub(crate) fn personal(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// `response` with the Bearer challenge of RFC 6750 §3 when it is a 401:

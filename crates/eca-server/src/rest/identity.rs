@@ -112,7 +112,7 @@ pub async fn identity(
         Err(e) => Err(e),
     };
     match answer {
-        Ok(identity) => identity.into_response(),
+        Ok(identity) => userinfo::personal(identity.into_response()),
         Err(e) => userinfo::with_challenge(e.into_response(), presented),
     }
 }

@@ -1181,7 +1181,8 @@ async fn codes_expire_after_ten_minutes() {
 #[tokio::test]
 async fn the_user_agent_flow_answers_in_the_fragment() {
     let w = world().await;
-    w.deploy(&web_app(&w, "")).await;
+    w.deploy(&web_app(&w, "<isPkceRequired>false</isPkceRequired>"))
+        .await;
     let mut b = logged_in(&w).await;
     let params = [
         ("response_type", "token"),
@@ -1192,7 +1193,7 @@ async fn the_user_agent_flow_answers_in_the_fragment() {
         ("scope", "api refresh_token openid"),
     ];
     let reply = authorize_approved(&w, &mut b, &params).await;
-    let location = location(&reply);
+    let location = crate::browser::location(&reply);
     assert!(location.starts_with(&format!("{CALLBACK}#")), "{location}");
     let back = params_of(&location, '#');
     for field in [
@@ -1245,6 +1246,127 @@ async fn the_user_agent_flow_answers_in_the_fragment() {
     assert!(
         location.starts_with(&format!("{CALLBACK}#error=invalid_scope")),
         "{location}"
+    );
+
+    // Without a nonce, no ID token goes through the browser (OIDC Core §3.2.2.11): it could
+    // be replayed into another login. The access token still comes.
+    let no_nonce: Vec<(&str, &str)> = params
+        .iter()
+        .filter(|(k, _)| *k != "nonce")
+        .copied()
+        .collect();
+    let reply = authorize_approved(&w, &mut b, &no_nonce).await;
+    let back = params_of(&crate::browser::location(&reply), '#');
+    assert!(param(&back, "access_token").is_some(), "{back:?}");
+    assert_eq!(param(&back, "id_token"), None);
+}
+
+/// An app that requires PKCE (the default) gets no token from the authorization endpoint:
+/// the user-agent flow has no code for PKCE to protect, so another app claiming its redirect
+/// URI would get the token (RFC 9700 §2.1.2).
+#[tokio::test]
+async fn an_app_that_requires_pkce_refuses_the_user_agent_flow() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "")).await;
+    let mut b = logged_in(&w).await;
+    for response_type in ["token", "token id_token"] {
+        let params = [
+            ("response_type", response_type),
+            ("client_id", KEY),
+            ("redirect_uri", CALLBACK),
+            ("state", "s"),
+            ("nonce", "n"),
+            ("scope", "api openid"),
+        ];
+        let reply = b
+            .get(&w.h, &format!("{AUTHORIZE}?{}", query(&params)))
+            .await;
+        let location = crate::browser::location(&reply);
+        assert!(
+            location.starts_with(&format!("{CALLBACK}#error=unauthorized_client")),
+            "{response_type}: {location}"
+        );
+        assert!(!location.contains("access_token"), "{location}");
+    }
+}
+
+/// `response_mode` (OAuth 2.0 Multiple Response Type Encoding Practices §2.1): `fragment`
+/// moves a code there; a token never goes in a query, and `form_post` is not served.
+#[tokio::test]
+async fn response_mode_is_honoured_or_refused() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "")).await;
+    let mut b = logged_in(&w).await;
+    let params = [
+        ("response_type", "code"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("state", "s"),
+        ("code_challenge", CHALLENGE),
+        ("response_mode", "fragment"),
+    ];
+    let reply = authorize_approved(&w, &mut b, &params).await;
+    let location = crate::browser::location(&reply);
+    assert!(location.starts_with(&format!("{CALLBACK}#")), "{location}");
+    let back = params_of(&location, '#');
+    assert!(param(&back, "code").is_some(), "{location}");
+    assert_eq!(param(&back, "iss"), Some(PUBLIC_URL));
+
+    let reply = b
+        .get(&w.h, &code_request_uri(&[("response_mode", "form_post")]))
+        .await;
+    let location = crate::browser::location(&reply);
+    assert!(
+        location.starts_with(&format!("{CALLBACK}?error=invalid_request")),
+        "{location}"
+    );
+    let reply = b
+        .get(
+            &w.h,
+            &code_request_uri(&[("request_uri", "urn:example:req")]),
+        )
+        .await;
+    let location = crate::browser::location(&reply);
+    assert!(
+        location.starts_with(&format!("{CALLBACK}?error=request_uri_not_supported")),
+        "{location}"
+    );
+}
+
+/// A request too long to come back to after the login page is refused at once, rather than
+/// lost after the user logs in.
+#[tokio::test]
+async fn a_request_too_long_for_the_login_page_is_refused_before_it() {
+    let w = world().await;
+    w.deploy(&web_app(&w, "")).await;
+    // Each within its own limit (2,048), but three times as long once percent-encoded.
+    let long = "%".repeat(2048);
+    let params = [
+        ("response_type", "code"),
+        ("client_id", KEY),
+        ("redirect_uri", CALLBACK),
+        ("state", long.as_str()),
+        ("nonce", long.as_str()),
+        ("code_challenge", CHALLENGE),
+    ];
+    let reply = Browser::new()
+        .get(&w.h, &format!("{AUTHORIZE}?{}", query(&params)))
+        .await;
+    let location = crate::browser::location(&reply);
+    assert!(
+        location.starts_with(&format!("{CALLBACK}?error=invalid_request")),
+        "{location}"
+    );
+    assert!(
+        location.contains("too+long+to+continue+after+login"),
+        "{location}"
+    );
+    // A request of ordinary length goes to the login page.
+    let reply = Browser::new().get(&w.h, &code_request_uri(&[])).await;
+    assert!(
+        crate::browser::location(&reply).contains("/login?startURL="),
+        "{}",
+        crate::browser::location(&reply)
     );
 }
 
@@ -1307,7 +1429,8 @@ async fn the_id_token_config_sets_audience_and_validity() {
     w.deploy(&web_app(
         &w,
         "<idTokenConfig><idTokenAudience>https://extra.example</idTokenAudience>\
-         <idTokenValidityInMinutes>5</idTokenValidityInMinutes></idTokenConfig>",
+         <idTokenValidityInMinutes>5</idTokenValidityInMinutes></idTokenConfig>\
+         <isPkceRequired>false</isPkceRequired>",
     ))
     .await;
     let mut b = logged_in(&w).await;
@@ -1316,6 +1439,7 @@ async fn the_id_token_config_sets_audience_and_validity() {
         ("client_id", KEY),
         ("redirect_uri", CALLBACK),
         ("scope", "openid"),
+        ("nonce", "cfg"),
     ];
     let reply = authorize_approved(&w, &mut b, &params).await;
     let back = params_of(&crate::browser::location(&reply), '#');
@@ -1327,7 +1451,7 @@ async fn the_id_token_config_sets_audience_and_validity() {
     // Several audiences: `azp` names the client (OIDC Core §2), as relying parties require.
     assert_eq!(claims["azp"], KEY);
     assert_eq!(claims["exp"], START.secs() + 300);
-    assert!(claims.get("nonce").is_none());
+    assert_eq!(claims["nonce"], "cfg");
 }
 
 #[tokio::test]
@@ -1347,9 +1471,31 @@ async fn discovery_advertises_the_browser_flows() {
         serde_json::json!(["S256"])
     );
     let types = json["response_types_supported"].as_array().unwrap();
-    assert!(
-        types.contains(&serde_json::json!("code")) && types.contains(&serde_json::json!("token"))
-    );
+    for t in [
+        "code",
+        "token",
+        "token id_token",
+        "id_token token",
+        "code id_token",
+    ] {
+        assert!(types.contains(&serde_json::json!(t)), "{t}: {types:?}");
+    }
+    // Public clients authenticate with nothing (RFC 8414 §2).
+    let methods = json["token_endpoint_auth_methods_supported"]
+        .as_array()
+        .unwrap();
+    assert!(methods.contains(&serde_json::json!("none")), "{methods:?}");
+    let claims = json["claims_supported"].as_array().unwrap();
+    for claim in [
+        "auth_time",
+        "nonce",
+        "at_hash",
+        "c_hash",
+        "azp",
+        "custom_attributes",
+    ] {
+        assert!(claims.contains(&serde_json::json!(claim)), "{claim}");
+    }
     let grants = json["grant_types_supported"].as_array().unwrap();
     assert!(grants.contains(&serde_json::json!("authorization_code")));
     assert!(grants.contains(&serde_json::json!("implicit")));

@@ -6,7 +6,10 @@ use super::*;
 #[tokio::test]
 async fn denying_consent_sends_access_denied_and_forged_approvals_are_refused() {
     let w = world().await;
-    w.deploy(&web_app(&w, "")).await;
+    // PKCE optional, so that a forged switch to the user-agent flow meets the consent check
+    // rather than the PKCE requirement.
+    w.deploy(&web_app(&w, "<isPkceRequired>false</isPkceRequired>"))
+        .await;
     let mut b = logged_in(&w).await;
     let params = [
         ("response_type", "code"),

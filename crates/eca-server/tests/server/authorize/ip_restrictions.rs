@@ -10,7 +10,8 @@ const TRUSTED: &str = "203.0.113.9";
 
 /// The web app with `relaxation` and the trusted range 203.0.113.0 – 203.0.113.255.
 fn relaxed_web_app(w: &World, relaxation: &str) -> AppSpec<'static> {
-    let mut spec = web_app(w, "");
+    // PKCE optional, so that the user-agent flow is open to it.
+    let mut spec = web_app(w, "<isPkceRequired>false</isPkceRequired>");
     spec.policies = spec.policies.replace(
         "<isClientCredentialsFlowEnabled>",
         &format!(

@@ -22,6 +22,14 @@ async fn userinfo_has_the_oidc_and_salesforce_claims_and_custom_attributes() {
         .send(&w.h)
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    // Personal data: never kept by a cache.
+    assert_eq!(
+        reply
+            .headers
+            .get(header::CACHE_CONTROL)
+            .map(|v| v.to_str().unwrap()),
+        Some("no-store")
+    );
     let json = reply.json();
     assert_eq!(json["sub"], w.identity(&w.run_as).as_str());
     assert_eq!(json["user_id"], w.run_as.id.as_str());
