@@ -41,9 +41,13 @@ fn query(pairs: &[(&str, &str)]) -> String {
         .finish()
 }
 
-/// The parameters of a redirect's query or fragment.
 /// The authorize URL of a code request of the `Ci` app with PKCE and state `s`, and `extra`.
 fn code_request_uri(extra: &[(&str, &str)]) -> String {
+    format!("{AUTHORIZE}?{}", query(&code_params(extra)))
+}
+
+/// The parameters of a code request of the `Ci` app with PKCE and state `s`, and `extra`.
+fn code_params<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut params = vec![
         ("response_type", "code"),
         ("client_id", KEY),
@@ -52,9 +56,10 @@ fn code_request_uri(extra: &[(&str, &str)]) -> String {
         ("code_challenge", CHALLENGE),
     ];
     params.extend_from_slice(extra);
-    format!("{AUTHORIZE}?{}", query(&params))
+    params
 }
 
+/// The parameters of a redirect's query or fragment.
 fn params_of(location: &str, separator: char) -> Vec<(String, String)> {
     let part = location.split_once(separator).map_or("", |(_, p)| p);
     form_urlencoded::parse(part.as_bytes())
@@ -1297,14 +1302,7 @@ async fn response_mode_is_honoured_or_refused() {
     let w = world().await;
     w.deploy(&web_app(&w, "")).await;
     let mut b = logged_in(&w).await;
-    let params = [
-        ("response_type", "code"),
-        ("client_id", KEY),
-        ("redirect_uri", CALLBACK),
-        ("state", "s"),
-        ("code_challenge", CHALLENGE),
-        ("response_mode", "fragment"),
-    ];
+    let params = code_params(&[("response_mode", "fragment")]);
     let reply = authorize_approved(&w, &mut b, &params).await;
     let location = crate::browser::location(&reply);
     assert!(location.starts_with(&format!("{CALLBACK}#")), "{location}");
