@@ -147,14 +147,15 @@ pub enum ResponseMode {
 }
 
 impl ResponseMode {
-    /// The mode of an error response to a request whose `response_type` may not parse: the
-    /// fragment whenever a token or an ID token was asked for.
-    pub fn for_raw_response_type(raw: Option<&str>) -> Self {
-        match raw {
-            Some(r) if r.split(' ').any(|w| w == "token" || w == "id_token") => {
-                ResponseMode::Fragment
-            }
-            _ => ResponseMode::Query,
+    /// The mode of an error response to a request that may not parse (OIDC Core §3.1.2.6:
+    /// errors go where the response would): the fragment whenever a token or an ID token
+    /// was asked for, or `response_mode` (`raw_mode`) asks for it.
+    pub fn for_raw_request(raw_type: Option<&str>, raw_mode: Option<&str>) -> Self {
+        let token = raw_type.is_some_and(|r| r.split(' ').any(|w| w == "token" || w == "id_token"));
+        if token || raw_mode == Some("fragment") {
+            ResponseMode::Fragment
+        } else {
+            ResponseMode::Query
         }
     }
 }
@@ -489,11 +490,19 @@ mod tests {
         assert_eq!(ResponseType::Token.mode(), ResponseMode::Fragment);
         assert_eq!(ResponseType::CodeIdToken.mode(), ResponseMode::Fragment);
         assert_eq!(
-            ResponseMode::for_raw_response_type(Some("token nonsense")),
+            ResponseMode::for_raw_request(Some("token nonsense"), None),
             ResponseMode::Fragment
         );
         assert_eq!(
-            ResponseMode::for_raw_response_type(Some("nonsense")),
+            ResponseMode::for_raw_request(Some("nonsense"), None),
+            ResponseMode::Query
+        );
+        assert_eq!(
+            ResponseMode::for_raw_request(Some("code"), Some("fragment")),
+            ResponseMode::Fragment
+        );
+        assert_eq!(
+            ResponseMode::for_raw_request(None, Some("form_post")),
             ResponseMode::Query
         );
     }

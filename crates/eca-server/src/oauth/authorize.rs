@@ -9,7 +9,7 @@
 //!    redirect (RFC 6749 §4.1.2.1, RFC 9700 §4.11).
 //! 2. Everything else (`response_type`, `scope`, PKCE, `prompt`...) → a **redirect** to the
 //!    redirect URI with `error`, `error_description`, `state` and `iss` (RFC 9207), in the
-//!    query for `code`, the fragment otherwise.
+//!    query for `code`, the fragment otherwise or when `response_mode=fragment`.
 //! 3. No web session of this org (or `prompt=login`) → the login page, which comes back here;
 //!    `prompt=none` → `login_required` instead. `login_hint` pre-fills the username.
 //! 4. Permitted users: admin-approved apps need the user's profile or a permission set among
@@ -211,7 +211,7 @@ async fn authorize(
         .filter(|s| !s.is_empty() && s.len() <= authorize::MAX_STATE_LEN);
     let mut target = Target {
         redirect_uri: &redirect_uri,
-        mode: ResponseMode::for_raw_response_type(raw_type),
+        mode: ResponseMode::for_raw_request(raw_type, web::param(&pairs, "response_mode")),
         state: raw_state,
         issuer: &ctx.base_url,
         after_post,

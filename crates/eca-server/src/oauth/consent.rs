@@ -102,8 +102,9 @@ pub async fn record(
 }
 
 /// What a consent token is bound to: the session, the app, and what the page showed and what
-/// the approval would send where (the scopes granted, the redirect URI, the response type,
-/// the PKCE challenge and the nonce), so a token taken from one page approves nothing else.
+/// the approval would send where (the scopes granted, the redirect URI, the response type and
+/// mode, the PKCE challenge and the nonce), so a token taken from one page approves nothing
+/// else.
 fn binding(
     active: &Active,
     app: &ClientApp,
@@ -122,6 +123,7 @@ fn binding(
         "code_challenge",
         "code_challenge_method",
         "nonce",
+        "response_mode",
     ] {
         shown.push('|');
         shown.push_str(web::param(pairs, name).unwrap_or(""));

@@ -1310,6 +1310,21 @@ async fn response_mode_is_honoured_or_refused() {
     assert!(param(&back, "code").is_some(), "{location}");
     assert_eq!(param(&back, "iss"), Some(PUBLIC_URL));
 
+    // Errors follow the response mode too (OIDC Core §3.1.2.6), even when the request does not
+    // parse: here a PKCE-required app and no challenge.
+    let params: Vec<(&str, &str)> = code_params(&[("response_mode", "fragment")])
+        .into_iter()
+        .filter(|(k, _)| *k != "code_challenge")
+        .collect();
+    let reply = b
+        .get(&w.h, &format!("{AUTHORIZE}?{}", query(&params)))
+        .await;
+    let location = crate::browser::location(&reply);
+    assert!(
+        location.starts_with(&format!("{CALLBACK}#error=invalid_request")),
+        "{location}"
+    );
+
     let reply = b
         .get(&w.h, &code_request_uri(&[("response_mode", "form_post")]))
         .await;

@@ -78,6 +78,7 @@ async fn denying_consent_sends_access_denied_and_forged_approvals_are_refused() 
     for (name, value) in [
         ("scope", "api refresh_token"),
         ("response_type", "token"),
+        ("response_mode", "fragment"),
         (
             "code_challenge",
             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ",
