@@ -87,12 +87,14 @@ fn seal(
             continue;
         }
         let context = context(link, element);
+        // The stored value itself (carried over from the stored file), or what it opens to.
         let unchanged = before.iter().find(|(e, sealed)| {
             *e == element
-                && sealed.strip_prefix(SEALED).is_some_and(|body| {
-                    key.open_text(body, &context)
-                        .is_ok_and(|plain| plain.as_bytes() == value.as_bytes())
-                })
+                && (sealed.as_str() == value
+                    || sealed.strip_prefix(SEALED).is_some_and(|body| {
+                        key.open_text(body, &context)
+                            .is_ok_and(|plain| plain.as_bytes() == value.as_bytes())
+                    }))
         });
         let sealed = match unchanged {
             Some((_, sealed)) => sealed.clone(),
