@@ -150,6 +150,22 @@ async fn exchange(w: &World, fields: &[(&str, &str)]) -> Reply {
     w.token(&query(&all)).await
 }
 
+/// Exchanges `code` as the `Ci` app, with the redirect URI and PKCE verifier of the usual
+/// code request.
+async fn redeem_with_pkce(w: &World, code: &str) -> Reply {
+    exchange(
+        w,
+        &[
+            ("code", code),
+            ("client_id", KEY),
+            ("client_secret", SECRET),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await
+}
+
 async fn exchange_owned(w: &World, fields: Vec<(String, String)>) -> Reply {
     let refs: Vec<(&str, &str)> = fields
         .iter()
@@ -221,17 +237,7 @@ async fn web_server_flow_with_pkce_login_consent_and_id_token() {
             .unwrap()
     );
 
-    let reply = exchange(
-        &w,
-        &[
-            ("code", &code),
-            ("client_id", KEY),
-            ("client_secret", SECRET),
-            ("redirect_uri", CALLBACK),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
+    let reply = redeem_with_pkce(&w, &code).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let json = reply.json();
     for field in [
@@ -929,23 +935,7 @@ async fn a_user_taken_off_an_admin_approved_app_gets_no_more_tokens_from_codes_o
     let mut b = logged_in(&w).await;
     let first = code_of(&b.get(&w.h, &uri).await, CALLBACK, "s");
     let second = code_of(&b.get(&w.h, &uri).await, CALLBACK, "s");
-    let redeem = |code: String| {
-        let w = &w;
-        async move {
-            exchange(
-                w,
-                &[
-                    ("code", &code),
-                    ("client_id", KEY),
-                    ("client_secret", SECRET),
-                    ("redirect_uri", CALLBACK),
-                    ("code_verifier", VERIFIER),
-                ],
-            )
-            .await
-        }
-    };
-    let reply = redeem(first).await;
+    let reply = redeem_with_pkce(&w, &first).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let refresh = reply.json()["refresh_token"]
         .as_str()
@@ -955,7 +945,7 @@ async fn a_user_taken_off_an_admin_approved_app_gets_no_more_tokens_from_codes_o
     spec.policies = policies("Standard User");
     w.deploy(&spec).await;
     oauth_error(
-        &redeem(second).await,
+        &redeem_with_pkce(&w, &second).await,
         StatusCode::BAD_REQUEST,
         "OAUTH_APP_ACCESS_DENIED",
         "user is not admin approved to access this app",
@@ -991,17 +981,7 @@ async fn id_token_hint_names_the_user_the_client_expects() {
     // The admin's ID token.
     let mut admin = logged_in(&w).await;
     let code = code_of(&admin.get(&w.h, &with(&[])).await, CALLBACK, "s");
-    let reply = exchange(
-        &w,
-        &[
-            ("code", &code),
-            ("client_id", KEY),
-            ("client_secret", SECRET),
-            ("redirect_uri", CALLBACK),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
+    let reply = redeem_with_pkce(&w, &code).await;
     let hint = reply.json()["id_token"]
         .as_str()
         .expect("an ID token")
@@ -1164,17 +1144,7 @@ async fn codes_expire_after_ten_minutes() {
     );
     w.h.clock.advance_secs(600);
     oauth_error(
-        &exchange(
-            &w,
-            &[
-                ("code", &code),
-                ("client_id", KEY),
-                ("client_secret", SECRET),
-                ("redirect_uri", CALLBACK),
-                ("code_verifier", VERIFIER),
-            ],
-        )
-        .await,
+        &redeem_with_pkce(&w, &code).await,
         StatusCode::BAD_REQUEST,
         "invalid_grant",
         "expired authorization code",

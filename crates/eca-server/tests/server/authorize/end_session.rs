@@ -42,18 +42,7 @@ async fn id_token_of(w: &World, b: &mut Browser) -> String {
         CALLBACK,
         "st",
     );
-    let tokens = exchange(
-        w,
-        &[
-            ("code", &code),
-            ("client_id", KEY),
-            ("client_secret", SECRET),
-            ("redirect_uri", CALLBACK),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await
-    .json();
+    let tokens = redeem_with_pkce(w, &code).await.json();
     tokens["id_token"].as_str().expect("an ID token").to_owned()
 }
 

@@ -241,17 +241,7 @@ async fn the_hybrid_flow_sends_a_code_and_an_id_token_with_c_hash() {
     );
     assert_eq!(claims["nonce"], "hybrid-nonce");
     assert!(claims.get("at_hash").is_none());
-    let reply = exchange(
-        &w,
-        &[
-            ("code", code),
-            ("client_id", KEY),
-            ("client_secret", SECRET),
-            ("redirect_uri", CALLBACK),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
+    let reply = redeem_with_pkce(&w, code).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let claims = verified_claims(&w, reply.json()["id_token"].as_str().unwrap()).await;
     assert_eq!(claims["nonce"], "hybrid-nonce");

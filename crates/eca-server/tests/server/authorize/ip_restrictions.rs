@@ -102,17 +102,7 @@ async fn outside_the_ranges_the_login_page_only_finishes_authorizations_the_app_
     w.deploy(&relaxed_web_app(&w, "Bypass")).await;
     let reply = authorize_approved(&w, &mut b, &request_params("code")).await;
     let code = code_of(&reply, CALLBACK, "s1");
-    let reply = exchange(
-        &w,
-        &[
-            ("code", &code),
-            ("client_id", KEY),
-            ("client_secret", SECRET),
-            ("redirect_uri", CALLBACK),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
+    let reply = redeem_with_pkce(&w, &code).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 }
 
