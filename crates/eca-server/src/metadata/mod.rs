@@ -87,7 +87,8 @@ pub(crate) async fn require_deploy_permission(
 
 /// Reading apps' metadata (`listMetadata`, `retrieve` and its result, `readMetadata`) needs
 /// one of the External Client App permissions, the viewer's included: the files hold what only
-/// those users may see (push credentials, policies), not what every API user may.
+/// those users may see (policies, settings, push configuration links), not what every API
+/// user may.
 pub(crate) async fn require_read_permission(
     state: &AppState,
     user: &UserId,

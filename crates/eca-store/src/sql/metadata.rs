@@ -28,6 +28,17 @@ macro_rules! select_components {
     };
 }
 
+/// `SELECT <every column> FROM metadata_audit <tail>`, the columns `audit_from` reads.
+macro_rules! select_audit {
+    ($tail:literal) => {
+        concat!(
+            "SELECT seq, org_id, user_id, at, deploy_request_id, action, type_name, full_name, \
+             before_xml, after_xml FROM metadata_audit ",
+            $tail
+        )
+    };
+}
+
 /// `SELECT <every column> FROM oauth_consumers <tail>`.
 macro_rules! select_consumers {
     ($tail:literal) => {
@@ -228,9 +239,7 @@ impl<D: Db> MetadataStore for D {
         after_seq: i64,
         limit: i64,
     ) -> StoreResult<Vec<AuditRecord>> {
-        let sql = "SELECT seq, org_id, user_id, at, deploy_request_id, action, type_name, \
-                   full_name, before_xml, after_xml FROM metadata_audit \
-                   WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
+        let sql = select_audit!("WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3");
         let args = [
             Arg::Text(org.as_str()),
             Arg::Int(after_seq),
@@ -246,9 +255,7 @@ impl<D: Db> MetadataStore for D {
         after_seq: i64,
         limit: i64,
     ) -> StoreResult<Vec<AuditRecord>> {
-        let sql = "SELECT seq, org_id, user_id, at, deploy_request_id, action, type_name, \
-                   full_name, before_xml, after_xml FROM metadata_audit \
-                   WHERE type_name = $1 AND seq > $2 ORDER BY seq LIMIT $3";
+        let sql = select_audit!("WHERE type_name = $1 AND seq > $2 ORDER BY seq LIMIT $3");
         let args = [Arg::Text(type_name), Arg::Int(after_seq), Arg::Int(limit)];
         let rows = self.read_all(sql, &args).await.map_err(database)?;
         rows.iter().map(audit_from).collect()
