@@ -34,6 +34,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use eca_core::UserId;
 use eca_oauth::{RedirectUri, RegisteredRedirects};
+use serde_json::{Map, Value};
 
 use super::{id_token, registry};
 use crate::error::ApiError;
@@ -49,9 +50,13 @@ pub async fn get(
     headers: HeaderMap,
 ) -> Response {
     let params = web::pairs(query.unwrap_or_default().as_bytes());
-    match asks_first(&state, &ctx, &headers, &params).await {
+    let hint = match read_hint(&state, &ctx, &params).await {
+        Ok(hint) => hint,
+        Err(e) => return web::api_error_page(e),
+    };
+    match asks_first(&state, &ctx, &headers, &hint).await {
         Ok(true) => confirm_page(&ctx, &params),
-        Ok(false) => end_session(&state, &ctx, &headers, &params).await,
+        Ok(false) => end_session(&state, &ctx, &headers, &params, Ok(hint)).await,
         Err(e) => web::api_error_page(e),
     }
 }
@@ -67,11 +72,16 @@ pub async fn post(
     body: Bytes,
 ) -> Response {
     let params = web::pairs(&body);
-    if web::param(&params, CONFIRMED).is_none() {
-        let ask = if web::has_session_cookie(&headers) {
-            asks_first(&state, &ctx, &headers, &params).await
-        } else {
-            Ok(true)
+    let confirmed = web::param(&params, CONFIRMED).is_some();
+    if !confirmed && !web::has_session_cookie(&headers) {
+        return confirm_page(&ctx, &params);
+    }
+    let hint = read_hint(&state, &ctx, &params).await;
+    if !confirmed {
+        let ask = match &hint {
+            Ok(hint) => asks_first(&state, &ctx, &headers, hint).await,
+            // The hint could not be checked: ask, which is always safe.
+            Err(_) => Ok(true),
         };
         match ask {
             Ok(true) => return confirm_page(&ctx, &params),
@@ -81,7 +91,22 @@ pub async fn post(
     }
     let params: Vec<(String, String)> =
         params.into_iter().filter(|(k, _)| k != CONFIRMED).collect();
-    end_session(&state, &ctx, &headers, &params).await
+    end_session(&state, &ctx, &headers, &params, hint).await
+}
+
+/// `id_token_hint`, read once: `None` when there is none, `Some(None)` when it is not an ID
+/// token of this org (`id_token::verify_hint`), else its claims.
+type Hint = Option<Option<Map<String, Value>>>;
+
+async fn read_hint(
+    state: &AppState,
+    ctx: &OrgContext,
+    params: &[(String, String)],
+) -> Result<Hint, ApiError> {
+    match web::param(params, "id_token_hint") {
+        Some(hint) => Ok(Some(id_token::verify_hint(state, ctx, hint).await?)),
+        None => Ok(None),
+    }
 }
 
 /// Whether the user must be asked before the logout (RP-Initiated Logout §2): some session of
@@ -90,19 +115,16 @@ async fn asks_first(
     state: &AppState,
     ctx: &OrgContext,
     headers: &HeaderMap,
-    params: &[(String, String)],
+    hint: &Hint,
 ) -> Result<bool, ApiError> {
     let sessions = web::session::all_with_ids(state, ctx, headers).await?;
     if sessions.is_empty() {
         return Ok(false);
     }
-    let Some(hint) = web::param(params, "id_token_hint") else {
+    let Some(Some(claims)) = hint else {
         return Ok(true);
     };
-    let Some(claims) = id_token::verify_hint(state, ctx, hint).await? else {
-        return Ok(true);
-    };
-    let user = id_token::subject_user(&claims).and_then(|id| UserId::parse(id).ok());
+    let user = id_token::subject_user(claims).and_then(|id| UserId::parse(id).ok());
     Ok(!sessions
         .iter()
         .all(|(_, active)| user.as_ref() == Some(&active.user.id)))
@@ -142,10 +164,11 @@ async fn end_session(
     ctx: &OrgContext,
     headers: &HeaderMap,
     params: &[(String, String)],
+    hint: Result<Hint, ApiError>,
 ) -> Response {
     let response = match web::param(params, "post_logout_redirect_uri") {
         None => web::logged_out_page(ctx),
-        Some(uri) => match redirect_target(state, ctx, params, uri).await {
+        Some(uri) => match redirect_target(state, ctx, params, hint, uri).await {
             Ok(location) => html::see_other(&location).unwrap_or_else(|| {
                 refused("the post_logout_redirect_uri cannot be used as a redirect")
             }),
@@ -181,13 +204,13 @@ async fn redirect_target(
     state: &AppState,
     ctx: &OrgContext,
     params: &[(String, String)],
+    hint: Result<Hint, ApiError>,
     uri: &str,
 ) -> Result<String, Refusal> {
     let page = |why: &str| Refusal::Page(refused(why));
-    let audiences = match web::param(params, "id_token_hint") {
-        Some(hint) => Some(
-            id_token::verify_hint(state, ctx, hint)
-                .await?
+    let audiences = match hint? {
+        Some(claims) => Some(
+            claims
                 .map(|claims| id_token::audiences(&claims))
                 .ok_or_else(|| page("the id_token_hint is not a valid ID token of this org"))?,
         ),
